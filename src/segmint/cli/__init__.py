@@ -1,0 +1,12 @@
+"""The ``segmint`` command line. Thin: every command calls the Workspace façade."""
+
+from __future__ import annotations
+
+import sys
+
+from segmint.cli.app import app
+
+
+def main() -> None:
+    """Entry point of the ``segmint`` console script."""
+    sys.exit(app())

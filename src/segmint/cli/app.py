@@ -1,0 +1,147 @@
+"""Typer application: global options and the commands of DESIGN section 6."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segmint.cli.output import error, progress_for_stderr
+
+app = typer.Typer(
+    help="segmint: customer segmentation on your own data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+customer_app = typer.Typer(help="Look at single customer profiles.", no_args_is_help=True)
+app.add_typer(customer_app, name="customer")
+
+
+class _State:
+    workspace: Path | None = None
+    debug: bool = False
+
+
+STATE = _State()
+
+
+class Kind(StrEnum):
+    customers = "customers"
+    events = "events"
+    orders = "orders"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+@app.callback()
+def _global(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $SEGMINT_WORKSPACE, else the current folder).",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    STATE.workspace = workspace
+    STATE.debug = debug
+
+
+def run(action: Any) -> Any:
+    """Run ``action``; a segmint error becomes ``error: …`` on stderr and exit code 2."""
+    from segmint.errors import SegmintError
+
+    try:
+        return action()
+    except SegmintError as exc:
+        if STATE.debug:
+            raise
+        error(str(exc))
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        error("interrupted; nothing was changed by the unfinished step")
+        raise typer.Exit(130) from None
+
+
+def _open() -> Any:
+    import segmint
+
+    return segmint.open(STATE.workspace)
+
+
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")]) -> None:
+    """Create a workspace: segmint.toml (documented defaults) and segmint.duckdb."""
+    import segmint
+
+    ws = run(lambda: segmint.init(directory))
+    ws.close()
+    print(f"created workspace {directory} (edit {directory / 'segmint.toml'} to configure)")
+
+
+@app.command()
+def ingest(
+    kind: Annotated[Kind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file.")],
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="Override the format.")
+    ] = None,
+) -> None:
+    """Load customers, events or orders; bad rows go to rejects/ with the reason."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.ingest(
+                kind.value, file, format.value if format else None, progress_for_stderr()
+            )
+
+    result = run(action)
+    print(result.summary())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.rejects_file is not None:
+        print(f"rejected rows and reasons: {result.rejects_file}")
+
+
+@customer_app.command("show")
+def customer_show(
+    key: Annotated[str, typer.Argument(help="Customer id, email or anonymous id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    recent: Annotated[int, typer.Option(help="How many recent events to list.")] = 10,
+) -> None:
+    """Show one customer's profile: attributes, identities, activity, recent events."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.customer(key, recent)
+
+    view = run(action)
+    if as_json:
+        print(json.dumps(view.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    from segmint.cli.render import print_customer
+
+    print_customer(view)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("shop"),
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop).")] = 0,
+) -> None:
+    """Build a synthetic shop in a new workspace, ingest it, and show what it found."""
+    from segmint.demo.tour import run_demo
+
+    run(lambda: run_demo(directory, customers, seed, progress_for_stderr()))

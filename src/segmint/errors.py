@@ -1,0 +1,30 @@
+"""The one error hierarchy of segmint.
+
+Every error a user can cause is a :class:`SegmintError`; the CLI prints its message on one
+line and exits 2. Subclasses also inherit the builtin a caller would expect.
+"""
+
+from __future__ import annotations
+
+
+class SegmintError(Exception):
+    """Base class of every error segmint raises on purpose."""
+
+
+class WorkspaceError(SegmintError):
+    """The workspace folder is missing, not a workspace, or its config is invalid."""
+
+
+class ConfigError(WorkspaceError, ValueError):
+    """``segmint.toml`` holds a value of the wrong type or out of range."""
+
+
+class IngestError(SegmintError, ValueError):
+    """A whole load failed (unknown format, missing required column, unreadable file).
+
+    Bad *rows* never raise: they go to the rejects file.
+    """
+
+
+class NotFoundError(SegmintError, LookupError):
+    """A named thing (customer, segment) does not exist."""

@@ -1,0 +1,1 @@
+"""Ingestion: reading files and tables, validation, rejects, identity resolution."""

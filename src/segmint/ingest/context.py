@@ -1,0 +1,66 @@
+"""State shared by the steps of one load: the connection, its id, clock and progress."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from segmint.config import Config
+from segmint.console import Progress, SilentProgress
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass
+class LoadContext:
+    """One load in progress; every step runs inside its single transaction."""
+
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    load_id: int
+    started_at: datetime
+    progress: Progress
+    warnings: list[str] = field(default_factory=list)
+
+    def run(self, phase: str, sql: str) -> None:
+        """Run one long statement as a progress phase, polling DuckDB for its percentage."""
+        self.progress.phase(phase, total=100)
+        if isinstance(self.progress, SilentProgress):
+            self.con.execute(sql)
+            return
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(0.2):
+                done = self.con.query_progress()
+                if done >= 0:
+                    self.progress.advance(done)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        try:
+            self.con.execute(sql)
+        finally:
+            stop.set()
+            poller.join()
+
+    def scalar(self, sql: str, params: list[object] | None = None) -> object:
+        """First column of the first row of ``sql``."""
+        row = self.con.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def count(self, sql: str) -> int:
+        """An integer result (a count), 0 when NULL."""
+        value = self.scalar(sql)
+        return int(value) if isinstance(value, int) else 0
+
+    def new_pids(self, n: int) -> int:
+        """Reserve ``n`` profile ids; returns the first. Ids are never reused after a merge."""
+        first = self.count("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'next_pid'")
+        self.con.execute(
+            "UPDATE meta SET value = CAST(? AS VARCHAR) WHERE key = 'next_pid'", [first + n]
+        )
+        return first

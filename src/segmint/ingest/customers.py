@@ -1,0 +1,116 @@
+"""Loading customers: validation, typed custom attributes, upsert, email identities."""
+
+from __future__ import annotations
+
+from segmint.errors import IngestError
+from segmint.ingest.catalog import (
+    Target,
+    add_attribute,
+    attribute_catalog,
+    conflict_reason,
+    resolve,
+    widen_attribute,
+)
+from segmint.ingest.context import LoadContext
+from segmint.ingest.identity import apply_ties, create_customers
+from segmint.ingest.sources import Source
+from segmint.ingest.stage import convert_check, create_stage, infer_types, missing_check
+from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
+from segmint.store.schema import BUILTIN_ATTRIBUTES
+
+_COUNTRY_CHECK = (
+    "CASE WHEN s_v{i} IS NOT NULL AND NOT regexp_full_match(s_v{i}, '[A-Z]{{2}}') THEN "
+    "'country: expected an ISO 3166 alpha-2 code such as \"US\", got \"' || s_v{i} || '\"' END"
+)
+
+
+def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
+    """Stage, validate and upsert customers; returns counts for the load summary."""
+    cid = source.column("customer_id")
+    if cid is None:
+        raise IngestError(
+            f"{source.label}: missing required column 'customer_id' "
+            f"(columns: {', '.join(source.names) or 'none'})"
+        )
+    targets = _targets(ctx, source)
+    selects = [f"trim({cid.text()}) AS s_customer_id"]
+    checks = [missing_check(cid, "customer_id")]
+    for i, (col, target) in enumerate(targets):
+        value = cast_expr(col, target.logical, ctx.config.ingest.money_scale)
+        if target.name == "country":
+            value = f"upper(trim({value}))"
+            checks.append(_COUNTRY_CHECK.format(i=i))
+        selects.append(f"{value} AS s_v{i}")
+        checks.append(convert_check(f"s_v{i}", col, conflict_reason(target, col.text())))
+    create_stage(ctx, source, selects, checks)
+    ctx.progress.phase("updating profiles")
+    created, updated = _upsert(ctx, targets)
+    merges = _tie_emails(ctx, targets)
+    return {"profiles_created": created, "profiles_updated": updated, "merges": merges}
+
+
+def _targets(ctx: LoadContext, source: Source) -> list[tuple[SourceColumn, Target]]:
+    catalog = attribute_catalog(ctx)
+    others = [c for c in source.columns if c.name != "customer_id"]
+    custom = [c for c in others if c.name not in BUILTIN_ATTRIBUTES]
+    inferred = infer_types(ctx, custom)
+    targets = []
+    for col in others:
+        if col.name in BUILTIN_ATTRIBUTES:
+            targets.append((col, Target(col.name, col.name, BUILTIN_ATTRIBUTES[col.name], True)))
+            continue
+        known = catalog.get(col.name)
+        logical, widen = resolve(known[1] if known else None, inferred[col.name])
+        if logical is None:
+            ctx.warnings.append(
+                f"column {col.name!r} has no values; not added until a load brings one"
+            )
+            continue
+        if known is None:
+            column = add_attribute(ctx, col.name, logical)
+        else:
+            column = known[0]
+            if widen:
+                widen_attribute(ctx, col.name, column, logical)
+        targets.append((col, Target(col.name, column, logical, known is not None)))
+    return targets
+
+
+def _upsert(ctx: LoadContext, targets: list[tuple[SourceColumn, Target]]) -> tuple[int, int]:
+    # Several rows for one customer in a file: the last given value of each field wins.
+    latest = [
+        f"arg_max(s_v{i}, _record) FILTER (WHERE s_v{i} IS NOT NULL) AS v{i}"
+        for i in range(len(targets))
+    ]
+    ctx.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _cust AS SELECT s_customer_id AS customer_id"
+        f"{''.join(', ' + x for x in latest)} FROM _stage WHERE _reason IS NULL "
+        "GROUP BY s_customer_id"
+    )
+    existing = ctx.count(
+        "SELECT count(*) FROM _cust WHERE customer_id IN "
+        "(SELECT customer_id FROM profiles WHERE customer_id IS NOT NULL)"
+    )
+    created = create_customers(ctx, "SELECT customer_id FROM _cust")
+    sets = [
+        f"{quote_ident(t.column)} = coalesce(c.v{i}, p.{quote_ident(t.column)})"
+        for i, (_, t) in enumerate(targets)
+    ]
+    ctx.con.execute(
+        f"UPDATE profiles AS p SET {', '.join([*sets, 'updated_at = ?'])} FROM _cust c "
+        "WHERE p.customer_id = c.customer_id",
+        [ctx.started_at],
+    )
+    return created, existing
+
+
+def _tie_emails(ctx: LoadContext, targets: list[tuple[SourceColumn, Target]]) -> int:
+    index = next((i for i, (_, t) in enumerate(targets) if t.name == "email"), None)
+    if index is None:
+        return 0
+    return apply_ties(
+        ctx,
+        "email",
+        f"SELECT lower(trim(s_v{index})) AS value, s_customer_id AS customer_id, _record AS rank "
+        f"FROM _stage WHERE _reason IS NULL AND s_v{index} IS NOT NULL",
+    )

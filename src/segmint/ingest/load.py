@@ -1,0 +1,175 @@
+"""One load, start to finish, in one transaction: it lands whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from segmint.config import Config
+from segmint.console import Progress, SilentProgress
+from segmint.errors import IngestError, SegmintError
+from segmint.ingest import sources
+from segmint.ingest.context import LoadContext
+from segmint.ingest.customers import load_customers
+from segmint.ingest.events import EVENTS, ORDERS, load_events
+from segmint.ingest.rejects import count_rejects, rejects_path, write_rejects
+
+if TYPE_CHECKING:
+    import duckdb
+
+Kind = Literal["customers", "events", "orders"]
+KINDS: tuple[Kind, ...] = ("customers", "events", "orders")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load did; ``rejects_file`` is None when every row was accepted."""
+
+    load_id: int
+    kind: str
+    source: str
+    rows_read: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    profiles_created: int
+    profiles_updated: int
+    merges: int
+    rejects_file: Path | None
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people: what was read, accepted, rejected and skipped."""
+        parts = [f"{self.accepted:,} accepted", f"{self.rejected:,} rejected"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} already loaded (skipped)")
+        if self.profiles_created:
+            parts.append(f"{self.profiles_created:,} new profiles")
+        if self.profiles_updated:
+            parts.append(f"{self.profiles_updated:,} profiles updated")
+        if self.merges:
+            parts.append(f"{self.merges:,} profiles merged")
+        return f"{self.source}: {self.rows_read:,} rows read, " + ", ".join(parts)
+
+
+def run_load(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    root: Path,
+    kind: str,
+    data: Any,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Load ``data`` (a path or a table) as ``kind`` into the workspace at ``root``."""
+    if kind not in KINDS:
+        raise IngestError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    clock = time.perf_counter()
+    started = datetime.now(UTC)
+    progress = progress or SilentProgress()
+    load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])  # type: ignore[index]
+    ctx = LoadContext(con, config, load_id, started, progress)
+    tmp: Path | None = None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        progress.phase("reading")
+        source = _open(con, data, fmt)
+        counts = _load(ctx, kind, source)
+        result, tmp = _finish(ctx, root, kind, source, counts, clock)
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, SegmintError) or not isinstance(exc, Exception):
+            raise
+        raise IngestError(f"load failed, nothing was loaded: {_first_line(exc)}") from exc
+    finally:
+        _drop_temp(con)
+        progress.done()
+    if tmp is not None and result.rejects_file is not None:
+        tmp.rename(result.rejects_file)
+    return result
+
+
+def _open(con: duckdb.DuckDBPyConnection, data: Any, fmt: str | None) -> sources.Source:
+    if isinstance(data, str | Path):
+        path = Path(data)
+        return sources.open_file(con, path, sources.detect_format(path, fmt))
+    return sources.open_table(con, data, "table")
+
+
+def _load(ctx: LoadContext, kind: str, source: sources.Source) -> dict[str, int]:
+    if source.format == "csv":
+        sources.reset_csv_parse_rejects(ctx.con)
+    if kind == "customers":
+        counts = load_customers(ctx, source)
+    else:
+        counts = load_events(ctx, source, EVENTS if kind == "events" else ORDERS)
+    if source.format == "csv":
+        sources.collect_csv_parse_rejects(ctx.con)
+    return counts
+
+
+def _finish(
+    ctx: LoadContext,
+    root: Path,
+    kind: str,
+    source: sources.Source,
+    counts: dict[str, int],
+    clock: float,
+) -> tuple[LoadResult, Path | None]:
+    rejected = count_rejects(ctx)
+    parsed = ctx.count("SELECT count(*) FROM _stage")
+    parse_failed = ctx.count("SELECT count(*) FROM _parse_rejects")
+    final = rejects_path(root, source, ctx.started_at) if rejected else None
+    tmp = write_rejects(ctx, source, final) if final is not None else None
+    duplicates = counts.get("duplicates", 0)
+    accepted = counts.get("inserted", parsed + parse_failed - rejected - duplicates)
+    result = LoadResult(
+        load_id=ctx.load_id,
+        kind=kind,
+        source=source.label,
+        rows_read=parsed + parse_failed,
+        accepted=accepted,
+        rejected=rejected,
+        duplicates=duplicates,
+        profiles_created=counts.get("profiles_created", 0),
+        profiles_updated=counts.get("profiles_updated", 0),
+        merges=counts.get("merges", 0),
+        rejects_file=final,
+        seconds=time.perf_counter() - clock,
+        warnings=list(ctx.warnings),
+    )
+    ctx.con.execute(
+        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            ctx.load_id, kind, source.label, source.format, ctx.started_at, datetime.now(UTC),
+            result.rows_read, result.accepted, result.rejected, result.duplicates,
+            result.profiles_created, result.merges, str(final) if final else None,
+        ],
+    )  # fmt: skip
+    return result, tmp
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    # Temp objects outlive a COMMIT; a long-lived connection should not keep 50M staged rows.
+    for name, kind in con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_catalog = 'temp'"
+    ).fetchall():
+        with contextlib.suppress(Exception):
+            con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{name}"')
+    for name in ("_src_arrow", "_src_lines", "_src_bad"):
+        with contextlib.suppress(Exception):
+            con.unregister(name)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,202 @@
+"""Type inference and checked casts for incoming columns, written as DuckDB SQL.
+
+Every incoming column has a *source kind*: ``text`` (CSV cells, string columns), ``json``
+(JSON Lines values) or ``typed`` (Parquet / Arrow columns with a native type). For each kind
+this module builds a SQL expression that converts the value to a logical type of
+:data:`segmint.store.schema.STORAGE_TYPES` and yields NULL when it cannot; a row whose
+source value is present but whose converted value is NULL is a rejected row.
+
+Casts are strict on purpose: DuckDB's ``TRY_CAST('12.5' AS BIGINT)`` rounds to 13 and
+``TRY_CAST('1e3' AS BIGINT)`` gives 1000, so integers and money are matched by pattern first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from segmint.store.schema import STORAGE_TYPES
+
+SourceKind = Literal["text", "json", "typed"]
+
+_INT_RE: Final = r"[+-]?[0-9]{1,18}"
+_FLOAT_RE: Final = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_ISO_RE: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}.*)?"
+_BOOL_WORDS: Final = "('true', 'false')"
+
+# Logical types in widening order: a column of integers that later holds 2.5 is widened to
+# float automatically; every other change is a type conflict.
+WIDENS_TO: Final[dict[str, str]] = {"integer": "float"}
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (any characters allowed)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(value: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """One incoming column: its user-visible name, how to read it, and its source kind."""
+
+    name: str
+    sql: str
+    kind: SourceKind
+    duck_type: str = "VARCHAR"
+
+    def text(self) -> str:
+        """The value as text with empty strings as NULL (an empty CSV cell is missing)."""
+        if self.kind == "json":
+            return f"NULLIF(json_extract_string({self.sql}, '$'), '')"
+        if self.kind == "text":
+            return f"NULLIF({self.sql}, '')"
+        return f"CAST({self.sql} AS VARCHAR)"
+
+    def present(self) -> str:
+        """SQL that is true when the row has a value for this column."""
+        if self.kind == "json":
+            return f"({self.sql} IS NOT NULL AND json_type({self.sql}) <> 'NULL')"
+        if self.kind == "text":
+            return f"NULLIF({self.sql}, '') IS NOT NULL"
+        return f"{self.sql} IS NOT NULL"
+
+
+def cast_expr(col: SourceColumn, logical: str, money_scale: int = 4) -> str:
+    """SQL converting ``col`` to ``logical`` (or to money: ``'money'``), NULL when it can't."""
+    if col.kind == "typed" and not col.duck_type.startswith("VARCHAR"):
+        return _cast_typed(col, logical, money_scale)
+    if logical == "list" and col.kind == "json":
+        return f"TRY_CAST({col.sql} AS VARCHAR[])"
+    return _cast_text(col.text(), logical, money_scale)
+
+
+def _cast_text(t: str, logical: str, scale: int) -> str:
+    s = f"trim({t})"
+    if logical == "string":
+        return t
+    if logical == "bool":
+        return f"TRY_CAST({s} AS BOOLEAN)"
+    if logical == "integer":
+        return f"CASE WHEN regexp_full_match({s}, '{_INT_RE}') THEN TRY_CAST({s} AS BIGINT) END"
+    if logical == "float":
+        return f"CASE WHEN regexp_full_match({s}, '{_FLOAT_RE}') THEN TRY_CAST({s} AS DOUBLE) END"
+    if logical == "money":
+        money_re = rf"[+-]?[0-9]{{1,{18 - scale}}}(\.[0-9]{{0,{scale}}})?"
+        return (
+            f"CASE WHEN regexp_full_match({s}, '{money_re}') "
+            f"THEN TRY_CAST({s} AS DECIMAL(18, {scale})) END"
+        )
+    if logical in ("timestamp", "date"):
+        target = STORAGE_TYPES[logical]
+        return f"CASE WHEN regexp_full_match({s}, '{_ISO_RE}') THEN TRY_CAST({s} AS {target}) END"
+    if logical == "list":
+        return f"TRY_CAST(TRY_CAST({s} AS JSON) AS VARCHAR[])"
+    raise ValueError(f"unknown logical type {logical!r}")
+
+
+def _cast_typed(col: SourceColumn, logical: str, scale: int) -> str:
+    c, dt = col.sql, col.duck_type
+    numeric = _is_numeric(dt)
+    if logical == "string":
+        return f"CAST({c} AS VARCHAR)"
+    if logical == "integer" and numeric and not _is_integer(dt):
+        # Reject 12.5 instead of rounding it; whole floats (3.0) are fine.
+        return f"CASE WHEN {c} = trunc({c}) THEN TRY_CAST({c} AS BIGINT) END"
+    if logical == "money":
+        if not numeric:
+            return _cast_text(col.text(), logical, scale)
+        exact = f"TRY_CAST(round({c}, {scale}) AS DECIMAL(18, {scale}))"
+        if dt.startswith("DECIMAL"):
+            # An exact decimal with more places than we keep is rejected, not rounded.
+            return f"CASE WHEN {c} = round({c}, {scale}) THEN {exact} END"
+        return exact
+    if logical == "float" and numeric:
+        return f"CASE WHEN isfinite(CAST({c} AS DOUBLE)) THEN CAST({c} AS DOUBLE) END"
+    if logical in ("integer", "float", "bool", "timestamp", "date") and dt == "VARCHAR":
+        return _cast_text(col.text(), logical, scale)
+    return f"TRY_CAST({c} AS {STORAGE_TYPES[logical]})"
+
+
+def _is_numeric(duck_type: str) -> bool:
+    return duck_type.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL")) or _is_integer(duck_type)
+
+
+def _is_integer(duck_type: str) -> bool:
+    names = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+    return duck_type in (*names, "UINTEGER", "UBIGINT", "UHUGEINT")
+
+
+def typed_logical(duck_type: str) -> str | None:
+    """The logical type a natively typed column maps to; None means infer from its text."""
+    if duck_type == "BOOLEAN":
+        return "bool"
+    if _is_integer(duck_type):
+        return "integer"
+    if _is_numeric(duck_type):
+        return "float"
+    if duck_type.startswith(("TIMESTAMP", "DATE")):
+        return "timestamp"
+    if duck_type.endswith("[]"):
+        return "list"
+    if duck_type == "VARCHAR":
+        return "string"
+    return "string"
+
+
+def inference_aggregates(col: SourceColumn, idx: int) -> list[str]:
+    """Aggregates whose results :func:`pick_type` turns into the column's logical type."""
+    if col.kind == "typed" and col.duck_type != "VARCHAR":
+        return [f"count({col.sql}) AS n{idx}"]
+    if col.kind == "json":
+        jt = f"json_type({col.sql})"
+        t = f"trim({col.text()})"
+        return [
+            f"count(*) FILTER (WHERE {col.present()}) AS n{idx}",
+            f"list_distinct(list({jt}) FILTER (WHERE {col.present()})) AS jt{idx}",
+            f"count(*) FILTER (WHERE {jt} = 'VARCHAR' AND NOT "
+            f"(regexp_full_match({t}, '{_ISO_RE}') AND TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL))"
+            f" AS badts{idx}",
+        ]
+    t = f"trim({col.text()})"
+    bad = f"count(*) FILTER (WHERE {t} IS NOT NULL AND NOT "
+    return [
+        f"count({col.text()}) AS n{idx}",
+        f"{bad}lower({t}) IN {_BOOL_WORDS}) AS badbool{idx}",
+        f"{bad}regexp_full_match({t}, '{_INT_RE}')) AS badint{idx}",
+        f"{bad}regexp_full_match({t}, '{_FLOAT_RE}')) AS badfloat{idx}",
+        f"{bad}(regexp_full_match({t}, '{_ISO_RE}') "
+        f"AND TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL)) AS badts{idx}",
+    ]
+
+
+def pick_type(col: SourceColumn, idx: int, stats: dict[str, object]) -> str | None:
+    """The inferred logical type from :func:`inference_aggregates` results (None: no values)."""
+    if not stats[f"n{idx}"]:
+        return None
+    if col.kind == "typed" and col.duck_type != "VARCHAR":
+        return typed_logical(col.duck_type)
+    if col.kind == "json":
+        kinds = set(stats[f"jt{idx}"] or [])  # type: ignore[call-overload]
+        return _json_type(kinds, bad_ts=bool(stats[f"badts{idx}"]))
+    for logical, key in (("bool", "badbool"), ("integer", "badint"), ("float", "badfloat")):
+        if not stats[f"{key}{idx}"]:
+            return logical
+    return "timestamp" if not stats[f"badts{idx}"] else "string"
+
+
+def _json_type(kinds: set[str], bad_ts: bool) -> str:
+    if kinds == {"BOOLEAN"}:
+        return "bool"
+    if kinds <= {"BIGINT", "UBIGINT"}:
+        return "integer"
+    if kinds <= {"BIGINT", "UBIGINT", "DOUBLE"}:
+        return "float"
+    if kinds == {"ARRAY"}:
+        return "list"
+    if kinds == {"VARCHAR"} and not bad_ts:
+        return "timestamp"
+    return "string"

@@ -1,0 +1,132 @@
+"""The single customer view: one profile with its identities, activity and attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from segmint.errors import NotFoundError
+from segmint.ingest.types import quote_ident
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """Everything known about one person."""
+
+    pid: int
+    customer_id: str | None
+    attributes: dict[str, Any]
+    identities: list[dict[str, str]]
+    event_counts: dict[str, int]
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    revenue_total: float
+    recent_events: list[dict[str, Any]]
+    merged_from: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (timestamps as ISO 8601 strings)."""
+        return {
+            "customer_id": self.customer_id,
+            "attributes": {k: _jsonable(v) for k, v in self.attributes.items()},
+            "identities": self.identities,
+            "event_counts": self.event_counts,
+            "first_seen_at": _jsonable(self.first_seen_at),
+            "last_seen_at": _jsonable(self.last_seen_at),
+            "revenue_total": self.revenue_total,
+            "recent_events": [{k: _jsonable(v) for k, v in e.items()} for e in self.recent_events],
+            "merged_from": [{k: _jsonable(v) for k, v in m.items()} for m in self.merged_from],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def find_pid(con: duckdb.DuckDBPyConnection, key: str) -> int:
+    """The profile of a customer id, else of an email, else of an anonymous id."""
+    row = con.execute(
+        "SELECT pid FROM (SELECT pid, 0 AS o FROM profiles WHERE customer_id = $k "
+        "UNION ALL SELECT pid, 1 FROM identities WHERE kind = 'email' AND value = lower(trim($k)) "
+        "UNION ALL SELECT pid, 2 FROM identities WHERE kind = 'anonymous_id' AND value = $k) "
+        "ORDER BY o, pid LIMIT 1",
+        {"k": key},
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no customer with customer id, email or anonymous id {key!r}")
+    return int(row[0])
+
+
+def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) -> CustomerView:
+    """Build the :class:`CustomerView` for ``key`` (customer id, email or anonymous id)."""
+    pid = find_pid(con, key)
+    catalog = con.execute("SELECT name, column_name FROM attributes ORDER BY builtin DESC, name")
+    columns = catalog.fetchall()
+    select = ", ".join(quote_ident(col) for _, col in columns)
+    row = con.execute(
+        f"SELECT {select}, first_event_at, last_event_at FROM profiles WHERE pid = ?", [pid]
+    ).fetchone()
+    assert row is not None
+    attributes = {name: row[i] for i, (name, _) in enumerate(columns) if row[i] is not None}
+    counts = con.execute(
+        "SELECT event, count(*), coalesce(sum(revenue), 0) FROM events WHERE pid = ? "
+        "GROUP BY event ORDER BY count(*) DESC, event",
+        [pid],
+    ).fetchall()
+    return CustomerView(
+        pid=pid,
+        customer_id=attributes.pop("customer_id", None),
+        attributes=attributes,
+        identities=_identities(con, pid),
+        event_counts={event: int(n) for event, n, _ in counts},
+        first_seen_at=row[-2],
+        last_seen_at=row[-1],
+        revenue_total=float(sum(r for _, _, r in counts)),
+        recent_events=_recent(con, pid, recent),
+        merged_from=_merges(con, pid),
+    )
+
+
+def _identities(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, str]]:
+    rows = con.execute(
+        "SELECT kind, value FROM identities WHERE pid = ? ORDER BY kind, value", [pid]
+    ).fetchall()
+    return [{"kind": kind, "value": value} for kind, value in rows]
+
+
+def _recent(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT ts, event, event_id, revenue, CAST(properties AS VARCHAR) FROM events "
+        "WHERE pid = ? ORDER BY ts DESC, event LIMIT ?",
+        [pid, n],
+    ).fetchall()
+    import json
+
+    return [
+        {
+            "timestamp": ts,
+            "event": event,
+            "event_id": event_id,
+            "revenue": None if revenue is None else float(revenue),
+            "properties": json.loads(props) if props else {},
+        }
+        for ts, event, event_id, revenue, props in rows
+    ]
+
+
+def _merges(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT via_kind, via_value, events_moved, merged_at FROM identity_merges "
+        "WHERE into_pid = ? ORDER BY merged_at, via_value",
+        [pid],
+    ).fetchall()
+    keys = ("via", "value", "events_moved", "merged_at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]

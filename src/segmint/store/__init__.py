@@ -1,0 +1,1 @@
+"""The store: the workspace's DuckDB file, its schema and connection settings."""

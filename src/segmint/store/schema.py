@@ -1,0 +1,121 @@
+"""The workspace schema.
+
+Profiles and events are keyed by ``pid``, a dense integer that segmint assigns; the
+customer-facing ``customer_id`` is a profile column. Dense integer keys make the joins and
+aggregates of segment evaluation cheap, and let a merge re-point events with one update.
+
+Custom customer attributes are real typed columns named ``x_<slug>``; the ``attributes``
+catalog maps each user-visible (case-sensitive) name to its column and type. A catalog is
+needed because DuckDB identifiers are case-insensitive while our contract's names are not.
+Event properties live in one JSON column (portable across engines, shared/STACK.md) and
+their types in the ``event_properties`` catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SCHEMA_VERSION: Final = 1
+
+# Logical types of attributes and properties, and how each is stored in DuckDB.
+STORAGE_TYPES: Final[dict[str, str]] = {
+    "bool": "BOOLEAN",
+    "integer": "BIGINT",
+    "float": "DOUBLE",
+    "timestamp": "TIMESTAMPTZ",
+    "date": "DATE",
+    "string": "VARCHAR",
+    "list": "VARCHAR[]",
+}
+
+# Built-in customer fields of DESIGN section 3 and their logical types.
+BUILTIN_ATTRIBUTES: Final[dict[str, str]] = {
+    "customer_id": "string",
+    "email": "string",
+    "phone": "string",
+    "first_name": "string",
+    "last_name": "string",
+    "country": "string",
+    "region": "string",
+    "city": "string",
+    "postal_code": "string",
+    "gender": "string",
+    "birth_date": "date",
+    "created_at": "timestamp",
+    "email_consent": "bool",
+    "sms_consent": "bool",
+}
+
+_BUILTIN_COLUMNS = ",\n    ".join(
+    f"{name} {STORAGE_TYPES[kind]}" for name, kind in BUILTIN_ATTRIBUTES.items()
+)
+
+DDL: Final = f"""
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE profiles (
+    pid BIGINT NOT NULL,
+    {_BUILTIN_COLUMNS},
+    -- earliest event of the profile; with created_at it decides when a profile exists
+    first_event_at TIMESTAMPTZ,
+    last_event_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE identities (
+    kind VARCHAR NOT NULL,      -- 'email' or 'anonymous_id'
+    value VARCHAR NOT NULL,
+    pid BIGINT NOT NULL,
+    load_id INTEGER NOT NULL
+);
+CREATE TABLE events (
+    pid BIGINT NOT NULL,
+    event VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    event_id VARCHAR,
+    revenue DECIMAL(18, 4),
+    properties JSON,
+    anonymous_id VARCHAR,
+    load_id INTEGER NOT NULL
+);
+CREATE TABLE identity_merges (
+    merged_pid BIGINT NOT NULL,
+    into_pid BIGINT NOT NULL,
+    via_kind VARCHAR NOT NULL,
+    via_value VARCHAR NOT NULL,
+    events_moved BIGINT NOT NULL,
+    load_id INTEGER NOT NULL,
+    merged_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE attributes (
+    name VARCHAR NOT NULL,
+    column_name VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    builtin BOOLEAN NOT NULL,
+    load_id INTEGER
+);
+CREATE TABLE event_properties (
+    prop VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    load_id INTEGER NOT NULL
+);
+CREATE TABLE event_property_usage (event VARCHAR NOT NULL, prop VARCHAR NOT NULL);
+CREATE TABLE loads (
+    load_id INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    format VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL,
+    rows_read BIGINT NOT NULL,
+    accepted BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    profiles_created BIGINT NOT NULL,
+    merges BIGINT NOT NULL,
+    rejects_file VARCHAR
+);
+"""
+
+
+def builtin_catalog_rows() -> list[tuple[str, str, str, bool, None]]:
+    """Catalog rows for the built-in customer fields (their column is their name)."""
+    return [(name, name, kind, True, None) for name, kind in BUILTIN_ATTRIBUTES.items()]

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import segmint
+from tests.conftest import rows, write_csv, write_jsonl
+
+
+def test_orders_are_stored_as_purchase_events_with_exact_money(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    write_csv(
+        files / "o.csv",
+        """order_id,customer_id,ordered_at,total,currency,status
+        O1,C1,2024-01-01T00:00:00Z,0.10,USD,completed
+        O2,C1,2024-01-02T00:00:00Z,0.20,USD,completed
+        O3,C2,2024-01-03T00:00:00Z,19.99999,EUR,completed""",
+    )
+    result = ws.ingest("orders", files / "o.csv")
+    assert (result.accepted, result.rejected, result.profiles_created) == (2, 1, 1)
+    got = rows(
+        ws, "SELECT event, event_id, revenue, properties->>'currency' FROM events ORDER BY ts"
+    )
+    assert got[0] == ("order_completed", "O1", Decimal("0.1000"), "USD")
+    # Decimal money: 0.10 + 0.20 is exactly 0.30, whatever the summation order.
+    assert rows(ws, "SELECT sum(revenue) FROM events") == [(Decimal("0.3000"),)]
+
+
+def test_loading_the_same_file_twice_adds_nothing(ws: segmint.Workspace, files: Path) -> None:
+    write_csv(
+        files / "e.csv",
+        """event_id,event,timestamp,customer_id
+        E1,page_view,2024-01-01T00:00:00Z,C1
+        E2,page_view,2024-01-02T00:00:00Z,C1
+        ,page_view,2024-01-03T00:00:00Z,C1""",
+    )
+    first = ws.ingest("events", files / "e.csv")
+    second = ws.ingest("events", files / "e.csv")
+    assert (first.accepted, first.duplicates) == (3, 0)
+    # Rows without an event_id cannot be recognised, so they load again; the others skip.
+    assert (second.accepted, second.duplicates) == (1, 2)
+    assert ws.stats()["events"] == 4
+
+
+def test_properties_keep_their_types_and_are_queryable(ws: segmint.Workspace, files: Path) -> None:
+    write_csv(
+        files / "e.csv",
+        """event_id,event,timestamp,customer_id,category,price,in_stock,seen_at
+        E1,product_view,2024-01-01,C1,shoes,12.5,true,2024-01-01T10:00:00+01:00
+        E2,page_view,2024-01-01,C1,,,,""",
+    )
+    write_jsonl(
+        files / "a.jsonl",
+        [
+            {
+                "event_id": "E3",
+                "event": "app_open",
+                "timestamp": "2024-01-02T00:00:00Z",
+                "customer_id": "C1",
+                "properties": {"device_os": "ios", "build": 42, "tags": ["a"]},
+            }
+        ],
+    )
+    ws.ingest("events", files / "e.csv")
+    ws.ingest("events", files / "a.jsonl")
+    types = dict(rows(ws, "SELECT prop, type FROM event_properties"))
+    assert types == {
+        "category": "string",
+        "price": "float",
+        "in_stock": "bool",
+        "seen_at": "timestamp",
+        "device_os": "string",
+        "build": "integer",
+        "tags": "list",
+    }
+    props = {e: json.loads(p) for e, p in rows(ws, "SELECT event, properties FROM events")}
+    assert props["product_view"] == {
+        "category": "shoes",
+        "price": 12.5,
+        "in_stock": True,
+        "seen_at": "2024-01-01T09:00:00.000000Z",
+    }
+    assert props["page_view"] == {}  # missing values are absent keys
+    assert props["app_open"] == {"device_os": "ios", "build": 42, "tags": ["a"]}
+    got = rows(ws, "SELECT count(*) FROM events WHERE CAST(properties->>'price' AS DOUBLE) > 10")
+    assert got == [(1,)]
+    usage = set(rows(ws, "SELECT event, prop FROM event_property_usage"))
+    assert ("product_view", "price") in usage and ("page_view", "price") not in usage
+
+
+def test_jsonl_property_type_conflicts_are_rejected(ws: segmint.Workspace, files: Path) -> None:
+    base = {"event": "app_open", "timestamp": "2024-01-02T00:00:00Z", "customer_id": "C1"}
+    write_jsonl(files / "a.jsonl", [base | {"event_id": "E1", "properties": {"build": 1}}])
+    write_jsonl(
+        files / "b.jsonl",
+        [
+            base | {"event_id": "E2", "properties": {"build": "beta"}},
+            base | {"event_id": "E3", "properties": {"build": 3}},
+        ],
+    )
+    ws.ingest("events", files / "a.jsonl")
+    result = ws.ingest("events", files / "b.jsonl")
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.rejects_file is not None
+    rejected = [json.loads(line) for line in result.rejects_file.read_text().splitlines()]
+    assert rejected[0]["line"] == 1
+    assert "build: expected integer" in rejected[0]["reason"]
+    assert rejected[0]["row"]["event_id"] == "E2"
+
+
+def test_timestamps_are_utc_and_naive_means_utc(ws: segmint.Workspace, files: Path) -> None:
+    write_csv(
+        files / "e.csv",
+        """event,timestamp,customer_id
+        a,2024-06-01T12:00:00-04:00,C1
+        b,2024-06-01 12:00:00,C1""",
+    )
+    ws.ingest("events", files / "e.csv")
+    got = dict(rows(ws, "SELECT event, ts FROM events"))
+    assert got == {
+        "a": datetime(2024, 6, 1, 16, tzinfo=UTC),
+        "b": datetime(2024, 6, 1, 12, tzinfo=UTC),
+    }
+
+
+def test_activity_bounds_follow_events(ws: segmint.Workspace, files: Path) -> None:
+    write_csv(files / "a.csv", "event,timestamp,customer_id\nx,2024-01-05,C1\nx,2024-01-09,C1")
+    write_csv(files / "b.csv", "event,timestamp,customer_id\nx,2024-01-01,C1")
+    ws.ingest("events", files / "a.csv")
+    ws.ingest("events", files / "b.csv")
+    got = rows(ws, "SELECT first_event_at, last_event_at FROM profiles")
+    assert got == [(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 9, tzinfo=UTC))]

@@ -140,8 +140,14 @@ def demo(
     directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("shop"),
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same shop).")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an existing demo workspace.")] = False,
 ) -> None:
     """Build a synthetic shop in a new workspace, ingest it, and show what it found."""
-    from segmint.demo.tour import run_demo
+    from segmint.cli.render import print_demo
+    from segmint.demo.tour import build_demo
 
-    run(lambda: run_demo(directory, customers, seed, progress_for_stderr()))
+    if customers < 1:
+        error(f"--customers must be at least 1, got {customers}")
+        raise typer.Exit(2)
+    report = run(lambda: build_demo(directory, customers, seed, progress_for_stderr(), force=force))
+    print_demo(report)

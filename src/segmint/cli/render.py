@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from segmint.demo.tour import DemoReport
     from segmint.profiles import CustomerView
 
 
@@ -52,3 +53,47 @@ def _fmt(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(empty)"
     return str(value)
+
+
+def print_demo(report: DemoReport) -> None:
+    """The demo tour: what was loaded, what identity resolution did, where to go next."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    s = report.stats
+    console.print(
+        f"[bold]segmint demo[/bold]: a synthetic shop in [cyan]{report.root}[/cyan] "
+        f"(data up to {_fmt(report.data_end)}, built in {report.seconds:.1f} s)\n"
+    )
+    loads = Table("file", "rows", "accepted", "rejected", "new profiles", "merges", box=None)
+    for r in report.loads:
+        loads.add_row(
+            r.source, f"{r.rows_read:,}", f"{r.accepted:,}", f"{r.rejected:,}",
+            f"{r.profiles_created:,}", f"{r.merges:,}",
+        )  # fmt: skip
+    console.print(loads)
+    console.print(
+        f"\n[bold]{s['profiles']:,} profiles[/bold]: {s['customers']:,} known customers and "
+        f"{report.anonymous_profiles:,} anonymous visitors who never identified; "
+        f"{s['merges']:,} anonymous profiles merged into customers when they logged in."
+    )
+    console.print(
+        f"[bold]{s['events']:,} events[/bold], {report.orders:,} orders, "
+        f"revenue {report.revenue:,.2f}."
+    )
+    events = ", ".join(f"{name} {n:,}" for name, n in report.events_by_name[:9])
+    console.print(f"events by name: {events}")
+    console.print("top countries: " + ", ".join(f"{c} {n:,}" for c, n in report.countries))
+    if report.devices:
+        console.print("device_os: " + ", ".join(f"{d} {n:,}" for d, n in report.devices))
+    rejects = [r for r in report.loads if r.rejected]
+    for r in rejects:
+        console.print(
+            f"[yellow]{r.rejected} rows rejected[/yellow] from {r.source}: {r.rejects_file}"
+        )
+    console.print("\n[bold]Next[/bold]")
+    console.print(f"  export SEGMINT_WORKSPACE={report.root}")
+    if report.merged_example:
+        console.print(f"  segmint customer show {report.merged_example}   # a merged profile")
+    console.print("  segmint ingest events more.csv            # add your own data")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS
+from segmint.demo.tour import build_demo
+from segmint.errors import WorkspaceError
+
+END = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    a = build_demo(tmp_path / "a", customers=300, seed=7, end=END)
+    b = build_demo(tmp_path / "b", customers=300, seed=7, end=END)
+    c = build_demo(tmp_path / "c", customers=300, seed=8, end=END)
+    assert a.stats == b.stats and a.events_by_name == b.events_by_name
+    assert (a.orders, a.revenue) == (b.orders, b.revenue)
+    assert (c.stats, c.revenue) != (a.stats, a.revenue)
+
+
+def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -> None:
+    report = build_demo(tmp_path / "shop", customers=800, seed=1, end=END)
+    assert report.stats["customers"] == 800
+    assert report.stats["merges"] > 0 and report.merged_example is not None
+    rejected = {r.source: r.rejected for r in report.loads if r.rejected}
+    assert sum(rejected.values()) == BAD_EVENT_ROWS + BAD_ORDER_ROWS
+    assert rejected["orders.csv"] == BAD_ORDER_ROWS
+    assert all(
+        r.rejects_file is not None and r.rejects_file.is_file() for r in report.loads if r.rejected
+    )
+
+
+def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    build_demo(tmp_path / "shop", customers=50, end=END)
+    with pytest.raises(WorkspaceError, match="--force"):
+        build_demo(tmp_path / "shop", customers=50, end=END)
+    assert build_demo(tmp_path / "shop", customers=60, end=END, force=True).stats["customers"] == 60
+
+
+@pytest.mark.slow
+def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "segmint", "demo", str(tmp_path / "shop")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    assert "5,000 known customers" in done.stdout
+    assert "segmint customer show" in done.stdout
+    assert elapsed < 60

@@ -19,7 +19,8 @@ def test_help_does_not_import_heavy_libraries() -> None:
         "import sys\n"
         "from segmint.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('duckdb', 'pandas', 'ibis', 'pyarrow', 'numpy') if m in sys.modules]\n"
+        "names = ('duckdb', 'pandas', 'ibis', 'pyarrow', 'numpy')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -116,7 +116,7 @@ def _recent(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, 
             "event": event,
             "event_id": event_id,
             "revenue": None if revenue is None else float(revenue),
-            "properties": json.loads(props) if props else {},
+            "properties": {k: v for k, v in json.loads(props or "{}").items() if v is not None},
         }
         for ts, event, event_id, revenue, props in rows
     ]

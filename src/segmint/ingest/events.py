@@ -76,10 +76,12 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     good = _good_rows(ctx)
     ctx.progress.phase("resolving identities")
     created, merges = _resolve(ctx, good)
-    inserted = _insert(ctx, good, props)
+    inserted = _insert(
+        ctx, good, props, bool(json_types) or source.column("properties") is not None
+    )
     _update_activity(ctx)
     record_properties(ctx, json_types | {t.name: t.logical for _, t in props})
-    _record_usage(ctx)
+    _record_usage(ctx, good, props)
     valid = ctx.count("SELECT count(*) FROM _stage WHERE _reason IS NULL")
     return {
         "inserted": inserted,
@@ -280,7 +282,9 @@ def _resolve(ctx: LoadContext, good: str) -> tuple[int, int]:
     return created, merges
 
 
-def _insert(ctx: LoadContext, good: str, props: list[tuple[SourceColumn, Target]]) -> int:
+def _insert(
+    ctx: LoadContext, good: str, props: list[tuple[SourceColumn, Target]], has_json: bool
+) -> int:
     pairs = []
     for i, (_, target) in enumerate(props):
         value = f"g.s_p{i}"
@@ -288,12 +292,15 @@ def _insert(ctx: LoadContext, good: str, props: list[tuple[SourceColumn, Target]
             # JSON has no timestamp type: keep an ISO 8601 UTC string.
             value = f"strftime(g.s_p{i}, '%Y-%m-%dT%H:%M:%S.%fZ')"
         pairs.append(f"{quote_str(target.name)}, {value}")
+    # A null value is a missing one (DESIGN section 4), so columns are written as they are:
+    # stripping null keys (json_merge_patch) cost 10 % of a large load.
     columns_json = f"json_object({', '.join(pairs)})" if pairs else None
     if columns_json is None:
         properties = "g.s_props"
-    else:
-        # A merge patch drops keys whose value is null: a missing value is no key at all.
+    elif has_json:
         properties = f"json_merge_patch(coalesce(g.s_props, '{{}}'), {columns_json})"
+    else:
+        properties = columns_json
     ctx.con.execute(
         "CREATE OR REPLACE TEMP VIEW _idmap AS "
         f"SELECT {KEY_CUSTOMER} AS kk, customer_id AS key, pid FROM profiles "
@@ -320,10 +327,24 @@ def _update_activity(ctx: LoadContext) -> None:
     )
 
 
-def _record_usage(ctx: LoadContext) -> None:
-    loaded = f"SELECT * FROM events WHERE load_id = {ctx.load_id}"
+def _record_usage(ctx: LoadContext, good: str, props: list[tuple[SourceColumn, Target]]) -> None:
+    """Which events carry which properties: counted on staged columns, JSON keys only for
+    JSON Lines objects (parsing every stored object again would cost a second pass)."""
+    if props:
+        counts = ", ".join(f"count(s_p{i}) AS c{i}" for i in range(len(props)))
+        cursor = ctx.con.execute(f"SELECT s_event, {counts} FROM ({good}) GROUP BY s_event")
+        pairs = [
+            (row[0], target.name)
+            for row in cursor.fetchall()
+            for (_, target), n in zip(props, row[1:], strict=True)
+            if n
+        ]
+        if pairs:
+            ctx.con.execute("CREATE OR REPLACE TEMP TABLE _pairs (event VARCHAR, prop VARCHAR)")
+            ctx.con.executemany("INSERT INTO _pairs VALUES (?, ?)", pairs)
+            record_usage(ctx, "SELECT event, prop FROM _pairs")
     record_usage(
         ctx,
-        f"SELECT event, unnest(json_keys(properties)) AS prop FROM ({loaded}) x "
-        "WHERE properties IS NOT NULL AND json_type(properties) = 'OBJECT'",
+        f"SELECT s_event AS event, unnest(json_keys(s_props)) AS prop FROM ({good}) x "
+        "WHERE s_props IS NOT NULL",
     )

@@ -110,7 +110,7 @@ def _typed_columns(con: duckdb.DuckDBPyConnection) -> list[SourceColumn]:
     return [
         SourceColumn(name, quote_ident(name), "typed", str(dtype))
         for name, dtype, *_ in described
-        if name != "_record"
+        if name not in ("_record", "file_row_number")
     ]
 
 
@@ -158,9 +158,11 @@ def reset_csv_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
+    # file_row_number numbers rows in parallel; row_number() OVER () would serialise the scan.
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW _src AS SELECT row_number() OVER () AS _record, * "
-        f"FROM read_parquet({quote_str(str(path))})"
+        "CREATE OR REPLACE TEMP VIEW _src AS SELECT * EXCLUDE (file_row_number), "
+        "file_row_number + 1 AS _record "
+        f"FROM read_parquet({quote_str(str(path))}, file_row_number = true)"
     )
     try:
         columns = _typed_columns(con)

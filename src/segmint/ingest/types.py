@@ -149,7 +149,8 @@ def typed_logical(duck_type: str) -> str | None:
 
 def inference_aggregates(col: SourceColumn, idx: int) -> list[str]:
     """Aggregates whose results :func:`pick_type` turns into the column's logical type."""
-    if col.kind == "typed" and col.duck_type != "VARCHAR":
+    if col.kind == "typed":
+        # A typed input (Parquet, Arrow) already says what a column is; a string is a string.
         return [f"count({col.sql}) AS n{idx}"]
     if col.kind == "json":
         jt = f"json_type({col.sql})"
@@ -177,7 +178,7 @@ def pick_type(col: SourceColumn, idx: int, stats: dict[str, object]) -> str | No
     """The inferred logical type from :func:`inference_aggregates` results (None: no values)."""
     if not stats[f"n{idx}"]:
         return None
-    if col.kind == "typed" and col.duck_type != "VARCHAR":
+    if col.kind == "typed":
         return typed_logical(col.duck_type)
     if col.kind == "json":
         kinds = set(stats[f"jt{idx}"] or [])  # type: ignore[call-overload]

@@ -14,13 +14,19 @@ from segmint.ingest.catalog import (
 from segmint.ingest.context import LoadContext
 from segmint.ingest.identity import apply_ties, create_customers
 from segmint.ingest.sources import Source
-from segmint.ingest.stage import convert_check, create_stage, infer_types, missing_check
+from segmint.ingest.stage import (
+    Check,
+    convert_check,
+    create_stage,
+    infer_types,
+    missing_check,
+)
 from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
 from segmint.store.schema import BUILTIN_ATTRIBUTES
 
 _COUNTRY_CHECK = (
-    "CASE WHEN s_v{i} IS NOT NULL AND NOT regexp_full_match(s_v{i}, '[A-Z]{{2}}') THEN "
-    "'country: expected an ISO 3166 alpha-2 code such as \"US\", got \"' || s_v{i} || '\"' END"
+    "s_v{i} IS NOT NULL AND NOT regexp_full_match(s_v{i}, '[A-Z]{{2}}')",
+    "'country: expected an ISO 3166 alpha-2 code such as \"US\", got \"' || s_v{i} || '\"'",
 )
 
 
@@ -33,20 +39,29 @@ def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
             f"(columns: {', '.join(source.names) or 'none'})"
         )
     targets = _targets(ctx, source)
-    selects = [f"trim({cid.text()}) AS s_customer_id"]
-    checks = [missing_check(cid, "customer_id")]
+    selects = [f"{cid.clean()} AS s_customer_id"]
+    checks: list[Check] = [missing_check(cid, "customer_id")]
     for i, (col, target) in enumerate(targets):
         value = cast_expr(col, target.logical, ctx.config.ingest.money_scale)
         if target.name == "country":
             value = f"upper(trim({value}))"
-            checks.append(_COUNTRY_CHECK.format(i=i))
+            checks.append((_COUNTRY_CHECK[0].format(i=i), _COUNTRY_CHECK[1].format(i=i)))
         selects.append(f"{value} AS s_v{i}")
         checks.append(convert_check(f"s_v{i}", col, conflict_reason(target, col.text())))
     create_stage(ctx, source, selects, checks)
     ctx.progress.phase("updating profiles")
     created, updated = _upsert(ctx, targets)
     merges = _tie_emails(ctx, targets)
-    return {"profiles_created": created, "profiles_updated": updated, "merges": merges}
+    parsed, rejected = ctx.con.execute(
+        "SELECT count(*), count(_reason) FROM _stage"
+    ).fetchone() or (0, 0)
+    return {
+        "profiles_created": created,
+        "profiles_updated": updated,
+        "merges": merges,
+        "parsed": parsed,
+        "rejected_rows": rejected,
+    }
 
 
 def _targets(ctx: LoadContext, source: Source) -> list[tuple[SourceColumn, Target]]:

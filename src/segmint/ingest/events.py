@@ -27,11 +27,19 @@ from segmint.ingest.identity import (
     create_unknown,
 )
 from segmint.ingest.sources import Source
-from segmint.ingest.stage import convert_check, create_stage, infer_types, missing_check
+from segmint.ingest.stage import (
+    Check,
+    convert_check,
+    create_stage,
+    infer_types,
+    missing_check,
+)
 from segmint.ingest.types import (
     SourceColumn,
+    cast_can_fail,
     cast_expr,
     inference_aggregates,
+    json_path,
     pick_type,
     quote_str,
 )
@@ -56,13 +64,19 @@ _IDENTIFIERS = ("customer_id", "anonymous_id", "email")
 
 
 def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, int]:
-    """Stage, validate, de-duplicate, resolve identities and append events."""
+    """Validate, de-duplicate, resolve identities and append events.
+
+    The validated input is a view, not a copy: a few narrow scans (Parquet reads only the
+    columns each needs) gather counts and identities, then one scan writes the events.
+    Materialising all rows first cost a second full write and, at 50M rows, spilling.
+    """
     _check_columns(source, layout)
     props = _property_targets(ctx, source, layout)
     selects, checks = _core_columns(ctx, source, layout)
     for i, (col, target) in enumerate(props):
         selects.append(f"{cast_expr(col, target.logical)} AS s_p{i}")
-        checks.append(convert_check(f"s_p{i}", col, conflict_reason(target, col.text())))
+        if cast_can_fail(col, target.logical):
+            checks.append(convert_check(f"s_p{i}", col, conflict_reason(target, col.text())))
     props_sql, props_checks, json_types = _json_properties(ctx, source)
     selects.append(f"{props_sql} AS s_props")
     checks.extend(props_checks)
@@ -71,7 +85,11 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
         f"THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END AS _kk"
     )
     selects.append("coalesce(s_customer_id, s_anonymous_id, s_email) AS _key")
-    create_stage(ctx, source, selects, checks)
+    # Typed inputs stay a view: each scan reads only its columns and the casts are free.
+    # Text inputs are converted once into a table; as a view, filters pushed into it would
+    # repeat every text cast in every scan.
+    create_stage(ctx, source, selects, checks, materialize=source.format in ("csv", "jsonl"))
+    counts = _scan_counts(ctx, props)
     _reject_repeats_in_file(ctx)
     good = _good_rows(ctx)
     ctx.progress.phase("resolving identities")
@@ -81,14 +99,32 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     )
     _update_activity(ctx)
     record_properties(ctx, json_types | {t.name: t.logical for _, t in props})
-    _record_usage(ctx, good, props)
-    valid = ctx.count("SELECT count(*) FROM _stage WHERE _reason IS NULL")
+    _record_usage(ctx, good, counts)
+    valid = ctx.count("SELECT sum(ok) FROM _counts") - ctx.count(
+        "SELECT count(*) FROM _extra_rejects"
+    )
     return {
         "inserted": inserted,
         "duplicates": valid - inserted,
         "profiles_created": created,
         "merges": merges,
+        "parsed": ctx.count("SELECT sum(ok) + sum(bad) FROM _counts"),
+        "rejected_rows": ctx.count("SELECT sum(bad) FROM _counts")
+        + ctx.count("SELECT count(*) FROM _extra_rejects"),
     }
+
+
+def _scan_counts(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) -> list[str]:
+    """One scan: good and rejected rows per event name, and which properties each carries."""
+    present = "".join(
+        f", count(s_p{i}) FILTER (WHERE _reason IS NULL) AS c{i}" for i in range(len(props))
+    )
+    ctx.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _counts AS SELECT s_event, "
+        "count(*) FILTER (WHERE _reason IS NULL) AS ok, "
+        f"count(*) FILTER (WHERE _reason IS NOT NULL) AS bad{present} FROM _stage GROUP BY s_event"
+    )
+    return [t.name for _, t in props]
 
 
 def _check_columns(source: Source, layout: Layout) -> None:
@@ -102,14 +138,16 @@ def _check_columns(source: Source, layout: Layout) -> None:
         )
 
 
-def _core_columns(ctx: LoadContext, source: Source, layout: Layout) -> tuple[list[str], list[str]]:
+def _core_columns(
+    ctx: LoadContext, source: Source, layout: Layout
+) -> tuple[list[str], list[Check]]:
     col = source.column
     selects: list[str] = []
-    checks: list[str] = []
+    checks: list[Check] = []
     if layout.event is None:
         selects.append(f"{quote_str(ctx.config.order_event)} AS s_event")
     else:
-        selects.append(f"trim({_text(col(layout.event))}) AS s_event")
+        selects.append(f"{_clean(col(layout.event))} AS s_event")
         checks.append(missing_check(col(layout.event), "event"))
     ts = _require(col(layout.timestamp))
     selects.append(f"{cast_expr(ts, 'timestamp')} AS s_ts")
@@ -122,17 +160,19 @@ def _core_columns(ctx: LoadContext, source: Source, layout: Layout) -> tuple[lis
         )
     )
     for name in _IDENTIFIERS:
-        expr = f"trim({_text(col(name))})"
+        expr = _clean(col(name))
         selects.append(f"{'lower(' + expr + ')' if name == 'email' else expr} AS s_{name}")
     if layout.event is None:
         checks.append(missing_check(col("customer_id"), "customer_id"))
     else:
         checks.append(
-            "CASE WHEN s_customer_id IS NULL AND s_anonymous_id IS NULL AND s_email IS NULL THEN "
-            "'missing customer_id, anonymous_id and email: an event needs one of them' END"
+            (
+                "s_customer_id IS NULL AND s_anonymous_id IS NULL AND s_email IS NULL",
+                "'missing customer_id, anonymous_id and email: an event needs one of them'",
+            )
         )
     event_id = col(layout.event_id)
-    selects.append(f"trim({_text(event_id)}) AS s_event_id")
+    selects.append(f"{_clean(event_id)} AS s_event_id")
     if layout.event is None:
         checks.append(missing_check(event_id, layout.event_id))
     revenue = col(layout.revenue)
@@ -157,8 +197,8 @@ def _require(col: SourceColumn | None) -> SourceColumn:
     return col
 
 
-def _text(col: SourceColumn | None) -> str:
-    return "CAST(NULL AS VARCHAR)" if col is None else col.text()
+def _clean(col: SourceColumn | None) -> str:
+    return "CAST(NULL AS VARCHAR)" if col is None else col.clean()
 
 
 def _role_columns(layout: Layout) -> set[str]:
@@ -181,14 +221,16 @@ def _property_targets(
     return targets
 
 
-def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[str], dict[str, str]]:
+def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[Check], dict[str, str]]:
     """The JSON Lines ``properties`` object, checks on its values, and its key types."""
     col = source.column("properties")
     if col is None or source.format != "jsonl":
         return "CAST(NULL AS JSON)", [], {}
-    checks = [
-        f"CASE WHEN {col.present()} AND json_type({col.sql}) <> 'OBJECT' THEN "
-        "'properties: expected a JSON object' END"
+    checks: list[Check] = [
+        (
+            f"{col.present()} AND json_type({col.sql}) <> 'OBJECT'",
+            "'properties: expected a JSON object'",
+        )
     ]
     catalog = property_catalog(ctx)
     types: dict[str, str] = {}
@@ -198,17 +240,15 @@ def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[str], 
         types[key] = target or logical
         if known is None or target == logical:
             continue
-        value = SourceColumn(key, f"json_extract({col.sql}, {quote_str(_path(key))})", "json")
+        value = SourceColumn(key, f"json_extract({col.sql}, {quote_str(json_path(key))})", "json")
         checks.append(
-            f"CASE WHEN {value.present()} AND ({cast_expr(value, types[key])}) IS NULL THEN "
-            f"{conflict_reason(Target(key, key, types[key], True), value.text())} END"
+            (
+                f"{value.present()} AND ({cast_expr(value, types[key])}) IS NULL",
+                conflict_reason(Target(key, key, types[key], True), value.text()),
+            )
         )
     value_sql = f"CASE WHEN json_type({col.sql}) = 'OBJECT' THEN {col.sql} END"
     return value_sql, checks, types
-
-
-def _path(key: str) -> str:
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _infer_json_keys(ctx: LoadContext, col: SourceColumn) -> dict[str, str]:
@@ -231,54 +271,77 @@ def _infer_json_keys(ctx: LoadContext, col: SourceColumn) -> dict[str, str]:
 
 
 def _reject_repeats_in_file(ctx: LoadContext) -> None:
-    """A second row with an ``event_id`` already used earlier in the same file is rejected."""
-    ctx.con.execute(
-        "CREATE OR REPLACE TEMP TABLE _repeats AS SELECT s_event_id AS repeated, "
-        "min(_record) AS first FROM _stage WHERE _reason IS NULL AND s_event_id IS NOT NULL "
-        "GROUP BY s_event_id HAVING count(*) > 1"
-    )
-    if not ctx.count("SELECT count(*) FROM _repeats"):
+    """A second row with an ``event_id`` already used earlier in the same file is rejected.
+
+    Exact, but cheap in the common case: if the good rows' event ids have as many distinct
+    64-bit hashes as there are ids, no id repeats. Only when that test fails are the ids of
+    the colliding hashes compared as strings.
+    """
+    ids, hashes = ctx.con.execute(
+        "SELECT count(s_event_id), count(DISTINCT hash(s_event_id)) FROM _stage "
+        "WHERE _reason IS NULL AND s_event_id IS NOT NULL"
+    ).fetchone() or (0, 0)
+    if ids == hashes:
         return
     ctx.con.execute(
-        "UPDATE _stage SET _reason = 'duplicate event_id ' || r.repeated || "
-        "' (first used by record ' || r.first || ' of this file)', _raw = CAST(json_object("
-        "'event', s_event, 'timestamp', s_ts, 'customer_id', s_customer_id, "
-        "'anonymous_id', s_anonymous_id, 'email', s_email, 'event_id', s_event_id, "
-        "'revenue', s_revenue) AS VARCHAR) "
-        "FROM _repeats r WHERE _stage.s_event_id = r.repeated AND _stage._record <> r.first "
-        "AND _stage._reason IS NULL"
+        "CREATE OR REPLACE TEMP TABLE _hot AS SELECT hash(s_event_id) AS h FROM _stage "
+        "WHERE _reason IS NULL AND s_event_id IS NOT NULL GROUP BY h HAVING count(*) > 1"
+    )
+    ctx.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _candidates AS SELECT _record, s_event, s_ts, "
+        "s_customer_id, s_anonymous_id, s_email, s_event_id, s_revenue FROM _stage "
+        "WHERE _reason IS NULL AND hash(s_event_id) IN (SELECT h FROM _hot)"
+    )
+    ctx.con.execute(
+        "INSERT INTO _extra_rejects SELECT c._record, 'duplicate event_id ' || c.s_event_id || "
+        "' (first used by record ' || f.first || ' of this file)', CAST(json_object("
+        "'event', c.s_event, 'timestamp', c.s_ts, 'customer_id', c.s_customer_id, "
+        "'anonymous_id', c.s_anonymous_id, 'email', c.s_email, 'event_id', c.s_event_id, "
+        "'revenue', c.s_revenue) AS VARCHAR) FROM _candidates c JOIN "
+        "(SELECT s_event_id, min(_record) AS first FROM _candidates GROUP BY s_event_id) f "
+        "ON f.s_event_id = c.s_event_id WHERE c._record <> f.first"
     )
 
 
 def _good_rows(ctx: LoadContext) -> str:
-    """SQL for the rows to load: valid and not already loaded by an earlier load."""
-    if not ctx.count("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)"):
-        return "SELECT * FROM _stage WHERE _reason IS NULL"
-    ctx.con.execute(
-        "CREATE OR REPLACE TEMP TABLE _seen AS SELECT s._record FROM _stage s "
-        "SEMI JOIN events e ON e.event_id = s.s_event_id WHERE s._reason IS NULL"
-    )
-    return (
-        "SELECT * FROM _stage WHERE _reason IS NULL AND _record NOT IN (SELECT _record FROM _seen)"
-    )
+    """SQL for the rows to load: valid, not repeated in the file, not loaded before."""
+    conditions = ["_reason IS NULL"]
+    if ctx.count("SELECT count(*) FROM _extra_rejects"):
+        conditions.append("_record NOT IN (SELECT _record FROM _extra_rejects)")
+    if ctx.count("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)"):
+        ctx.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _seen AS SELECT s._record FROM _stage s "
+            "SEMI JOIN events e ON e.event_id = s.s_event_id WHERE s._reason IS NULL"
+        )
+        conditions.append("_record NOT IN (SELECT _record FROM _seen)")
+    return f"SELECT * FROM _stage WHERE {' AND '.join(conditions)}"
 
 
 def _resolve(ctx: LoadContext, good: str) -> tuple[int, int]:
-    """Create and merge profiles so that every good row's identifier has a profile."""
-    ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW _good AS {good}")
-    created = create_customers(ctx, "SELECT DISTINCT s_customer_id AS customer_id FROM _good")
+    """Create and merge profiles so that every good row's identifier has a profile.
+
+    Works on the distinct identifier combinations of the load (about one row per person),
+    gathered in one scan, so the 50M-row input is not read again here.
+    """
+    ctx.run(
+        "gathering identities",
+        "CREATE OR REPLACE TEMP TABLE _combos AS SELECT s_customer_id AS cid, "
+        "s_anonymous_id AS anon, s_email AS email, min({'ts': s_ts, 'r': _record}) AS first, "
+        f"min(s_ts) AS first_ts, max(s_ts) AS last_ts FROM ({good}) GROUP BY ALL",
+    )
+    created = create_customers(ctx, "SELECT DISTINCT cid AS customer_id FROM _combos")
     merges = 0
-    for kind in ("anonymous_id", "email"):
+    for kind, column in (("anonymous_id", "anon"), ("email", "email")):
         merges += apply_ties(
             ctx,
             kind,
-            f"SELECT s_{kind} AS value, s_customer_id AS customer_id, (s_ts, _record) AS rank "
-            f"FROM _good WHERE s_customer_id IS NOT NULL AND s_{kind} IS NOT NULL",
+            f"SELECT {column} AS value, cid AS customer_id, first AS rank FROM _combos "
+            f"WHERE cid IS NOT NULL AND {column} IS NOT NULL",
         )
-    for key_kind in (KEY_ANONYMOUS, KEY_EMAIL):
-        created += create_unknown(
-            ctx, key_kind, f"SELECT DISTINCT _key AS k FROM _good WHERE _kk = {key_kind}"
-        )
+    created += create_unknown(ctx, KEY_ANONYMOUS, "SELECT anon AS k FROM _combos WHERE cid IS NULL")
+    created += create_unknown(
+        ctx, KEY_EMAIL, "SELECT email AS k FROM _combos WHERE cid IS NULL AND anon IS NULL"
+    )
     return created, merges
 
 
@@ -308,41 +371,43 @@ def _insert(
         f"SELECT CASE kind WHEN 'anonymous_id' THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END, "
         "value, pid FROM identities"
     )
-    ctx.run(
-        "writing events",
-        "INSERT INTO events SELECT m.pid, g.s_event, g.s_ts, g.s_event_id, g.s_revenue, "
-        f"{properties}, g.s_anonymous_id, {ctx.load_id} FROM ({good}) g "
-        "JOIN _idmap m ON m.kk = g._kk AND m.key = g._key",
-    )
+    # Physical order of events does not matter (a later issue sorts them for scans), and
+    # keeping the input order made this insert single-threaded in places.
+    ctx.con.execute("SET preserve_insertion_order = false")
+    try:
+        ctx.run(
+            "writing events",
+            "INSERT INTO events SELECT m.pid, g.s_event, g.s_ts, g.s_event_id, g.s_revenue, "
+            f"{properties}, g.s_anonymous_id, {ctx.load_id} FROM ({good}) g "
+            "JOIN _idmap m ON m.kk = g._kk AND m.key = g._key",
+        )
+    finally:
+        ctx.con.execute("SET preserve_insertion_order = true")
     return ctx.count(f"SELECT count(*) FROM events WHERE load_id = {ctx.load_id}")
 
 
 def _update_activity(ctx: LoadContext) -> None:
+    """First and last event time per profile, from the identity combinations of the load."""
     ctx.con.execute(
         "UPDATE profiles AS p SET "
         "first_event_at = least(coalesce(p.first_event_at, x.mn), x.mn), "
         "last_event_at = greatest(coalesce(p.last_event_at, x.mx), x.mx) "
-        "FROM (SELECT pid, min(ts) AS mn, max(ts) AS mx FROM events "
-        f"WHERE load_id = {ctx.load_id} GROUP BY pid) x WHERE p.pid = x.pid"
+        "FROM (SELECT m.pid, min(c.first_ts) AS mn, max(c.last_ts) AS mx FROM _combos c "
+        f"JOIN _idmap m ON m.kk = CASE WHEN c.cid IS NOT NULL THEN {KEY_CUSTOMER} "
+        f"WHEN c.anon IS NOT NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END "
+        "AND m.key = coalesce(c.cid, c.anon, c.email) GROUP BY m.pid) x WHERE p.pid = x.pid"
     )
 
 
-def _record_usage(ctx: LoadContext, good: str, props: list[tuple[SourceColumn, Target]]) -> None:
-    """Which events carry which properties: counted on staged columns, JSON keys only for
-    JSON Lines objects (parsing every stored object again would cost a second pass)."""
-    if props:
-        counts = ", ".join(f"count(s_p{i}) AS c{i}" for i in range(len(props)))
-        cursor = ctx.con.execute(f"SELECT s_event, {counts} FROM ({good}) GROUP BY s_event")
-        pairs = [
-            (row[0], target.name)
-            for row in cursor.fetchall()
-            for (_, target), n in zip(props, row[1:], strict=True)
-            if n
-        ]
-        if pairs:
-            ctx.con.execute("CREATE OR REPLACE TEMP TABLE _pairs (event VARCHAR, prop VARCHAR)")
-            ctx.con.executemany("INSERT INTO _pairs VALUES (?, ?)", pairs)
-            record_usage(ctx, "SELECT event, prop FROM _pairs")
+def _record_usage(ctx: LoadContext, good: str, names: list[str]) -> None:
+    """Which events carry which properties: from the counts scan for columns, and from the
+    keys of JSON Lines ``properties`` objects."""
+    if names:
+        unpivot = " UNION ALL ".join(
+            f"SELECT s_event AS event, {quote_str(name)} AS prop FROM _counts WHERE c{i} > 0"
+            for i, name in enumerate(names)
+        )
+        record_usage(ctx, unpivot)
     record_usage(
         ctx,
         f"SELECT s_event AS event, unnest(json_keys(s_props)) AS prop FROM ({good}) x "

@@ -16,7 +16,7 @@ from segmint.ingest import sources
 from segmint.ingest.context import LoadContext
 from segmint.ingest.customers import load_customers
 from segmint.ingest.events import EVENTS, ORDERS, load_events
-from segmint.ingest.rejects import count_rejects, rejects_path, write_rejects
+from segmint.ingest.rejects import rejects_path, write_rejects
 
 if TYPE_CHECKING:
     import duckdb
@@ -106,13 +106,20 @@ def _open(con: duckdb.DuckDBPyConnection, data: Any, fmt: str | None) -> sources
 
 def _load(ctx: LoadContext, kind: str, source: sources.Source) -> dict[str, int]:
     if source.format == "csv":
-        sources.reset_csv_parse_rejects(ctx.con)
+        # Parse once; type inference and staging read the parsed rows, not the file.
+        ctx.run(f"reading {source.label}", "CREATE TEMP TABLE _src_rows AS SELECT * FROM _src")
+        ctx.con.execute("CREATE OR REPLACE TEMP VIEW _src AS SELECT * FROM _src_rows")
+    if source.format == "csv":
+        sources.collect_csv_parse_rejects(ctx.con)
+    # Rows a step after validation rejects (a repeated event_id), for the rejects file.
+    ctx.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _extra_rejects "
+        "(_record BIGINT, _reason VARCHAR, _raw VARCHAR)"
+    )
     if kind == "customers":
         counts = load_customers(ctx, source)
     else:
         counts = load_events(ctx, source, EVENTS if kind == "events" else ORDERS)
-    if source.format == "csv":
-        sources.collect_csv_parse_rejects(ctx.con)
     return counts
 
 
@@ -124,9 +131,9 @@ def _finish(
     counts: dict[str, int],
     clock: float,
 ) -> tuple[LoadResult, Path | None]:
-    rejected = count_rejects(ctx)
-    parsed = ctx.count("SELECT count(*) FROM _stage")
     parse_failed = ctx.count("SELECT count(*) FROM _parse_rejects")
+    rejected = counts["rejected_rows"] + parse_failed
+    parsed = counts["parsed"]
     final = rejects_path(root, source, ctx.started_at) if rejected else None
     tmp = write_rejects(ctx, source, final) if final is not None else None
     duplicates = counts.get("duplicates", 0)

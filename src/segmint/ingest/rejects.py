@@ -15,15 +15,13 @@ from pathlib import Path
 
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source
-from segmint.ingest.types import quote_ident, quote_str
+from segmint.ingest.types import json_path, quote_ident, quote_str
 
-
-def count_rejects(ctx: LoadContext) -> int:
-    """Rows rejected by validation plus records that could not be parsed."""
-    return ctx.count(
-        "SELECT (SELECT count(*) FROM _stage WHERE _reason IS NOT NULL) + "
-        "(SELECT count(*) FROM _parse_rejects)"
-    )
+# Rows rejected by validation, and by later steps (see load.py's _extra_rejects).
+_REJECTED = (
+    "SELECT _record, _reason, _raw FROM _stage WHERE _reason IS NOT NULL "
+    "UNION ALL SELECT _record, _reason, _raw FROM _extra_rejects"
+)
 
 
 def rejects_path(root: Path, source: Source, started_at: datetime) -> Path:
@@ -40,26 +38,22 @@ def write_rejects(ctx: LoadContext, source: Source, final: Path) -> Path:
     if source.format == "jsonl":
         query = (
             "SELECT reason, line, row, raw FROM (SELECT _reason AS reason, _record AS line, "
-            "CAST(_raw AS JSON) AS row, NULL AS raw FROM _stage WHERE _reason IS NOT NULL "
+            f"CAST(_raw AS JSON) AS row, NULL AS raw FROM ({_REJECTED}) r "
             "UNION ALL SELECT reason, line, NULL, raw FROM _parse_rejects) ORDER BY line"
         )
         ctx.con.execute(f"COPY ({query}) TO {quote_str(str(tmp))} (FORMAT JSON)")
         return tmp
     fields = ", ".join(
-        f"json_extract_string(CAST(_raw AS JSON), {quote_str(_path(c.name))}) AS "
+        f"json_extract_string(CAST(_raw AS JSON), {quote_str(json_path(c.name))}) AS "
         f"{quote_ident(c.name)}"
         for c in source.columns
     )
     nulls = ", ".join(f"NULL AS {quote_ident(c.name)}" for c in source.columns)
     query = (
         "SELECT * FROM (SELECT _reason AS reason, _record AS record, NULL AS line, NULL AS raw"
-        f"{', ' + fields if fields else ''} FROM _stage WHERE _reason IS NOT NULL "
+        f"{', ' + fields if fields else ''} FROM ({_REJECTED}) r "
         "UNION ALL SELECT reason, NULL, line, raw"
         f"{', ' + nulls if nulls else ''} FROM _parse_rejects) ORDER BY coalesce(record, line)"
     )
     ctx.con.execute(f"COPY ({query}) TO {quote_str(str(tmp))} (FORMAT CSV, HEADER)")
     return tmp
-
-
-def _path(key: str) -> str:
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

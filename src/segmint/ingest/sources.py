@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import IngestError
-from segmint.ingest.types import SourceColumn, quote_ident, quote_str
+from segmint.ingest.types import SourceColumn, json_path, quote_ident, quote_str
 
 if TYPE_CHECKING:
     import duckdb
@@ -137,7 +137,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
 def collect_csv_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
     """Copy DuckDB's CSV parse errors (bad quoting, column count, encoding) to ``_parse_rejects``.
 
-    Call after the one scan that stages the file; DuckDB fills ``_csv_errors`` during a scan.
+    Call after the scan that parses the file; DuckDB fills ``_csv_errors`` during a scan.
     """
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_csv_errors'"
@@ -145,16 +145,11 @@ def collect_csv_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
     if not exists or not exists[0]:
         return
     con.execute(
+        # Every scan of the file reports its errors again: keep one row per line.
         "INSERT INTO _parse_rejects SELECT line, "
-        "'unreadable CSV line: ' || error_type || ': ' || error_message, "
-        f"left(csv_line, {_RAW_KEEP}) FROM _csv_errors"
+        "min('unreadable CSV line: ' || error_type || ': ' || error_message), "
+        f"min(left(csv_line, {_RAW_KEEP})) FROM _csv_errors GROUP BY line"
     )
-
-
-def reset_csv_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
-    """Forget parse errors of earlier scans (type inference scans the file too)."""
-    for table in ("_csv_errors", "_csv_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
@@ -197,17 +192,13 @@ def _open_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     ).fetchall()
     columns = [SourceColumn(k, quote_ident(k), "json", "JSON") for (k,) in keys]
     select = ", ".join(
-        f"json_extract(j, {quote_str(_json_path(c.name))}) AS {c.sql}" for c in columns
+        f"json_extract(j, {quote_str(json_path(c.name))}) AS {c.sql}" for c in columns
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _src AS SELECT _record, j AS _raw"
         f"{', ' if select else ''}{select} FROM _src_json"
     )
     return Source(path.name, "jsonl", columns)
-
-
-def _json_path(key: str) -> str:
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _split_jsonl(path: Path) -> tuple[list[int], list[str], list[tuple[int, str, str]]]:

@@ -19,9 +19,6 @@ from segmint.store.schema import STORAGE_TYPES
 
 SourceKind = Literal["text", "json", "typed"]
 
-_INT_RE: Final = r"[+-]?[0-9]{1,18}"
-_FLOAT_RE: Final = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-_ISO_RE: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}.*)?"
 _BOOL_WORDS: Final = "('true', 'false')"
 
 # Logical types in widening order: a column of integers that later holds 2.5 is widened to
@@ -32,6 +29,11 @@ WIDENS_TO: Final[dict[str, str]] = {"integer": "float"}
 def quote_ident(name: str) -> str:
     """Quote an SQL identifier (any characters allowed)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def json_path(key: str) -> str:
+    """A JSON path selecting one top-level key, whatever characters it holds."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def quote_str(value: str) -> str:
@@ -56,6 +58,13 @@ class SourceColumn:
             return f"NULLIF({self.sql}, '')"
         return f"CAST({self.sql} AS VARCHAR)"
 
+    def clean(self) -> str:
+        """The value as an identifier-like string: text inputs are trimmed (a cell of spaces
+        is missing); typed string columns are taken as they are."""
+        if self.kind == "typed":
+            return self.sql if self.duck_type == "VARCHAR" else f"CAST({self.sql} AS VARCHAR)"
+        return f"NULLIF(trim({self.text()}), '')"
+
     def present(self) -> str:
         """SQL that is true when the row has a value for this column."""
         if self.kind == "json":
@@ -74,6 +83,23 @@ def cast_expr(col: SourceColumn, logical: str, money_scale: int = 4) -> str:
     return _cast_text(col.text(), logical, money_scale)
 
 
+def cast_can_fail(col: SourceColumn, logical: str) -> bool:
+    """False when a typed column already has the logical type, so no row can be rejected."""
+    return not (col.kind == "typed" and typed_logical(col.duck_type) == logical)
+
+
+def _iso_like(s: str) -> str:
+    # DuckDB's timestamp parser also takes 'epoch', 'infinity' and 2-digit years; a 4-digit
+    # year and a dash first is all it needs to be held to ISO 8601 (a regex cost 10x more).
+    return f"(length({s}) >= 10 AND substr({s}, 5, 1) = '-' AND substr({s}, 1, 1) <> '-')"
+
+
+def _int_text(s: str) -> str:
+    # BIGINT casts round 12.5 to 13 and read 0x10 as hex; equal to its DOUBLE reading or not.
+    as_int = f"TRY_CAST({s} AS BIGINT)"
+    return f"CASE WHEN TRY_CAST({s} AS DOUBLE) = {as_int} THEN {as_int} END"
+
+
 def _cast_text(t: str, logical: str, scale: int) -> str:
     s = f"trim({t})"
     if logical == "string":
@@ -81,18 +107,16 @@ def _cast_text(t: str, logical: str, scale: int) -> str:
     if logical == "bool":
         return f"TRY_CAST({s} AS BOOLEAN)"
     if logical == "integer":
-        return f"CASE WHEN regexp_full_match({s}, '{_INT_RE}') THEN TRY_CAST({s} AS BIGINT) END"
+        return _int_text(s)
     if logical == "float":
-        return f"CASE WHEN regexp_full_match({s}, '{_FLOAT_RE}') THEN TRY_CAST({s} AS DOUBLE) END"
+        return f"CASE WHEN isfinite(TRY_CAST({s} AS DOUBLE)) THEN TRY_CAST({s} AS DOUBLE) END"
     if logical == "money":
-        money_re = rf"[+-]?[0-9]{{1,{18 - scale}}}(\.[0-9]{{0,{scale}}})?"
-        return (
-            f"CASE WHEN regexp_full_match({s}, '{money_re}') "
-            f"THEN TRY_CAST({s} AS DECIMAL(18, {scale})) END"
-        )
+        # More decimals than we keep: the DECIMAL(18, scale) reading differs from the exact one.
+        kept = f"TRY_CAST({s} AS DECIMAL(18, {scale}))"
+        return f"CASE WHEN {kept} = TRY_CAST({s} AS DECIMAL(38, 10)) THEN {kept} END"
     if logical in ("timestamp", "date"):
         target = STORAGE_TYPES[logical]
-        return f"CASE WHEN regexp_full_match({s}, '{_ISO_RE}') THEN TRY_CAST({s} AS {target}) END"
+        return f"CASE WHEN {_iso_like(s)} THEN TRY_CAST({s} AS {target}) END"
     if logical == "list":
         return f"TRY_CAST(TRY_CAST({s} AS JSON) AS VARCHAR[])"
     raise ValueError(f"unknown logical type {logical!r}")
@@ -152,25 +176,22 @@ def inference_aggregates(col: SourceColumn, idx: int) -> list[str]:
     if col.kind == "typed":
         # A typed input (Parquet, Arrow) already says what a column is; a string is a string.
         return [f"count({col.sql}) AS n{idx}"]
+    t = f"trim({col.text()})"
+    not_ts = f"NOT coalesce({_iso_like(t)} AND TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL, false)"
     if col.kind == "json":
         jt = f"json_type({col.sql})"
-        t = f"trim({col.text()})"
         return [
             f"count(*) FILTER (WHERE {col.present()}) AS n{idx}",
             f"list_distinct(list({jt}) FILTER (WHERE {col.present()})) AS jt{idx}",
-            f"count(*) FILTER (WHERE {jt} = 'VARCHAR' AND NOT "
-            f"(regexp_full_match({t}, '{_ISO_RE}') AND TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL))"
-            f" AS badts{idx}",
+            f"count(*) FILTER (WHERE {jt} = 'VARCHAR' AND {not_ts}) AS badts{idx}",
         ]
-    t = f"trim({col.text()})"
-    bad = f"count(*) FILTER (WHERE {t} IS NOT NULL AND NOT "
+    bad = f"count(*) FILTER (WHERE {t} IS NOT NULL AND "
     return [
         f"count({col.text()}) AS n{idx}",
-        f"{bad}lower({t}) IN {_BOOL_WORDS}) AS badbool{idx}",
-        f"{bad}regexp_full_match({t}, '{_INT_RE}')) AS badint{idx}",
-        f"{bad}regexp_full_match({t}, '{_FLOAT_RE}')) AS badfloat{idx}",
-        f"{bad}(regexp_full_match({t}, '{_ISO_RE}') "
-        f"AND TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL)) AS badts{idx}",
+        f"{bad}lower({t}) NOT IN {_BOOL_WORDS}) AS badbool{idx}",
+        f"{bad}{_int_text(t)} IS NULL) AS badint{idx}",
+        f"{bad}NOT coalesce(isfinite(TRY_CAST({t} AS DOUBLE)), false)) AS badfloat{idx}",
+        f"{bad}{not_ts}) AS badts{idx}",
     ]
 
 

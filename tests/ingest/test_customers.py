@@ -113,3 +113,15 @@ def test_dataframes_and_arrow_tables_load_like_files(ws: segmint.Workspace) -> N
     ws.ingest("customers", pa.table({"customer_id": ["C3"], "score": [None]}))
     got = rows(ws, "SELECT customer_id, x_score FROM profiles ORDER BY customer_id")
     assert got == [("C1", 1.5), ("C2", 2.0), ("C3", None)]
+
+
+def test_types_are_inferred_from_all_rows_not_only_a_sample(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    rows_ = [f"C{i},{i},{i},{i % 2 == 0}" for i in range(10_500)]
+    rows_[10_200] = "C10200,2.5,oops,maybe"
+    text = "customer_id,score,code,flag\n" + "\n".join(rows_) + "\n"
+    (files / "c.csv").write_text(text)
+    result = ws.ingest("customers", files / "c.csv")
+    assert result.rejected == 0
+    assert catalog(ws) == {"score": "float", "code": "string", "flag": "string"}

@@ -134,3 +134,16 @@ def test_activity_bounds_follow_events(ws: segmint.Workspace, files: Path) -> No
     ws.ingest("events", files / "b.csv")
     got = rows(ws, "SELECT first_event_at, last_event_at FROM profiles")
     assert got == [(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 9, tzinfo=UTC))]
+
+
+def test_a_property_type_guessed_from_a_sample_is_corrected_by_later_rows(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    lines = [f"E{i},view,2024-01-01T00:00:00Z,C1,{i}" for i in range(10_300)]
+    lines[10_100] = "E10100,view,2024-01-01T00:00:00Z,C1,2.5"
+    (files / "e.csv").write_text("event_id,event,timestamp,customer_id,price\n" + "\n".join(lines))
+    result = ws.ingest("events", files / "e.csv")
+    assert (result.accepted, result.rejected) == (10_300, 0)
+    assert rows(ws, "SELECT type FROM event_properties WHERE prop = 'price'") == [("float",)]
+    got = rows(ws, "SELECT properties->>'price' FROM events WHERE event_id = 'E10100'")
+    assert got == [("2.5",)]

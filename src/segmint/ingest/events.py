@@ -33,6 +33,7 @@ from segmint.ingest.stage import (
     create_stage,
     infer_types,
     missing_check,
+    sample_types,
 )
 from segmint.ingest.types import (
     SourceColumn,
@@ -66,29 +67,28 @@ _IDENTIFIERS = ("customer_id", "anonymous_id", "email")
 def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, int]:
     """Validate, de-duplicate, resolve identities and append events.
 
-    The validated input is a view, not a copy: a few narrow scans (Parquet reads only the
+    Typed inputs are validated as a view: a few narrow scans (Parquet reads only the
     columns each needs) gather counts and identities, then one scan writes the events.
-    Materialising all rows first cost a second full write and, at 50M rows, spilling.
+    Text inputs are parsed and converted once into a stage table; their column types are
+    guessed from a sample and checked during that one pass, and only a wrong guess costs
+    a second pass.
     """
     _check_columns(source, layout)
-    props = _property_targets(ctx, source, layout)
-    selects, checks = _core_columns(ctx, source, layout)
-    for i, (col, target) in enumerate(props):
-        selects.append(f"{cast_expr(col, target.logical)} AS s_p{i}")
-        if cast_can_fail(col, target.logical):
-            checks.append(convert_check(f"s_p{i}", col, conflict_reason(target, col.text())))
-    props_sql, props_checks, json_types = _json_properties(ctx, source)
-    selects.append(f"{props_sql} AS s_props")
-    checks.extend(props_checks)
-    selects.append(
-        f"CASE WHEN s_customer_id IS NOT NULL THEN {KEY_CUSTOMER} WHEN s_anonymous_id IS NOT NULL "
-        f"THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END AS _kk"
-    )
-    selects.append("coalesce(s_customer_id, s_anonymous_id, s_email) AS _key")
-    # Typed inputs stay a view: each scan reads only its columns and the casts are free.
-    # Text inputs are converted once into a table; as a view, filters pushed into it would
-    # repeat every text cast in every scan.
-    create_stage(ctx, source, selects, checks, materialize=source.format in ("csv", "jsonl"))
+    text_input = source.format in ("csv", "jsonl")
+    props, guessed = _property_targets(ctx, source, layout)
+    json_types = _build_stage(ctx, source, layout, props, guessed, text_input)
+    wrong = _wrong_guesses(ctx, props, guessed)
+    if wrong:
+        fixed = infer_types(ctx, [col for col, _ in props if col.name in wrong])
+        catalog = property_catalog(ctx)
+        props = [
+            (col, _target(col, fixed[col.name] or t.logical, catalog)) if col.name in wrong
+            else (col, t)
+            for col, t in props
+        ]  # fmt: skip
+        json_types = _build_stage(ctx, source, layout, props, set(), text_input)
+    # Parsed CSV text is not read again once staged; free it for the steps that follow.
+    ctx.con.execute("DROP TABLE IF EXISTS _src_rows")
     counts = _scan_counts(ctx, props)
     _reject_repeats_in_file(ctx)
     good = _good_rows(ctx)
@@ -100,18 +100,55 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     _update_activity(ctx)
     record_properties(ctx, json_types | {t.name: t.logical for _, t in props})
     _record_usage(ctx, good, counts)
-    valid = ctx.count("SELECT sum(ok) FROM _counts") - ctx.count(
-        "SELECT count(*) FROM _extra_rejects"
-    )
+    extra = ctx.count("SELECT count(*) FROM _extra_rejects")
+    valid = ctx.count("SELECT sum(ok) FROM _counts") - extra
     return {
         "inserted": inserted,
         "duplicates": valid - inserted,
         "profiles_created": created,
         "merges": merges,
         "parsed": ctx.count("SELECT sum(ok) + sum(bad) FROM _counts"),
-        "rejected_rows": ctx.count("SELECT sum(bad) FROM _counts")
-        + ctx.count("SELECT count(*) FROM _extra_rejects"),
+        "rejected_rows": ctx.count("SELECT sum(bad) FROM _counts") + extra,
     }
+
+
+def _build_stage(
+    ctx: LoadContext,
+    source: Source,
+    layout: Layout,
+    props: list[tuple[SourceColumn, Target]],
+    guessed: set[str],
+    text_input: bool,
+) -> dict[str, str]:
+    """Create ``_stage``; returns the types of JSON Lines ``properties`` keys."""
+    selects, checks = _core_columns(ctx, source, layout)
+    for i, (col, target) in enumerate(props):
+        selects.append(f"{cast_expr(col, target.logical)} AS s_p{i}")
+        if cast_can_fail(col, target.logical):
+            checks.append(convert_check(f"s_p{i}", col, conflict_reason(target, col.text())))
+        if col.name in guessed:
+            selects.append(f"({col.present()} AND s_p{i} IS NULL) AS s_miss{i}")
+    props_sql, props_checks, json_types = _json_properties(ctx, source)
+    selects.append(f"{props_sql} AS s_props")
+    checks.extend(props_checks)
+    create_stage(ctx, source, selects, checks, materialize=text_input)
+    return json_types
+
+
+def _wrong_guesses(
+    ctx: LoadContext, props: list[tuple[SourceColumn, Target]], guessed: set[str]
+) -> set[str]:
+    """Guessed columns with a value that did not convert to the guess."""
+    flags = [(i, col.name) for i, (col, _) in enumerate(props) if col.name in guessed]
+    if not flags:
+        return set()
+    row = (
+        ctx.con.execute(
+            f"SELECT {', '.join(f'bool_or(s_miss{i})' for i, _ in flags)} FROM _stage"
+        ).fetchone()
+        or ()
+    )
+    return {name for (_, name), wrong in zip(flags, row, strict=True) if wrong}
 
 
 def _scan_counts(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) -> list[str]:
@@ -208,17 +245,23 @@ def _role_columns(layout: Layout) -> set[str]:
 
 def _property_targets(
     ctx: LoadContext, source: Source, layout: Layout
-) -> list[tuple[SourceColumn, Target]]:
+) -> tuple[list[tuple[SourceColumn, Target]], set[str]]:
+    """Property columns with their target types, and the names whose type is a guess."""
     roles = _role_columns(layout)
     columns = [c for c in source.columns if c.name not in roles]
-    inferred = infer_types(ctx, columns)
+    inferred, guessed = sample_types(ctx, columns)
     catalog = property_catalog(ctx)
-    targets = []
-    for col in columns:
-        logical, _ = resolve(catalog.get(col.name), inferred[col.name])
-        if logical is not None:
-            targets.append((col, Target(col.name, col.name, logical, col.name in catalog)))
-    return targets
+    targets = [
+        (col, _target(col, inferred[col.name], catalog))
+        for col in columns
+        if resolve(catalog.get(col.name), inferred[col.name])[0] is not None
+    ]
+    return targets, {c.name for c in guessed}
+
+
+def _target(col: SourceColumn, inferred: str | None, catalog: dict[str, str]) -> Target:
+    logical, _ = resolve(catalog.get(col.name), inferred)
+    return Target(col.name, col.name, str(logical), col.name in catalog)
 
 
 def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[Check], dict[str, str]]:
@@ -314,7 +357,13 @@ def _good_rows(ctx: LoadContext) -> str:
             "SEMI JOIN events e ON e.event_id = s.s_event_id WHERE s._reason IS NULL"
         )
         conditions.append("_record NOT IN (SELECT _record FROM _seen)")
-    return f"SELECT * FROM _stage WHERE {' AND '.join(conditions)}"
+    # Which identifier decides the profile, computed on read rather than stored.
+    keys = (
+        f"CASE WHEN s_customer_id IS NOT NULL THEN {KEY_CUSTOMER} WHEN s_anonymous_id IS NOT "
+        f"NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END AS _kk, "
+        "coalesce(s_customer_id, s_anonymous_id, s_email) AS _key"
+    )
+    return f"SELECT *, {keys} FROM _stage WHERE {' AND '.join(conditions)}"
 
 
 def _resolve(ctx: LoadContext, good: str) -> tuple[int, int]:

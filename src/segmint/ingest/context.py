@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segmint.config import Config
@@ -23,6 +24,7 @@ class LoadContext:
     load_id: int
     started_at: datetime
     progress: Progress
+    scratch: Path  # folder for this load's scratch files, removed when the load ends
     warnings: list[str] = field(default_factory=list)
 
     def run(self, phase: str, sql: str) -> None:

@@ -87,8 +87,6 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
             for col, t in props
         ]  # fmt: skip
         json_types = _build_stage(ctx, source, layout, props, set(), text_input)
-    # Parsed CSV text is not read again once staged; free it for the steps that follow.
-    ctx.con.execute("DROP TABLE IF EXISTS _src_rows")
     counts = _scan_counts(ctx, props)
     _reject_repeats_in_file(ctx)
     good = _good_rows(ctx)
@@ -131,7 +129,7 @@ def _build_stage(
     props_sql, props_checks, json_types = _json_properties(ctx, source)
     selects.append(f"{props_sql} AS s_props")
     checks.extend(props_checks)
-    create_stage(ctx, source, selects, checks, materialize=text_input)
+    create_stage(ctx, source, selects, checks, materialize=text_input, to_file=text_input)
     return json_types
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,7 +75,8 @@ def run_load(
     started = datetime.now(UTC)
     progress = progress or SilentProgress()
     load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])  # type: ignore[index]
-    ctx = LoadContext(con, config, load_id, started, progress)
+    scratch = root / "tmp" / f"load-{load_id}-{os.getpid()}"
+    ctx = LoadContext(con, config, load_id, started, progress, scratch)
     tmp: Path | None = None
     con.execute("BEGIN TRANSACTION")
     try:
@@ -91,6 +94,7 @@ def run_load(
         raise IngestError(f"load failed, nothing was loaded: {_first_line(exc)}") from exc
     finally:
         _drop_temp(con)
+        shutil.rmtree(scratch, ignore_errors=True)
         progress.done()
     if tmp is not None and result.rejects_file is not None:
         tmp.rename(result.rejects_file)
@@ -105,12 +109,6 @@ def _open(con: duckdb.DuckDBPyConnection, data: Any, fmt: str | None) -> sources
 
 
 def _load(ctx: LoadContext, kind: str, source: sources.Source) -> dict[str, int]:
-    if source.format == "csv":
-        # Parse once into rows: numbering rows in the CSV scan serialises what follows it,
-        # so converting straight from the file was slower than parsing first.
-        ctx.run(f"reading {source.label}", "CREATE TEMP TABLE _src_rows AS SELECT * FROM _src")
-        ctx.con.execute("CREATE OR REPLACE TEMP VIEW _src AS SELECT * FROM _src_rows")
-        sources.collect_csv_parse_rejects(ctx.con)
     # Rows a step after validation rejects (a repeated event_id), for the rejects file.
     ctx.con.execute(
         "CREATE OR REPLACE TEMP TABLE _extra_rejects "
@@ -120,6 +118,8 @@ def _load(ctx: LoadContext, kind: str, source: sources.Source) -> dict[str, int]
         counts = load_customers(ctx, source)
     else:
         counts = load_events(ctx, source, EVENTS if kind == "events" else ORDERS)
+    if source.format == "csv":
+        sources.collect_csv_parse_rejects(ctx.con)
     return counts
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source, raw_json
-from segmint.ingest.types import SourceColumn, cast_expr, inference_aggregates, pick_type
+from segmint.ingest.types import (
+    SourceColumn,
+    cast_expr,
+    inference_aggregates,
+    pick_type,
+    quote_str,
+)
 
 _SAMPLE_ROWS = 10_000
 
@@ -82,6 +88,7 @@ def create_stage(
     selects: list[str],
     checks: list[Check],
     materialize: bool = True,
+    to_file: bool = False,
 ) -> None:
     """``_stage``: ``_src`` with the converted columns and checks, as a table or a view."""
     # Three nested selects: conversions, then checks on them, then the raw row of rejects.
@@ -92,7 +99,9 @@ def create_stage(
     checked = f"SELECT *, {reason_sql(checks)} AS _reason FROM ({converted})"
     raw = f"CASE WHEN _reason IS NOT NULL THEN {raw_json(source)} END AS _raw"
     query = f"SELECT {', '.join(names[:-1])}, {raw} FROM ({checked})"
-    if materialize:
+    if to_file:
+        _stage_to_file(ctx, source, query)
+    elif materialize:
         # A temporary table: a table in the database file compressed on write and made the
         # 5M-row CSV load 2x slower.
         _drop_stage(ctx)
@@ -103,6 +112,25 @@ def create_stage(
     else:
         _drop_stage(ctx)
         ctx.con.execute(f"CREATE TEMP VIEW _stage AS {query}")
+
+
+def _stage_to_file(ctx: LoadContext, source: Source, query: str) -> None:
+    """Write the stage to a scratch Parquet file and read it through a view.
+
+    For large text inputs: the file is compressed and each later scan reads only the
+    columns it needs, where temporary tables of 50M rows spilled to disk uncompressed
+    (5x the hand-written load, against about 2x this way on 5M rows).
+    """
+    ctx.scratch.mkdir(parents=True, exist_ok=True)
+    path = ctx.scratch / f"stage-{len(list(ctx.scratch.iterdir()))}.parquet"
+    ctx.run(
+        f"reading and validating {source.label}",
+        f"COPY ({query}) TO {quote_str(str(path))} (FORMAT PARQUET)",
+    )
+    _drop_stage(ctx)
+    ctx.con.execute(
+        f"CREATE TEMP VIEW _stage AS SELECT * FROM read_parquet({quote_str(str(path))})"
+    )
 
 
 def _drop_stage(ctx: LoadContext) -> None:

@@ -187,3 +187,20 @@ def test_not_a_workspace_is_one_line_with_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "create one with: segmint init" in done.stderr
+
+
+def test_record_numbers_in_rejects_are_file_order_on_a_large_file(
+    ws_dir: Path, files: Path
+) -> None:
+    # Large enough that DuckDB parses it in parallel; numbering must still be file order.
+    bad = {1_234, 150_000, 299_999}
+    lines = [
+        f"E{i},view,{'not-a-time' if i in bad else '2024-01-01T00:00:00Z'},C{i % 97}"
+        for i in range(1, 300_001)
+    ]
+    (files / "e.csv").write_text("event_id,event,timestamp,customer_id\n" + "\n".join(lines))
+    done = cli(ws_dir, "ingest", "events", str(files / "e.csv"))
+    assert "300,000 rows read, 299,997 accepted, 3 rejected" in done.stdout
+    rejected = rejects_of(done.stdout)
+    assert [int(r["record"]) for r in rejected] == sorted(bad)
+    assert [r["event_id"] for r in rejected] == [f"E{i}" for i in sorted(bad)]

@@ -126,6 +126,9 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _src AS SELECT row_number() OVER () AS _record, * FROM {scan}"
     )
+    # The same rows unnumbered: numbering serialises the parallel CSV scan, so the one full
+    # pass reads this and takes record numbers from its order-preserving output instead.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _src_unnumbered AS SELECT * FROM {scan}")
     try:
         names = [row[0] for row in con.execute("DESCRIBE _src").fetchall()][1:]
     except Exception as exc:  # DuckDB raises several types for unreadable files

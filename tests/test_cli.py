@@ -37,7 +37,7 @@ def test_init_ingest_and_customer_show_through_the_env_workspace(tmp_path: Path)
     )
     assert cli("ingest", "customers", str(tmp_path / "c.csv"), env=env).returncode == 0
     done = cli("ingest", "events", str(tmp_path / "e.csv"), env=env)
-    assert done.stdout.strip() == "e.csv: 1 rows read, 1 accepted, 0 rejected"
+    assert done.stdout.strip() == "e.csv: 1 row read, 1 accepted, 0 rejected"
     assert done.stderr == ""  # no progress bar on a pipe
     shown = cli("customer", "show", "ada@example.com", "--json", env=env)
     view = json.loads(shown.stdout)

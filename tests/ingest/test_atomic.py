@@ -56,8 +56,11 @@ def test_a_load_killed_mid_way_leaves_the_workspace_as_before(tmp_path: Path) ->
     proc.wait(timeout=30)
     assert snapshot(ws_dir) == before
     assert not list((ws_dir / "rejects").iterdir())
+    assert list((ws_dir / "tmp").glob("load-*")), "the killed load should have left scratch"
     with segmint.open(ws_dir) as ws:  # and the workspace still takes loads
         assert ws.ingest("events", small).duplicates == 1
+    # The killed load's scratch files are cleared by the next load.
+    assert not list((ws_dir / "tmp").glob("load-*"))
 
 
 def test_a_load_failing_mid_way_changes_nothing(

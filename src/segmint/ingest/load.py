@@ -56,7 +56,8 @@ class LoadResult:
             parts.append(f"{self.profiles_updated:,} profiles updated")
         if self.merges:
             parts.append(f"{self.merges:,} profiles merged")
-        return f"{self.source}: {self.rows_read:,} rows read, " + ", ".join(parts)
+        rows = "row" if self.rows_read == 1 else "rows"
+        return f"{self.source}: {self.rows_read:,} {rows} read, " + ", ".join(parts)
 
 
 def run_load(
@@ -75,6 +76,7 @@ def run_load(
     started = datetime.now(UTC)
     progress = progress or SilentProgress()
     load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])  # type: ignore[index]
+    _clear_stale_scratch(root / "tmp")
     scratch = root / "tmp" / f"load-{load_id}-{os.getpid()}"
     ctx = LoadContext(con, config, load_id, started, progress, scratch)
     tmp: Path | None = None
@@ -162,6 +164,15 @@ def _finish(
         ],
     )  # fmt: skip
     return result, tmp
+
+
+def _clear_stale_scratch(folder: Path) -> None:
+    """Remove scratch folders a killed load left behind. Only one process can hold the
+    workspace's database for writing, so any other load's folder is stale."""
+    mine = f"-{os.getpid()}"
+    for stale in folder.glob("load-*"):
+        if not stale.name.endswith(mine):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:

@@ -42,12 +42,14 @@ class LoadContext:
                     self.progress.advance(done)
 
         poller = threading.Thread(target=poll, daemon=True)
+        self.con.execute("SET enable_progress_bar = true")
         poller.start()
         try:
             self.con.execute(sql)
         finally:
             stop.set()
             poller.join()
+            self.con.execute("SET enable_progress_bar = false")
 
     def scalar(self, sql: str, params: list[object] | None = None) -> object:
         """First column of the first row of ``sql``."""

@@ -22,8 +22,8 @@ def connect(root: Path, settings: StoreConfig) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{settings.memory_limit}'")
     con.execute(f"SET temp_directory = '{root / 'tmp'}'")
-    # Lets a progress bar poll query_progress() from another thread; DuckDB prints nothing.
-    con.execute("SET enable_progress_bar = true")
+    # DuckDB never prints its own bar; progress tracking is switched on only while a
+    # visible progress bar polls it (ingest/context.py), as tracking costs ~10 %.
     con.execute("SET enable_progress_bar_print = false")
     con.execute("SET progress_bar_time = 0")
     if settings.threads:

@@ -147,3 +147,22 @@ def test_a_property_type_guessed_from_a_sample_is_corrected_by_later_rows(
     assert rows(ws, "SELECT type FROM event_properties WHERE prop = 'price'") == [("float",)]
     got = rows(ws, "SELECT properties->>'price' FROM events WHERE event_id = 'E10100'")
     assert got == [("2.5",)]
+
+
+def test_csv_property_conflicting_with_an_earlier_type_rejects_only_that_row(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    write_csv(files / "a.csv", "event_id,event,timestamp,customer_id,size\nE1,view,2024-01-01,C1,3")
+    ws.ingest("events", files / "a.csv")
+    # The conflicting value lies past the sample the type is first guessed from.
+    lines = [f"E{i},view,2024-01-02,C1,{i}" for i in range(2, 10_302)]
+    lines[10_200] = "E10202,view,2024-01-02,C1,XL"
+    header = "event_id,event,timestamp,customer_id,size\n"
+    (files / "b.csv").write_text(header + "\n".join(lines) + "\n")
+    result = ws.ingest("events", files / "b.csv")
+    assert (result.accepted, result.rejected) == (10_299, 1)
+    assert rows(ws, "SELECT type FROM event_properties WHERE prop = 'size'") == [("integer",)]
+    assert result.rejects_file is not None
+    text = result.rejects_file.read_text()
+    assert 'size: expected integer (its type from an earlier load), got ""XL""' in text
+    assert text.count("\n") == 2  # header and the one rejected row

@@ -70,12 +70,8 @@ def test_two_known_customers_are_never_merged(ws: segmint.Workspace, files: Path
         E3,page_view,2024-01-03T00:00:00Z,,shared-device""",
     )
     ws.ingest("events", files / "e.csv")
-    assert ws.stats() | {"loads": 0} == ws.stats() | {
-        "loads": 0,
-        "profiles": 2,
-        "customers": 2,
-        "merges": 0,
-    }
+    stats = ws.stats()
+    assert (stats["profiles"], stats["customers"], stats["merges"]) == (2, 2, 0)
     # The anonymous id stays with its first (earliest) tie.
     assert profile_of(ws, "E3") == "C1"
     assert profile_of(ws, "E2") == "C2"

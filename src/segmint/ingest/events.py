@@ -81,13 +81,17 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     if wrong:
         fixed = infer_types(ctx, [col for col, _ in props if col.name in wrong])
         catalog = property_catalog(ctx)
-        props = [
+        retyped = [
             (col, _target(col, fixed[col.name] or t.logical, catalog)) if col.name in wrong
             else (col, t)
             for col, t in props
         ]  # fmt: skip
-        json_types = _build_stage(ctx, source, layout, props, set(), text_input)
-    counts = _scan_counts(ctx, props)
+        # A value that conflicts with a type fixed by an earlier load changes nothing: its
+        # row is rejected, and the file is not read a second time for it.
+        if retyped != props:
+            props = retyped
+            json_types = _build_stage(ctx, source, layout, props, set(), text_input)
+    _scan_counts(ctx, props)
     _reject_repeats_in_file(ctx)
     good = _good_rows(ctx)
     ctx.progress.phase("resolving identities")
@@ -97,7 +101,7 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     )
     _update_activity(ctx)
     record_properties(ctx, json_types | {t.name: t.logical for _, t in props})
-    _record_usage(ctx, good, counts)
+    _record_usage(ctx, good, [t.name for _, t in props])
     extra = ctx.count("SELECT count(*) FROM _extra_rejects")
     valid = ctx.count("SELECT sum(ok) FROM _counts") - extra
     return {
@@ -149,7 +153,7 @@ def _wrong_guesses(
     return {name for (_, name), wrong in zip(flags, row, strict=True) if wrong}
 
 
-def _scan_counts(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) -> list[str]:
+def _scan_counts(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) -> None:
     """One scan: good and rejected rows per event name, and which properties each carries."""
     present = "".join(
         f", count(s_p{i}) FILTER (WHERE _reason IS NULL) AS c{i}" for i in range(len(props))
@@ -159,7 +163,6 @@ def _scan_counts(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) -> 
         "count(*) FILTER (WHERE _reason IS NULL) AS ok, "
         f"count(*) FILTER (WHERE _reason IS NOT NULL) AS bad{present} FROM _stage GROUP BY s_event"
     )
-    return [t.name for _, t in props]
 
 
 def _check_columns(source: Source, layout: Layout) -> None:

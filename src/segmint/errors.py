@@ -28,3 +28,15 @@ class IngestError(SegmintError, ValueError):
 
 class NotFoundError(SegmintError, LookupError):
     """A named thing (customer, segment) does not exist."""
+
+
+class RuleError(SegmintError, ValueError):
+    """A rule or segment definition is invalid; raised before any query runs.
+
+    ``path`` names the node, e.g. ``rule.and[2].window.last_days``.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.detail = message

@@ -1,0 +1,1 @@
+"""Segment rules: the typed tree, its text form, validation and the compiler."""

@@ -1,0 +1,573 @@
+"""The compact text form of rules: a lark LALR grammar, and a printer that is its inverse.
+
+``parse(to_text(tree)) == tree`` for every tree, and ``to_text(parse(t)) == t`` for every
+text the printer writes (its canonical form). The language is described in docs/rules.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from segmint.errors import RuleError
+from segmint.rules.model import (
+    And,
+    Attribute,
+    Between,
+    Count,
+    DaysAgo,
+    EventAggregate,
+    EventCount,
+    EventRecency,
+    LastDays,
+    Not,
+    Or,
+    PropertyCondition,
+    RuleNode,
+    SegmentRef,
+    Trend,
+)
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
+
+GRAMMAR = r"""
+?start: or_expr
+
+?or_expr: and_expr
+        | and_expr ("or" and_expr)+                    -> or_
+?and_expr: not_expr
+         | not_expr ("and" not_expr)+                  -> and_
+?not_expr: "not" not_expr                              -> not_
+         | atom
+?atom: "(" or_expr ")"
+     | "all" "(" [or_expr ("," or_expr)*] ")"          -> all_
+     | "any" "(" [or_expr ("," or_expr)*] ")"          -> any_
+     | name comparison                                 -> attribute
+     | "did" name [where] [count] [window]                -> event_count
+     | AGG "(" name ")" "of" name [where] [window] number_test -> aggregate
+     | "last" name [where] recency_words               -> last_seen
+     | "first" name [where] recency_words              -> first_seen
+     | "days" "since" "last" name [where] CMP NUMBER    -> days_since_last
+     | "days" "since" "first" name [where] CMP NUMBER   -> days_since_first
+     | "trend" "of" name "over" NUMBER "days" number_test -> trend
+     | "in" "segment" name                             -> segment
+
+comparison: CMP value                                  -> cmp
+          | "between" value "and" value                -> between
+          | "in" list                                  -> in_
+          | "not" "in" list                            -> not_in
+          | "contains" value                           -> contains
+          | "not" "contains" value                     -> not_contains
+          | "starts" "with" value                      -> starts_with
+          | "ends" "with" value                        -> ends_with
+          | "is" "set"                                 -> is_set
+          | "is" "not" "set"                           -> is_not_set
+          | "within" "last" NUMBER "days"              -> within_last_days
+          | "more" "than" NUMBER "days" "ago"          -> more_than_days_ago
+          | "before" instant                           -> before
+          | "after" instant                            -> after
+
+where: "where" prop
+     | "where" "(" prop ("and" prop)* ")"
+prop: name comparison
+
+count: "at" "least" NUMBER TIMES                       -> count_ge
+     | "at" "most" NUMBER TIMES                        -> count_le
+     | "exactly" NUMBER TIMES                          -> count_eq
+     | "not" "exactly" NUMBER TIMES                    -> count_ne
+     | "more" "than" NUMBER TIMES                      -> count_gt
+     | "less" "than" NUMBER TIMES                      -> count_lt
+     | "between" NUMBER "and" NUMBER TIMES             -> count_between
+
+window: "in" "last" NUMBER "days"                      -> last_days
+      | "from" NUMBER "to" NUMBER "days" "ago"         -> days_ago
+      | "between" instant "and" instant                -> between_window
+
+recency_words: "more" "than" NUMBER "days" "ago"       -> recency_ge
+             | "within" "last" NUMBER "days"           -> recency_lt
+
+number_test: CMP NUMBER                                -> cmp
+           | "between" NUMBER "and" NUMBER             -> between
+
+?value: STRING | NUMBER | TRUE | FALSE | list
+list: "[" [scalar ("," scalar)*] "]"
+?scalar: STRING | NUMBER | TRUE | FALSE
+?instant: DATE | STRING
+name: NAME | QUOTED_NAME
+
+AGG.2: /(sum|avg|min|max|distinct)(?![A-Za-z0-9_])/
+TIMES: "times" | "time"
+TRUE: "true"
+FALSE: "false"
+CMP: "!=" | "<=" | ">=" | "=" | "<" | ">"
+DATE.2: /\d{4}-\d{2}-\d{2}(?![\w:.])/
+NUMBER: /-?\d+(\.\d+)?([eE][-+]?\d+)?/
+STRING: /"(?:[^"\\\n]|\\.)*"/
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+QUOTED_NAME: /`(?:[^`\n]|``)+`/
+COMMENT: /#[^\n]*/
+
+%import common.WS
+%ignore WS
+%ignore COMMENT
+"""
+
+KEYWORDS = frozenset(re.findall(r'"([a-z]+)"', GRAMMAR)) | {
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "distinct",
+    "times",
+    "time",
+    "true",
+    "false",
+}
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_CMP_TEXT = {op: text for text, op in _CMP.items()}
+
+_PARSER: Lark | None = None
+
+
+def _parser() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        from lark import Lark
+
+        _PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return _PARSER
+
+
+def parse(text: str) -> RuleNode:
+    """Parse the text form into a rule tree.
+
+    >>> parse('country = "US" and did order_completed at least 3 times in last 90 days')
+    ... # doctest: +ELLIPSIS
+    And(and_=(Attribute(attr='country', op='eq', value='US'), EventCount(...)))
+    """
+    from lark.exceptions import UnexpectedInput, VisitError
+
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise RuleError("", _syntax_message(text, exc)) from None
+    try:
+        return _Builder(text).transform(tree)  # type: ignore[no-any-return]
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, RuleError):
+            raise exc.orig_exc from None
+        raise
+
+
+def _syntax_message(text: str, exc: Any) -> str:
+    line, column = exc.line, exc.column
+    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+    got = getattr(exc, "token", None)
+    what = "end of text" if got is None or got.type == "$END" else repr(str(got))
+    if getattr(exc, "char", None) is not None:
+        what = repr(exc.char)
+    hint = f"; expected {_expected_words(expected)}" if expected else ""
+    return f"rule text, line {line}, column {column}: unexpected {what}{hint}\n" + _caret(
+        text, line, column
+    )
+
+
+def _expected_words(names: list[str]) -> str:
+    words = []
+    for name in names:
+        if name.startswith("__ANON") or name == "$END":
+            continue
+        words.append(_TOKEN_WORDS.get(name, name.lower()))
+    shown = words[:8]
+    return ", ".join(shown) + (", ..." if len(words) > 8 else "") if shown else "more"
+
+
+_TOKEN_WORDS = {
+    "CMP": "a comparison (= != < <= > >=)",
+    "COMMA": "','",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "NAME": "a name",
+    "QUOTED_NAME": "a `quoted name`",
+    "NUMBER": "a number",
+    "STRING": 'a "string"',
+    "DATE": "a date",
+    "AGG": "sum/avg/min/max/distinct",
+    "TIMES": "times",
+}
+
+
+def _caret(text: str, line: int, column: int) -> str:
+    lines = text.splitlines() or [""]
+    source = lines[min(max(line, 1), len(lines)) - 1]
+    return f"  {source}\n  {' ' * max(column - 1, 0)}^"
+
+
+class _Builder:
+    """Builds model nodes from the parse tree; a model error points at its text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transform(self, tree: Any) -> Any:
+        from lark import Transformer, v_args
+
+        builder = self
+
+        @v_args(meta=True, inline=True)
+        class T(Transformer):  # type: ignore[type-arg]
+            def __default__(self, data: str, children: Any, meta: Any) -> Any:
+                handler = getattr(builder, f"b_{data}", None)
+                if handler is None:
+                    raise AssertionError(f"no builder for {data}")
+                return builder.build(meta, handler, children)
+
+            def __default_token__(self, token: Token) -> Any:
+                return builder.token(token)
+
+        return T().transform(tree)
+
+    def build(self, meta: Any, handler: Any, children: list[Any]) -> Any:
+        from pydantic import ValidationError
+
+        from segmint.rules.coerce import rule_error
+
+        try:
+            return handler(*children)
+        except ValidationError as exc:
+            err = rule_error(exc, "")
+            detail = f"{err.path}: {err.detail}" if err.path else err.detail
+            raise self.error(meta, detail) from None
+        except ValueError as exc:
+            raise self.error(meta, str(exc)) from None
+
+    def error(self, meta: Any, message: str) -> RuleError:
+        line = getattr(meta, "line", 1)
+        column = getattr(meta, "column", 1)
+        return RuleError(
+            "",
+            f"rule text, line {line}, column {column}: {message}\n"
+            + _caret(self.text, line, column),
+        )
+
+    @staticmethod
+    def token(token: Token) -> Any:
+        kind, text = token.type, str(token)
+        if kind == "STRING":
+            return json.loads(text)
+        if kind == "NUMBER":
+            return float(text) if re.search(r"[.eE]", text) else int(text)
+        if kind in ("TRUE", "FALSE"):
+            return kind == "TRUE"
+        return text
+
+    # Boolean structure.
+    def b_or_(self, *items: RuleNode) -> RuleNode:
+        return Or.model_validate({"or": items})
+
+    def b_and_(self, *items: RuleNode) -> RuleNode:
+        return And.model_validate({"and": items})
+
+    def b_not_(self, item: RuleNode) -> RuleNode:
+        return Not.model_validate({"not": item})
+
+    def b_all_(self, *items: RuleNode | None) -> RuleNode:
+        return And.model_validate({"and": [i for i in items if i is not None]})
+
+    def b_any_(self, *items: RuleNode | None) -> RuleNode:
+        return Or.model_validate({"or": [i for i in items if i is not None]})
+
+    # Leaves.
+    def b_name(self, token: str) -> str:
+        if token.startswith("`"):
+            return token[1:-1].replace("``", "`")
+        return token
+
+    def b_list(self, *items: Any) -> tuple[Any, ...]:
+        return tuple(i for i in items if i is not None) if items != (None,) else ()
+
+    def b_attribute(self, name: str, comparison: tuple[str, Any]) -> RuleNode:
+        op, value = comparison
+        return Attribute.model_validate({"attr": name, "op": op, "value": value})
+
+    def b_prop(self, name: str, comparison: tuple[str, Any]) -> PropertyCondition:
+        op, value = comparison
+        return PropertyCondition.model_validate({"prop": name, "op": op, "value": value})
+
+    def b_where(self, *props: PropertyCondition) -> tuple[PropertyCondition, ...]:
+        return props
+
+    def b_cmp(self, op: str, value: Any) -> tuple[str, Any]:
+        return _CMP[op], value
+
+    def b_between(self, low: Any, high: Any) -> tuple[str, Any]:
+        return "between", (low, high)
+
+    def b_in_(self, values: Any) -> tuple[str, Any]:
+        return "in", values
+
+    def b_not_in(self, values: Any) -> tuple[str, Any]:
+        return "not_in", values
+
+    def b_contains(self, value: Any) -> tuple[str, Any]:
+        return "contains", value
+
+    def b_not_contains(self, value: Any) -> tuple[str, Any]:
+        return "not_contains", value
+
+    def b_starts_with(self, value: Any) -> tuple[str, Any]:
+        return "starts_with", value
+
+    def b_ends_with(self, value: Any) -> tuple[str, Any]:
+        return "ends_with", value
+
+    def b_is_set(self) -> tuple[str, Any]:
+        return "is_set", None
+
+    def b_is_not_set(self) -> tuple[str, Any]:
+        return "is_not_set", None
+
+    def b_within_last_days(self, days: Any) -> tuple[str, Any]:
+        return "within_last_days", _whole(days)
+
+    def b_more_than_days_ago(self, days: Any) -> tuple[str, Any]:
+        return "more_than_days_ago", _whole(days)
+
+    def b_before(self, instant: str) -> tuple[str, Any]:
+        return "before", instant
+
+    def b_after(self, instant: str) -> tuple[str, Any]:
+        return "after", instant
+
+    # Events.
+    def b_event_count(self, name: str, where: Any, count: Count | None, window: Any) -> RuleNode:
+        return EventCount(event=name, where=where or (), count=count or Count(), window=window)
+
+    def b_aggregate(
+        self, function: str, prop: str, event: str, where: Any, window: Any, test: Any
+    ) -> RuleNode:
+        op, value = test
+        measure = {"prop": prop, "op": op, "value": value}
+        return EventAggregate.model_validate(
+            {"event": event, "where": where or (), "window": window, function: measure}
+        )
+
+    def b_last_seen(self, name: str, where: Any, test: tuple[str, int]) -> RuleNode:
+        return _recency("last_seen", name, where, *test)
+
+    def b_first_seen(self, name: str, where: Any, test: tuple[str, int]) -> RuleNode:
+        return _recency("first_seen", name, where, *test)
+
+    def b_days_since_last(self, name: str, where: Any, op: str, days: Any) -> RuleNode:
+        return _recency("last_seen", name, where, _CMP[op], _whole(days))
+
+    def b_days_since_first(self, name: str, where: Any, op: str, days: Any) -> RuleNode:
+        return _recency("first_seen", name, where, _CMP[op], _whole(days))
+
+    def b_recency_ge(self, days: Any) -> tuple[str, int]:
+        return "ge", _whole(days)
+
+    def b_recency_lt(self, days: Any) -> tuple[str, int]:
+        return "lt", _whole(days)
+
+    def b_trend(self, name: str, days: Any, test: tuple[str, Any]) -> RuleNode:
+        op, value = test
+        return Trend.model_validate(
+            {"trend": name, "days": _whole(days), "change": {"op": op, "value": value}}
+        )
+
+    def b_segment(self, name: str) -> RuleNode:
+        return SegmentRef(segment=name)
+
+    def _count(self, op: str, value: Any, _times: str = "") -> Count:
+        return Count.model_validate({"op": op, "value": _whole(value)})
+
+    def b_count_ge(self, value: Any, times: str) -> Count:
+        return self._count("ge", value)
+
+    def b_count_le(self, value: Any, times: str) -> Count:
+        return self._count("le", value)
+
+    def b_count_eq(self, value: Any, times: str) -> Count:
+        return self._count("eq", value)
+
+    def b_count_ne(self, value: Any, times: str) -> Count:
+        return self._count("ne", value)
+
+    def b_count_gt(self, value: Any, times: str) -> Count:
+        return self._count("gt", value)
+
+    def b_count_lt(self, value: Any, times: str) -> Count:
+        return self._count("lt", value)
+
+    def b_count_between(self, low: Any, high: Any, times: str) -> Count:
+        return Count(op="between", value=(_whole(low), _whole(high)))
+
+    def b_last_days(self, days: Any) -> LastDays:
+        return LastDays(last_days=_whole(days))
+
+    def b_days_ago(self, start: Any, end: Any) -> DaysAgo:
+        return DaysAgo(days_ago=(_whole(start), _whole(end)))
+
+    def b_between_window(self, start: str, end: str) -> Between:
+        return Between(between=(start, end))
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def _recency(side: str, name: str, where: Any, op: str, days: int) -> RuleNode:
+    return EventRecency.model_validate(
+        {"event": name, "where": where or (), side: {"op": op, "days": days}}
+    )
+
+
+# --- printing -------------------------------------------------------------------------
+
+
+def to_text(rule: RuleNode) -> str:
+    """The canonical text of a rule tree.
+
+    >>> to_text(parse('not did app_open in last 90 days'))
+    'not did app_open in last 90 days'
+    """
+    return _print(rule, "top")
+
+
+def _print(rule: Any, context: str) -> str:
+    if isinstance(rule, And | Or):
+        items = rule.and_ if isinstance(rule, And) else rule.or_
+        word = "and" if isinstance(rule, And) else "or"
+        if len(items) < 2:
+            inner = ", ".join(_print(i, "top") for i in items)
+            return f"{'all' if word == 'and' else 'any'}({inner})"
+        text = f" {word} ".join(_print(i, word) for i in items)
+        # Any nested and/or is bracketed, so the tree's nesting survives a round trip.
+        return text if context == "top" else f"({text})"
+    if isinstance(rule, Not):
+        return f"not {_print(rule.not_, 'not')}"
+    return _print_condition(rule)
+
+
+def _print_condition(rule: Any) -> str:
+    if isinstance(rule, Attribute):
+        return f"{name_text(rule.attr)} {_comparison(rule.op, rule.value)}"
+    if isinstance(rule, EventCount):
+        parts = ["did", name_text(rule.event), _where(rule.where)]
+        if rule.count != Count():
+            parts.append(_count(rule.count))
+        parts.append(_window(rule.window))
+        return " ".join(p for p in parts if p)
+    if isinstance(rule, EventAggregate):
+        m = rule.measure
+        parts = [f"{rule.function}({name_text(m.prop)}) of {name_text(rule.event)}"]
+        parts += [_where(rule.where), _window(rule.window), _number_test(m.op, m.value)]
+        return " ".join(p for p in parts if p)
+    if isinstance(rule, EventRecency):
+        side = "last" if rule.side == "last_seen" else "first"
+        head = " ".join(p for p in (name_text(rule.event), _where(rule.where)) if p)
+        r = rule.recency
+        if r.op == "ge":
+            return f"{side} {head} more than {r.days} days ago"
+        if r.op == "lt":
+            return f"{side} {head} within last {r.days} days"
+        return f"days since {side} {head} {_CMP_TEXT[r.op]} {r.days}"
+    if isinstance(rule, Trend):
+        test = _number_test(rule.change.op, rule.change.value)
+        return f"trend of {name_text(rule.trend)} over {rule.days} days {test}"
+    if isinstance(rule, SegmentRef):
+        return f"in segment {name_text(rule.segment)}"
+    raise TypeError(f"cannot print {type(rule).__name__}")
+
+
+def name_text(name: str) -> str:
+    """A name as written in rule text: bare if it is a plain identifier, else in backticks."""
+    if _PLAIN_NAME.fullmatch(name) and name not in KEYWORDS:
+        return name
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def _instant(value: str) -> str:
+    return value if _DATE_ONLY.fullmatch(value) else json.dumps(value, ensure_ascii=False)
+
+
+def _comparison(op: str, value: Any) -> str:
+    if op in _CMP_TEXT:
+        return f"{_CMP_TEXT[op]} {_value(value)}"
+    if op == "between":
+        return f"between {_value(value[0])} and {_value(value[1])}"
+    if op in ("before", "after"):
+        return f"{op} {_instant(value)}"
+    words = {
+        "in": "in",
+        "not_in": "not in",
+        "contains": "contains",
+        "not_contains": "not contains",
+        "starts_with": "starts with",
+        "ends_with": "ends with",
+    }
+    if op in words:
+        return f"{words[op]} {_value(value)}"
+    if op == "within_last_days":
+        return f"within last {value} days"
+    if op == "more_than_days_ago":
+        return f"more than {value} days ago"
+    return "is set" if op == "is_set" else "is not set"
+
+
+def _number_test(op: str, value: Any) -> str:
+    if op == "between":
+        return f"between {_value(value[0])} and {_value(value[1])}"
+    return f"{_CMP_TEXT[op]} {_value(value)}"
+
+
+def _where(where: tuple[PropertyCondition, ...]) -> str:
+    conds = [f"{name_text(p.prop)} {_comparison(p.op, p.value)}" for p in where]
+    if not conds:
+        return ""
+    return f"where {conds[0]}" if len(conds) == 1 else f"where ({' and '.join(conds)})"
+
+
+def _count(count: Count) -> str:
+    if isinstance(count.value, tuple):
+        low, high = count.value
+        return f"between {low} and {high} times"
+    words = {
+        "ge": "at least",
+        "le": "at most",
+        "eq": "exactly",
+        "ne": "not exactly",
+        "gt": "more than",
+        "lt": "less than",
+    }[count.op]
+    return f"{words} {count.value} {'time' if count.value == 1 else 'times'}"
+
+
+def _window(window: Any) -> str:
+    if window is None:
+        return ""
+    if isinstance(window, LastDays):
+        return f"in last {window.last_days} days"
+    if isinstance(window, DaysAgo):
+        return f"from {window.days_ago[0]} to {window.days_ago[1]} days ago"
+    start, end = window.between
+    return f"between {_instant(start)} and {_instant(end)}"

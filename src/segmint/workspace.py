@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
     from segmint.ingest.load import LoadResult
     from segmint.profiles import CustomerView
+    from segmint.segments.query import Evaluator
+    from segmint.segments.registry import Registry, SegmentDefinition
 
 ENV_VAR = "SEGMINT_WORKSPACE"
 
@@ -91,7 +94,15 @@ class Workspace:
     def con(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection (opened on first use)."""
         if self._con is None:
-            self._con = connect(self.root, self.config.store)
+            from segmint.store.migrate import upgrade
+
+            con = connect(self.root, self.config.store)
+            try:
+                upgrade(con)
+            except BaseException:
+                con.close()
+                raise
+            self._con = con
         return self._con
 
     def close(self) -> None:
@@ -137,3 +148,83 @@ class Workspace:
         ).fetchone()
         keys = ("profiles", "customers", "events", "merges", "loads", "rejected")
         return dict(zip(keys, (int(v) for v in row or ()), strict=True))
+
+    # --- segments -------------------------------------------------------------------
+
+    @property
+    def segments(self) -> Registry:
+        """The saved segments (``segments/NAME.yaml`` files)."""
+        from segmint.segments.registry import Registry
+
+        return Registry(self.root)
+
+    def evaluator(self) -> Evaluator:
+        """Rule evaluation on this workspace, with its catalog and saved segments."""
+        from segmint.segments.query import Evaluator
+
+        return Evaluator(self.con, self.segments.rules())
+
+    def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
+        """How many customers ``rule`` (a tree, a dict or text) selects at ``as_of``.
+
+        ``as_of`` is a tz-aware datetime or an ISO 8601 string with an offset; default now.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.count('country = "US"', as_of="2026-01-01T00:00:00Z")
+        0
+        """
+        return self.evaluator().count(rule, as_of)
+
+    def members(
+        self,
+        rule: Any,
+        as_of: datetime | str | None = None,
+        output: str = "arrow",
+        columns: list[str] | None = None,
+    ) -> Any:
+        """The customers ``rule`` selects: ``customer_id`` first, then ``columns``
+        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``."""
+        return self.evaluator().members(rule, as_of, output, columns)
+
+    def sql(self, rule: Any, as_of: datetime | str | None = None, dialect: str = "duckdb") -> str:
+        """The SQL of ``rule`` for ``dialect`` (duckdb, postgres, spark, bigquery, snowflake)."""
+        return self.evaluator().sql(rule, as_of, dialect)
+
+    def add_segment(
+        self,
+        name: str,
+        rule: Any,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        campaign: str | None = None,
+        replace: bool = False,
+    ) -> SegmentDefinition:
+        """Check and save a segment as ``segments/NAME.yaml``."""
+        from segmint.segments.registry import definition_from
+
+        definition = definition_from(
+            {
+                "name": name,
+                "title": title,
+                "description": description,
+                "campaign": campaign,
+                "rule": rule if isinstance(rule, str) else _rule_json(rule),
+            },
+            "segment",
+        )
+        return self.save_segment(definition, replace=replace)
+
+    def save_segment(
+        self, definition: SegmentDefinition, replace: bool = False
+    ) -> SegmentDefinition:
+        """Validate a definition against this workspace and write its file."""
+        self.evaluator().prepare(definition.rule, name=definition.name)
+        self.segments.save(definition, replace=replace)
+        return definition
+
+
+def _rule_json(rule: Any) -> Any:
+    to_json = getattr(rule, "to_json", None)
+    return to_json() if callable(to_json) else rule

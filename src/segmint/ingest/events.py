@@ -450,8 +450,12 @@ def _update_activity(ctx: LoadContext) -> None:
 
 
 def _record_usage(ctx: LoadContext, good: str, names: list[str]) -> None:
-    """Which events carry which properties: from the counts scan for columns, and from the
-    keys of JSON Lines ``properties`` objects."""
+    """Which event names exist, and which properties each carries: from the counts scan
+    for columns, and from the keys of JSON Lines ``properties`` objects."""
+    ctx.con.execute(
+        f"INSERT INTO event_names SELECT s_event, {ctx.load_id} FROM _counts WHERE ok > 0 "
+        "AND s_event NOT IN (SELECT event FROM event_names)"
+    )
     if names:
         unpivot = " UNION ALL ".join(
             f"SELECT s_event AS event, {quote_str(name)} AS prop FROM _counts WHERE c{i} > 0"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -98,6 +98,7 @@ CREATE TABLE event_properties (
     load_id INTEGER NOT NULL
 );
 CREATE TABLE event_property_usage (event VARCHAR NOT NULL, prop VARCHAR NOT NULL);
+CREATE TABLE event_names (event VARCHAR NOT NULL, load_id INTEGER NOT NULL);
 CREATE TABLE loads (
     load_id INTEGER NOT NULL,
     kind VARCHAR NOT NULL,
@@ -114,6 +115,16 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
+
+
+# Steps that bring a workspace of version N to N + 1 (store/migrate.py applies them).
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    # 1 -> 2: the catalog of event names, so rules can be checked without scanning events.
+    1: (
+        "CREATE TABLE event_names (event VARCHAR NOT NULL, load_id INTEGER NOT NULL)",
+        "INSERT INTO event_names SELECT DISTINCT event, 0 FROM events",
+    ),
+}
 
 
 def builtin_catalog_rows() -> list[tuple[str, str, str, bool, None]]:

@@ -1,0 +1,69 @@
+"""What a rule may refer to: attributes, event names, event properties, saved segments.
+
+Read once per evaluation from the store's catalog tables (small), so rules are checked
+without touching the events table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from segmint.rules.model import RuleNode
+
+# The built-in event column a rule can use like a property, and its type.
+REVENUE = "revenue"
+
+
+@dataclass(frozen=True)
+class AttributeInfo:
+    """Where an attribute is stored and its logical type."""
+
+    column: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Names and types a rule can use; ``segments`` maps saved names to their rules."""
+
+    attributes: Mapping[str, AttributeInfo]
+    events: frozenset[str]
+    properties: Mapping[str, str]
+    usage: Mapping[str, frozenset[str]]
+    segments: Mapping[str, RuleNode] = field(default_factory=dict)
+
+    def property_type(self, prop: str) -> str | None:
+        return "float" if prop == REVENUE else self.properties.get(prop)
+
+    def event_properties(self, event: str) -> frozenset[str]:
+        """The properties seen on ``event`` (``revenue`` is always there)."""
+        return self.usage.get(event, frozenset()) | {REVENUE}
+
+
+def read_catalog(
+    con: duckdb.DuckDBPyConnection, segments: Mapping[str, RuleNode] | None = None
+) -> Catalog:
+    """The catalog of the workspace behind ``con``."""
+    attributes = {
+        name: AttributeInfo(column, kind)
+        for name, column, kind in con.execute(
+            "SELECT name, column_name, type FROM attributes"
+        ).fetchall()
+    }
+    events = frozenset(e for (e,) in con.execute("SELECT event FROM event_names").fetchall())
+    properties = dict(con.execute("SELECT prop, type FROM event_properties").fetchall())
+    usage: dict[str, set[str]] = {}
+    for event, prop in con.execute("SELECT event, prop FROM event_property_usage").fetchall():
+        usage.setdefault(event, set()).add(prop)
+    return Catalog(
+        attributes,
+        events,
+        properties,
+        {event: frozenset(props) for event, props in usage.items()},
+        dict(segments or {}),
+    )

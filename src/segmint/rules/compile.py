@@ -1,0 +1,564 @@
+"""The rule compiler: a validated rule tree -> one Ibis expression of the members.
+
+The expression is built on *unbound* tables (``profiles``, ``events``), so the same tree
+compiles to SQL for every engine Ibis knows; the workspace runs the DuckDB form.
+
+Shape of the query, whatever the rule:
+
+1. Every event condition of the tree (count, aggregate, recency, trend) becomes a few
+   measure columns. Conditions on the same event name share one scan of ``events``, pruned
+   to that name and to the union of their windows (a range on ``ts`` that DuckDB's zone
+   maps can skip on), and the scans of the different names are glued with UNION ALL.
+2. One ``GROUP BY pid`` computes all measures at once, each with its own ``FILTER``.
+3. The population (profiles with a ``customer_id``, created by ``as_of``) is left-joined
+   to those measures and filtered by the boolean form of the tree.
+
+Semantics (DESIGN section 4): every leaf is wrapped so that a missing value gives false,
+never unknown; so ``not`` is plain negation. Window bounds are computed in Python in UTC
+and passed as literals (shared/STACK.md: interval arithmetic in SQL follows the session's
+calendar and moves across DST changes).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from segmint.errors import RuleError
+from segmint.rules.catalog import REVENUE, Catalog
+from segmint.rules.model import (
+    And,
+    Attribute,
+    Between,
+    DaysAgo,
+    EventAggregate,
+    EventCount,
+    EventNode,
+    EventRecency,
+    LastDays,
+    Not,
+    Or,
+    RuleNode,
+    SegmentRef,
+    Trend,
+    parse_instant,
+)
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+DAY = timedelta(days=1)
+IBIS_TYPES = {
+    "string": "string",
+    "integer": "int64",
+    "float": "float64",
+    "bool": "boolean",
+    "timestamp": "timestamp('UTC')",
+    "date": "date",
+    "list": "array<string>",
+}
+
+
+# --- backends -----------------------------------------------------------------------
+
+
+class Backend:
+    """What differs between engines when compiling; only overrides what differs."""
+
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+    SUPPORTS_LIST_PROPERTIES: ClassVar[bool] = True
+
+    def json_string(self, value: ir.JSONValue) -> ir.StringValue:
+        return value.str
+
+
+class PostgresBackend(Backend):
+    name = dialect = "postgres"
+
+
+class SnowflakeBackend(Backend):
+    name = dialect = "snowflake"
+
+
+class BigQueryBackend(Backend):
+    name = dialect = "bigquery"
+    SUPPORTS_LIST_PROPERTIES = False  # ibis 12 cannot compile JSON arrays for BigQuery
+
+
+class SparkBackend(Backend):
+    name = "spark"
+    dialect = "pyspark"
+    SUPPORTS_LIST_PROPERTIES = False
+
+    def json_string(self, value: ir.JSONValue) -> ir.StringValue:
+        # ``.str`` becomes a pandas UDF on PySpark that fails (shared/STACK.md).
+        return value.cast("string")
+
+
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (Backend(), PostgresBackend(), SparkBackend(), BigQueryBackend(), SnowflakeBackend())
+}
+
+
+# --- tables -------------------------------------------------------------------------
+
+
+def profiles_table(catalog: Catalog) -> ir.Table:
+    import ibis
+
+    schema = {"pid": "int64", "first_event_at": "timestamp('UTC')"}
+    for info in catalog.attributes.values():
+        schema[info.column] = IBIS_TYPES[info.type]
+    return ibis.table(schema, name="profiles")
+
+
+def events_table() -> ir.Table:
+    import ibis
+
+    return ibis.table(
+        {
+            "pid": "int64",
+            "event": "string",
+            "ts": "timestamp('UTC')",
+            "revenue": "decimal(18, 4)",
+            "properties": "json",
+        },
+        name="events",
+    )
+
+
+def instant(value: datetime) -> ir.TimestampScalar:
+    import ibis
+
+    return ibis.literal(value.astimezone(UTC), type="timestamp('UTC')")
+
+
+# --- event measures -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time range on ``ts``: ``low < t`` (or ``<=``) and ``t <= high`` (or ``<``)."""
+
+    low: datetime | None
+    high: datetime
+    low_inclusive: bool = False
+    high_inclusive: bool = True
+
+    def predicate(self, ts: ir.TimestampValue) -> ir.BooleanValue:
+        high = ts <= instant(self.high) if self.high_inclusive else ts < instant(self.high)
+        if self.low is None:
+            return high
+        low = ts >= instant(self.low) if self.low_inclusive else ts > instant(self.low)
+        return low & high
+
+
+@dataclass
+class Scan:
+    """The conditions on one event name: their spans and the columns they project."""
+
+    event: str
+    spans: list[Span] = field(default_factory=list)
+    columns: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
+
+
+@dataclass
+class Measures:
+    """Per-pid measure columns for the event conditions of a tree."""
+
+    as_of: datetime
+    backend: Backend
+    catalog: Catalog
+    scans: dict[str, Scan] = field(default_factory=dict)
+    aggregates: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    names: dict[Any, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, node: Any) -> dict[str, str]:
+        """The measure columns of an event condition (shared by equal conditions)."""
+        if node not in self.names:
+            handler = MEASURES[type(node)]
+            self.names[node] = handler(self, node, f"m{len(self.names)}")
+        return self.names[node]
+
+    def scan(self, event: str) -> Scan:
+        return self.scans.setdefault(event, Scan(event))
+
+    def window_span(self, window: Any) -> Span:
+        as_of = self.as_of
+        if window is None:
+            return Span(None, as_of)
+        if isinstance(window, LastDays):
+            return Span(as_of - window.last_days * DAY, as_of)
+        if isinstance(window, DaysAgo):
+            start, end = window.days_ago
+            return Span(as_of - start * DAY, as_of - end * DAY)
+        assert isinstance(window, Between)
+        first, until = (parse_instant(v) for v in window.between)
+        if until > as_of:  # still t <= as_of
+            return Span(first, as_of, low_inclusive=True)
+        return Span(first, until, low_inclusive=True, high_inclusive=False)
+
+    def matches(self, node: EventNode, span: Span) -> Callable[[ir.Table], ir.BooleanValue]:
+        """Predicate on an events row: in the span and every ``where`` condition true."""
+
+        def predicate(t: ir.Table) -> ir.BooleanValue:
+            parts = [span.predicate(t.ts)]
+            for cond in node.where:
+                kind = self.catalog.property_type(cond.prop) or "string"
+                value = self.property_value(t, cond.prop, kind)
+                parts.append(compare(value, kind, cond.op, cond.value, self.as_of))
+            return _all(parts)
+
+        return predicate
+
+    def property_value(self, t: ir.Table, prop: str, kind: str) -> ir.Value:
+        if prop == REVENUE:
+            return t.revenue
+        raw = t.properties[prop]
+        if kind == "string":
+            return self.backend.json_string(raw)
+        if kind == "integer":
+            return raw.int
+        if kind == "float":
+            return raw.float
+        if kind == "bool":
+            return raw.bool
+        if kind == "timestamp":
+            return self.backend.json_string(raw).try_cast("timestamp('UTC')")
+        if not self.backend.SUPPORTS_LIST_PROPERTIES:
+            raise RuleError(
+                "", f"list property {prop!r} in a rule is not supported on {self.backend.name}"
+            )
+        return raw.array.map(lambda item: self.backend.json_string(item))
+
+    def flag(self, node: EventNode, name: str, span: Span) -> None:
+        """A boolean column ``name``: the row matches ``node`` within ``span``."""
+        scan = self.scan(node.event)
+        scan.spans.append(span)
+        scan.columns[name] = self.matches(node, span)
+        self.types[name] = "boolean"
+
+    def value_column(
+        self,
+        node: EventNode,
+        name: str,
+        span: Span,
+        value: Callable[[ir.Table], ir.Value],
+        kind: str,
+    ) -> None:
+        """A column ``name`` holding ``value`` on matching rows, null elsewhere."""
+        import ibis
+
+        scan = self.scan(node.event)
+        scan.spans.append(span)
+        match = self.matches(node, span)
+        scan.columns[name] = lambda t: ibis.ifelse(match(t), value(t), ibis.null())
+        self.types[name] = kind
+
+
+def _count_measures(m: Measures, node: EventCount, name: str) -> dict[str, str]:
+    m.flag(node, f"{name}_f", m.window_span(node.window))
+    m.aggregates[name] = lambda t: t.count(where=t[f"{name}_f"])
+    return {"count": name}
+
+
+def _aggregate_measures(m: Measures, node: EventAggregate, name: str) -> dict[str, str]:
+    span = m.window_span(node.window)
+    prop = node.measure.prop
+    kind = m.catalog.property_type(prop) or "float"
+    m.value_column(
+        node,
+        f"{name}_v",
+        span,
+        lambda t: m.property_value(t, prop, kind),
+        "decimal(18, 4)" if prop == REVENUE else IBIS_TYPES[kind],
+    )
+    value = f"{name}_v"
+    reducers: dict[str, Callable[[ir.Table], ir.Value]] = {
+        "sum": lambda t: t[value].sum(),
+        "avg": lambda t: t[value].mean(),
+        "min": lambda t: t[value].min(),
+        "max": lambda t: t[value].max(),
+        "distinct": lambda t: t[value].nunique(),
+    }
+    m.aggregates[name] = reducers[node.function]
+    if node.function == "distinct":
+        # "false when no event matches": the distinct count alone cannot tell 0 from none.
+        m.flag(node, f"{name}_f", span)
+        m.aggregates[f"{name}_n"] = lambda t: t.count(where=t[f"{name}_f"])
+        return {"value": name, "count": f"{name}_n"}
+    return {"value": name}
+
+
+def _recency_measures(m: Measures, node: EventRecency, name: str) -> dict[str, str]:
+    m.value_column(node, f"{name}_v", Span(None, m.as_of), lambda t: t.ts, "timestamp('UTC')")
+    column = f"{name}_v"
+    if node.side == "last_seen":
+        m.aggregates[name] = lambda t: t[column].max()
+    else:
+        m.aggregates[name] = lambda t: t[column].min()
+    return {"ts": name}
+
+
+def _trend_measures(m: Measures, node: Trend, name: str) -> dict[str, str]:
+    as_of, days = m.as_of, node.days * DAY
+    event = EventCount(event=node.trend)
+    m.flag(event, f"{name}_cf", Span(as_of - days, as_of))
+    m.flag(event, f"{name}_pf", Span(as_of - 2 * days, as_of - days))
+    m.aggregates[f"{name}_c"] = lambda t: t.count(where=t[f"{name}_cf"])
+    m.aggregates[f"{name}_p"] = lambda t: t.count(where=t[f"{name}_pf"])
+    return {"current": f"{name}_c", "previous": f"{name}_p"}
+
+
+MEASURES: dict[type, Callable[[Measures, Any, str], dict[str, str]]] = {
+    EventCount: _count_measures,
+    EventAggregate: _aggregate_measures,
+    EventRecency: _recency_measures,
+    Trend: _trend_measures,
+}
+
+
+def measure_table(m: Measures) -> ir.Table:
+    """One scan per event name (UNION ALL), then one GROUP BY pid for every measure."""
+    import ibis
+
+    events = events_table()
+    parts = []
+    for scan in m.scans.values():
+        low = None
+        if all(s.low is not None for s in scan.spans):
+            low = min(s.low for s in scan.spans if s.low is not None)
+        high = max(s.high for s in scan.spans)
+        rows = events.filter(events.event == scan.event, Span(low, high, True).predicate(events.ts))
+        columns: dict[str, ir.Value] = {}
+        for name, kind in m.types.items():
+            make = scan.columns.get(name)
+            if make is not None:
+                columns[name] = make(rows).cast(kind) if kind != "boolean" else make(rows)
+            elif kind == "boolean":
+                columns[name] = ibis.literal(False)
+            else:
+                columns[name] = ibis.null(kind)
+        parts.append(rows.select(rows.pid, **columns))
+    union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    return union.group_by("pid").aggregate(
+        **{name: make(union) for name, make in m.aggregates.items()}
+    )
+
+
+# --- the boolean tree ----------------------------------------------------------------
+
+
+class Compiler:
+    """Compiles one tree at one ``as_of`` for one backend."""
+
+    def __init__(self, catalog: Catalog, as_of: datetime, backend: Backend) -> None:
+        self.catalog = catalog
+        self.as_of = as_of.astimezone(UTC)
+        self.backend = backend
+        self.measures = Measures(self.as_of, backend, catalog)
+        self.handlers: dict[type, Callable[[Any, ir.Table], ir.BooleanValue]] = {
+            And: self.compile_and,
+            Or: self.compile_or,
+            Not: self.compile_not,
+            Attribute: self.compile_attribute,
+            EventCount: self.compile_event_count,
+            EventAggregate: self.compile_event_aggregate,
+            EventRecency: self.compile_event_recency,
+            Trend: self.compile_trend,
+            SegmentRef: self.compile_segment,
+        }
+
+    def members(self, rule: RuleNode) -> ir.Table:
+        """``pid`` and ``customer_id`` of the customers the rule selects."""
+        rule = inline_segments(rule, self.catalog)
+        collect_events(rule, self.measures)
+        people = population(profiles_table(self.catalog), self.as_of)
+        if self.measures.names:
+            agg = measure_table(self.measures)
+            people = people.left_join(agg, "pid").select(
+                people, *[agg[c] for c in agg.columns if c != "pid"]
+            )
+        return people.filter(self.compile(rule, people)).select("pid", "customer_id")
+
+    def compile(self, rule: RuleNode, t: ir.Table) -> ir.BooleanValue:
+        return self.handlers[type(rule)](rule, t)
+
+    def compile_and(self, rule: And, t: ir.Table) -> ir.BooleanValue:
+        return _all([self.compile(item, t) for item in rule.and_])
+
+    def compile_or(self, rule: Or, t: ir.Table) -> ir.BooleanValue:
+        import ibis
+
+        items = [self.compile(item, t) for item in rule.or_]
+        if not items:
+            return ibis.literal(False)
+        return functools.reduce(operator.or_, items)
+
+    def compile_not(self, rule: Not, t: ir.Table) -> ir.BooleanValue:
+        return ~self.compile(rule.not_, t)
+
+    def compile_attribute(self, rule: Attribute, t: ir.Table) -> ir.BooleanValue:
+        info = self.catalog.attributes[rule.attr]
+        return compare(t[info.column], info.type, rule.op, rule.value, self.as_of)
+
+    def compile_event_count(self, rule: EventCount, t: ir.Table) -> ir.BooleanValue:
+        count = t[self.measures.add(rule)["count"]].fill_null(0)
+        return compare(count, "integer", rule.count.op, rule.count.value, self.as_of)
+
+    def compile_event_aggregate(self, rule: EventAggregate, t: ir.Table) -> ir.BooleanValue:
+        names = self.measures.add(rule)
+        measure = rule.measure
+        value = t[names["value"]]
+        if "count" in names:
+            matched = t[names["count"]].fill_null(0) > 0
+            return matched & compare(
+                value.fill_null(0), "integer", measure.op, measure.value, self.as_of
+            )
+        return compare(value, "float", measure.op, measure.value, self.as_of)
+
+    def compile_event_recency(self, rule: EventRecency, t: ir.Table) -> ir.BooleanValue:
+        ts = t[self.measures.add(rule)["ts"]]
+        return days_since(ts, rule.recency.op, rule.recency.days, self.as_of)
+
+    def compile_trend(self, rule: Trend, t: ir.Table) -> ir.BooleanValue:
+        names = self.measures.add(rule)
+        current = t[names["current"]].fill_null(0).cast("float64")
+        previous = t[names["previous"]].fill_null(0).cast("float64")
+        change = (current - previous) / previous.nullif(0)
+        return compare(change, "float", rule.change.op, rule.change.value, self.as_of)
+
+    def compile_segment(self, rule: SegmentRef, t: ir.Table) -> ir.BooleanValue:
+        raise AssertionError("segment references are inlined before compiling")
+
+
+def population(profiles: ir.Table, as_of: datetime) -> ir.Table:
+    """Known customers (with a ``customer_id``) that exist at ``as_of``: created by then,
+    or, without ``created_at``, first seen by then, or with neither (always there)."""
+    at = instant(as_of)
+    created = profiles.created_at
+    first = profiles.first_event_at
+    exists = (created <= at) | (created.isnull() & (first.isnull() | (first <= at)))
+    return profiles.filter(profiles.customer_id.notnull(), exists)
+
+
+def collect_events(rule: RuleNode, measures: Measures) -> None:
+    """Register every event condition, so all scans are known before the tree compiles."""
+    if isinstance(rule, And | Or):
+        for item in rule.and_ if isinstance(rule, And) else rule.or_:
+            collect_events(item, measures)
+    elif isinstance(rule, Not):
+        collect_events(rule.not_, measures)
+    elif type(rule) in MEASURES:
+        measures.add(rule)
+
+
+def inline_segments(rule: RuleNode, catalog: Catalog) -> RuleNode:
+    """Replace each ``in segment`` by the saved segment's rule (validation ruled out cycles)."""
+    if isinstance(rule, SegmentRef):
+        return inline_segments(catalog.segments[rule.segment], catalog)
+    if isinstance(rule, And):
+        return And.model_validate({"and": [inline_segments(i, catalog) for i in rule.and_]})
+    if isinstance(rule, Or):
+        return Or.model_validate({"or": [inline_segments(i, catalog) for i in rule.or_]})
+    if isinstance(rule, Not):
+        return Not.model_validate({"not": inline_segments(rule.not_, catalog)})
+    return rule
+
+
+# --- comparisons ----------------------------------------------------------------------
+
+
+def compare(x: Any, kind: str, op: str, value: Any, as_of: datetime) -> ir.BooleanValue:
+    """``x op value`` for a value of logical type ``kind``; false (never null) when ``x``
+    is missing."""
+    if op == "is_set":
+        return x.notnull()
+    if op == "is_not_set":
+        return x.isnull()
+    literal = functools.partial(_literal, kind)
+    if op in _ORDERING:
+        result = _ORDERING[op](x, literal(value))
+    elif op == "between":
+        result = x.between(literal(value[0]), literal(value[1]))
+    elif op == "in":
+        result = x.isin([literal(v) for v in value])
+    elif op == "not_in":
+        result = x.notin([literal(v) for v in value])
+    elif op == "contains":
+        result = x.contains(value)
+    elif op == "not_contains":
+        result = ~x.contains(value)
+    elif op == "starts_with":
+        result = x.startswith(value)
+    elif op == "ends_with":
+        result = x.endswith(value)
+    elif op == "before":
+        result = x < literal(value)
+    elif op == "after":
+        result = x > literal(value)
+    elif op == "within_last_days":
+        result = (x > instant(as_of - value * DAY)) & (x <= instant(as_of))
+    elif op == "more_than_days_ago":
+        result = x <= instant(as_of - value * DAY)
+    else:
+        raise AssertionError(f"no comparison for {op}")
+    return result.fill_null(False)
+
+
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def _literal(kind: str, value: Any) -> Any:
+    if kind == "timestamp":
+        return instant(parse_instant(value))
+    if kind == "date":
+        import ibis
+
+        return ibis.literal(date.fromisoformat(value))
+    return value
+
+
+def days_since(ts: Any, op: str, days: int, as_of: datetime) -> ir.BooleanValue:
+    """``floor((as_of - ts) / 1 day) op days`` as range tests on ``ts`` (ts <= as_of)."""
+    at_least = ts <= instant(as_of - days * DAY)  # floor >= days
+    beyond = ts <= instant(as_of - (days + 1) * DAY)  # floor >= days + 1
+    tests = {
+        "ge": at_least,
+        "gt": beyond,
+        "lt": ~at_least,
+        "le": ~beyond,
+        "eq": at_least & ~beyond,
+        "ne": ~at_least | beyond,
+    }
+    return tests[op].fill_null(False)
+
+
+def _all(parts: Iterable[ir.BooleanValue]) -> ir.BooleanValue:
+    import ibis
+
+    items = list(parts)
+    if not items:
+        return ibis.literal(True)
+    return functools.reduce(operator.and_, items)
+
+
+def compile_rule(
+    rule: RuleNode, catalog: Catalog, as_of: datetime, backend: str = "duckdb"
+) -> ir.Table:
+    """The members of ``rule`` at ``as_of`` as an Ibis table (``pid``, ``customer_id``)."""
+    return Compiler(catalog, as_of, BACKENDS[backend]).members(rule)

@@ -1,0 +1,136 @@
+"""Evaluating a rule on the workspace: resolve, validate, compile, run.
+
+Queries are compiled with ``ibis.to_sql`` and run through the workspace's own DuckDB
+connection, which is faster to start than an Ibis backend (shared/STACK.md) and sees the
+same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from segmint.errors import RuleError
+from segmint.rules.catalog import Catalog, read_catalog
+from segmint.rules.coerce import as_rule, suggest
+from segmint.rules.model import RuleNode
+from segmint.rules.validate import validate
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.types as ir
+
+OUTPUTS = ("arrow", "pandas", "polars")
+DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
+
+
+def parse_as_of(value: datetime | str | None) -> datetime:
+    """``as_of`` as a UTC datetime: now when None; naive input is an error."""
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise RuleError(
+                "as_of", f"expected an ISO 8601 timestamp with an offset, got {value!r}"
+            ) from None
+        value = parsed
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RuleError(
+            "as_of", f"needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {value!s}"
+        )
+    return value.astimezone(UTC)
+
+
+class Evaluator:
+    """Rules on one workspace connection, with its catalog and saved segments."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, segments: dict[str, RuleNode]) -> None:
+        self.con = con
+        self.catalog: Catalog = read_catalog(con, segments)
+
+    def prepare(self, rule: Any, name: str | None = None) -> RuleNode:
+        """The validated tree of a tree, dict or text."""
+        tree = as_rule(rule)
+        validate(tree, self.catalog, name=name)
+        return tree
+
+    def expression(self, rule: Any, as_of: datetime | str | None) -> ir.Table:
+        from segmint.rules.compile import compile_rule
+
+        return compile_rule(self.prepare(rule), self.catalog, parse_as_of(as_of))
+
+    def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
+        expr = self.expression(rule, as_of).count()
+        row = self.con.execute(_sql(expr, "duckdb")).fetchone()
+        return int(row[0]) if row else 0
+
+    def members(
+        self,
+        rule: Any,
+        as_of: datetime | str | None = None,
+        output: str = "arrow",
+        columns: list[str] | None = None,
+    ) -> Any:
+        if output not in OUTPUTS:
+            raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
+        members = self.expression(rule, as_of)
+        table = self.with_columns(members, columns or [])
+        result = self.con.execute(_sql(table, "duckdb")).arrow().read_all()
+        if output == "pandas":
+            return result.to_pandas()
+        if output == "polars":
+            import polars as pl
+
+            return pl.from_arrow(result)
+        return result
+
+    def with_columns(self, members: ir.Table, columns: list[str]) -> ir.Table:
+        """``customer_id`` then the requested attributes, ordered by ``customer_id``."""
+        from segmint.rules.compile import profiles_table
+
+        attributes = self.catalog.attributes
+        unknown = [c for c in columns if c not in attributes]
+        if unknown:
+            hint = suggest(unknown[0], attributes)
+            raise RuleError("columns", f"unknown attribute {unknown[0]!r}{hint}")
+        wanted = [c for c in columns if c != "customer_id"]
+        if not wanted:
+            return members.select("customer_id").order_by("customer_id")
+        profiles = profiles_table(self.catalog)
+        joined = members.select("pid").join(profiles, "pid")
+        picked = {name: joined[attributes[name].column] for name in wanted}
+        return joined.select(joined.customer_id, **picked).order_by("customer_id")
+
+    def sql(self, rule: Any, as_of: datetime | str | None = None, dialect: str = "duckdb") -> str:
+        if dialect not in DIALECTS:
+            hint = suggest(dialect, DIALECTS)
+            raise RuleError(
+                "dialect", f"expected one of {', '.join(DIALECTS)}, got {dialect!r}{hint}"
+            )
+        from segmint.rules.compile import BACKENDS, compile_rule
+
+        tree = self.prepare(rule)
+        expr = compile_rule(tree, self.catalog, parse_as_of(as_of), dialect)
+        return _sql(expr.select("customer_id"), BACKENDS[dialect].dialect)
+
+
+def _sql(expr: Any, dialect: str) -> str:
+    import ibis
+
+    if dialect == "pyspark":
+        _register_pyspark_options()
+    return str(ibis.to_sql(expr, dialect=dialect))
+
+
+def _register_pyspark_options() -> None:
+    """Compiling for PySpark without pyspark installed needs its options registered
+    (shared/STACK.md: ibis registers them only when the backend loads)."""
+    from ibis import options
+
+    if getattr(options, "pyspark", None) is None:
+        from types import SimpleNamespace
+
+        options.pyspark = SimpleNamespace(treat_nan_as_null=False)

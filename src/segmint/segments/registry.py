@@ -1,0 +1,171 @@
+"""Saved segments: one YAML (or JSON) file per segment under ``segments/`` in the workspace.
+
+Files are the source of truth, so segments can be edited by hand and kept in git
+(DESIGN section 4 gives the file format). A file's name is its segment's name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+
+from segmint.errors import NotFoundError, RuleError
+from segmint.rules.coerce import as_rule, rule_error, suggest
+from segmint.rules.model import Rule, RuleNode
+
+FOLDER = "segments"
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class SegmentDefinition(BaseModel):
+    """A saved segment: ``name`` (a slug), ``title``, ``description``, ``campaign``, ``rule``.
+
+    >>> SegmentDefinition(name="vip", rule="lifetime_value > 1000").rule
+    Attribute(attr='lifetime_value', op='gt', value=1000)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[StrictStr, Field(description="Slug: lower-case letters, digits, _ and -")]
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    campaign: StrictStr | None = None
+    rule: Rule
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError(
+                f"a segment name is lower-case letters, digits, '_' and '-' "
+                f"(at most 63, starting with a letter or digit), got {value!r}"
+            )
+        return value
+
+    @field_validator("rule", mode="before")
+    @classmethod
+    def _text_rule(cls, value: Any) -> Any:
+        # A rule may be written in the text form in a segment file.
+        return as_rule(value) if isinstance(value, str) else value
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        for key in ("title", "description", "campaign"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        data["rule"] = self.rule.to_json()
+        return data
+
+
+def definition_from(data: Any, source: str) -> SegmentDefinition:
+    """A definition from parsed YAML/JSON; errors name ``source`` and the field path."""
+    if not isinstance(data, dict):
+        raise RuleError(source, f"expected a mapping with name and rule, got {type(data).__name__}")
+    try:
+        return SegmentDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise rule_error(exc, source) from None
+    except RuleError as exc:
+        raise RuleError(f"{source}: rule", exc.detail) from None
+
+
+def read_file(path: Path) -> SegmentDefinition:
+    """Read a segment file (``.yaml``, ``.yml`` or ``.json``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NotFoundError(f"cannot read segment file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RuleError(str(path), "not UTF-8 text") from None
+    return definition_from(_parse(text, path), str(path))
+
+
+def _parse(text: str, path: Path) -> Any:
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RuleError(str(path), f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise RuleError(str(path), f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+class Registry:
+    """The saved segments of one workspace folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = root / FOLDER
+
+    def files(self) -> dict[str, Path]:
+        if not self.folder.is_dir():
+            return {}
+        found: dict[str, Path] = {}
+        for path in sorted(self.folder.iterdir()):
+            if path.suffix in SUFFIXES and path.is_file():
+                found.setdefault(path.stem, path)
+        return found
+
+    def all(self) -> dict[str, SegmentDefinition]:
+        """Every saved segment by name; a broken file is an error naming the file."""
+        definitions = {}
+        for name, path in self.files().items():
+            definition = read_file(path)
+            if definition.name != name:
+                raise RuleError(
+                    f"{path}: name",
+                    f"the file of segment {definition.name!r} must be named "
+                    f"{definition.name}{path.suffix}",
+                )
+            definitions[name] = definition
+        return definitions
+
+    def rules(self) -> dict[str, RuleNode]:
+        return {name: d.rule for name, d in self.all().items()}
+
+    def get(self, name: str) -> SegmentDefinition:
+        path = self.files().get(name)
+        if path is None:
+            hint = suggest(name, self.files())
+            raise NotFoundError(f"no saved segment {name!r}{hint} (see: segmint segment list)")
+        return read_file(path)
+
+    def save(self, definition: SegmentDefinition, replace: bool = False) -> Path:
+        """Write ``segments/NAME.yaml`` (atomically: a temporary file, then a rename)."""
+        import yaml
+
+        existing = self.files().get(definition.name)
+        if existing is not None and not replace:
+            raise RuleError(
+                "name",
+                f"segment {definition.name!r} already exists ({existing}); "
+                "use --replace to overwrite it",
+            )
+        self.folder.mkdir(exist_ok=True)
+        path = existing if existing is not None else self.folder / f"{definition.name}.yaml"
+        if path.suffix == ".json":
+            text = json.dumps(definition.to_json(), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = yaml.safe_dump(definition.to_json(), sort_keys=False, allow_unicode=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    def remove(self, name: str) -> Path:
+        path = self.files().get(name)
+        if path is None:
+            self.get(name)  # raises with a suggestion
+            raise AssertionError
+        path.unlink()
+        return path

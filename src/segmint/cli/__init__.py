@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from segmint.cli import segment as _segment  # noqa: F401  (registers `segment`)
 from segmint.cli.app import app
 
 

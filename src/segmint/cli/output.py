@@ -19,9 +19,10 @@ def stderr_console() -> Console:
 
 
 def error(message: str) -> None:
-    """Print ``error: message`` on one line to stderr."""
-    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    print(f"error: {first}", file=sys.stderr)
+    """Print ``error: message`` to stderr: one line, plus the source line and a caret
+    when the message points into text (rule syntax errors)."""
+    text = message.strip() or "unknown error"
+    print(f"error: {text}", file=sys.stderr)
 
 
 class TerminalProgress:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from segmint.demo.tour import DemoReport
@@ -97,3 +97,43 @@ def print_demo(report: DemoReport) -> None:
     if report.merged_example:
         console.print(f"  segmint customer show {report.merged_example}   # a merged profile")
     console.print("  segmint ingest events more.csv            # add your own data")
+
+
+def print_segment_list(definitions: list[Any], sizes: dict[str, int] | None) -> None:
+    """Saved segments as a table; sizes when they were counted."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from segmint.rules.text import to_text
+
+    console = Console(highlight=False)
+    if not definitions:
+        console.print("no saved segments (add one with: segmint segment add --rule TEXT --name N)")
+        return
+    table = Table("name", "title", "campaign", "rule")
+    if sizes is not None:
+        table.add_column("size", justify="right")
+    for d in definitions:
+        row = [d.name, d.title or "", d.campaign or "", to_text(d.rule)]
+        if sizes is not None:
+            row.append(f"{sizes[d.name]:,}")
+        table.add_row(*row)
+    console.print(table)
+
+
+def print_segment(definition: Any, size: int, everyone: int) -> None:
+    """One segment: definition, size and share of all customers."""
+    from rich.console import Console
+
+    from segmint.rules.text import to_text
+
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{definition.name}[/bold]" + (f": {definition.title}" if definition.title else "")
+    )
+    if definition.description:
+        console.print(definition.description)
+    console.print(f"campaign: {definition.campaign or '(none)'}")
+    console.print(f"rule: {to_text(definition.rule)}")
+    share = size / everyone if everyone else 0.0
+    console.print(f"size: {size:,} of {everyone:,} customers ({share:.1%})")

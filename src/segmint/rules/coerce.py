@@ -52,13 +52,6 @@ def as_rule(value: Any, path: str = "rule") -> RuleNode:
         raise rule_error(exc, path) from None
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the rule format (for editors and the UI)."""
-    schema = _adapter().json_schema(by_alias=True)
-    schema["title"] = "segmint rule"
-    return schema
-
-
 def rule_error(exc: ValidationError, root: str) -> RuleError:
     """The first problem of a pydantic error as a :class:`RuleError` with the node path."""
     errors = exc.errors(include_url=False)

@@ -52,7 +52,7 @@ GRAMMAR = r"""
      | "days" "since" "last" name [where] CMP NUMBER    -> days_since_last
      | "days" "since" "first" name [where] CMP NUMBER   -> days_since_first
      | "trend" "of" name "over" NUMBER "days" number_test -> trend
-     | "in" "segment" name                             -> segment
+     | "in" "segment" (name | SLUG)                    -> segment
 
 comparison: CMP value                                  -> cmp
           | "between" value "and" value                -> between
@@ -107,6 +107,7 @@ NUMBER: /-?\d+(\.\d+)?([eE][-+]?\d+)?/
 STRING: /"(?:[^"\\\n]|\\.)*"/
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
 QUOTED_NAME: /`(?:[^`\n]|``)+`/
+SLUG.3: /[a-z0-9][a-z0-9_-]*/
 COMMENT: /#[^\n]*/
 
 %import common.WS
@@ -126,6 +127,7 @@ KEYWORDS = frozenset(re.findall(r'"([a-z]+)"', GRAMMAR)) | {
     "false",
 }
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _CMP_TEXT = {op: text for text, op in _CMP.items()}
@@ -383,6 +385,7 @@ class _Builder:
         )
 
     def b_segment(self, name: str) -> RuleNode:
+        name = self.b_name(name) if name.startswith("`") else name
         return SegmentRef(segment=name)
 
     def _count(self, op: str, value: Any, _times: str = "") -> Count:
@@ -485,7 +488,8 @@ def _print_condition(rule: Any) -> str:
         test = _number_test(rule.change.op, rule.change.value)
         return f"trend of {name_text(rule.trend)} over {rule.days} days {test}"
     if isinstance(rule, SegmentRef):
-        return f"in segment {name_text(rule.segment)}"
+        slug = _SLUG.fullmatch(rule.segment) and rule.segment not in KEYWORDS
+        return f"in segment {rule.segment if slug else name_text(rule.segment)}"
     raise TypeError(f"cannot print {type(rule).__name__}")
 
 

@@ -129,8 +129,11 @@ def _register_pyspark_options() -> None:
     """Compiling for PySpark without pyspark installed needs its options registered
     (shared/STACK.md: ibis registers them only when the backend loads)."""
     from ibis import options
+    from ibis.config import Config
 
     if getattr(options, "pyspark", None) is None:
-        from types import SimpleNamespace
 
-        options.pyspark = SimpleNamespace(treat_nan_as_null=False)
+        class PySparkOptions(Config):  # type: ignore[misc]
+            treat_nan_as_null: bool = False
+
+        options.pyspark = PySparkOptions()

@@ -62,6 +62,14 @@ class SegmentDefinition(BaseModel):
         return data
 
 
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a segment file; its ``$defs`` describe every rule node."""
+    schema = SegmentDefinition.model_json_schema(by_alias=True)
+    schema["title"] = "segmint segment file"
+    schema["$id"] = "https://segmint.dev/schema/segment.json"
+    return schema
+
+
 def definition_from(data: Any, source: str) -> SegmentDefinition:
     """A definition from parsed YAML/JSON; errors name ``source`` and the field path."""
     if not isinstance(data, dict):

@@ -1,0 +1,286 @@
+"""``segmint segment ...``: add, list, show, count, members, sql, remove, schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segmint.cli.app import _open, app, run
+
+segment_app = typer.Typer(help="Define segments and look at their members.", no_args_is_help=True)
+app.add_typer(segment_app, name="segment")
+
+NameArg = Annotated[str | None, typer.Argument(help="A saved segment's name.", show_default=False)]
+RuleOpt = Annotated[
+    str | None, typer.Option("--rule", "-r", help="A rule in the text form.", show_default=False)
+]
+RuleFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rule-file",
+        help="A segment file (.yaml/.json), a rule as JSON/YAML, or a text rule.",
+        show_default=False,
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Evaluate as of this ISO 8601 instant (default: now).", show_default=False
+    ),
+]
+
+
+class MembersFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+class Dialect(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+    bigquery = "bigquery"
+    snowflake = "snowflake"
+
+
+def _pick_rule(ws: Any, name: str | None, rule: str | None, rule_file: Path | None) -> Any:
+    """Exactly one of a saved name, ``--rule`` or ``--rule-file``; returns a rule."""
+    from segmint.errors import SegmintError
+
+    given = [x for x in (name, rule, rule_file) if x is not None]
+    if len(given) != 1:
+        raise SegmintError("give exactly one of: a saved segment NAME, --rule TEXT, --rule-file F")
+    if name is not None:
+        return ws.segments.get(name).rule
+    if rule is not None:
+        return rule
+    assert rule_file is not None
+    return _rule_from_file(rule_file)
+
+
+def _rule_from_file(path: Path) -> Any:
+    from segmint.errors import NotFoundError
+    from segmint.segments.registry import definition_from, read_file
+
+    if path.suffix in (".yaml", ".yml", ".json"):
+        try:
+            import yaml
+
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+        except Exception:
+            return read_file(path).rule  # reports the file's syntax error
+        if isinstance(data, dict) and "name" in data and "rule" in data:
+            return definition_from(data, str(path)).rule
+        return data
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+
+
+@segment_app.command("add")
+def add(
+    file: Annotated[
+        Path | None, typer.Argument(help="A segment file (.yaml/.json).", show_default=False)
+    ] = None,
+    rule: RuleOpt = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Name (with --rule).", show_default=False)
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Title.", show_default=False)] = None,
+    description: Annotated[
+        str | None, typer.Option(help="Description.", show_default=False)
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="The campaign it is for.", show_default=False)
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Overwrite a segment of that name.")] = False,
+) -> None:
+    """Check a segment against the workspace and save it as segments/NAME.yaml."""
+    from segmint.errors import SegmintError
+
+    def action() -> Any:
+        with _open() as ws:
+            if (file is None) == (rule is None):
+                raise SegmintError("give a segment FILE or --rule TEXT with --name")
+            if file is not None:
+                from segmint.segments.registry import read_file
+
+                return ws.save_segment(read_file(file), replace=replace)
+            if name is None:
+                raise SegmintError("--rule needs --name NAME")
+            return ws.add_segment(
+                name,
+                rule,
+                title=title,
+                description=description,
+                campaign=campaign,
+                replace=replace,
+            )
+
+    definition = run(action)
+    from segmint.rules.text import to_text
+
+    print(f"saved segment {definition.name}: {to_text(definition.rule)}")
+
+
+@segment_app.command("list")
+def list_(
+    sizes: Annotated[bool, typer.Option(help="Count each segment's members now.")] = False,
+    as_of: AsOfOpt = None,
+) -> None:
+    """List saved segments (name, title, campaign, rule)."""
+
+    def action() -> Any:
+        with _open() as ws:
+            found = list(ws.segments.all().values())
+            counts = {}
+            if sizes:
+                evaluator = ws.evaluator()
+                counts = {d.name: evaluator.count(d.rule, as_of) for d in found}
+            return found, counts
+
+    found, counts = run(action)
+    from segmint.cli.render import print_segment_list
+
+    print_segment_list(found, counts if sizes else None)
+
+
+@segment_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="A saved segment's name.")],
+    as_of: AsOfOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a segment: its definition, size and share of all customers."""
+
+    def action() -> Any:
+        with _open() as ws:
+            definition = ws.segments.get(name)
+            evaluator = ws.evaluator()
+            size = evaluator.count(definition.rule, as_of)
+            everyone = evaluator.count({"and": []}, as_of)
+            return definition, size, everyone
+
+    definition, size, everyone = run(action)
+    from segmint.rules.text import to_text
+
+    if as_json:
+        data = definition.to_json() | {"text": to_text(definition.rule), "size": size}
+        print(json.dumps(data | {"customers": everyone}, indent=2, ensure_ascii=False))
+        return
+    from segmint.cli.render import print_segment
+
+    print_segment(definition, size, everyone)
+
+
+@segment_app.command("count")
+def count(
+    name: NameArg = None,
+    rule: RuleOpt = None,
+    rule_file: RuleFileOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Print how many customers a saved segment or a rule selects."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.count(_pick_rule(ws, name, rule, rule_file), as_of)
+
+    print(run(action))
+
+
+@segment_app.command("members")
+def members(
+    name: NameArg = None,
+    rule: RuleOpt = None,
+    rule_file: RuleFileOpt = None,
+    as_of: AsOfOpt = None,
+    format: Annotated[
+        MembersFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = MembersFormat.csv,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Attributes to add after customer_id, e.g. email,country."),
+    ] = None,
+) -> None:
+    """Write the members (customer_id first) as CSV, Parquet or JSON Lines."""
+    from segmint.segments.export import write_members
+
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else []
+
+    def action() -> Any:
+        with _open() as ws:
+            table = ws.members(_pick_rule(ws, name, rule, rule_file), as_of, "arrow", wanted)
+            write_members(table, format.value, out, sys.stdout)
+            return table.num_rows
+
+    rows = run(action)
+    if out is not None:
+        print(f"wrote {rows:,} members to {out}", file=sys.stderr)
+
+
+@segment_app.command("sql")
+def sql(
+    name: NameArg = None,
+    rule: RuleOpt = None,
+    rule_file: RuleFileOpt = None,
+    as_of: AsOfOpt = None,
+    dialect: Annotated[Dialect, typer.Option(help="SQL dialect.")] = Dialect.duckdb,
+) -> None:
+    """Print the SQL of a segment for an engine, compiled from the same expression."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.sql(_pick_rule(ws, name, rule, rule_file), as_of, dialect.value)
+
+    print(run(action))
+
+
+@segment_app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="A saved segment's name.")]) -> None:
+    """Delete a saved segment's file."""
+
+    def action() -> Any:
+        with _open() as ws:
+            users = [
+                other
+                for other, rule in ws.segments.rules().items()
+                if other != name and name in _references(rule)
+            ]
+            if users:
+                from segmint.errors import SegmintError
+
+                raise SegmintError(
+                    f"segment {name!r} is used by {', '.join(sorted(users))}; "
+                    "remove or edit those first"
+                )
+            return ws.segments.remove(name)
+
+    path = run(action)
+    print(f"removed segment {name} ({path})")
+
+
+@segment_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of segment files and the rule format (for editors, tools)."""
+    from segmint.segments.registry import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+def _references(rule: Any) -> set[str]:
+    from segmint.rules.validate import referenced_segments
+
+    return set(referenced_segments(rule))

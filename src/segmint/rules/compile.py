@@ -380,7 +380,11 @@ class Compiler:
         """``pid`` and ``customer_id`` of the customers the rule selects."""
         rule = inline_segments(rule, self.catalog)
         collect_events(rule, self.measures)
-        people = population(profiles_table(self.catalog), self.as_of)
+        columns = ["pid", "customer_id"]
+        columns += sorted({self.catalog.attributes[a].column for a in used_attributes(rule)})
+        people = population(profiles_table(self.catalog), self.as_of).select(
+            *dict.fromkeys(columns)
+        )
         if self.measures.names:
             agg = measure_table(self.measures)
             people = people.left_join(agg, "pid").select(
@@ -458,6 +462,16 @@ def collect_events(rule: RuleNode, measures: Measures) -> None:
         collect_events(rule.not_, measures)
     elif type(rule) in MEASURES:
         measures.add(rule)
+
+
+def used_attributes(rule: RuleNode) -> set[str]:
+    """Names of the attributes a tree compares (segment references already inlined)."""
+    if isinstance(rule, And | Or):
+        items = rule.and_ if isinstance(rule, And) else rule.or_
+        return set().union(*(used_attributes(i) for i in items))
+    if isinstance(rule, Not):
+        return used_attributes(rule.not_)
+    return {rule.attr} if isinstance(rule, Attribute) else set()
 
 
 def inline_segments(rule: RuleNode, catalog: Catalog) -> RuleNode:

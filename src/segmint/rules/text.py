@@ -167,7 +167,10 @@ def parse(text: str) -> RuleNode:
 
 def _syntax_message(text: str, exc: Any) -> str:
     line, column = exc.line, exc.column
-    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+    interactive = getattr(exc, "interactive_parser", None)
+    # ``accepts()`` replays the parser, so it lists only what can really follow here; the
+    # LALR state's own set also holds what could follow the last name anywhere.
+    expected = sorted(interactive.accepts() if interactive is not None else exc.expected or [])
     got = getattr(exc, "token", None)
     what = "end of text" if got is None or got.type == "$END" else repr(str(got))
     if getattr(exc, "char", None) is not None:
@@ -181,8 +184,10 @@ def _syntax_message(text: str, exc: Any) -> str:
 def _expected_words(names: list[str]) -> str:
     words = []
     for name in names:
-        if name.startswith("__ANON") or name == "$END":
+        if name.startswith("__ANON"):
             continue
+        if name == "$END":
+            name = "end of text"
         words.append(_TOKEN_WORDS.get(name, name.lower()))
     shown = words[:8]
     return ", ".join(shown) + (", ..." if len(words) > 8 else "") if shown else "more"
@@ -202,6 +207,7 @@ _TOKEN_WORDS = {
     "DATE": "a date",
     "AGG": "sum/avg/min/max/distinct",
     "TIMES": "times",
+    "end of text": "end of text",
 }
 
 

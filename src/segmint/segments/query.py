@@ -64,7 +64,7 @@ class Evaluator:
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
         expr = self.expression(rule, as_of).count()
-        row = self.con.execute(_sql(expr, "duckdb")).fetchone()
+        row = self.con.execute(render_sql(expr)).fetchone()
         return int(row[0]) if row else 0
 
     def members(
@@ -78,7 +78,7 @@ class Evaluator:
             raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
         members = self.expression(rule, as_of)
         table = self.with_columns(members, columns or [])
-        result = self.con.execute(_sql(table, "duckdb")).arrow().read_all()
+        result = self.con.execute(render_sql(table)).arrow().read_all()
         if output == "pandas":
             return result.to_pandas()
         if output == "polars":
@@ -110,16 +110,20 @@ class Evaluator:
             raise RuleError(
                 "dialect", f"expected one of {', '.join(DIALECTS)}, got {dialect!r}{hint}"
             )
-        from segmint.rules.compile import BACKENDS, compile_rule
+        from segmint.rules.compile import compile_rule
 
         tree = self.prepare(rule)
         expr = compile_rule(tree, self.catalog, parse_as_of(as_of), dialect)
-        return _sql(expr.select("customer_id"), BACKENDS[dialect].dialect)
+        return render_sql(expr.select("customer_id"), dialect)
 
 
-def _sql(expr: Any, dialect: str) -> str:
+def render_sql(expr: Any, backend: str = "duckdb") -> str:
+    """The SQL of an Ibis expression for one of :data:`DIALECTS`."""
     import ibis
 
+    from segmint.rules.compile import BACKENDS
+
+    dialect = BACKENDS[backend].dialect
     if dialect == "pyspark":
         _register_pyspark_options()
     return str(ibis.to_sql(expr, dialect=dialect))

@@ -1,0 +1,72 @@
+SELECT
+  "t7"."customer_id"
+FROM (
+  SELECT
+    "t3"."pid",
+    "t3"."customer_id",
+    "t6"."m0"
+  FROM (
+    SELECT
+      "t0"."pid",
+      "t0"."customer_id"
+    FROM "profiles" AS "t0"
+    WHERE
+      "t0"."customer_id" IS NOT NULL
+      AND (
+        (
+          "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+        )
+        OR (
+          (
+            "t0"."created_at" IS NULL
+          )
+          AND (
+            (
+              "t0"."first_event_at" IS NULL
+            )
+            OR (
+              "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+          )
+        )
+      )
+  ) AS "t3"
+  LEFT OUTER JOIN (
+    SELECT
+      "t4"."pid",
+      COUNT(*) FILTER(WHERE
+        "t4"."m0_f") AS "m0"
+    FROM (
+      SELECT
+        "t1"."pid",
+        (
+          "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+        )
+        AND COALESCE(
+          CAST(ARRAY(SELECT
+            CASE
+              WHEN JSON_TYPEOF(__ibis_param_item__) = 'string'
+              THEN JSON_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
+              ELSE NULL
+            END
+          FROM UNNEST(CASE
+            WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'tags')) = 'array'
+            THEN ARRAY(SELECT
+              *
+            FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t1"."properties", 'tags')))
+            ELSE NULL
+          END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
+          FALSE
+        ) AS "m0_f"
+      FROM "events" AS "t1"
+      WHERE
+        "t1"."event" = 'order_completed'
+        AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS "t4"
+    GROUP BY
+      1
+  ) AS "t6"
+    ON "t3"."pid" = "t6"."pid"
+) AS "t7"
+WHERE
+  COALESCE(COALESCE("t7"."m0", 0) >= 1, FALSE)

@@ -1,0 +1,53 @@
+SELECT
+  `t7`.`customer_id`
+FROM (
+  SELECT
+    `t4`.`pid`,
+    `t4`.`customer_id`,
+    `t6`.`m0`
+  FROM (
+    SELECT
+      `t0`.`pid`,
+      `t0`.`customer_id`
+    FROM `profiles` AS `t0`
+    WHERE
+      `t0`.`customer_id` IS NOT NULL
+      AND (
+        (
+          `t0`.`created_at` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+        )
+        OR (
+          (
+            `t0`.`created_at` IS NULL
+          )
+          AND (
+            (
+              `t0`.`first_event_at` IS NULL
+            )
+            OR (
+              `t0`.`first_event_at` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+            )
+          )
+        )
+      )
+  ) AS `t4`
+  LEFT OUTER JOIN (
+    SELECT
+      `t2`.`pid`,
+      MAX(`t2`.`m0_v`) AS `m0`
+    FROM (
+      SELECT
+        `t1`.`pid`,
+        IF(`t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00'), `t1`.`ts`, NULL) AS `m0_v`
+      FROM `events` AS `t1`
+      WHERE
+        `t1`.`event` = 'order_completed'
+        AND `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+    ) AS `t2`
+    GROUP BY
+      1
+  ) AS `t6`
+    ON `t4`.`pid` = `t6`.`pid`
+) AS `t7`
+WHERE
+  COALESCE(`t7`.`m0` <= TIMESTAMP('2026-09-02T00:00:00+00:00'), FALSE)

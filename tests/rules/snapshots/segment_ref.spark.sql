@@ -1,0 +1,30 @@
+SELECT
+  `t0`.`customer_id`
+FROM `profiles` AS `t0`
+WHERE
+  `t0`.`customer_id` IS NOT NULL
+  AND (
+    (
+      `t0`.`created_at` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+    )
+    OR (
+      (
+        `t0`.`created_at` IS NULL
+      )
+      AND (
+        (
+          `t0`.`first_event_at` IS NULL
+        )
+        OR (
+          `t0`.`first_event_at` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+        )
+      )
+    )
+  )
+  AND (
+    COALESCE(`t0`.`x_attr_2` > 1000, FALSE)
+    OR COALESCE(`t0`.`x_attr_4` = TRUE, FALSE)
+  )
+  AND COALESCE(NOT (
+    `t0`.`country` IN ('US', 'CA')
+  ), FALSE)

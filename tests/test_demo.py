@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import segmint
 from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS
-from segmint.demo.tour import build_demo
+from segmint.demo.tour import EXAMPLE_SEGMENTS, build_demo
 from segmint.errors import WorkspaceError
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -34,6 +35,14 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
     assert all(
         r.rejects_file is not None and r.rejects_file.is_file() for r in report.loads if r.rejected
     )
+    # The example segments are saved files a user can edit, with sizes as of the data's end.
+    assert [name for name, *_ in report.segments] == [name for name, *_ in EXAMPLE_SEGMENTS]
+    with segmint.open(report.root) as ws:
+        for name, _, text, size in report.segments:
+            assert ws.segments.get(name).rule == ws.evaluator().prepare(text)
+            assert ws.count(text, as_of=report.data_end) == size
+    sizes = dict((name, size) for name, _, _, size in report.segments)
+    assert sizes["ios-boxing-lapsed"] > 0 and sizes["lapsed-buyers"] > sizes["big-spenders"] > 0
 
 
 def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

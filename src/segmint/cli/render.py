@@ -92,10 +92,24 @@ def print_demo(report: DemoReport) -> None:
         console.print(
             f"[yellow]{r.rejected} rows rejected[/yellow] from {r.source}: {r.rejects_file}"
         )
+    customers = s["customers"]
+    console.print(
+        f"\n[bold]Example segments[/bold] (saved in segments/; as of {_fmt(report.data_end)})"
+    )
+    table = Table("segment", "customers", "share", "rule", box=None)
+    for name, title, text, size in report.segments:
+        share = f"{size / customers:.1%}" if customers else "-"
+        table.add_row(f"{name}\n[dim]{title}[/dim]", f"{size:,}", share, text)
+    console.print(table)
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:
         console.print(f"  segmint customer show {report.merged_example}   # a merged profile")
+    first = report.segments[0][0] if report.segments else "NAME"
+    console.print(f"  segmint segment members {first}   # who is in a segment (CSV)")
+    console.print(
+        "  segmint segment count --rule 'country = \"US\" and did app_open in last 7 days'"
+    )
     console.print("  segmint ingest events more.csv            # add your own data")
 
 

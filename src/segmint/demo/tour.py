@@ -32,6 +32,61 @@ class DemoReport:
     devices: list[tuple[str, int]]
     merged_example: str | None
     seconds: float
+    segments: list[tuple[str, str, str, int]]  # name, title, rule text, size at data_end
+
+
+# The tour's example segments: (name, title, campaign, rule text). The first is the
+# question segmint was started for.
+EXAMPLE_SEGMENTS = (
+    (
+        "ios-boxing-lapsed",
+        "Apple users into boxing who stopped using the app",
+        "boxing gear email with an app comeback offer",
+        'device_os = "ios" and interests contains "boxing" and not did app_open in last 90 days',
+    ),
+    (
+        "repeat-buyers",
+        "Bought twice or more in the last 90 days",
+        "early access to the new collection",
+        "did order_completed at least 2 times in last 90 days",
+    ),
+    (
+        "big-spenders",
+        "Spent over 500 in the last year",
+        "VIP thank-you gift",
+        "sum(revenue) of order_completed in last 365 days > 500",
+    ),
+    (
+        "cart-abandoners",
+        "Added to cart this week without ordering",
+        "cart reminder email",
+        "did add_to_cart in last 7 days and not did order_completed in last 7 days",
+    ),
+    (
+        "shoe-browsers",
+        "Looked at shoes three times this month",
+        "shoe sale announcement",
+        'did product_view where category = "shoes" at least 3 times in last 30 days',
+    ),
+    (
+        "slowing-down",
+        "Ordering half as often as the two months before",
+        "reactivation discount",
+        "trend of order_completed over 60 days <= -0.5",
+    ),
+    (
+        "lapsed-buyers",
+        "Last order more than 60 days ago",
+        "win-back series",
+        "last order_completed more than 60 days ago",
+    ),
+    (
+        "email-dormant",
+        "Consented to email but opened none in 180 days",
+        "re-permission campaign",
+        "email_consent = true and not did email_opened in last 180 days",
+    ),
+)
 
 
 def build_demo(
@@ -68,7 +123,19 @@ def build_demo(
             ws.ingest("events", shop.app_events, progress=progress),
             ws.ingest("orders", shop.orders, progress=progress),
         ]
-        return _report(ws, shop.end, loads, time.perf_counter() - clock)
+        segments = _example_segments(ws, shop.end)
+        return _report(ws, shop.end, loads, segments, time.perf_counter() - clock)
+
+
+def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
+    """Save the example segments (as any user would) and count them at the data's end."""
+    sizes = []
+    for name, title, campaign, text in EXAMPLE_SEGMENTS:
+        ws.add_segment(name, text, title=title, campaign=campaign)
+    evaluator = ws.evaluator()
+    for name, title, _, text in EXAMPLE_SEGMENTS:
+        sizes.append((name, title, text, evaluator.count(text, as_of)))
+    return sizes
 
 
 def split_csv_at(path: Path, cutoff: datetime) -> tuple[Path, Path]:
@@ -105,7 +172,11 @@ def _prepare(directory: Path, force: bool) -> None:
 
 
 def _report(
-    ws: segmint.Workspace, end: datetime, loads: list[LoadResult], seconds: float
+    ws: segmint.Workspace,
+    end: datetime,
+    loads: list[LoadResult],
+    segments: list[tuple[str, str, str, int]],
+    seconds: float,
 ) -> DemoReport:
     def all_rows(sql: str) -> list[Any]:
         return ws.con.execute(sql).fetchall()
@@ -136,6 +207,7 @@ def _report(
         devices=_devices(ws),
         merged_example=merged[0][0] if merged else None,
         seconds=seconds,
+        segments=segments,
     )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from segmint.profiles import CustomerView
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry, SegmentDefinition
+    from segmint.store.layout import LayoutResult
 
 ENV_VAR = "SEGMINT_WORKSPACE"
 
@@ -148,6 +149,13 @@ class Workspace:
         ).fetchone()
         keys = ("profiles", "customers", "events", "merges", "loads", "rejected")
         return dict(zip(keys, (int(v) for v in row or ()), strict=True))
+
+    def optimize(self, progress: Progress | None = None, force: bool = False) -> LayoutResult:
+        """Order the events table by (event, time) so segment queries skip what they
+        do not need; a no-op when nothing was loaded since the last time."""
+        from segmint.store.layout import sort_events
+
+        return sort_events(self.con, progress, force)
 
     # --- segments -------------------------------------------------------------------
 

@@ -67,14 +67,50 @@ IBIS_TYPES = {
 
 
 class Backend:
-    """What differs between engines when compiling; only overrides what differs."""
+    """What differs between engines when compiling; subclasses override only that.
 
-    name: ClassVar[str] = "duckdb"
+    The base reads JSON properties with Ibis's portable accessors, which check the JSON
+    type of each value before converting it.
+    """
+
+    name: ClassVar[str] = "portable"
     dialect: ClassVar[str] = "duckdb"
     SUPPORTS_LIST_PROPERTIES: ClassVar[bool] = True
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
+
+    def json_property(self, properties: ir.JSONValue, prop: str, kind: str) -> ir.Value:
+        """The value of property ``prop`` (an identifier) as logical type ``kind``."""
+        raw = properties[prop]
+        if kind == "string":
+            return self.json_string(raw)
+        if kind == "integer":
+            return raw.int
+        if kind == "float":
+            return raw.float
+        if kind == "bool":
+            return raw.bool
+        if kind == "timestamp":
+            return self.json_string(raw).try_cast("timestamp('UTC')")
+        if not self.SUPPORTS_LIST_PROPERTIES:
+            raise RuleError("", f"list property {prop!r} in a rule is not supported on {self.name}")
+        return raw.array.map(lambda item: self.json_string(item))
+
+
+class DuckDBBackend(Backend):
+    name = dialect = "duckdb"
+
+    def json_property(self, properties: ir.JSONValue, prop: str, kind: str) -> ir.Value:
+        # One ``->>`` extraction and a TRY_CAST: 2-2.7x faster than Ibis's type-checked
+        # accessors, which extract each value twice (measured on 1.6M events). The ingest
+        # catalogs keep one type per property, so the check buys nothing here.
+        if kind == "list":
+            return super().json_property(properties, prop, kind)
+        from segmint.rules.duckdb_functions import json_extract_string
+
+        text: ir.StringValue = json_extract_string(properties, f"$.{prop}")
+        return text if kind == "string" else text.try_cast(IBIS_TYPES[kind])
 
 
 class PostgresBackend(Backend):
@@ -102,7 +138,13 @@ class SparkBackend(Backend):
 
 BACKENDS: dict[str, Backend] = {
     b.name: b
-    for b in (Backend(), PostgresBackend(), SparkBackend(), BigQueryBackend(), SnowflakeBackend())
+    for b in (
+        DuckDBBackend(),
+        PostgresBackend(),
+        SparkBackend(),
+        BigQueryBackend(),
+        SnowflakeBackend(),
+    )
 }
 
 
@@ -161,11 +203,14 @@ class Span:
 
 @dataclass
 class Scan:
-    """The conditions on one event name: their spans and the columns they project."""
+    """The conditions on one event name: their spans, row predicates, the columns they
+    project from each row and the per-pid aggregates over those columns."""
 
     event: str
     spans: list[Span] = field(default_factory=list)
+    matches: list[Callable[[ir.Table], ir.BooleanValue]] = field(default_factory=list)
     columns: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
+    aggregates: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,7 +221,6 @@ class Measures:
     backend: Backend
     catalog: Catalog
     scans: dict[str, Scan] = field(default_factory=dict)
-    aggregates: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     names: dict[Any, dict[str, str]] = field(default_factory=dict)
 
@@ -221,29 +265,16 @@ class Measures:
     def property_value(self, t: ir.Table, prop: str, kind: str) -> ir.Value:
         if prop == REVENUE:
             return t.revenue
-        raw = t.properties[prop]
-        if kind == "string":
-            return self.backend.json_string(raw)
-        if kind == "integer":
-            return raw.int
-        if kind == "float":
-            return raw.float
-        if kind == "bool":
-            return raw.bool
-        if kind == "timestamp":
-            return self.backend.json_string(raw).try_cast("timestamp('UTC')")
-        if not self.backend.SUPPORTS_LIST_PROPERTIES:
-            raise RuleError(
-                "", f"list property {prop!r} in a rule is not supported on {self.backend.name}"
-            )
-        return raw.array.map(lambda item: self.backend.json_string(item))
+        return self.backend.json_property(t.properties, prop, kind)
 
-    def flag(self, node: EventNode, name: str, span: Span) -> None:
+    def flag(self, node: EventNode, name: str, span: Span) -> Scan:
         """A boolean column ``name``: the row matches ``node`` within ``span``."""
         scan = self.scan(node.event)
         scan.spans.append(span)
-        scan.columns[name] = self.matches(node, span)
+        scan.matches.append(self.matches(node, span))
+        scan.columns[name] = scan.matches[-1]
         self.types[name] = "boolean"
+        return scan
 
     def value_column(
         self,
@@ -252,20 +283,22 @@ class Measures:
         span: Span,
         value: Callable[[ir.Table], ir.Value],
         kind: str,
-    ) -> None:
+    ) -> Scan:
         """A column ``name`` holding ``value`` on matching rows, null elsewhere."""
         import ibis
 
         scan = self.scan(node.event)
         scan.spans.append(span)
         match = self.matches(node, span)
+        scan.matches.append(match)
         scan.columns[name] = lambda t: ibis.ifelse(match(t), value(t), ibis.null())
         self.types[name] = kind
+        return scan
 
 
 def _count_measures(m: Measures, node: EventCount, name: str) -> dict[str, str]:
-    m.flag(node, f"{name}_f", m.window_span(node.window))
-    m.aggregates[name] = lambda t: t.count(where=t[f"{name}_f"])
+    scan = m.flag(node, f"{name}_f", m.window_span(node.window))
+    scan.aggregates[name] = lambda t: t.count(where=t[f"{name}_f"])
     return {"count": name}
 
 
@@ -273,7 +306,7 @@ def _aggregate_measures(m: Measures, node: EventAggregate, name: str) -> dict[st
     span = m.window_span(node.window)
     prop = node.measure.prop
     kind = m.catalog.property_type(prop) or "float"
-    m.value_column(
+    scan = m.value_column(
         node,
         f"{name}_v",
         span,
@@ -288,22 +321,23 @@ def _aggregate_measures(m: Measures, node: EventAggregate, name: str) -> dict[st
         "max": lambda t: t[value].max(),
         "distinct": lambda t: t[value].nunique(),
     }
-    m.aggregates[name] = reducers[node.function]
+    scan.aggregates[name] = reducers[node.function]
     if node.function == "distinct":
         # "false when no event matches": the distinct count alone cannot tell 0 from none.
         m.flag(node, f"{name}_f", span)
-        m.aggregates[f"{name}_n"] = lambda t: t.count(where=t[f"{name}_f"])
+        scan.aggregates[f"{name}_n"] = lambda t: t.count(where=t[f"{name}_f"])
         return {"value": name, "count": f"{name}_n"}
     return {"value": name}
 
 
 def _recency_measures(m: Measures, node: EventRecency, name: str) -> dict[str, str]:
-    m.value_column(node, f"{name}_v", Span(None, m.as_of), lambda t: t.ts, "timestamp('UTC')")
+    span = Span(None, m.as_of)
+    scan = m.value_column(node, f"{name}_v", span, lambda t: t.ts, "timestamp('UTC')")
     column = f"{name}_v"
     if node.side == "last_seen":
-        m.aggregates[name] = lambda t: t[column].max()
+        scan.aggregates[name] = lambda t: t[column].max()
     else:
-        m.aggregates[name] = lambda t: t[column].min()
+        scan.aggregates[name] = lambda t: t[column].min()
     return {"ts": name}
 
 
@@ -311,9 +345,9 @@ def _trend_measures(m: Measures, node: Trend, name: str) -> dict[str, str]:
     as_of, days = m.as_of, node.days * DAY
     event = EventCount(event=node.trend)
     m.flag(event, f"{name}_cf", Span(as_of - days, as_of))
-    m.flag(event, f"{name}_pf", Span(as_of - 2 * days, as_of - days))
-    m.aggregates[f"{name}_c"] = lambda t: t.count(where=t[f"{name}_cf"])
-    m.aggregates[f"{name}_p"] = lambda t: t.count(where=t[f"{name}_pf"])
+    scan = m.flag(event, f"{name}_pf", Span(as_of - 2 * days, as_of - days))
+    scan.aggregates[f"{name}_c"] = lambda t: t.count(where=t[f"{name}_cf"])
+    scan.aggregates[f"{name}_p"] = lambda t: t.count(where=t[f"{name}_pf"])
     return {"current": f"{name}_c", "previous": f"{name}_p"}
 
 
@@ -325,32 +359,36 @@ MEASURES: dict[type, Callable[[Measures, Any, str], dict[str, str]]] = {
 }
 
 
-def measure_table(m: Measures) -> ir.Table:
-    """One scan per event name (UNION ALL), then one GROUP BY pid for every measure."""
-    import ibis
-
+def measure_tables(m: Measures) -> dict[str, ir.Table]:
+    """Per event name: one pruned scan of ``events`` and one ``GROUP BY pid`` of its
+    measures. The scan keeps rows that match at least one condition, so the aggregate
+    only sees rows that count."""
     events = events_table()
-    parts = []
+    tables = {}
     for scan in m.scans.values():
         low = None
         if all(s.low is not None for s in scan.spans):
             low = min(s.low for s in scan.spans if s.low is not None)
         high = max(s.high for s in scan.spans)
+        # Plain range terms on (event, ts) first: DuckDB prunes row groups with those.
         rows = events.filter(events.event == scan.event, Span(low, high, True).predicate(events.ts))
-        columns: dict[str, ir.Value] = {}
-        for name, kind in m.types.items():
-            make = scan.columns.get(name)
-            if make is not None:
-                columns[name] = make(rows).cast(kind) if kind != "boolean" else make(rows)
-            elif kind == "boolean":
-                columns[name] = ibis.literal(False)
-            else:
-                columns[name] = ibis.null(kind)
-        parts.append(rows.select(rows.pid, **columns))
-    union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    return union.group_by("pid").aggregate(
-        **{name: make(union) for name, make in m.aggregates.items()}
-    )
+        rows = rows.filter(functools.reduce(operator.or_, [match(rows) for match in scan.matches]))
+        columns = {
+            name: make(rows) if m.types[name] == "boolean" else make(rows).cast(m.types[name])
+            for name, make in scan.columns.items()
+        }
+        projected = rows.select(rows.pid, **columns)
+        tables[scan.event] = projected.group_by("pid").aggregate(
+            **{name: make(projected) for name, make in scan.aggregates.items()}
+        )
+    return tables
+
+
+def holds_for_zero(op: str, value: int | tuple[int, int]) -> bool:
+    """Whether a count condition is true for a customer with no matching event."""
+    if isinstance(value, tuple):
+        return value[0] <= 0 <= value[1]
+    return bool(_ORDERING[op](0, value))
 
 
 # --- the boolean tree ----------------------------------------------------------------
@@ -364,6 +402,7 @@ class Compiler:
         self.as_of = as_of.astimezone(UTC)
         self.backend = backend
         self.measures = Measures(self.as_of, backend, catalog)
+        self.tables: dict[str, ir.Table] = {}
         self.handlers: dict[type, Callable[[Any, ir.Table], ir.BooleanValue]] = {
             And: self.compile_and,
             Or: self.compile_or,
@@ -385,11 +424,7 @@ class Compiler:
         people = population(profiles_table(self.catalog), self.as_of).select(
             *dict.fromkeys(columns)
         )
-        if self.measures.names:
-            agg = measure_table(self.measures)
-            people = people.left_join(agg, "pid").select(
-                people, *[agg[c] for c in agg.columns if c != "pid"]
-            )
+        self.tables = measure_tables(self.measures)
         return people.filter(self.compile(rule, people)).select("pid", "customer_id")
 
     def compile(self, rule: RuleNode, t: ir.Table) -> ir.BooleanValue:
@@ -413,31 +448,61 @@ class Compiler:
         info = self.catalog.attributes[rule.attr]
         return compare(t[info.column], info.type, rule.op, rule.value, self.as_of)
 
+    def member(
+        self, t: ir.Table, event: str, test: Callable[[ir.Table], ir.BooleanValue], zero: bool
+    ) -> ir.BooleanValue:
+        """``pid IN`` the customers whose per-pid measures of ``event`` pass ``test``;
+        when the condition holds for customers without matching events (``zero``), the
+        complement: ``pid NOT IN`` those whose measures fail it. Filtering the small
+        aggregate before the join is what a hand-written query does."""
+        agg = self.tables[event]
+        if zero:
+            return ~t.pid.isin(agg.filter(~test(agg)).pid)
+        return t.pid.isin(agg.filter(test(agg)).pid)
+
     def compile_event_count(self, rule: EventCount, t: ir.Table) -> ir.BooleanValue:
-        count = t[self.measures.add(rule)["count"]].fill_null(0)
-        return compare(count, "integer", rule.count.op, rule.count.value, self.as_of)
+        name = self.measures.add(rule)["count"]
+        op, value = rule.count.op, rule.count.value
+
+        def test(agg: ir.Table) -> ir.BooleanValue:
+            return compare(agg[name], "integer", op, value, self.as_of)
+
+        return self.member(t, rule.event, test, holds_for_zero(op, value))
 
     def compile_event_aggregate(self, rule: EventAggregate, t: ir.Table) -> ir.BooleanValue:
         names = self.measures.add(rule)
-        measure = rule.measure
-        value = t[names["value"]]
-        if "count" in names:
-            matched = t[names["count"]].fill_null(0) > 0
-            return matched & compare(
-                value.fill_null(0), "integer", measure.op, measure.value, self.as_of
-            )
-        return compare(value, "float", measure.op, measure.value, self.as_of)
+        m = rule.measure
+
+        def test(agg: ir.Table) -> ir.BooleanValue:
+            value = agg[names["value"]]
+            if "count" in names:  # distinct: 0 when events match without the property
+                return (agg[names["count"]] > 0) & compare(
+                    value.fill_null(0), "integer", m.op, m.value, self.as_of
+                )
+            return compare(value, "float", m.op, m.value, self.as_of)
+
+        return self.member(t, rule.event, test, zero=False)
 
     def compile_event_recency(self, rule: EventRecency, t: ir.Table) -> ir.BooleanValue:
-        ts = t[self.measures.add(rule)["ts"]]
-        return days_since(ts, rule.recency.op, rule.recency.days, self.as_of)
+        name = self.measures.add(rule)["ts"]
+        r = rule.recency
+
+        def test(agg: ir.Table) -> ir.BooleanValue:
+            return days_since(agg[name], r.op, r.days, self.as_of)
+
+        return self.member(t, rule.event, test, zero=False)
 
     def compile_trend(self, rule: Trend, t: ir.Table) -> ir.BooleanValue:
         names = self.measures.add(rule)
-        current = t[names["current"]].fill_null(0).cast("float64")
-        previous = t[names["previous"]].fill_null(0).cast("float64")
-        change = (current - previous) / previous.nullif(0)
-        return compare(change, "float", rule.change.op, rule.change.value, self.as_of)
+        change_test = rule.change
+
+        def test(agg: ir.Table) -> ir.BooleanValue:
+            current = agg[names["current"]].cast("float64")
+            previous = agg[names["previous"]].cast("float64")
+            change = (current - previous) / previous.nullif(0)
+            return compare(change, "float", change_test.op, change_test.value, self.as_of)
+
+        return self.member(t, rule.trend, test, zero=False)
 
     def compile_segment(self, rule: SegmentRef, t: ir.Table) -> ir.BooleanValue:
         raise AssertionError("segment references are inlined before compiling")

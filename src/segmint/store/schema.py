@@ -50,6 +50,18 @@ _BUILTIN_COLUMNS = ",\n    ".join(
     f"{name} {STORAGE_TYPES[kind]}" for name, kind in BUILTIN_ATTRIBUTES.items()
 )
 
+# Kept apart so that store/layout.py can build a re-ordered copy of the same shape.
+EVENTS_DDL: Final = """CREATE TABLE {table} (
+    pid BIGINT NOT NULL,
+    event VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    event_id VARCHAR,
+    revenue DECIMAL(18, 4),
+    properties JSON,
+    anonymous_id VARCHAR,
+    load_id INTEGER NOT NULL
+)"""
+
 DDL: Final = f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE profiles (
@@ -66,16 +78,7 @@ CREATE TABLE identities (
     pid BIGINT NOT NULL,
     load_id INTEGER NOT NULL
 );
-CREATE TABLE events (
-    pid BIGINT NOT NULL,
-    event VARCHAR NOT NULL,
-    ts TIMESTAMPTZ NOT NULL,
-    event_id VARCHAR,
-    revenue DECIMAL(18, 4),
-    properties JSON,
-    anonymous_id VARCHAR,
-    load_id INTEGER NOT NULL
-);
+{EVENTS_DDL.format(table="events")};
 CREATE TABLE identity_merges (
     merged_pid BIGINT NOT NULL,
     into_pid BIGINT NOT NULL,

@@ -1,11 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t8"."customer_id"
 FROM (
   SELECT
-    "t3"."pid",
-    "t3"."customer_id",
-    "t6"."m0",
-    "t6"."m0_n"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -32,64 +29,74 @@ FROM (
         )
       )
   ) AS "t3"
-  LEFT OUTER JOIN (
-    SELECT
-      "t4"."pid",
-      COUNT(DISTINCT "t4"."m0_v") AS "m0",
-      COUNT(*) FILTER(WHERE
-        "t4"."m0_f") AS "m0_n"
-    FROM (
+  WHERE
+    "t3"."pid" IN (
       SELECT
-        "t1"."pid",
-        CASE
-          WHEN (
-            "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-          )
-          AND (
-            "t1"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-          )
-          AND COALESCE(
+        "t6"."pid"
+      FROM (
+        SELECT
+          "t5"."pid",
+          COUNT(DISTINCT "t5"."m0_v") AS "m0",
+          COUNT(*) FILTER(WHERE
+            "t5"."m0_f") AS "m0_n"
+        FROM (
+          SELECT
+            "t4"."pid",
             CASE
-              WHEN JSON_TYPE("t1"."properties" -> '$.price') IN ('UBIGINT', 'BIGINT', 'DOUBLE')
-              THEN CAST("t1"."properties" -> '$.price' AS DOUBLE)
+              WHEN (
+                "t4"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+              )
+              AND (
+                "t4"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+              )
+              AND COALESCE(TRY_CAST("t4"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
+              THEN "t4"."properties" ->> '$.category'
               ELSE NULL
-            END >= 10,
-            FALSE
-          )
-          THEN CASE
-            WHEN JSON_TYPE("t1"."properties" -> '$.category') = 'VARCHAR'
-            THEN (
-              "t1"."properties" -> '$.category'
-            ) ->> '$'
-            ELSE NULL
-          END
-          ELSE NULL
-        END AS "m0_v",
-        (
-          "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-        )
-        AND (
-          "t1"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-        )
-        AND COALESCE(
-          CASE
-            WHEN JSON_TYPE("t1"."properties" -> '$.price') IN ('UBIGINT', 'BIGINT', 'DOUBLE')
-            THEN CAST("t1"."properties" -> '$.price' AS DOUBLE)
-            ELSE NULL
-          END >= 10,
-          FALSE
-        ) AS "m0_f"
-      FROM "events" AS "t1"
+            END AS "m0_v",
+            (
+              "t4"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND (
+              "t4"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND COALESCE(TRY_CAST("t4"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE) AS "m0_f"
+          FROM (
+            SELECT
+              *
+            FROM (
+              SELECT
+                *
+              FROM "events" AS "t1"
+              WHERE
+                "t1"."event" = 'product_view'
+                AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+                AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+            ) AS "t2"
+            WHERE
+              (
+                (
+                  "t2"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+                )
+                AND (
+                  "t2"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+                )
+                AND COALESCE(TRY_CAST("t2"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
+              )
+              OR (
+                (
+                  "t2"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+                )
+                AND (
+                  "t2"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+                )
+                AND COALESCE(TRY_CAST("t2"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
+              )
+          ) AS "t4"
+        ) AS "t5"
+        GROUP BY
+          1
+      ) AS "t6"
       WHERE
-        "t1"."event" = 'product_view'
-        AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-        AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-    ) AS "t4"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t3"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  COALESCE("t7"."m0_n", 0) > 0
-  AND COALESCE(COALESCE("t7"."m0", 0) BETWEEN 2 AND 5, FALSE)
+        "t6"."m0_n" > 0 AND COALESCE(COALESCE("t6"."m0", 0) BETWEEN 2 AND 5, FALSE)
+    )
+) AS "t8"

@@ -1,11 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
-    "t3"."pid",
-    "t3"."customer_id",
-    "t6"."m0",
-    "t6"."m0_n"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -31,63 +28,100 @@ FROM (
           )
         )
       )
-  ) AS "t3"
-  LEFT OUTER JOIN (
-    SELECT
-      "t4"."pid",
-      COUNT(DISTINCT "t4"."m0_v") AS "m0",
-      COUNT(*) FILTER(WHERE
-        "t4"."m0_f") AS "m0_n"
-    FROM (
+  ) AS "t2"
+  WHERE
+    "t2"."pid" IN (
       SELECT
-        "t1"."pid",
-        CASE
-          WHEN (
-            "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-          )
-          AND (
-            "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-          )
-          AND COALESCE(
+        "t4"."pid"
+      FROM (
+        SELECT
+          "t3"."pid",
+          COUNT(DISTINCT "t3"."m0_v") AS "m0",
+          COUNT(*) FILTER(WHERE
+            "t3"."m0_f") AS "m0_n"
+        FROM (
+          SELECT
+            "t1"."pid",
             CASE
-              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
-              THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+              WHEN (
+                "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              )
+              AND (
+                "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              )
+              AND COALESCE(
+                CASE
+                  WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
+                  THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+                  ELSE NULL
+                END >= 10,
+                FALSE
+              )
+              THEN CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
+                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
+                ELSE NULL
+              END
               ELSE NULL
-            END >= 10,
-            FALSE
-          )
-          THEN CASE
-            WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
-            THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-            ELSE NULL
-          END
-          ELSE NULL
-        END AS "m0_v",
-        (
-          "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        AND (
-          "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        AND COALESCE(
-          CASE
-            WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
-            THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-            ELSE NULL
-          END >= 10,
-          FALSE
-        ) AS "m0_f"
-      FROM "events" AS "t1"
+            END AS "m0_v",
+            (
+              "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND COALESCE(
+              CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
+                THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+                ELSE NULL
+              END >= 10,
+              FALSE
+            ) AS "m0_f"
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'product_view'
+            AND "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND "t1"."ts" <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND (
+              (
+                (
+                  "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+                AND (
+                  "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+                AND COALESCE(
+                  CASE
+                    WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
+                    THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+                    ELSE NULL
+                  END >= 10,
+                  FALSE
+                )
+              )
+              OR (
+                (
+                  "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+                AND (
+                  "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+                AND COALESCE(
+                  CASE
+                    WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
+                    THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+                    ELSE NULL
+                  END >= 10,
+                  FALSE
+                )
+              )
+            )
+        ) AS "t3"
+        GROUP BY
+          1
+      ) AS "t4"
       WHERE
-        "t1"."event" = 'product_view'
-        AND "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "t1"."ts" <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "t4"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t3"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  COALESCE("t7"."m0_n", 0) > 0
-  AND COALESCE(COALESCE("t7"."m0", 0) BETWEEN 2 AND 5, FALSE)
+        "t4"."m0_n" > 0 AND COALESCE(COALESCE("t4"."m0", 0) BETWEEN 2 AND 5, FALSE)
+    )
+) AS "t6"

@@ -1,11 +1,8 @@
 SELECT
-  `t7`.`customer_id`
+  `t6`.`customer_id`
 FROM (
   SELECT
-    `t3`.`pid`,
-    `t3`.`customer_id`,
-    `t6`.`m0`,
-    `t6`.`m0_n`
+    *
   FROM (
     SELECT
       `t0`.`pid`,
@@ -31,50 +28,79 @@ FROM (
           )
         )
       )
-  ) AS `t3`
-  LEFT OUTER JOIN (
-    SELECT
-      `t4`.`pid`,
-      COUNT(DISTINCT `t4`.`m0_v`) AS `m0`,
-      SUM(CAST(`t4`.`m0_f` AS BIGINT)) AS `m0_n`
-    FROM (
+  ) AS `t2`
+  WHERE
+    `t2`.`pid` IN (
       SELECT
-        `t1`.`pid`,
-        IF(
-          (
-            `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
-          )
-          AND (
-            `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
-          )
-          AND COALESCE(
-            UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
-            FALSE
-          ),
-          CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING),
-          NULL
-        ) AS `m0_v`,
-        (
-          `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
-        )
-        AND (
-          `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
-        )
-        AND COALESCE(
-          UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
-          FALSE
-        ) AS `m0_f`
-      FROM `events` AS `t1`
+        `t4`.`pid`
+      FROM (
+        SELECT
+          `t3`.`pid`,
+          COUNT(DISTINCT `t3`.`m0_v`) AS `m0`,
+          SUM(CAST(`t3`.`m0_f` AS BIGINT)) AS `m0_n`
+        FROM (
+          SELECT
+            `t1`.`pid`,
+            IF(
+              (
+                `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+              )
+              AND (
+                `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+              )
+              AND COALESCE(
+                UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+                FALSE
+              ),
+              CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING),
+              NULL
+            ) AS `m0_v`,
+            (
+              `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND (
+              `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND COALESCE(
+              UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+              FALSE
+            ) AS `m0_f`
+          FROM `events` AS `t1`
+          WHERE
+            `t1`.`event` = 'product_view'
+            AND `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+            AND `t1`.`ts` <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+            AND (
+              (
+                (
+                  `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+                )
+                AND (
+                  `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+                )
+                AND COALESCE(
+                  UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+                  FALSE
+                )
+              )
+              OR (
+                (
+                  `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+                )
+                AND (
+                  `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+                )
+                AND COALESCE(
+                  UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+                  FALSE
+                )
+              )
+            )
+        ) AS `t3`
+        GROUP BY
+          1
+      ) AS `t4`
       WHERE
-        `t1`.`event` = 'product_view'
-        AND `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
-        AND `t1`.`ts` <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
-    ) AS `t4`
-    GROUP BY
-      1
-  ) AS `t6`
-    ON `t3`.`pid` = `t6`.`pid`
-) AS `t7`
-WHERE
-  COALESCE(`t7`.`m0_n`, 0) > 0
-  AND COALESCE(COALESCE(`t7`.`m0`, 0) BETWEEN 2 AND 5, FALSE)
+        `t4`.`m0_n` > 0 AND COALESCE(COALESCE(`t4`.`m0`, 0) BETWEEN 2 AND 5, FALSE)
+    )
+) AS `t6`

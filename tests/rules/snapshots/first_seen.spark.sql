@@ -1,10 +1,8 @@
 SELECT
-  `t7`.`customer_id`
+  `t6`.`customer_id`
 FROM (
   SELECT
-    `t4`.`pid`,
-    `t4`.`customer_id`,
-    `t6`.`m0`
+    *
   FROM (
     SELECT
       `t0`.`pid`,
@@ -30,26 +28,30 @@ FROM (
           )
         )
       )
-  ) AS `t4`
-  LEFT OUTER JOIN (
-    SELECT
-      `t2`.`pid`,
-      MIN(`t2`.`m0_v`) AS `m0`
-    FROM (
+  ) AS `t3`
+  WHERE
+    `t3`.`pid` IN (
       SELECT
-        `t1`.`pid`,
-        IF(`t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP), `t1`.`ts`, NULL) AS `m0_v`
-      FROM `events` AS `t1`
+        `t4`.`pid`
+      FROM (
+        SELECT
+          `t2`.`pid`,
+          MIN(`t2`.`m0_v`) AS `m0`
+        FROM (
+          SELECT
+            `t1`.`pid`,
+            IF(`t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP), `t1`.`ts`, NULL) AS `m0_v`
+          FROM `events` AS `t1`
+          WHERE
+            `t1`.`event` = 'app_open'
+            AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+        ) AS `t2`
+        GROUP BY
+          1
+      ) AS `t4`
       WHERE
-        `t1`.`event` = 'app_open'
-        AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-    ) AS `t2`
-    GROUP BY
-      1
-  ) AS `t6`
-    ON `t4`.`pid` = `t6`.`pid`
-) AS `t7`
-WHERE
-  COALESCE(NOT (
-    `t7`.`m0` <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMP)
-  ), FALSE)
+        COALESCE(NOT (
+          `t4`.`m0` <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMP)
+        ), FALSE)
+    )
+) AS `t6`

@@ -1,10 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
-    "t3"."pid",
-    "t3"."customer_id",
-    "t6"."m0"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -30,45 +28,67 @@ FROM (
           )
         )
       )
-  ) AS "t3"
-  LEFT OUTER JOIN (
-    SELECT
-      "t4"."pid",
-      COUNT(*) FILTER(WHERE
-        "t4"."m0_f") AS "m0"
-    FROM (
+  ) AS "t2"
+  WHERE
+    "t2"."pid" IN (
       SELECT
-        "t1"."pid",
-        (
-          "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-        )
-        AND COALESCE(
-          ARRAY_CONTAINS(
-            LIST_APPLY(
-              CASE
-                WHEN JSON_TYPE("t1"."properties" -> '$.tags') = 'ARRAY'
-                THEN CAST(CAST("t1"."properties" -> '$.tags' AS JSON) AS JSON[])
-                ELSE NULL
-              END,
-              __ibis_param_item__ -> CASE
-                WHEN JSON_TYPE(__ibis_param_item__) = 'VARCHAR'
-                THEN __ibis_param_item__ ->> '$'
-                ELSE NULL
-              END
-            ),
-            'gift'
-          ),
-          FALSE
-        ) AS "m0_f"
-      FROM "events" AS "t1"
+        "t4"."pid"
+      FROM (
+        SELECT
+          "t3"."pid",
+          COUNT(*) FILTER(WHERE
+            "t3"."m0_f") AS "m0"
+        FROM (
+          SELECT
+            "t1"."pid",
+            (
+              "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND COALESCE(
+              ARRAY_CONTAINS(
+                LIST_APPLY(
+                  CASE
+                    WHEN JSON_TYPE("t1"."properties" -> '$.tags') = 'ARRAY'
+                    THEN CAST(CAST("t1"."properties" -> '$.tags' AS JSON) AS JSON[])
+                    ELSE NULL
+                  END,
+                  __ibis_param_item__ -> CASE
+                    WHEN JSON_TYPE(__ibis_param_item__) = 'VARCHAR'
+                    THEN __ibis_param_item__ ->> '$'
+                    ELSE NULL
+                  END
+                ),
+                'gift'
+              ),
+              FALSE
+            ) AS "m0_f"
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'order_completed'
+            AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            AND COALESCE(
+              ARRAY_CONTAINS(
+                LIST_APPLY(
+                  CASE
+                    WHEN JSON_TYPE("t1"."properties" -> '$.tags') = 'ARRAY'
+                    THEN CAST(CAST("t1"."properties" -> '$.tags' AS JSON) AS JSON[])
+                    ELSE NULL
+                  END,
+                  __ibis_param_item__ -> CASE
+                    WHEN JSON_TYPE(__ibis_param_item__) = 'VARCHAR'
+                    THEN __ibis_param_item__ ->> '$'
+                    ELSE NULL
+                  END
+                ),
+                'gift'
+              ),
+              FALSE
+            )
+        ) AS "t3"
+        GROUP BY
+          1
+      ) AS "t4"
       WHERE
-        "t1"."event" = 'order_completed'
-        AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-    ) AS "t4"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t3"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  COALESCE(COALESCE("t7"."m0", 0) >= 1, FALSE)
+        COALESCE("t4"."m0" >= 1, FALSE)
+    )
+) AS "t6"

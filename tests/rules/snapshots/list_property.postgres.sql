@@ -1,10 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
-    "t3"."pid",
-    "t3"."customer_id",
-    "t6"."m0"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -30,43 +28,63 @@ FROM (
           )
         )
       )
-  ) AS "t3"
-  LEFT OUTER JOIN (
-    SELECT
-      "t4"."pid",
-      COUNT(*) FILTER(WHERE
-        "t4"."m0_f") AS "m0"
-    FROM (
+  ) AS "t2"
+  WHERE
+    "t2"."pid" IN (
       SELECT
-        "t1"."pid",
-        (
-          "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        AND COALESCE(
-          CAST(ARRAY(SELECT
-            CASE
-              WHEN JSON_TYPEOF(__ibis_param_item__) = 'string'
-              THEN JSON_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
-              ELSE NULL
-            END
-          FROM UNNEST(CASE
-            WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'tags')) = 'array'
-            THEN ARRAY(SELECT
-              *
-            FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t1"."properties", 'tags')))
-            ELSE NULL
-          END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
-          FALSE
-        ) AS "m0_f"
-      FROM "events" AS "t1"
+        "t4"."pid"
+      FROM (
+        SELECT
+          "t3"."pid",
+          COUNT(*) FILTER(WHERE
+            "t3"."m0_f") AS "m0"
+        FROM (
+          SELECT
+            "t1"."pid",
+            (
+              "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND COALESCE(
+              CAST(ARRAY(SELECT
+                CASE
+                  WHEN JSON_TYPEOF(__ibis_param_item__) = 'string'
+                  THEN JSON_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
+                  ELSE NULL
+                END
+              FROM UNNEST(CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'tags')) = 'array'
+                THEN ARRAY(SELECT
+                  *
+                FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t1"."properties", 'tags')))
+                ELSE NULL
+              END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
+              FALSE
+            ) AS "m0_f"
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'order_completed'
+            AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND COALESCE(
+              CAST(ARRAY(SELECT
+                CASE
+                  WHEN JSON_TYPEOF(__ibis_param_item__) = 'string'
+                  THEN JSON_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
+                  ELSE NULL
+                END
+              FROM UNNEST(CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'tags')) = 'array'
+                THEN ARRAY(SELECT
+                  *
+                FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t1"."properties", 'tags')))
+                ELSE NULL
+              END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
+              FALSE
+            )
+        ) AS "t3"
+        GROUP BY
+          1
+      ) AS "t4"
       WHERE
-        "t1"."event" = 'order_completed'
-        AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "t4"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t3"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  COALESCE(COALESCE("t7"."m0", 0) >= 1, FALSE)
+        COALESCE("t4"."m0" >= 1, FALSE)
+    )
+) AS "t6"

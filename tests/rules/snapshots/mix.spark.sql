@@ -2,11 +2,7 @@ SELECT
   `t9`.`customer_id`
 FROM (
   SELECT
-    `t6`.`pid`,
-    `t6`.`customer_id`,
-    `t6`.`country`,
-    `t8`.`m0`,
-    `t8`.`m1`
+    *
   FROM (
     SELECT
       `t0`.`pid`,
@@ -33,59 +29,67 @@ FROM (
           )
         )
       )
-  ) AS `t6`
-  LEFT OUTER JOIN (
-    SELECT
-      `t4`.`pid`,
-      SUM(CAST(`t4`.`m0_f` AS BIGINT)) AS `m0`,
-      SUM(CAST(`t4`.`m1_f` AS BIGINT)) AS `m1`
-    FROM (
+  ) AS `t4`
+  WHERE
+    COALESCE(`t4`.`country` = 'US', FALSE)
+    AND `t4`.`pid` IN (
       SELECT
-        *
+        `t5`.`pid`
       FROM (
         SELECT
-          `t1`.`pid`,
-          (
-            `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
-          )
-          AND (
-            `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-          ) AS `m0_f`,
-          FALSE AS `m1_f`
-        FROM `events` AS `t1`
-        WHERE
-          `t1`.`event` = 'order_completed'
-          AND `t1`.`ts` >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
-          AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-      ) AS `t2`
-      UNION ALL
-      SELECT
-        *
-      FROM (
+          `t2`.`pid`,
+          SUM(CAST(`t2`.`m0_f` AS BIGINT)) AS `m0`
+        FROM (
+          SELECT
+            `t1`.`pid`,
+            (
+              `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND (
+              `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+            ) AS `m0_f`
+          FROM `events` AS `t1`
+          WHERE
+            `t1`.`event` = 'order_completed'
+            AND `t1`.`ts` >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+            AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+            AND `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+        ) AS `t2`
+        GROUP BY
+          1
+      ) AS `t5`
+      WHERE
+        COALESCE(`t5`.`m0` >= 3, FALSE)
+    )
+    AND NOT (
+      `t4`.`pid` IN (
         SELECT
-          `t1`.`pid`,
-          FALSE AS `m0_f`,
-          (
-            `t1`.`ts` > CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
-          )
-          AND (
-            `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-          ) AS `m1_f`
-        FROM `events` AS `t1`
+          `t6`.`pid`
+        FROM (
+          SELECT
+            `t3`.`pid`,
+            SUM(CAST(`t3`.`m1_f` AS BIGINT)) AS `m1`
+          FROM (
+            SELECT
+              `t1`.`pid`,
+              (
+                `t1`.`ts` > CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
+              )
+              AND (
+                `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+              ) AS `m1_f`
+            FROM `events` AS `t1`
+            WHERE
+              `t1`.`event` = 'email_opened'
+              AND `t1`.`ts` >= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
+              AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+              AND `t1`.`ts` > CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
+          ) AS `t3`
+          GROUP BY
+            1
+        ) AS `t6`
         WHERE
-          `t1`.`event` = 'email_opened'
-          AND `t1`.`ts` >= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
-          AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-      ) AS `t3`
-    ) AS `t4`
-    GROUP BY
-      1
-  ) AS `t8`
-    ON `t6`.`pid` = `t8`.`pid`
+          COALESCE(`t6`.`m1` >= 1, FALSE)
+      )
+    )
 ) AS `t9`
-WHERE
-  COALESCE(`t9`.`country` = 'US', FALSE)
-  AND COALESCE(COALESCE(`t9`.`m0`, 0) >= 3, FALSE)
-  AND NOT (
-    COALESCE(COALESCE(`t9`.`m1`, 0) >= 1, FALSE)
-  )

@@ -1,15 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
-    "t4"."pid",
-    "t4"."customer_id",
-    "t4"."x_attr_2",
-    "t4"."x_attr_3",
-    "t4"."x_attr_4",
-    "t4"."x_attr_5",
-    "t4"."x_attr_6",
-    "t6"."m0"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -40,42 +33,47 @@ FROM (
           )
         )
       )
-  ) AS "t4"
-  LEFT OUTER JOIN (
-    SELECT
-      "t2"."pid",
-      COUNT(*) FILTER(WHERE
-        "t2"."m0_f") AS "m0"
-    FROM (
-      SELECT
-        "t1"."pid",
-        (
-          "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        AND (
-          "t1"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
-        ) AS "m0_f"
-      FROM "events" AS "t1"
-      WHERE
-        "t1"."event" = 'product_view'
-        AND "t1"."ts" >= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "t1"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "t2"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t4"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  (
-    COALESCE("t7"."x_attr_4" = TRUE, FALSE)
-    OR (
-      COALESCE("t7"."x_attr_2" > 100, FALSE)
-      AND COALESCE("t7"."x_attr_3" BETWEEN 0.5 AND 2.5, FALSE)
+  ) AS "t3"
+  WHERE
+    (
+      COALESCE("t3"."x_attr_4" = TRUE, FALSE)
+      OR (
+        COALESCE("t3"."x_attr_2" > 100, FALSE)
+        AND COALESCE("t3"."x_attr_3" BETWEEN 0.5 AND 2.5, FALSE)
+      )
     )
-  )
-  AND NOT (
-    COALESCE(STARTS_WITH("t7"."x_attr_6", 'free'), FALSE)
-    OR COALESCE("t7"."x_attr_5" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
-  )
-  AND COALESCE(COALESCE("t7"."m0", 0) >= 1, FALSE)
+    AND NOT (
+      COALESCE(STARTS_WITH("t3"."x_attr_6", 'free'), FALSE)
+      OR COALESCE("t3"."x_attr_5" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
+    )
+    AND "t3"."pid" IN (
+      SELECT
+        "t4"."pid"
+      FROM (
+        SELECT
+          "t2"."pid",
+          COUNT(*) FILTER(WHERE
+            "t2"."m0_f") AS "m0"
+        FROM (
+          SELECT
+            "t1"."pid",
+            (
+              "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t1"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            ) AS "m0_f"
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'product_view'
+            AND "t1"."ts" >= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND "t1"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+        ) AS "t2"
+        GROUP BY
+          1
+      ) AS "t4"
+      WHERE
+        COALESCE("t4"."m0" >= 1, FALSE)
+    )
+) AS "t6"

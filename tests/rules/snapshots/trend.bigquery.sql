@@ -1,11 +1,8 @@
 SELECT
-  `t7`.`customer_id`
+  `t6`.`customer_id`
 FROM (
   SELECT
-    `t4`.`pid`,
-    `t4`.`customer_id`,
-    `t6`.`m0_c`,
-    `t6`.`m0_p`
+    *
   FROM (
     SELECT
       `t0`.`pid`,
@@ -31,43 +28,65 @@ FROM (
           )
         )
       )
-  ) AS `t4`
-  LEFT OUTER JOIN (
-    SELECT
-      `t2`.`pid`,
-      COUNTIF(`t2`.`m0_cf`) AS `m0_c`,
-      COUNTIF(`t2`.`m0_pf`) AS `m0_p`
-    FROM (
+  ) AS `t3`
+  WHERE
+    `t3`.`pid` IN (
       SELECT
-        `t1`.`pid`,
-        (
-          `t1`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
-        )
-        AND (
-          `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
-        ) AS `m0_cf`,
-        (
-          `t1`.`ts` > TIMESTAMP('2026-07-04T00:00:00+00:00')
-        )
-        AND (
-          `t1`.`ts` <= TIMESTAMP('2026-09-02T00:00:00+00:00')
-        ) AS `m0_pf`
-      FROM `events` AS `t1`
+        `t4`.`pid`
+      FROM (
+        SELECT
+          `t2`.`pid`,
+          COUNTIF(`t2`.`m0_cf`) AS `m0_c`,
+          COUNTIF(`t2`.`m0_pf`) AS `m0_p`
+        FROM (
+          SELECT
+            `t1`.`pid`,
+            (
+              `t1`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
+            )
+            AND (
+              `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+            ) AS `m0_cf`,
+            (
+              `t1`.`ts` > TIMESTAMP('2026-07-04T00:00:00+00:00')
+            )
+            AND (
+              `t1`.`ts` <= TIMESTAMP('2026-09-02T00:00:00+00:00')
+            ) AS `m0_pf`
+          FROM `events` AS `t1`
+          WHERE
+            `t1`.`event` = 'order_completed'
+            AND `t1`.`ts` >= TIMESTAMP('2026-07-04T00:00:00+00:00')
+            AND `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+            AND (
+              (
+                (
+                  `t1`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
+                )
+                AND (
+                  `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+                )
+              )
+              OR (
+                (
+                  `t1`.`ts` > TIMESTAMP('2026-07-04T00:00:00+00:00')
+                )
+                AND (
+                  `t1`.`ts` <= TIMESTAMP('2026-09-02T00:00:00+00:00')
+                )
+              )
+            )
+        ) AS `t2`
+        GROUP BY
+          1
+      ) AS `t4`
       WHERE
-        `t1`.`event` = 'order_completed'
-        AND `t1`.`ts` >= TIMESTAMP('2026-07-04T00:00:00+00:00')
-        AND `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
-    ) AS `t2`
-    GROUP BY
-      1
-  ) AS `t6`
-    ON `t4`.`pid` = `t6`.`pid`
-) AS `t7`
-WHERE
-  COALESCE(
-    ieee_divide(
-      CAST(COALESCE(`t7`.`m0_c`, 0) AS FLOAT64) - CAST(COALESCE(`t7`.`m0_p`, 0) AS FLOAT64),
-      NULLIF(CAST(COALESCE(`t7`.`m0_p`, 0) AS FLOAT64), 0)
-    ) <= -0.5,
-    FALSE
-  )
+        COALESCE(
+          ieee_divide(
+            CAST(`t4`.`m0_c` AS FLOAT64) - CAST(`t4`.`m0_p` AS FLOAT64),
+            NULLIF(CAST(`t4`.`m0_p` AS FLOAT64), 0)
+          ) <= -0.5,
+          FALSE
+        )
+    )
+) AS `t6`

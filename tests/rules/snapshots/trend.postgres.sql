@@ -1,11 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
-    "t4"."pid",
-    "t4"."customer_id",
-    "t6"."m0_c",
-    "t6"."m0_p"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -31,46 +28,68 @@ FROM (
           )
         )
       )
-  ) AS "t4"
-  LEFT OUTER JOIN (
-    SELECT
-      "t2"."pid",
-      COUNT(*) FILTER(WHERE
-        "t2"."m0_cf") AS "m0_c",
-      COUNT(*) FILTER(WHERE
-        "t2"."m0_pf") AS "m0_p"
-    FROM (
+  ) AS "t3"
+  WHERE
+    "t3"."pid" IN (
       SELECT
-        "t1"."pid",
-        (
-          "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        AND (
-          "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        ) AS "m0_cf",
-        (
-          "t1"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        AND (
-          "t1"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-        ) AS "m0_pf"
-      FROM "events" AS "t1"
+        "t4"."pid"
+      FROM (
+        SELECT
+          "t2"."pid",
+          COUNT(*) FILTER(WHERE
+            "t2"."m0_cf") AS "m0_c",
+          COUNT(*) FILTER(WHERE
+            "t2"."m0_pf") AS "m0_p"
+        FROM (
+          SELECT
+            "t1"."pid",
+            (
+              "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            ) AS "m0_cf",
+            (
+              "t1"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t1"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            ) AS "m0_pf"
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'order_completed'
+            AND "t1"."ts" >= CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND (
+              (
+                (
+                  "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+                AND (
+                  "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+              )
+              OR (
+                (
+                  "t1"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+                AND (
+                  "t1"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+              )
+            )
+        ) AS "t2"
+        GROUP BY
+          1
+      ) AS "t4"
       WHERE
-        "t1"."event" = 'order_completed'
-        AND "t1"."ts" >= CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
-        AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "t2"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t4"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  COALESCE(
-    (
-      CAST((
-        CAST(COALESCE("t7"."m0_c", 0) AS DOUBLE PRECISION) - CAST(COALESCE("t7"."m0_p", 0) AS DOUBLE PRECISION)
-      ) AS DOUBLE PRECISION) / NULLIF(CAST(COALESCE("t7"."m0_p", 0) AS DOUBLE PRECISION), 0)
-    ) <= -0.5,
-    FALSE
-  )
+        COALESCE(
+          (
+            CAST((
+              CAST("t4"."m0_c" AS DOUBLE PRECISION) - CAST("t4"."m0_p" AS DOUBLE PRECISION)
+            ) AS DOUBLE PRECISION) / NULLIF(CAST("t4"."m0_p" AS DOUBLE PRECISION), 0)
+          ) <= -0.5,
+          FALSE
+        )
+    )
+) AS "t6"

@@ -1,10 +1,8 @@
 SELECT
-  "t7"."customer_id"
+  "t8"."customer_id"
 FROM (
   SELECT
-    "t3"."pid",
-    "t3"."customer_id",
-    "t6"."m0"
+    *
   FROM (
     SELECT
       "t0"."pid",
@@ -31,40 +29,51 @@ FROM (
         )
       )
   ) AS "t3"
-  LEFT OUTER JOIN (
-    SELECT
-      "t4"."pid",
-      COUNT(*) FILTER(WHERE
-        "t4"."m0_f") AS "m0"
-    FROM (
+  WHERE
+    "t3"."pid" IN (
       SELECT
-        "t1"."pid",
-        (
-          "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
-        )
-        AND (
-          "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-        )
-        AND COALESCE(
-          CASE
-            WHEN JSON_TYPE("t1"."properties" -> '$.category') = 'VARCHAR'
-            THEN (
-              "t1"."properties" -> '$.category'
-            ) ->> '$'
-            ELSE NULL
-          END IN ('shoes', 'hats'),
-          FALSE
-        ) AS "m0_f"
-      FROM "events" AS "t1"
+        "t6"."pid"
+      FROM (
+        SELECT
+          "t5"."pid",
+          COUNT(*) FILTER(WHERE
+            "t5"."m0_f") AS "m0"
+        FROM (
+          SELECT
+            "t4"."pid",
+            (
+              "t4"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+            )
+            AND (
+              "t4"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND COALESCE((
+              "t4"."properties" ->> '$.category'
+            ) IN ('shoes', 'hats'), FALSE) AS "m0_f"
+          FROM (
+            SELECT
+              *
+            FROM (
+              SELECT
+                *
+              FROM "events" AS "t1"
+              WHERE
+                "t1"."event" = 'order_completed'
+                AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+                AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            ) AS "t2"
+            WHERE
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+              AND "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+              AND COALESCE((
+                "t2"."properties" ->> '$.category'
+              ) IN ('shoes', 'hats'), FALSE)
+          ) AS "t4"
+        ) AS "t5"
+        GROUP BY
+          1
+      ) AS "t6"
       WHERE
-        "t1"."event" = 'order_completed'
-        AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
-        AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-    ) AS "t4"
-    GROUP BY
-      1
-  ) AS "t6"
-    ON "t3"."pid" = "t6"."pid"
-) AS "t7"
-WHERE
-  COALESCE(COALESCE("t7"."m0", 0) >= 3, FALSE)
+        COALESCE("t6"."m0" >= 3, FALSE)
+    )
+) AS "t8"

@@ -1,10 +1,8 @@
 SELECT
-  `t7`.`customer_id`
+  `t6`.`customer_id`
 FROM (
   SELECT
-    `t3`.`pid`,
-    `t3`.`customer_id`,
-    `t6`.`m0`
+    *
   FROM (
     SELECT
       `t0`.`pid`,
@@ -30,34 +28,43 @@ FROM (
           )
         )
       )
-  ) AS `t3`
-  LEFT OUTER JOIN (
-    SELECT
-      `t4`.`pid`,
-      SUM(CAST(`t4`.`m0_f` AS BIGINT)) AS `m0`
-    FROM (
+  ) AS `t2`
+  WHERE
+    `t2`.`pid` IN (
       SELECT
-        `t1`.`pid`,
-        (
-          `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
-        )
-        AND (
-          `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-        )
-        AND COALESCE(
-          CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
-          FALSE
-        ) AS `m0_f`
-      FROM `events` AS `t1`
+        `t4`.`pid`
+      FROM (
+        SELECT
+          `t3`.`pid`,
+          SUM(CAST(`t3`.`m0_f` AS BIGINT)) AS `m0`
+        FROM (
+          SELECT
+            `t1`.`pid`,
+            (
+              `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND (
+              `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND COALESCE(
+              CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
+              FALSE
+            ) AS `m0_f`
+          FROM `events` AS `t1`
+          WHERE
+            `t1`.`event` = 'order_completed'
+            AND `t1`.`ts` >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+            AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+            AND `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+            AND COALESCE(
+              CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
+              FALSE
+            )
+        ) AS `t3`
+        GROUP BY
+          1
+      ) AS `t4`
       WHERE
-        `t1`.`event` = 'order_completed'
-        AND `t1`.`ts` >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
-        AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-    ) AS `t4`
-    GROUP BY
-      1
-  ) AS `t6`
-    ON `t3`.`pid` = `t6`.`pid`
-) AS `t7`
-WHERE
-  COALESCE(COALESCE(`t7`.`m0`, 0) >= 3, FALSE)
+        COALESCE(`t4`.`m0` >= 3, FALSE)
+    )
+) AS `t6`

@@ -1,0 +1,14 @@
+"""DuckDB builtins that the compiler calls by name through Ibis.
+
+Kept in its own module, imported only when compiling for DuckDB: Ibis reads the type
+hints of these declarations at runtime, so this module must not use postponed
+annotations (``from __future__ import annotations``) and must import ibis eagerly.
+"""
+
+import ibis
+import ibis.expr.datatypes as dt
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")  # type: ignore[untyped-decorator]
+def json_extract_string(value: dt.JSON, path: str) -> str:  # type: ignore[empty-body]
+    """The text of the JSON value at ``path`` (``->>``); NULL when missing or null."""

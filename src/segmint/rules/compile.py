@@ -201,15 +201,17 @@ class Span:
         return low & high
 
 
+Predicate = Callable[["ir.Table"], "ir.BooleanValue"]
+
+
 @dataclass
 class Scan:
-    """The conditions on one event name: their spans, row predicates, the columns they
-    project from each row and the per-pid aggregates over those columns."""
+    """The conditions on one event name: their spans, row predicates and the per-pid
+    aggregates they need."""
 
     event: str
     spans: list[Span] = field(default_factory=list)
-    matches: list[Callable[[ir.Table], ir.BooleanValue]] = field(default_factory=list)
-    columns: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
+    matches: list[Predicate] = field(default_factory=list)
     aggregates: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
 
 
@@ -221,7 +223,6 @@ class Measures:
     backend: Backend
     catalog: Catalog
     scans: dict[str, Scan] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)
     names: dict[Any, dict[str, str]] = field(default_factory=dict)
 
     def add(self, node: Any) -> dict[str, str]:
@@ -267,87 +268,62 @@ class Measures:
             return t.revenue
         return self.backend.json_property(t.properties, prop, kind)
 
-    def flag(self, node: EventNode, name: str, span: Span) -> Scan:
-        """A boolean column ``name``: the row matches ``node`` within ``span``."""
+    def condition(self, node: EventNode, span: Span) -> tuple[Scan, Predicate]:
+        """Register one event condition's rows: returns its scan and row predicate."""
         scan = self.scan(node.event)
         scan.spans.append(span)
         scan.matches.append(self.matches(node, span))
-        scan.columns[name] = scan.matches[-1]
-        self.types[name] = "boolean"
-        return scan
-
-    def value_column(
-        self,
-        node: EventNode,
-        name: str,
-        span: Span,
-        value: Callable[[ir.Table], ir.Value],
-        kind: str,
-    ) -> Scan:
-        """A column ``name`` holding ``value`` on matching rows, null elsewhere."""
-        import ibis
-
-        scan = self.scan(node.event)
-        scan.spans.append(span)
-        match = self.matches(node, span)
-        scan.matches.append(match)
-        scan.columns[name] = lambda t: ibis.ifelse(match(t), value(t), ibis.null())
-        self.types[name] = kind
-        return scan
+        return scan, scan.matches[-1]
 
 
 def _count_measures(m: Measures, node: EventCount, name: str) -> dict[str, str]:
-    scan = m.flag(node, f"{name}_f", m.window_span(node.window))
-    scan.aggregates[name] = lambda t: t.count(where=t[f"{name}_f"])
+    scan, match = m.condition(node, m.window_span(node.window))
+    scan.aggregates[name] = lambda t: t.count(where=match(t))
     return {"count": name}
 
 
 def _aggregate_measures(m: Measures, node: EventAggregate, name: str) -> dict[str, str]:
-    span = m.window_span(node.window)
-    prop = node.measure.prop
+    scan, match = m.condition(node, m.window_span(node.window))
+    prop, function = node.measure.prop, node.function
     kind = m.catalog.property_type(prop) or "float"
-    scan = m.value_column(
-        node,
-        f"{name}_v",
-        span,
-        lambda t: m.property_value(t, prop, kind),
-        "decimal(18, 4)" if prop == REVENUE else IBIS_TYPES[kind],
-    )
-    value = f"{name}_v"
-    reducers: dict[str, Callable[[ir.Table], ir.Value]] = {
-        "sum": lambda t: t[value].sum(),
-        "avg": lambda t: t[value].mean(),
-        "min": lambda t: t[value].min(),
-        "max": lambda t: t[value].max(),
-        "distinct": lambda t: t[value].nunique(),
-    }
-    scan.aggregates[name] = reducers[node.function]
-    if node.function == "distinct":
+
+    def reduce(t: ir.Table) -> ir.Value:
+        value = m.property_value(t, prop, kind)
+        where = match(t)
+        if function == "sum":
+            return value.sum(where=where)
+        if function == "avg":
+            return value.mean(where=where)
+        if function == "min":
+            return value.min(where=where)
+        if function == "max":
+            return value.max(where=where)
+        return value.nunique(where=where)
+
+    scan.aggregates[name] = reduce
+    if function == "distinct":
         # "false when no event matches": the distinct count alone cannot tell 0 from none.
-        m.flag(node, f"{name}_f", span)
-        scan.aggregates[f"{name}_n"] = lambda t: t.count(where=t[f"{name}_f"])
+        scan.aggregates[f"{name}_n"] = lambda t: t.count(where=match(t))
         return {"value": name, "count": f"{name}_n"}
     return {"value": name}
 
 
 def _recency_measures(m: Measures, node: EventRecency, name: str) -> dict[str, str]:
-    span = Span(None, m.as_of)
-    scan = m.value_column(node, f"{name}_v", span, lambda t: t.ts, "timestamp('UTC')")
-    column = f"{name}_v"
+    scan, match = m.condition(node, Span(None, m.as_of))
     if node.side == "last_seen":
-        scan.aggregates[name] = lambda t: t[column].max()
+        scan.aggregates[name] = lambda t: t.ts.max(where=match(t))
     else:
-        scan.aggregates[name] = lambda t: t[column].min()
+        scan.aggregates[name] = lambda t: t.ts.min(where=match(t))
     return {"ts": name}
 
 
 def _trend_measures(m: Measures, node: Trend, name: str) -> dict[str, str]:
     as_of, days = m.as_of, node.days * DAY
     event = EventCount(event=node.trend)
-    m.flag(event, f"{name}_cf", Span(as_of - days, as_of))
-    scan = m.flag(event, f"{name}_pf", Span(as_of - 2 * days, as_of - days))
-    scan.aggregates[f"{name}_c"] = lambda t: t.count(where=t[f"{name}_cf"])
-    scan.aggregates[f"{name}_p"] = lambda t: t.count(where=t[f"{name}_pf"])
+    scan, current = m.condition(event, Span(as_of - days, as_of))
+    _, previous = m.condition(event, Span(as_of - 2 * days, as_of - days))
+    scan.aggregates[f"{name}_c"] = lambda t: t.count(where=current(t))
+    scan.aggregates[f"{name}_p"] = lambda t: t.count(where=previous(t))
     return {"current": f"{name}_c", "previous": f"{name}_p"}
 
 
@@ -370,16 +346,16 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
         if all(s.low is not None for s in scan.spans):
             low = min(s.low for s in scan.spans if s.low is not None)
         high = max(s.high for s in scan.spans)
-        # Plain range terms on (event, ts) first: DuckDB prunes row groups with those.
-        rows = events.filter(events.event == scan.event, Span(low, high, True).predicate(events.ts))
-        rows = rows.filter(functools.reduce(operator.or_, [match(rows) for match in scan.matches]))
-        columns = {
-            name: make(rows) if m.types[name] == "boolean" else make(rows).cast(m.types[name])
-            for name, make in scan.columns.items()
-        }
-        projected = rows.select(rows.pid, **columns)
-        tables[scan.event] = projected.group_by("pid").aggregate(
-            **{name: make(projected) for name, make in scan.aggregates.items()}
+        # Plain range terms on (event, ts) first: DuckDB prunes row groups with those. The
+        # OR of the conditions keeps only rows that count for at least one of them.
+        matches = [match(events) for match in scan.matches]
+        rows = events.filter(
+            events.event == scan.event,
+            Span(low, high, True).predicate(events.ts),
+            matches[0] if len(matches) == 1 else functools.reduce(operator.or_, matches),
+        )
+        tables[scan.event] = rows.group_by("pid").aggregate(
+            **{name: make(rows) for name, make in scan.aggregates.items()}
         )
     return tables
 

@@ -36,20 +36,16 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          SUM("t2"."m0_v") AS "m0"
+          SUM("t2"."revenue") FILTER(WHERE
+            (
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2025, 11, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND (
+              "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            )) AS "m0"
         FROM (
           SELECT
-            "t1"."pid",
-            CASE
-              WHEN (
-                "t1"."ts" > MAKE_TIMESTAMPTZ(2025, 11, 1, 0, 0, 0.0, 'UTC')
-              )
-              AND (
-                "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-              )
-              THEN "t1"."revenue"
-              ELSE NULL
-            END AS "m0_v"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

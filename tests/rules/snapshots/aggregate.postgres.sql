@@ -36,20 +36,16 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          SUM("t2"."m0_v") AS "m0"
+          SUM("t2"."revenue") FILTER(WHERE
+            (
+              "t2"."ts" > CAST('2025-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )) AS "m0"
         FROM (
           SELECT
-            "t1"."pid",
-            CASE
-              WHEN (
-                "t1"."ts" > CAST('2025-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              )
-              AND (
-                "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              )
-              THEN "t1"."revenue"
-              ELSE NULL
-            END AS "m0_v"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

@@ -36,20 +36,21 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          SUM("t2"."m0_v") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
+          SUM(
             IFF(
               (
-                "t1"."ts" > TIMESTAMP_TZ_FROM_PARTS(2025, 11, 1, 0, 0, 0, 0, 'UTC')
+                "t2"."ts" > TIMESTAMP_TZ_FROM_PARTS(2025, 11, 1, 0, 0, 0, 0, 'UTC')
               )
               AND (
-                "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
+                "t2"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
               ),
-              "t1"."revenue",
+              "t2"."revenue",
               NULL
-            ) AS "m0_v"
+            )
+          ) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

@@ -36,20 +36,21 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          SUM(`t2`.`m0_v`) AS `m0`
-        FROM (
-          SELECT
-            `t1`.`pid`,
+          SUM(
             IF(
               (
-                `t1`.`ts` > CAST('2025-11-01T00:00:00+00:00' AS TIMESTAMP)
+                `t2`.`ts` > CAST('2025-11-01T00:00:00+00:00' AS TIMESTAMP)
               )
               AND (
-                `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+                `t2`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
               ),
-              `t1`.`revenue`,
+              `t2`.`revenue`,
               NULL
-            ) AS `m0_v`
+            )
+          ) AS `m0`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'

@@ -36,54 +36,38 @@ FROM (
       FROM (
         SELECT
           `t3`.`pid`,
-          COUNT(DISTINCT `t3`.`m0_v`) AS `m0`,
-          COUNTIF(`t3`.`m0_f`) AS `m0_n`
-        FROM (
-          SELECT
-            `t1`.`pid`,
-            IF(
+          COUNT(
+            DISTINCT IF(
               (
-                `t1`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
+                `t3`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
               )
               AND (
-                `t1`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
+                `t3`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
               )
-              AND COALESCE(safe.float64(`t1`.`properties`['price']) >= 10, FALSE),
-              safe.string(`t1`.`properties`['category']),
+              AND COALESCE(safe.float64(`t3`.`properties`['price']) >= 10, FALSE),
+              safe.string(`t3`.`properties`['category']),
               NULL
-            ) AS `m0_v`,
+            )
+          ) AS `m0`,
+          COUNTIF(
             (
-              `t1`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
+              `t3`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
             )
             AND (
-              `t1`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
+              `t3`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
             )
-            AND COALESCE(safe.float64(`t1`.`properties`['price']) >= 10, FALSE) AS `m0_f`
+            AND COALESCE(safe.float64(`t3`.`properties`['price']) >= 10, FALSE)
+          ) AS `m0_n`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'product_view'
             AND `t1`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
             AND `t1`.`ts` <= TIMESTAMP('2026-07-01T00:00:00+00:00')
-            AND (
-              (
-                (
-                  `t1`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
-                )
-                AND (
-                  `t1`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
-                )
-                AND COALESCE(safe.float64(`t1`.`properties`['price']) >= 10, FALSE)
-              )
-              OR (
-                (
-                  `t1`.`ts` >= TIMESTAMP('2026-01-01T00:00:00+00:00')
-                )
-                AND (
-                  `t1`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
-                )
-                AND COALESCE(safe.float64(`t1`.`properties`['price']) >= 10, FALSE)
-              )
-            )
+            AND `t1`.`ts` < TIMESTAMP('2026-07-01T00:00:00+00:00')
+            AND COALESCE(safe.float64(`t1`.`properties`['price']) >= 10, FALSE)
         ) AS `t3`
         GROUP BY
           1

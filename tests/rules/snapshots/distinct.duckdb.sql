@@ -1,5 +1,5 @@
 SELECT
-  "t8"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
     *
@@ -28,75 +28,45 @@ FROM (
           )
         )
       )
-  ) AS "t3"
+  ) AS "t2"
   WHERE
-    "t3"."pid" IN (
+    "t2"."pid" IN (
       SELECT
-        "t6"."pid"
+        "t4"."pid"
       FROM (
         SELECT
-          "t5"."pid",
-          COUNT(DISTINCT "t5"."m0_v") AS "m0",
-          COUNT(*) FILTER(WHERE
-            "t5"."m0_f") AS "m0_n"
-        FROM (
-          SELECT
-            "t4"."pid",
-            CASE
-              WHEN (
-                "t4"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-              )
-              AND (
-                "t4"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-              )
-              AND COALESCE(TRY_CAST("t4"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
-              THEN "t4"."properties" ->> '$.category'
-              ELSE NULL
-            END AS "m0_v",
+          "t3"."pid",
+          COUNT(DISTINCT "t3"."properties" ->> '$.category') FILTER(WHERE
             (
-              "t4"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+              "t3"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
             )
             AND (
-              "t4"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+              "t3"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
             )
-            AND COALESCE(TRY_CAST("t4"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE) AS "m0_f"
-          FROM (
-            SELECT
-              *
-            FROM (
-              SELECT
-                *
-              FROM "events" AS "t1"
-              WHERE
-                "t1"."event" = 'product_view'
-                AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-                AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-            ) AS "t2"
-            WHERE
-              (
-                (
-                  "t2"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-                )
-                AND (
-                  "t2"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-                )
-                AND COALESCE(TRY_CAST("t2"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
-              )
-              OR (
-                (
-                  "t2"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
-                )
-                AND (
-                  "t2"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
-                )
-                AND COALESCE(TRY_CAST("t2"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
-              )
-          ) AS "t4"
-        ) AS "t5"
+            AND COALESCE(TRY_CAST("t3"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)) AS "m0",
+          COUNT(*) FILTER(WHERE
+            (
+              "t3"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND (
+              "t3"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+            )
+            AND COALESCE(TRY_CAST("t3"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)) AS "m0_n"
+        FROM (
+          SELECT
+            *
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'product_view'
+            AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 1, 1, 0, 0, 0.0, 'UTC')
+            AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+            AND "t1"."ts" < MAKE_TIMESTAMPTZ(2026, 7, 1, 0, 0, 0.0, 'UTC')
+            AND COALESCE(TRY_CAST("t1"."properties" ->> '$.price' AS DOUBLE) >= 10, FALSE)
+        ) AS "t3"
         GROUP BY
           1
-      ) AS "t6"
+      ) AS "t4"
       WHERE
-        "t6"."m0_n" > 0 AND COALESCE(COALESCE("t6"."m0", 0) BETWEEN 2 AND 5, FALSE)
+        "t4"."m0_n" > 0 AND COALESCE(COALESCE("t4"."m0", 0) BETWEEN 2 AND 5, FALSE)
     )
-) AS "t8"
+) AS "t6"

@@ -36,40 +36,51 @@ FROM (
       FROM (
         SELECT
           "t3"."pid",
-          COUNT(DISTINCT "t3"."m0_v") AS "m0",
-          COUNT(*) FILTER(WHERE
-            "t3"."m0_f") AS "m0_n"
-        FROM (
-          SELECT
-            "t1"."pid",
-            CASE
-              WHEN (
-                "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              )
-              AND (
-                "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              )
-              AND COALESCE(
-                CASE
-                  WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
-                  THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-                  ELSE NULL
-                END >= 10,
-                FALSE
-              )
-              THEN CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
-                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-                ELSE NULL
-              END
+          COUNT(
+            DISTINCT CASE
+              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'category')) = 'string'
+              THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
               ELSE NULL
-            END AS "m0_v",
+            END
+          ) FILTER(WHERE
             (
-              "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
+            AND COALESCE(
+              CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'price')) = 'number'
+                THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+                ELSE NULL
+              END >= 10,
+              FALSE
+            )) AS "m0",
+          COUNT(*) FILTER(WHERE
+            (
+              "t3"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t3"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND COALESCE(
+              CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'price')) = 'number'
+                THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
+                ELSE NULL
+              END >= 10,
+              FALSE
+            )) AS "m0_n"
+        FROM (
+          SELECT
+            *
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'product_view'
+            AND "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND "t1"."ts" <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             AND COALESCE(
               CASE
                 WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
@@ -77,45 +88,6 @@ FROM (
                 ELSE NULL
               END >= 10,
               FALSE
-            ) AS "m0_f"
-          FROM "events" AS "t1"
-          WHERE
-            "t1"."event" = 'product_view'
-            AND "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            AND "t1"."ts" <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            AND (
-              (
-                (
-                  "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-                )
-                AND (
-                  "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-                )
-                AND COALESCE(
-                  CASE
-                    WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
-                    THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-                    ELSE NULL
-                  END >= 10,
-                  FALSE
-                )
-              )
-              OR (
-                (
-                  "t1"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
-                )
-                AND (
-                  "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
-                )
-                AND COALESCE(
-                  CASE
-                    WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
-                    THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-                    ELSE NULL
-                  END >= 10,
-                  FALSE
-                )
-              )
             )
         ) AS "t3"
         GROUP BY

@@ -36,54 +36,38 @@ FROM (
       FROM (
         SELECT
           "t3"."pid",
-          COUNT(DISTINCT "t3"."m0_v") AS "m0",
-          COUNT_IF("t3"."m0_f") AS "m0_n"
-        FROM (
-          SELECT
-            "t1"."pid",
-            IFF(
+          COUNT(
+            DISTINCT IFF(
               (
-                "t1"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
+                "t3"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
               )
               AND (
-                "t1"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
+                "t3"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
               )
-              AND COALESCE(AS_DOUBLE(GET("t1"."properties", 'price')) >= 10, FALSE),
-              AS_VARCHAR(GET("t1"."properties", 'category')),
+              AND COALESCE(AS_DOUBLE(GET("t3"."properties", 'price')) >= 10, FALSE),
+              AS_VARCHAR(GET("t3"."properties", 'category')),
               NULL
-            ) AS "m0_v",
+            )
+          ) AS "m0",
+          COUNT_IF(
             (
-              "t1"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
+              "t3"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
             )
             AND (
-              "t1"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
+              "t3"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
             )
-            AND COALESCE(AS_DOUBLE(GET("t1"."properties", 'price')) >= 10, FALSE) AS "m0_f"
+            AND COALESCE(AS_DOUBLE(GET("t3"."properties", 'price')) >= 10, FALSE)
+          ) AS "m0_n"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'product_view'
             AND "t1"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
             AND "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
-            AND (
-              (
-                (
-                  "t1"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
-                )
-                AND (
-                  "t1"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
-                )
-                AND COALESCE(AS_DOUBLE(GET("t1"."properties", 'price')) >= 10, FALSE)
-              )
-              OR (
-                (
-                  "t1"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 1, 1, 0, 0, 0, 0, 'UTC')
-                )
-                AND (
-                  "t1"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
-                )
-                AND COALESCE(AS_DOUBLE(GET("t1"."properties", 'price')) >= 10, FALSE)
-              )
-            )
+            AND "t1"."ts" < TIMESTAMP_TZ_FROM_PARTS(2026, 7, 1, 0, 0, 0, 0, 'UTC')
+            AND COALESCE(AS_DOUBLE(GET("t1"."properties", 'price')) >= 10, FALSE)
         ) AS "t3"
         GROUP BY
           1

@@ -36,65 +36,46 @@ FROM (
       FROM (
         SELECT
           `t3`.`pid`,
-          COUNT(DISTINCT `t3`.`m0_v`) AS `m0`,
-          SUM(CAST(`t3`.`m0_f` AS BIGINT)) AS `m0_n`
-        FROM (
-          SELECT
-            `t1`.`pid`,
-            IF(
+          COUNT(
+            DISTINCT IF(
               (
-                `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+                `t3`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
               )
               AND (
-                `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+                `t3`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
               )
               AND COALESCE(
-                UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+                UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
                 FALSE
               ),
-              CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING),
+              CAST(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING),
               NULL
-            ) AS `m0_v`,
-            (
-              `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+            )
+          ) AS `m0`,
+          SUM(
+            CAST((
+              `t3`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND (
-              `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+              `t3`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND COALESCE(
-              UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+              UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
               FALSE
-            ) AS `m0_f`
+            ) AS BIGINT)
+          ) AS `m0_n`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'product_view'
             AND `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
             AND `t1`.`ts` <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
-            AND (
-              (
-                (
-                  `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
-                )
-                AND (
-                  `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
-                )
-                AND COALESCE(
-                  UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
-                  FALSE
-                )
-              )
-              OR (
-                (
-                  `t1`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
-                )
-                AND (
-                  `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
-                )
-                AND COALESCE(
-                  UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
-                  FALSE
-                )
-              )
+            AND `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+            AND COALESCE(
+              UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+              FALSE
             )
         ) AS `t3`
         GROUP BY

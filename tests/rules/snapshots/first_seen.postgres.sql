@@ -36,15 +36,11 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          MIN("t2"."m0_v") AS "m0"
+          MIN("t2"."ts") FILTER(WHERE
+            "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) AS "m0"
         FROM (
           SELECT
-            "t1"."pid",
-            CASE
-              WHEN "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              THEN "t1"."ts"
-              ELSE NULL
-            END AS "m0_v"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'app_open'

@@ -36,15 +36,16 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          MIN("t2"."m0_v") AS "m0"
+          MIN(
+            IFF(
+              "t2"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC'),
+              "t2"."ts",
+              NULL
+            )
+          ) AS "m0"
         FROM (
           SELECT
-            "t1"."pid",
-            IFF(
-              "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC'),
-              "t1"."ts",
-              NULL
-            ) AS "m0_v"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'app_open'

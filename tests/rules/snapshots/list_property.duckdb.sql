@@ -37,19 +37,15 @@ FROM (
         SELECT
           "t3"."pid",
           COUNT(*) FILTER(WHERE
-            "t3"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
             (
-              "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+              "t3"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
             )
             AND COALESCE(
               ARRAY_CONTAINS(
                 LIST_APPLY(
                   CASE
-                    WHEN JSON_TYPE("t1"."properties" -> '$.tags') = 'ARRAY'
-                    THEN CAST(CAST("t1"."properties" -> '$.tags' AS JSON) AS JSON[])
+                    WHEN JSON_TYPE("t3"."properties" -> '$.tags') = 'ARRAY'
+                    THEN CAST(CAST("t3"."properties" -> '$.tags' AS JSON) AS JSON[])
                     ELSE NULL
                   END,
                   __ibis_param_item__ -> CASE
@@ -61,7 +57,10 @@ FROM (
                 'gift'
               ),
               FALSE
-            ) AS "m0_f"
+            )) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

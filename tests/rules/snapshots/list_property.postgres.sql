@@ -37,12 +37,8 @@ FROM (
         SELECT
           "t3"."pid",
           COUNT(*) FILTER(WHERE
-            "t3"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
             (
-              "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
               CAST(ARRAY(SELECT
@@ -52,14 +48,17 @@ FROM (
                   ELSE NULL
                 END
               FROM UNNEST(CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'tags')) = 'array'
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'tags')) = 'array'
                 THEN ARRAY(SELECT
                   *
-                FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t1"."properties", 'tags')))
+                FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t3"."properties", 'tags')))
                 ELSE NULL
               END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
               FALSE
-            ) AS "m0_f"
+            )) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

@@ -36,23 +36,24 @@ FROM (
       FROM (
         SELECT
           "t3"."pid",
-          COUNT_IF("t3"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
+          COUNT_IF(
             (
-              "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
+              "t3"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
             )
             AND COALESCE(
               ARRAY_CONTAINS(
                 TO_VARIANT('gift'),
                 TRANSFORM(
-                  AS_ARRAY(GET("t1"."properties", 'tags')),
+                  AS_ARRAY(GET("t3"."properties", 'tags')),
                   __ibis_param_item__ -> AS_VARCHAR(__ibis_param_item__)
                 )
               ),
               FALSE
-            ) AS "m0_f"
+            )
+          ) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

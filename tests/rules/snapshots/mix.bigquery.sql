@@ -38,16 +38,17 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          COUNTIF(`t2`.`m0_f`) AS `m0`
-        FROM (
-          SELECT
-            `t1`.`pid`,
+          COUNTIF(
             (
-              `t1`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
+              `t2`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
             )
             AND (
-              `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
-            ) AS `m0_f`
+              `t2`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+            )
+          ) AS `m0`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'
@@ -68,16 +69,17 @@ FROM (
         FROM (
           SELECT
             `t3`.`pid`,
-            COUNTIF(`t3`.`m1_f`) AS `m1`
-          FROM (
-            SELECT
-              `t1`.`pid`,
+            COUNTIF(
               (
-                `t1`.`ts` > TIMESTAMP('2026-10-02T00:00:00+00:00')
+                `t3`.`ts` > TIMESTAMP('2026-10-02T00:00:00+00:00')
               )
               AND (
-                `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
-              ) AS `m1_f`
+                `t3`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+              )
+            ) AS `m1`
+          FROM (
+            SELECT
+              *
             FROM `events` AS `t1`
             WHERE
               `t1`.`event` = 'email_opened'

@@ -39,16 +39,15 @@ FROM (
         SELECT
           "t2"."pid",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
             (
-              "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
             )
             AND (
-              "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-            ) AS "m0_f"
+              "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            )) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'
@@ -70,16 +69,15 @@ FROM (
           SELECT
             "t3"."pid",
             COUNT(*) FILTER(WHERE
-              "t3"."m1_f") AS "m1"
-          FROM (
-            SELECT
-              "t1"."pid",
               (
-                "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 10, 2, 0, 0, 0.0, 'UTC')
+                "t3"."ts" > MAKE_TIMESTAMPTZ(2026, 10, 2, 0, 0, 0.0, 'UTC')
               )
               AND (
-                "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-              ) AS "m1_f"
+                "t3"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+              )) AS "m1"
+          FROM (
+            SELECT
+              *
             FROM "events" AS "t1"
             WHERE
               "t1"."event" = 'email_opened'

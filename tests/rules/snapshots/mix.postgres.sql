@@ -39,16 +39,15 @@ FROM (
         SELECT
           "t2"."pid",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
             (
-              "t1"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t2"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            ) AS "m0_f"
+              "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'
@@ -70,16 +69,15 @@ FROM (
           SELECT
             "t3"."pid",
             COUNT(*) FILTER(WHERE
-              "t3"."m1_f") AS "m1"
-          FROM (
-            SELECT
-              "t1"."pid",
               (
-                "t1"."ts" > CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
+                "t3"."ts" > CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
               )
               AND (
-                "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              ) AS "m1_f"
+                "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              )) AS "m1"
+          FROM (
+            SELECT
+              *
             FROM "events" AS "t1"
             WHERE
               "t1"."event" = 'email_opened'

@@ -52,16 +52,17 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          COUNTIF(`t2`.`m0_f`) AS `m0`
-        FROM (
-          SELECT
-            `t1`.`pid`,
+          COUNTIF(
             (
-              `t1`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
+              `t2`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
             )
             AND (
-              `t1`.`ts` <= TIMESTAMP('2026-10-02T00:00:00+00:00')
-            ) AS `m0_f`
+              `t2`.`ts` <= TIMESTAMP('2026-10-02T00:00:00+00:00')
+            )
+          ) AS `m0`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'product_view'

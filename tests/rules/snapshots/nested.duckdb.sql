@@ -53,16 +53,15 @@ FROM (
         SELECT
           "t2"."pid",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
             (
-              "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 9, 2, 0, 0, 0.0, 'UTC')
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 9, 2, 0, 0, 0.0, 'UTC')
             )
             AND (
-              "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 10, 2, 0, 0, 0.0, 'UTC')
-            ) AS "m0_f"
+              "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 10, 2, 0, 0, 0.0, 'UTC')
+            )) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'product_view'

@@ -52,16 +52,17 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          COUNT_IF("t2"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
+          COUNT_IF(
             (
-              "t1"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
+              "t2"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
             )
             AND (
-              "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 10, 2, 0, 0, 0, 0, 'UTC')
-            ) AS "m0_f"
+              "t2"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 10, 2, 0, 0, 0, 0, 'UTC')
+            )
+          ) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'product_view'

@@ -52,16 +52,17 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          SUM(CAST(`t2`.`m0_f` AS BIGINT)) AS `m0`
-        FROM (
-          SELECT
-            `t1`.`pid`,
-            (
-              `t1`.`ts` > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
+          SUM(
+            CAST((
+              `t2`.`ts` > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
             )
             AND (
-              `t1`.`ts` <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
-            ) AS `m0_f`
+              `t2`.`ts` <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMP)
+            ) AS BIGINT)
+          ) AS `m0`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'product_view'

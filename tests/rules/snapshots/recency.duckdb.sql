@@ -36,15 +36,11 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          MAX("t2"."m0_v") AS "m0"
+          MAX("t2"."ts") FILTER(WHERE
+            "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')) AS "m0"
         FROM (
           SELECT
-            "t1"."pid",
-            CASE
-              WHEN "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-              THEN "t1"."ts"
-              ELSE NULL
-            END AS "m0_v"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

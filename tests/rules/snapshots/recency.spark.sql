@@ -36,11 +36,10 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          MAX(`t2`.`m0_v`) AS `m0`
+          MAX(IF(`t2`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP), `t2`.`ts`, NULL)) AS `m0`
         FROM (
           SELECT
-            `t1`.`pid`,
-            IF(`t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP), `t1`.`ts`, NULL) AS `m0_v`
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'

@@ -36,23 +36,25 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          COUNTIF(`t2`.`m0_cf`) AS `m0_c`,
-          COUNTIF(`t2`.`m0_pf`) AS `m0_p`
+          COUNTIF(
+            (
+              `t2`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
+            )
+            AND (
+              `t2`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+            )
+          ) AS `m0_c`,
+          COUNTIF(
+            (
+              `t2`.`ts` > TIMESTAMP('2026-07-04T00:00:00+00:00')
+            )
+            AND (
+              `t2`.`ts` <= TIMESTAMP('2026-09-02T00:00:00+00:00')
+            )
+          ) AS `m0_p`
         FROM (
           SELECT
-            `t1`.`pid`,
-            (
-              `t1`.`ts` > TIMESTAMP('2026-09-02T00:00:00+00:00')
-            )
-            AND (
-              `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
-            ) AS `m0_cf`,
-            (
-              `t1`.`ts` > TIMESTAMP('2026-07-04T00:00:00+00:00')
-            )
-            AND (
-              `t1`.`ts` <= TIMESTAMP('2026-09-02T00:00:00+00:00')
-            ) AS `m0_pf`
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'

@@ -37,24 +37,22 @@ FROM (
         SELECT
           "t2"."pid",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_cf") AS "m0_c",
+            (
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 9, 2, 0, 0, 0.0, 'UTC')
+            )
+            AND (
+              "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            )) AS "m0_c",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_pf") AS "m0_p"
+            (
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 7, 4, 0, 0, 0.0, 'UTC')
+            )
+            AND (
+              "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 9, 2, 0, 0, 0.0, 'UTC')
+            )) AS "m0_p"
         FROM (
           SELECT
-            "t1"."pid",
-            (
-              "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 9, 2, 0, 0, 0.0, 'UTC')
-            )
-            AND (
-              "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-            ) AS "m0_cf",
-            (
-              "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 7, 4, 0, 0, 0.0, 'UTC')
-            )
-            AND (
-              "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 9, 2, 0, 0, 0.0, 'UTC')
-            ) AS "m0_pf"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

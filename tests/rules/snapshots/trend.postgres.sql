@@ -37,24 +37,22 @@ FROM (
         SELECT
           "t2"."pid",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_cf") AS "m0_c",
+            (
+              "t2"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )) AS "m0_c",
           COUNT(*) FILTER(WHERE
-            "t2"."m0_pf") AS "m0_p"
+            (
+              "t2"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            AND (
+              "t2"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+            )) AS "m0_p"
         FROM (
           SELECT
-            "t1"."pid",
-            (
-              "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-            )
-            AND (
-              "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            ) AS "m0_cf",
-            (
-              "t1"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
-            )
-            AND (
-              "t1"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-            ) AS "m0_pf"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

@@ -36,23 +36,25 @@ FROM (
       FROM (
         SELECT
           "t2"."pid",
-          COUNT_IF("t2"."m0_cf") AS "m0_c",
-          COUNT_IF("t2"."m0_pf") AS "m0_p"
+          COUNT_IF(
+            (
+              "t2"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
+            )
+            AND (
+              "t2"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
+            )
+          ) AS "m0_c",
+          COUNT_IF(
+            (
+              "t2"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 7, 4, 0, 0, 0, 0, 'UTC')
+            )
+            AND (
+              "t2"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
+            )
+          ) AS "m0_p"
         FROM (
           SELECT
-            "t1"."pid",
-            (
-              "t1"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
-            )
-            AND (
-              "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
-            ) AS "m0_cf",
-            (
-              "t1"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 7, 4, 0, 0, 0, 0, 'UTC')
-            )
-            AND (
-              "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
-            ) AS "m0_pf"
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

@@ -36,23 +36,25 @@ FROM (
       FROM (
         SELECT
           `t2`.`pid`,
-          SUM(CAST(`t2`.`m0_cf` AS BIGINT)) AS `m0_c`,
-          SUM(CAST(`t2`.`m0_pf` AS BIGINT)) AS `m0_p`
+          SUM(
+            CAST((
+              `t2`.`ts` > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND (
+              `t2`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+            ) AS BIGINT)
+          ) AS `m0_c`,
+          SUM(
+            CAST((
+              `t2`.`ts` > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMP)
+            )
+            AND (
+              `t2`.`ts` <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
+            ) AS BIGINT)
+          ) AS `m0_p`
         FROM (
           SELECT
-            `t1`.`pid`,
-            (
-              `t1`.`ts` > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
-            )
-            AND (
-              `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-            ) AS `m0_cf`,
-            (
-              `t1`.`ts` > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMP)
-            )
-            AND (
-              `t1`.`ts` <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
-            ) AS `m0_pf`
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'

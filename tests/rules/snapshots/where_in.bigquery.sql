@@ -36,17 +36,18 @@ FROM (
       FROM (
         SELECT
           `t3`.`pid`,
-          COUNTIF(`t3`.`m0_f`) AS `m0`
-        FROM (
-          SELECT
-            `t1`.`pid`,
+          COUNTIF(
             (
-              `t1`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
+              `t3`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
             )
             AND (
-              `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+              `t3`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
             )
-            AND COALESCE(safe.string(`t1`.`properties`['category']) IN ('shoes', 'hats'), FALSE) AS `m0_f`
+            AND COALESCE(safe.string(`t3`.`properties`['category']) IN ('shoes', 'hats'), FALSE)
+          ) AS `m0`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'

@@ -1,5 +1,5 @@
 SELECT
-  "t8"."customer_id"
+  "t6"."customer_id"
 FROM (
   SELECT
     *
@@ -32,48 +32,37 @@ FROM (
   WHERE
     "t3"."pid" IN (
       SELECT
-        "t6"."pid"
+        "t4"."pid"
       FROM (
         SELECT
-          "t5"."pid",
+          "t2"."pid",
           COUNT(*) FILTER(WHERE
-            "t5"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t4"."pid",
             (
-              "t4"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
             )
             AND (
-              "t4"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+              "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
             )
             AND COALESCE((
-              "t4"."properties" ->> '$.category'
-            ) IN ('shoes', 'hats'), FALSE) AS "m0_f"
-          FROM (
-            SELECT
-              *
-            FROM (
-              SELECT
-                *
-              FROM "events" AS "t1"
-              WHERE
-                "t1"."event" = 'order_completed'
-                AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
-                AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-            ) AS "t2"
-            WHERE
-              "t2"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
-              AND "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
-              AND COALESCE((
-                "t2"."properties" ->> '$.category'
-              ) IN ('shoes', 'hats'), FALSE)
-          ) AS "t4"
-        ) AS "t5"
+              "t2"."properties" ->> '$.category'
+            ) IN ('shoes', 'hats'), FALSE)) AS "m0"
+        FROM (
+          SELECT
+            *
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" = 'order_completed'
+            AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+            AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
+            AND "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
+            AND COALESCE((
+              "t1"."properties" ->> '$.category'
+            ) IN ('shoes', 'hats'), FALSE)
+        ) AS "t2"
         GROUP BY
           1
-      ) AS "t6"
+      ) AS "t4"
       WHERE
-        COALESCE("t6"."m0" >= 3, FALSE)
+        COALESCE("t4"."m0" >= 3, FALSE)
     )
-) AS "t8"
+) AS "t6"

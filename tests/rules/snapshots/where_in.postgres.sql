@@ -37,24 +37,23 @@ FROM (
         SELECT
           "t3"."pid",
           COUNT(*) FILTER(WHERE
-            "t3"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
             (
-              "t1"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
               CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
-                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'category')) = 'string'
+                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
                 ELSE NULL
               END IN ('shoes', 'hats'),
               FALSE
-            ) AS "m0_f"
+            )) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

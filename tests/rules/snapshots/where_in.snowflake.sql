@@ -36,17 +36,18 @@ FROM (
       FROM (
         SELECT
           "t3"."pid",
-          COUNT_IF("t3"."m0_f") AS "m0"
-        FROM (
-          SELECT
-            "t1"."pid",
+          COUNT_IF(
             (
-              "t1"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 8, 3, 0, 0, 0, 0, 'UTC')
+              "t3"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 8, 3, 0, 0, 0, 0, 'UTC')
             )
             AND (
-              "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
+              "t3"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
             )
-            AND COALESCE(AS_VARCHAR(GET("t1"."properties", 'category')) IN ('shoes', 'hats'), FALSE) AS "m0_f"
+            AND COALESCE(AS_VARCHAR(GET("t3"."properties", 'category')) IN ('shoes', 'hats'), FALSE)
+          ) AS "m0"
+        FROM (
+          SELECT
+            *
           FROM "events" AS "t1"
           WHERE
             "t1"."event" = 'order_completed'

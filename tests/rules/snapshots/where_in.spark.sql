@@ -36,20 +36,21 @@ FROM (
       FROM (
         SELECT
           `t3`.`pid`,
-          SUM(CAST(`t3`.`m0_f` AS BIGINT)) AS `m0`
-        FROM (
-          SELECT
-            `t1`.`pid`,
-            (
-              `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+          SUM(
+            CAST((
+              `t3`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
             )
             AND (
-              `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+              `t3`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND COALESCE(
-              CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
+              CAST(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
               FALSE
-            ) AS `m0_f`
+            ) AS BIGINT)
+          ) AS `m0`
+        FROM (
+          SELECT
+            *
           FROM `events` AS `t1`
           WHERE
             `t1`.`event` = 'order_completed'

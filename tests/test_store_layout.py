@@ -1,0 +1,60 @@
+"""Event ordering (`segmint optimize`) and schema upgrades of older workspaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import segmint
+from segmint.errors import WorkspaceError
+from tests.conftest import rows, write_csv
+
+EVENTS = """event_id,event,timestamp,customer_id
+E1,page_view,2026-03-02T00:00:00Z,C1
+E2,app_open,2026-03-01T00:00:00Z,C2
+E3,page_view,2026-03-01T00:00:00Z,C2
+E4,app_open,2026-02-01T00:00:00Z,C1"""
+
+
+def test_optimize_orders_events_and_changes_no_answer(ws: segmint.Workspace, files: Path) -> None:
+    ws.ingest("events", write_csv(files / "e.csv", EVENTS))
+    rule = "did page_view in last 30 days and not did app_open from 40 to 20 days ago"
+    before = ws.count(rule, as_of="2026-03-10T00:00:00Z")
+    result = ws.optimize()
+    assert (result.rows, result.names, result.already_sorted) == (4, 2, False)
+    assert rows(ws, "SELECT event_id FROM events") == [("E4",), ("E2",), ("E3",), ("E1",)]
+    assert ws.count(rule, as_of="2026-03-10T00:00:00Z") == before == 1
+    assert ws.optimize().already_sorted
+    ws.ingest(
+        "events",
+        write_csv(
+            files / "f.csv",
+            "event_id,event,timestamp,customer_id\nE5,app_open,2026-01-01T00:00:00Z,C3",
+        ),
+    )
+    assert not ws.optimize().already_sorted
+    assert rows(ws, "SELECT event_id FROM events")[0] == ("E5",)
+
+
+def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Path) -> None:
+    ws = segmint.init(tmp_path / "old")
+    ws.ingest("events", write_csv(files / "e.csv", EVENTS))
+    ws.con.execute("DROP TABLE event_names")
+    ws.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    ws.close()
+    with segmint.open(tmp_path / "old") as again:
+        assert rows(again, "SELECT event FROM event_names ORDER BY 1") == [
+            ("app_open",),
+            ("page_view",),
+        ]
+        assert rows(again, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+        assert again.count("did app_open", as_of="2026-03-10T00:00:00Z") == 2
+
+
+def test_a_newer_workspace_is_refused(tmp_path: Path) -> None:
+    ws = segmint.init(tmp_path / "new")
+    ws.con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    ws.close()
+    with pytest.raises(WorkspaceError, match="schema version 99, which this segmint"):
+        segmint.open(tmp_path / "new").stats()

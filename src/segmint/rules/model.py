@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+# A name of an attribute, event, property or segment: any non-empty text.
+Name = Annotated[str, Field(strict=True, min_length=1)]
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
 Value = Scalar | tuple[Scalar, ...]
 
@@ -156,7 +158,7 @@ class Attribute(Node):
     {'attr': 'country', 'op': 'eq', 'value': 'US'}
     """
 
-    attr: StrictStr
+    attr: Name
     op: Op
     value: Value | None = Field(default=None, validate_default=True)
 
@@ -166,7 +168,7 @@ class Attribute(Node):
 class PropertyCondition(Node):
     """A condition on an event property inside ``where`` (or on ``revenue``)."""
 
-    prop: StrictStr
+    prop: Name
     op: Op
     value: Value | None = Field(default=None, validate_default=True)
 
@@ -191,7 +193,7 @@ class Count(Node):
 class Measure(Node):
     """An aggregate of a property over the matching events, compared to a value."""
 
-    prop: StrictStr
+    prop: Name
     op: NumberOp
     value: StrictInt | StrictFloat | tuple[StrictInt | StrictFloat, StrictInt | StrictFloat]
 
@@ -267,7 +269,7 @@ Window = Annotated[
 class EventNode(Node):
     """What event conditions share: the event name and its property filters."""
 
-    event: StrictStr
+    event: Name
     where: tuple[PropertyCondition, ...] = ()
 
 
@@ -348,7 +350,7 @@ class Change(Node):
 class Trend(Node):
     """(count in the last N days - count in the N days before) / count in the N days before."""
 
-    trend: StrictStr
+    trend: Name
     days: Annotated[int, Field(strict=True, ge=1)]
     change: Change
 
@@ -356,7 +358,7 @@ class Trend(Node):
 class SegmentRef(Node):
     """The customer is in the saved segment of that name, at the same ``as_of``."""
 
-    segment: StrictStr
+    segment: Name
 
 
 class And(Node):

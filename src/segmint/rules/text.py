@@ -106,8 +106,8 @@ DATE.2: /\d{4}-\d{2}-\d{2}(?![\w:.])/
 NUMBER: /-?\d+(\.\d+)?([eE][-+]?\d+)?/
 STRING: /"(?:[^"\\\n]|\\.)*"/
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
-QUOTED_NAME: /`(?:[^`\n]|``)+`/
-SLUG.3: /[a-z0-9][a-z0-9_-]*/
+QUOTED_NAME: /`(?:[^`]|``)+`/
+SLUG.3: /[A-Za-z0-9_][A-Za-z0-9_-]*/
 COMMENT: /#[^\n]*/
 
 %import common.WS
@@ -127,7 +127,7 @@ KEYWORDS = frozenset(re.findall(r'"([a-z]+)"', GRAMMAR)) | {
     "false",
 }
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_SLUG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CMP = {"=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _CMP_TEXT = {op: text for text, op in _CMP.items()}

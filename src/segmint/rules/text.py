@@ -391,7 +391,7 @@ class _Builder:
         )
 
     def b_segment(self, name: str) -> RuleNode:
-        name = self.b_name(name) if name.startswith("`") else name
+        # ``name`` arrives unquoted: from the ``name`` rule, or a SLUG (never backticked).
         return SegmentRef(segment=name)
 
     def _count(self, op: str, value: Any, _times: str = "") -> Count:

@@ -181,24 +181,99 @@ def instant(value: datetime) -> ir.TimestampScalar:
     return ibis.literal(value.astimezone(UTC), type="timestamp('UTC')")
 
 
-# --- event measures -----------------------------------------------------------------
+# --- time -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An instant a query compares with: ``days`` before as_of, or an absolute ``at``."""
+
+    days: int | None = None
+    at: datetime | None = None
+
+
+AS_OF = Bound(days=0)
+
+
+@dataclass
+class Clock:
+    """Writes the instants of a query. In literal mode (``segment sql``, every engine) each
+    is a UTC literal computed from ``as_of``. In variable mode (DuckDB execution) an
+    instant relative to as_of is a DuckDB variable, so the SQL does not depend on as_of
+    and one compiled query serves every as_of; :attr:`variables` says which to set.
+    Either way the arithmetic happens in Python, in UTC (shared/STACK.md)."""
+
+    as_of: datetime
+    use_variables: bool = False
+    variables: dict[str, int] = field(default_factory=dict)
+
+    def ago(self, days: int) -> ir.TimestampValue:
+        """The instant ``days`` days before as_of."""
+        if not self.use_variables:
+            return instant(self.as_of - days * DAY)
+        from segmint.rules.duckdb_functions import getvariable
+
+        name = f"segmint_as_of_minus_{days}d"
+        self.variables[name] = days
+        return getvariable(name)
+
+    def write(self, bound: Bound) -> ir.TimestampValue:
+        if bound.at is not None:
+            return instant(bound.at)
+        assert bound.days is not None
+        return self.ago(bound.days)
+
+    def before_as_of(self, bound: Bound) -> bool:
+        """Whether ``bound`` is known, when compiling, not to be after as_of."""
+        return bound.days is not None or (
+            not self.use_variables and self.value(bound) <= self.as_of
+        )
+
+    def value(self, bound: Bound) -> datetime:
+        return bound.at if bound.at is not None else self.as_of - (bound.days or 0) * DAY
+
+    def earliest(self, bounds: list[Bound]) -> ir.TimestampValue:
+        import ibis
+
+        if not self.use_variables:
+            return instant(min(self.value(b) for b in bounds))
+        if all(b.days is not None for b in bounds):
+            return self.ago(max(b.days or 0 for b in bounds))
+        return ibis.least(*[self.write(b) for b in bounds])
+
+    def latest(self, bounds: list[Bound]) -> ir.TimestampValue:
+        """The latest of ``bounds``, but never after as_of."""
+        import ibis
+
+        if not self.use_variables:
+            return instant(min(max(self.value(b) for b in bounds), self.as_of))
+        if all(b.days is not None for b in bounds):  # relative bounds never pass as_of
+            return self.ago(min(b.days or 0 for b in bounds))
+        written = [self.write(b) for b in bounds]
+        highest = ibis.greatest(*written) if len(written) > 1 else written[0]
+        return ibis.least(highest, self.ago(0))
 
 
 @dataclass(frozen=True)
 class Span:
-    """A time range on ``ts``: ``low < t`` (or ``<=``) and ``t <= high`` (or ``<``)."""
+    """A time range on ``ts``: after ``low`` (or from it) and up to ``high`` (or before
+    it); a ``capped`` span (an absolute window) also ends at as_of."""
 
-    low: datetime | None
-    high: datetime
+    low: Bound | None
+    high: Bound
     low_inclusive: bool = False
     high_inclusive: bool = True
+    capped: bool = False
 
-    def predicate(self, ts: ir.TimestampValue) -> ir.BooleanValue:
-        high = ts <= instant(self.high) if self.high_inclusive else ts < instant(self.high)
-        if self.low is None:
-            return high
-        low = ts >= instant(self.low) if self.low_inclusive else ts > instant(self.low)
-        return low & high
+    def predicate(self, ts: ir.TimestampValue, clock: Clock) -> ir.BooleanValue:
+        high = clock.write(self.high)
+        parts = [ts <= high if self.high_inclusive else ts < high]
+        if self.capped and not clock.before_as_of(self.high):
+            parts.append(ts <= clock.ago(0))
+        if self.low is not None:
+            low = clock.write(self.low)
+            parts.insert(0, ts >= low if self.low_inclusive else ts > low)
+        return _all(parts)
 
 
 Predicate = Callable[["ir.Table"], "ir.BooleanValue"]
@@ -219,7 +294,7 @@ class Scan:
 class Measures:
     """Per-pid measure columns for the event conditions of a tree."""
 
-    as_of: datetime
+    clock: Clock
     backend: Backend
     catalog: Catalog
     scans: dict[str, Scan] = field(default_factory=dict)
@@ -236,29 +311,26 @@ class Measures:
         return self.scans.setdefault(event, Scan(event))
 
     def window_span(self, window: Any) -> Span:
-        as_of = self.as_of
         if window is None:
-            return Span(None, as_of)
+            return Span(None, AS_OF)
         if isinstance(window, LastDays):
-            return Span(as_of - window.last_days * DAY, as_of)
+            return Span(Bound(days=window.last_days), AS_OF)
         if isinstance(window, DaysAgo):
             start, end = window.days_ago
-            return Span(as_of - start * DAY, as_of - end * DAY)
+            return Span(Bound(days=start), Bound(days=end))
         assert isinstance(window, Between)
-        first, until = (parse_instant(v) for v in window.between)
-        if until > as_of:  # still t <= as_of
-            return Span(first, as_of, low_inclusive=True)
-        return Span(first, until, low_inclusive=True, high_inclusive=False)
+        first, until = (Bound(at=parse_instant(v)) for v in window.between)
+        return Span(first, until, low_inclusive=True, high_inclusive=False, capped=True)
 
     def matches(self, node: EventNode, span: Span) -> Callable[[ir.Table], ir.BooleanValue]:
         """Predicate on an events row: in the span and every ``where`` condition true."""
 
         def predicate(t: ir.Table) -> ir.BooleanValue:
-            parts = [span.predicate(t.ts)]
+            parts = [span.predicate(t.ts, self.clock)]
             for cond in node.where:
                 kind = self.catalog.property_type(cond.prop) or "string"
                 value = self.property_value(t, cond.prop, kind)
-                parts.append(compare(value, kind, cond.op, cond.value, self.as_of))
+                parts.append(compare(value, kind, cond.op, cond.value, self.clock))
             return _all(parts)
 
         return predicate
@@ -309,7 +381,7 @@ def _aggregate_measures(m: Measures, node: EventAggregate, name: str) -> dict[st
 
 
 def _recency_measures(m: Measures, node: EventRecency, name: str) -> dict[str, str]:
-    scan, match = m.condition(node, Span(None, m.as_of))
+    scan, match = m.condition(node, Span(None, AS_OF))
     if node.side == "last_seen":
         scan.aggregates[name] = lambda t: t.ts.max(where=match(t))
     else:
@@ -318,10 +390,10 @@ def _recency_measures(m: Measures, node: EventRecency, name: str) -> dict[str, s
 
 
 def _trend_measures(m: Measures, node: Trend, name: str) -> dict[str, str]:
-    as_of, days = m.as_of, node.days * DAY
+    days = node.days
     event = EventCount(event=node.trend)
-    scan, current = m.condition(event, Span(as_of - days, as_of))
-    _, previous = m.condition(event, Span(as_of - 2 * days, as_of - days))
+    scan, current = m.condition(event, Span(Bound(days=days), AS_OF))
+    _, previous = m.condition(event, Span(Bound(days=2 * days), Bound(days=days)))
     scan.aggregates[f"{name}_c"] = lambda t: t.count(where=current(t))
     scan.aggregates[f"{name}_p"] = lambda t: t.count(where=previous(t))
     return {"current": f"{name}_c", "previous": f"{name}_p"}
@@ -342,18 +414,17 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
     events = events_table()
     tables = {}
     for scan in m.scans.values():
-        low = None
-        if all(s.low is not None for s in scan.spans):
-            low = min(s.low for s in scan.spans if s.low is not None)
-        high = max(s.high for s in scan.spans)
+        clock = m.clock
         # Plain range terms on (event, ts) first: DuckDB prunes row groups with those. The
         # OR of the conditions keeps only rows that count for at least one of them.
+        terms = [events.event == scan.event]
+        lows = [s.low for s in scan.spans if s.low is not None]
+        if len(lows) == len(scan.spans):
+            terms.append(events.ts >= clock.earliest(lows))
+        terms.append(events.ts <= clock.latest([s.high for s in scan.spans]))
         matches = [match(events) for match in scan.matches]
-        rows = events.filter(
-            events.event == scan.event,
-            Span(low, high, True).predicate(events.ts),
-            matches[0] if len(matches) == 1 else functools.reduce(operator.or_, matches),
-        )
+        terms.append(matches[0] if len(matches) == 1 else functools.reduce(operator.or_, matches))
+        rows = events.filter(*terms)
         tables[scan.event] = rows.group_by("pid").aggregate(
             **{name: make(rows) for name, make in scan.aggregates.items()}
         )
@@ -373,11 +444,11 @@ def holds_for_zero(op: str, value: int | tuple[int, int]) -> bool:
 class Compiler:
     """Compiles one tree at one ``as_of`` for one backend."""
 
-    def __init__(self, catalog: Catalog, as_of: datetime, backend: Backend) -> None:
+    def __init__(self, catalog: Catalog, clock: Clock, backend: Backend) -> None:
         self.catalog = catalog
-        self.as_of = as_of.astimezone(UTC)
+        self.clock = clock
         self.backend = backend
-        self.measures = Measures(self.as_of, backend, catalog)
+        self.measures = Measures(clock, backend, catalog)
         self.tables: dict[str, ir.Table] = {}
         self.handlers: dict[type, Callable[[Any, ir.Table], ir.BooleanValue]] = {
             And: self.compile_and,
@@ -397,7 +468,7 @@ class Compiler:
         collect_events(rule, self.measures)
         columns = ["pid", "customer_id"]
         columns += sorted({self.catalog.attributes[a].column for a in used_attributes(rule)})
-        people = population(profiles_table(self.catalog), self.as_of).select(
+        people = population(profiles_table(self.catalog), self.clock).select(
             *dict.fromkeys(columns)
         )
         self.tables = measure_tables(self.measures)
@@ -422,7 +493,7 @@ class Compiler:
 
     def compile_attribute(self, rule: Attribute, t: ir.Table) -> ir.BooleanValue:
         info = self.catalog.attributes[rule.attr]
-        return compare(t[info.column], info.type, rule.op, rule.value, self.as_of)
+        return compare(t[info.column], info.type, rule.op, rule.value, self.clock)
 
     def member(
         self, t: ir.Table, event: str, test: Callable[[ir.Table], ir.BooleanValue], zero: bool
@@ -441,7 +512,7 @@ class Compiler:
         op, value = rule.count.op, rule.count.value
 
         def test(agg: ir.Table) -> ir.BooleanValue:
-            return compare(agg[name], "integer", op, value, self.as_of)
+            return compare(agg[name], "integer", op, value, self.clock)
 
         return self.member(t, rule.event, test, holds_for_zero(op, value))
 
@@ -453,9 +524,9 @@ class Compiler:
             value = agg[names["value"]]
             if "count" in names:  # distinct: 0 when events match without the property
                 return (agg[names["count"]] > 0) & compare(
-                    value.fill_null(0), "integer", m.op, m.value, self.as_of
+                    value.fill_null(0), "integer", m.op, m.value, self.clock
                 )
-            return compare(value, "float", m.op, m.value, self.as_of)
+            return compare(value, "float", m.op, m.value, self.clock)
 
         return self.member(t, rule.event, test, zero=False)
 
@@ -464,7 +535,7 @@ class Compiler:
         r = rule.recency
 
         def test(agg: ir.Table) -> ir.BooleanValue:
-            return days_since(agg[name], r.op, r.days, self.as_of)
+            return days_since(agg[name], r.op, r.days, self.clock)
 
         return self.member(t, rule.event, test, zero=False)
 
@@ -476,7 +547,7 @@ class Compiler:
             current = agg[names["current"]].cast("float64")
             previous = agg[names["previous"]].cast("float64")
             change = (current - previous) / previous.nullif(0)
-            return compare(change, "float", change_test.op, change_test.value, self.as_of)
+            return compare(change, "float", change_test.op, change_test.value, self.clock)
 
         return self.member(t, rule.trend, test, zero=False)
 
@@ -484,10 +555,10 @@ class Compiler:
         raise AssertionError("segment references are inlined before compiling")
 
 
-def population(profiles: ir.Table, as_of: datetime) -> ir.Table:
+def population(profiles: ir.Table, clock: Clock) -> ir.Table:
     """Known customers (with a ``customer_id``) that exist at ``as_of``: created by then,
     or, without ``created_at``, first seen by then, or with neither (always there)."""
-    at = instant(as_of)
+    at = clock.ago(0)
     created = profiles.created_at
     first = profiles.first_event_at
     exists = (created <= at) | (created.isnull() & (first.isnull() | (first <= at)))
@@ -531,7 +602,7 @@ def inline_segments(rule: RuleNode, catalog: Catalog) -> RuleNode:
 # --- comparisons ----------------------------------------------------------------------
 
 
-def compare(x: Any, kind: str, op: str, value: Any, as_of: datetime) -> ir.BooleanValue:
+def compare(x: Any, kind: str, op: str, value: Any, clock: Clock) -> ir.BooleanValue:
     """``x op value`` for a value of logical type ``kind``; false (never null) when ``x``
     is missing."""
     if op == "is_set":
@@ -560,9 +631,9 @@ def compare(x: Any, kind: str, op: str, value: Any, as_of: datetime) -> ir.Boole
     elif op == "after":
         result = x > literal(value)
     elif op == "within_last_days":
-        result = (x > instant(as_of - value * DAY)) & (x <= instant(as_of))
+        result = (x > clock.ago(value)) & (x <= clock.ago(0))
     elif op == "more_than_days_ago":
-        result = x <= instant(as_of - value * DAY)
+        result = x <= clock.ago(value)
     else:
         raise AssertionError(f"no comparison for {op}")
     return result.fill_null(False)
@@ -588,10 +659,10 @@ def _literal(kind: str, value: Any) -> Any:
     return value
 
 
-def days_since(ts: Any, op: str, days: int, as_of: datetime) -> ir.BooleanValue:
+def days_since(ts: Any, op: str, days: int, clock: Clock) -> ir.BooleanValue:
     """``floor((as_of - ts) / 1 day) op days`` as range tests on ``ts`` (ts <= as_of)."""
-    at_least = ts <= instant(as_of - days * DAY)  # floor >= days
-    beyond = ts <= instant(as_of - (days + 1) * DAY)  # floor >= days + 1
+    at_least = ts <= clock.ago(days)  # floor >= days
+    beyond = ts <= clock.ago(days + 1)  # floor >= days + 1
     tests = {
         "ge": at_least,
         "gt": beyond,
@@ -615,5 +686,14 @@ def _all(parts: Iterable[ir.BooleanValue]) -> ir.BooleanValue:
 def compile_rule(
     rule: RuleNode, catalog: Catalog, as_of: datetime, backend: str = "duckdb"
 ) -> ir.Table:
-    """The members of ``rule`` at ``as_of`` as an Ibis table (``pid``, ``customer_id``)."""
-    return Compiler(catalog, as_of, BACKENDS[backend]).members(rule)
+    """The members of ``rule`` at ``as_of`` as an Ibis table (``pid``, ``customer_id``),
+    with every instant written as a literal."""
+    return Compiler(catalog, Clock(as_of.astimezone(UTC)), BACKENDS[backend]).members(rule)
+
+
+def compile_template(rule: RuleNode, catalog: Catalog) -> tuple[ir.Table, dict[str, int]]:
+    """The members of ``rule`` on DuckDB for any as_of: the expression, and the variables
+    to set before running it (name -> days before as_of)."""
+    clock = Clock(datetime.now(UTC), use_variables=True)
+    expr = Compiler(catalog, clock, BACKENDS["duckdb"]).members(rule)
+    return expr, clock.variables

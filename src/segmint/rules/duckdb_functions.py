@@ -12,3 +12,9 @@ import ibis.expr.datatypes as dt
 @ibis.udf.scalar.builtin(name="json_extract_string")  # type: ignore[untyped-decorator]
 def json_extract_string(value: dt.JSON, path: str) -> str:  # type: ignore[empty-body]
     """The text of the JSON value at ``path`` (``->>``); NULL when missing or null."""
+
+
+@ibis.udf.scalar.builtin(name="getvariable")  # type: ignore[untyped-decorator]
+def getvariable(variable: str) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type]
+    """The value of a DuckDB variable (``SET VARIABLE``); folded to a constant when the
+    query is planned, so filters on it still prune row groups."""

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli.app import _open, app, run
+from segmint.cli.app import Format, _open, app, run
 
 segment_app = typer.Typer(help="Define segments and look at their members.", no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
@@ -33,12 +33,6 @@ AsOfOpt = Annotated[
         "--as-of", help="Evaluate as of this ISO 8601 instant (default: now).", show_default=False
     ),
 ]
-
-
-class MembersFormat(StrEnum):
-    csv = "csv"
-    parquet = "parquet"
-    jsonl = "jsonl"
 
 
 class Dialect(StrEnum):
@@ -204,9 +198,7 @@ def members(
     rule: RuleOpt = None,
     rule_file: RuleFileOpt = None,
     as_of: AsOfOpt = None,
-    format: Annotated[
-        MembersFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = MembersFormat.csv,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.csv,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
     ] = None,

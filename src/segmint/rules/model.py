@@ -29,6 +29,8 @@ from pydantic import (
 
 # A name of an attribute, event, property or segment: any non-empty text.
 Name = Annotated[str, Field(strict=True, min_length=1)]
+# A number, or [low, high] for between.
+NumberValue = StrictInt | StrictFloat | tuple[StrictInt | StrictFloat, StrictInt | StrictFloat]
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
 Value = Scalar | tuple[Scalar, ...]
 
@@ -195,7 +197,7 @@ class Measure(Node):
 
     prop: Name
     op: NumberOp
-    value: StrictInt | StrictFloat | tuple[StrictInt | StrictFloat, StrictInt | StrictFloat]
+    value: NumberValue
 
     value_fits_op = field_validator("value")(_value_validator)
 
@@ -342,7 +344,7 @@ class Change(Node):
     """The relative change a trend compares: ``{"op": "le", "value": -0.5}``."""
 
     op: NumberOp
-    value: StrictInt | StrictFloat | tuple[StrictInt | StrictFloat, StrictInt | StrictFloat]
+    value: NumberValue
 
     value_fits_op = field_validator("value")(_value_validator)
 

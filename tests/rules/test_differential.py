@@ -170,14 +170,13 @@ def test_engine_matches_reference(store: Store, data: st.DataObject) -> None:
     assert count == len(want), f"count {count} != {len(want)} members for: {to_text(rule)}"
 
 
+@pytest.mark.parametrize("store", [SEEDS[0]], indirect=True, ids=lambda s: f"seed{s}")
 def test_every_leaf_kind(store: Store) -> None:
     """Every (type, operator), window, aggregate, recency and trend leaf of the vocabulary,
     each at one as_of (those with day counts relative to as_of at all of them).
 
     On the first seed only: the sweep takes about 30 s a store.
     """
-    if store.random.seed != SEEDS[0]:
-        pytest.skip("the sweep runs on the first seed's store")
     ws, data = store.random.ws, store.random.data
     failures = []
     leaves = every_leaf(store.vocab)

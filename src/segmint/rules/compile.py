@@ -6,17 +6,21 @@ compiles to SQL for every engine Ibis knows; the workspace runs the DuckDB form.
 Shape of the query, whatever the rule:
 
 1. Every event condition of the tree (count, aggregate, recency, trend) becomes a few
-   measure columns. Conditions on the same event name share one scan of ``events``, pruned
-   to that name and to the union of their windows (a range on ``ts`` that DuckDB's zone
-   maps can skip on), and the scans of the different names are glued with UNION ALL.
-2. One ``GROUP BY pid`` computes all measures at once, each with its own ``FILTER``.
-3. The population (profiles with a ``customer_id``, created by ``as_of``) is left-joined
-   to those measures and filtered by the boolean form of the tree.
+   per-customer measures. Conditions on the same event name share one scan of ``events``,
+   pruned to that name and to the union of their windows (a range on ``ts`` that DuckDB's
+   zone maps can skip on) and to rows matching at least one of them, and one
+   ``GROUP BY pid`` that computes each measure with its own ``FILTER``.
+2. Each condition is ``pid IN`` the customers whose measures pass it (or ``NOT IN`` those
+   whose measures fail it, when it holds for customers without events), so joins only
+   meet the few customers that matter, as in SQL written by hand.
+3. The population (profiles with a ``customer_id``, created by ``as_of``) is filtered by
+   the boolean form of the tree.
 
 Semantics (DESIGN section 4): every leaf is wrapped so that a missing value gives false,
-never unknown; so ``not`` is plain negation. Window bounds are computed in Python in UTC
-and passed as literals (shared/STACK.md: interval arithmetic in SQL follows the session's
-calendar and moves across DST changes).
+never unknown; so ``not`` is plain negation. Instants are computed in Python in UTC
+(shared/STACK.md: interval arithmetic in SQL follows the session's calendar and moves
+across DST changes) and written as literals, or, for DuckDB execution, as variables set
+before the query runs (:class:`Clock`).
 """
 
 from __future__ import annotations

@@ -142,11 +142,15 @@ class Registry:
         return {name: d.rule for name, d in self.all().items()}
 
     def get(self, name: str) -> SegmentDefinition:
-        path = self.files().get(name)
-        if path is None:
-            hint = suggest(name, self.files())
+        return read_file(self.path(name))
+
+    def path(self, name: str) -> Path:
+        """The file of a saved segment; an unknown name is an error with a suggestion."""
+        files = self.files()
+        if name not in files:
+            hint = suggest(name, files)
             raise NotFoundError(f"no saved segment {name!r}{hint} (see: segmint segment list)")
-        return read_file(path)
+        return files[name]
 
     def save(self, definition: SegmentDefinition, replace: bool = False) -> Path:
         """Write ``segments/NAME.yaml`` (atomically: a temporary file, then a rename)."""
@@ -171,9 +175,6 @@ class Registry:
         return path
 
     def remove(self, name: str) -> Path:
-        path = self.files().get(name)
-        if path is None:
-            self.get(name)  # raises with a suggestion
-            raise AssertionError
+        path = self.path(name)
         path.unlink()
         return path

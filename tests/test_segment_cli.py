@@ -229,5 +229,9 @@ def test_saved_segments_are_files_and_broken_files_name_themselves(shop: Path) -
         (shop / "segments" / "gb.yaml").write_text("name: gb\nrule: {attr: country, op: eqq}\n")
         with pytest.raises(RuleError, match=r"gb.yaml.rule.op: expected one of"):
             ws.segments.all()
+        # A broken file fails only the rules that use it.
+        assert ws.count('country = "GB"', as_of=AS_OF) == 1
+        with pytest.raises(RuleError, match=r"gb.yaml.rule.op: expected one of"):
+            ws.count("in segment gb", as_of=AS_OF)
         with pytest.raises(NotFoundError, match="did you mean 'gb'"):
             ws.segments.get("gbb")

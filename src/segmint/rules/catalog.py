@@ -65,5 +65,5 @@ def read_catalog(
         events,
         properties,
         {event: frozenset(props) for event, props in usage.items()},
-        dict(segments or {}),
+        segments if segments is not None else {},
     )

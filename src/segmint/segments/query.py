@@ -8,6 +8,7 @@ same transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ def parse_as_of(value: datetime | str | None) -> datetime:
 class Evaluator:
     """Rules on one workspace connection, with its catalog and saved segments."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, segments: dict[str, RuleNode]) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, segments: Mapping[str, RuleNode]) -> None:
         self.con = con
         self.catalog: Catalog = read_catalog(con, segments)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,8 +139,10 @@ class Registry:
             definitions[name] = definition
         return definitions
 
-    def rules(self) -> dict[str, RuleNode]:
-        return {name: d.rule for name, d in self.all().items()}
+    def rules(self) -> SavedRules:
+        """Saved rules by name, each file read when a rule refers to it, so a broken file
+        only fails the rules that use it."""
+        return SavedRules(self)
 
     def get(self, name: str) -> SegmentDefinition:
         return read_file(self.path(name))
@@ -178,3 +181,25 @@ class Registry:
         path = self.path(name)
         path.unlink()
         return path
+
+
+class SavedRules(Mapping[str, RuleNode]):
+    """The rules of saved segments, read from their files on first use."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.names = registry.files()
+        self.read: dict[str, RuleNode] = {}
+
+    def __getitem__(self, name: str) -> RuleNode:
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self.read:
+            self.read[name] = read_file(self.names[name]).rule
+        return self.read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)

@@ -164,6 +164,17 @@ def test_rule_file_forms(shop: Path, tmp_path: Path) -> None:
     for path in ("r.json", "r.txt"):
         done = cli(shop, "segment", "count", "--rule-file", str(tmp_path / path), "--as-of", AS_OF)
         assert done.stdout == "2\n", done.stderr
+    (tmp_path / "bad.yaml").write_text("rule: [unclosed\n")
+    done = cli(shop, "segment", "count", "--rule-file", str(tmp_path / "bad.yaml"))
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"error: {tmp_path / 'bad.yaml'}: invalid YAML at line 2: expected ',' or ']', "
+        "but got '<stream end>'\n",
+    )
+    missing = cli(shop, "segment", "count", "--rule-file", str(tmp_path / "none.txt"))
+    assert (
+        missing.stderr == f"error: cannot read {tmp_path / 'none.txt'}: No such file or directory\n"
+    )
 
 
 def test_sql_for_every_dialect_and_the_schema(shop: Path) -> None:

@@ -55,29 +55,9 @@ def _pick_rule(ws: Any, name: str | None, rule: str | None, rule_file: Path | No
     if rule is not None:
         return rule
     assert rule_file is not None
-    return _rule_from_file(rule_file)
+    from segmint.segments.registry import read_rule_file
 
-
-def _rule_from_file(path: Path) -> Any:
-    from segmint.errors import NotFoundError
-    from segmint.segments.registry import definition_from, read_file
-
-    if path.suffix in (".yaml", ".yml", ".json"):
-        try:
-            import yaml
-
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
-        except Exception:
-            return read_file(path).rule  # reports the file's syntax error
-        if isinstance(data, dict) and "name" in data and "rule" in data:
-            return definition_from(data, str(path)).rule
-        return data
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+    return read_rule_file(rule_file)
 
 
 @segment_app.command("add")

@@ -85,13 +85,28 @@ def definition_from(data: Any, source: str) -> SegmentDefinition:
 
 def read_file(path: Path) -> SegmentDefinition:
     """Read a segment file (``.yaml``, ``.yml`` or ``.json``)."""
+    return definition_from(_parse(_read_text(path), path), str(path))
+
+
+def read_rule_file(path: Path) -> Any:
+    """A rule from a file: a segment file's rule, a rule node in JSON/YAML, or a rule in
+    the text form (any other suffix)."""
+    text = _read_text(path)
+    if path.suffix not in SUFFIXES:
+        return text.strip()
+    data = _parse(text, path)
+    if isinstance(data, dict) and "name" in data and "rule" in data:
+        return definition_from(data, str(path)).rule
+    return data
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise NotFoundError(f"cannot read segment file {path}: {exc.strerror}") from None
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise RuleError(str(path), "not UTF-8 text") from None
-    return definition_from(_parse(text, path), str(path))
 
 
 def _parse(text: str, path: Path) -> Any:

@@ -40,3 +40,7 @@ class RuleError(SegmintError, ValueError):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.detail = message
+
+
+class ModelError(SegmintError, ValueError):
+    """A CLV model cannot be fitted (too little data) or did not converge."""

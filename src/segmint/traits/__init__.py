@@ -1,0 +1,1 @@
+"""Computed customer traits (DESIGN section 5)."""

@@ -37,11 +37,56 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class TraitsConfig:
+    """Which events the engagement traits count."""
+
+    email_sent_event: str = "email_sent"
+    email_open_event: str = "email_opened"
+    email_click_event: str = "email_clicked"
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """Thresholds of ``lifecycle_stage``; 0 means derive it from the shop's own data."""
+
+    # Days without an order after which a buyer is at risk / lapsed / churned. Derived:
+    # the given quantile of the gaps between consecutive purchase days of all buyers.
+    at_risk_days: int = 0
+    lapsed_days: int = 0
+    churned_days: int = 0
+    at_risk_quantile: float = 0.75
+    lapsed_quantile: float = 0.9
+    churned_quantile: float = 0.97
+    # Orders that make a buyer loyal. Derived: the given quantile of orders per buyer.
+    loyal_orders: int = 0
+    loyal_quantile: float = 0.8
+    # Below this many purchase gaps the derived day thresholds fall back to these.
+    min_gaps: int = 30
+    fallback_days: tuple[int, int, int] = (90, 180, 365)
+
+
+@dataclass(frozen=True)
+class ClvConfig:
+    """``churn_risk`` and ``value_tier`` thresholds."""
+
+    # churn_risk is high below this p_alive (or past lapsed_days), medium below the other.
+    churn_high_p_alive: float = 0.3
+    churn_medium_p_alive: float = 0.7
+    # value_tier by predicted_clv_365d among buyers: cumulative shares from the top.
+    vip_share: float = 0.05
+    high_share: float = 0.2
+    medium_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``segmint.toml``."""
 
     store: StoreConfig = field(default_factory=StoreConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    traits: TraitsConfig = field(default_factory=TraitsConfig)
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    clv: ClvConfig = field(default_factory=ClvConfig)
 
     @property
     def order_event(self) -> str:
@@ -67,6 +112,43 @@ purchase_events = ["order_completed"]
 # Money (revenue, total) is stored exactly as DECIMAL(18, money_scale); a value with more
 # decimal places than this is rejected rather than rounded.
 money_scale = 4
+
+[traits]
+# The events the email engagement traits count (email_open_rate_90d = opens / sent).
+email_sent_event = "email_sent"
+email_open_event = "email_opened"
+email_click_event = "email_clicked"
+
+[lifecycle]
+# lifecycle_stage: a buyer whose last order is more than at_risk_days / lapsed_days /
+# churned_days ago is at_risk / lapsed / churned. 0 derives each from this shop's own
+# purchase cadence: the *_quantile of the gaps (days) between consecutive purchase days
+# of all buyers up to as_of (0.9 = 90 % of repeat purchases come sooner than this).
+at_risk_days = 0
+lapsed_days = 0
+churned_days = 0
+at_risk_quantile = 0.75
+lapsed_quantile = 0.9
+churned_quantile = 0.97
+# Orders that make a buyer "loyal"; 0 derives it: the loyal_quantile of orders per
+# buyer, at least 3.
+loyal_orders = 0
+loyal_quantile = 0.8
+# With fewer purchase gaps than min_gaps the derived thresholds are fallback_days.
+min_gaps = 30
+fallback_days = [90, 180, 365]
+
+[clv]
+# churn_risk: "high" when p_alive < churn_high_p_alive or the last order is older than
+# the lapsed threshold; "medium" when p_alive < churn_medium_p_alive or it is older than
+# the at-risk threshold; else "low".
+churn_high_p_alive = 0.3
+churn_medium_p_alive = 0.7
+# value_tier by predicted_clv_365d among buyers: the top vip_share are "vip", down to
+# high_share "high", down to medium_share "medium", the rest "low".
+vip_share = 0.05
+high_share = 0.2
+medium_share = 0.5
 """
 
 
@@ -79,7 +161,45 @@ def load_config(path: Path) -> Config:
     return Config(
         store=_section(path, raw, "store", StoreConfig),
         ingest=_section(path, raw, "ingest", IngestConfig),
+        traits=_section(path, raw, "traits", TraitsConfig),
+        lifecycle=_check_lifecycle(path, _section(path, raw, "lifecycle", LifecycleConfig)),
+        clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
     )
+
+
+def _check_lifecycle(path: Path, c: LifecycleConfig) -> LifecycleConfig:
+    quantiles = {
+        "at_risk_quantile": c.at_risk_quantile,
+        "lapsed_quantile": c.lapsed_quantile,
+        "churned_quantile": c.churned_quantile,
+        "loyal_quantile": c.loyal_quantile,
+    }
+    for key, q in quantiles.items():
+        if not 0 < q < 1:
+            raise ConfigError(f"{path}: [lifecycle] {key}: must be between 0 and 1, got {q}")
+    if not c.at_risk_quantile <= c.lapsed_quantile <= c.churned_quantile:
+        raise ConfigError(
+            f"{path}: [lifecycle] quantiles must be ordered at_risk <= lapsed <= churned"
+        )
+    days = [d for d in (c.at_risk_days, c.lapsed_days, c.churned_days) if d]
+    if days != sorted(days):
+        raise ConfigError(
+            f"{path}: [lifecycle] at_risk_days < lapsed_days < churned_days, got {days}"
+        )
+    if list(c.fallback_days) != sorted(c.fallback_days) or min(c.fallback_days) < 1:
+        raise ConfigError(
+            f"{path}: [lifecycle] fallback_days must be three increasing day counts, "
+            f"got {list(c.fallback_days)}"
+        )
+    return c
+
+
+def _check_clv(path: Path, c: ClvConfig) -> ClvConfig:
+    if not 0 < c.churn_high_p_alive <= c.churn_medium_p_alive < 1:
+        raise ConfigError(f"{path}: [clv] needs 0 < churn_high_p_alive <= churn_medium_p_alive < 1")
+    if not 0 < c.vip_share <= c.high_share <= c.medium_share <= 1:
+        raise ConfigError(f"{path}: [clv] needs 0 < vip_share <= high_share <= medium_share <= 1")
+    return c
 
 
 def _section(path: Path, raw: dict[str, Any], name: str, cls: type[_T]) -> _T:
@@ -95,9 +215,16 @@ def _section(path: Path, raw: dict[str, Any], name: str, cls: type[_T]) -> _T:
 def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any:
     where = f"{path}: [{section}] {key}"
     if isinstance(default, tuple):
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a non-empty list of strings, got {value!r}")
+        kind = type(default[0])
+        good = isinstance(value, list) and all(
+            isinstance(v, kind) and not isinstance(v, bool) for v in value
+        )
+        if not good or not value or (kind is int and len(value) != len(default)):
+            size = f"{len(default)} " if kind is int else "a non-empty "
+            raise ConfigError(f"{where}: expected {size}list of {kind.__name__}, got {value!r}")
         return tuple(value)
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
     if isinstance(default, bool) or not isinstance(value, type(default)):
         raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
     if isinstance(default, int) and value < 0:

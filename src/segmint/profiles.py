@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import NotFoundError
@@ -27,6 +28,9 @@ class CustomerView:
     revenue_total: float
     recent_events: list[dict[str, Any]]
     merged_from: list[dict[str, Any]]
+    # Computed traits at ``as_of`` (missing ones left out); empty for an anonymous profile.
+    traits: dict[str, Any] = field(default_factory=dict)
+    as_of: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (timestamps as ISO 8601 strings)."""
@@ -40,10 +44,14 @@ class CustomerView:
             "revenue_total": self.revenue_total,
             "recent_events": [{k: _jsonable(v) for k, v in e.items()} for e in self.recent_events],
             "merged_from": [{k: _jsonable(v) for k, v in m.items()} for m in self.merged_from],
+            "as_of": _jsonable(self.as_of),
+            "traits": {k: _jsonable(v) for k, v in self.traits.items()},
         }
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if hasattr(value, "isoformat"):

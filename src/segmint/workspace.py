@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.config import CONFIG_FILE, Config, default_toml, load_config
 from segmint.console import Progress
-from segmint.errors import WorkspaceError
+from segmint.errors import NotFoundError, WorkspaceError
 from segmint.store import schema
 from segmint.store.db import DB_FILE, connect
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry, SegmentDefinition
     from segmint.store.layout import LayoutResult
+    from segmint.traits.models import FittedModels
+    from segmint.traits.table import TraitsResult
 
 ENV_VAR = "SEGMINT_WORKSPACE"
 
@@ -133,11 +135,26 @@ class Workspace:
 
         return run_load(self.con, self.config, self.root, kind, data, format, progress)
 
-    def customer(self, key: str, recent: int = 10) -> CustomerView:
-        """The single customer view of a customer id, an email or an anonymous id."""
-        from segmint.profiles import customer_view
+    def customer(
+        self, key: str, recent: int = 10, as_of: datetime | str | None = None
+    ) -> CustomerView:
+        """The single customer view of a customer id, an email or an anonymous id, with
+        its computed traits at ``as_of`` (default now)."""
+        import dataclasses
 
-        return customer_view(self.con, key, recent)
+        from segmint.profiles import customer_view
+        from segmint.segments.query import parse_as_of
+        from segmint.traits.expressions import TraitSettings
+        from segmint.traits.table import compute_traits
+
+        view = customer_view(self.con, key, recent)
+        when = parse_as_of(as_of)
+        settings = TraitSettings.from_config(self.config)
+        table = compute_traits(self.con, when, settings, pid=view.pid).table
+        found = table.to_pylist()
+        values = {k: v for k, v in found[0].items() if v is not None} if found else {}
+        values.pop("customer_id", None)
+        return dataclasses.replace(view, traits=values, as_of=when)
 
     def stats(self) -> dict[str, int]:
         """Counts of profiles, known customers, events, merges, loads and rejected rows."""
@@ -169,8 +186,71 @@ class Workspace:
     def evaluator(self) -> Evaluator:
         """Rule evaluation on this workspace, with its catalog and saved segments."""
         from segmint.segments.query import Evaluator
+        from segmint.traits.expressions import TraitSettings
 
-        return Evaluator(self.con, self.segments.rules())
+        return Evaluator(self.con, self.segments.rules(), TraitSettings.from_config(self.config))
+
+    # --- traits ---------------------------------------------------------------------
+
+    def traits(
+        self,
+        as_of: datetime | str | None = None,
+        output: str = "arrow",
+        names: list[str] | None = None,
+    ) -> Any:
+        """Every computed trait (or ``names``) of every customer at ``as_of``:
+        ``customer_id`` first, as an Arrow table or ``output="pandas"``/``"polars"``.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.traits(as_of="2026-01-01T00:00:00Z").column_names[:3]
+        ['customer_id', 'orders_count', 'revenue_total']
+        """
+        result = self.traits_result(as_of, names)
+        return _convert(result.table, output)
+
+    def traits_result(
+        self,
+        as_of: datetime | str | None = None,
+        names: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> TraitsResult:
+        """:meth:`traits` with the fitted models and any warnings."""
+        from segmint.segments.query import parse_as_of
+        from segmint.traits.definitions import TRAIT_NAMES
+        from segmint.traits.expressions import TraitSettings
+        from segmint.traits.table import compute_traits
+
+        chosen = tuple(names) if names else TRAIT_NAMES
+        unknown = [n for n in chosen if n not in TRAIT_NAMES]
+        if unknown:
+            from segmint.rules.coerce import suggest
+
+            raise NotFoundError(f"unknown trait {unknown[0]!r}{suggest(unknown[0], TRAIT_NAMES)}")
+        settings = TraitSettings.from_config(self.config)
+        return compute_traits(self.con, parse_as_of(as_of), settings, chosen, progress)
+
+    def lifecycle_thresholds(self, as_of: datetime | str | None = None) -> dict[str, int]:
+        """The lifecycle thresholds in force at ``as_of``: at_risk_days, lapsed_days,
+        churned_days, loyal_orders (configured, or derived from the purchase cadence)."""
+        from segmint.segments.query import parse_as_of
+        from segmint.traits.expressions import TraitSettings
+        from segmint.traits.table import lifecycle_thresholds
+
+        settings = TraitSettings.from_config(self.config)
+        return lifecycle_thresholds(self.con, parse_as_of(as_of), settings)
+
+    def models(self, as_of: datetime | str | None = None, time_unit: str = "day") -> dict[str, Any]:
+        """The CLV models fitted on purchases up to ``as_of`` (DESIGN section 6 JSON)."""
+        return self.fitted_models(as_of).to_json(time_unit)
+
+    def fitted_models(self, as_of: datetime | str | None = None) -> FittedModels:
+        """The fitted BG/NBD and Gamma-Gamma models at ``as_of`` (either may be None)."""
+        from segmint.segments.query import parse_as_of
+        from segmint.traits.expressions import TraitSettings
+        from segmint.traits.models import fit_models
+
+        return fit_models(self.con, parse_as_of(as_of), TraitSettings.from_config(self.config))
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
         """How many customers ``rule`` (a tree, a dict or text) selects at ``as_of``.
@@ -224,6 +304,25 @@ class Workspace:
         )
         return self.save_segment(definition, replace=replace)
 
+    def add_templates(
+        self, names: list[str] | None = None, replace: bool = False
+    ) -> list[tuple[str, bool]]:
+        """Save built-in templates (all when ``names`` is None) as segments; returns
+        (name, saved) pairs. Named templates that exist already are an error unless
+        ``replace``; with all templates, existing segments are kept (they may be edited)."""
+        from segmint.segments.templates import TEMPLATES, get_template
+
+        chosen = [get_template(n) for n in names] if names else list(TEMPLATES)
+        existing = set(self.segments.files()) if names is None and not replace else set()
+        done = []
+        for template in chosen:
+            if template.name in existing:
+                done.append((template.name, False))
+                continue
+            self.save_segment(template.definition(), replace=replace)
+            done.append((template.name, True))
+        return done
+
     def save_segment(
         self, definition: SegmentDefinition, replace: bool = False
     ) -> SegmentDefinition:
@@ -231,6 +330,23 @@ class Workspace:
         self.evaluator().prepare(definition.rule, name=definition.name)
         self.segments.save(definition, replace=replace)
         return definition
+
+
+def _convert(table: Any, output: str) -> Any:
+    """An Arrow table as ``output``: arrow, pandas or polars."""
+    from segmint.segments.query import OUTPUTS
+
+    if output not in OUTPUTS:
+        from segmint.errors import RuleError
+
+        raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
+    if output == "pandas":
+        return table.to_pandas()
+    if output == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table
 
 
 def _rule_json(rule: Any) -> Any:

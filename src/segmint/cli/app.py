@@ -139,12 +139,16 @@ def customer_show(
     key: Annotated[str, typer.Argument(help="Customer id, email or anonymous id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     recent: Annotated[int, typer.Option(help="How many recent events to list.")] = 10,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Traits as of this ISO 8601 instant (default: now)."),
+    ] = None,
 ) -> None:
-    """Show one customer's profile: attributes, identities, activity, recent events."""
+    """Show one customer's profile: attributes, traits, identities, activity, recent events."""
 
     def action() -> Any:
         with _open() as ws:
-            return ws.customer(key, recent)
+            return ws.customer(key, recent, as_of)
 
     view = run(action)
     if as_json:

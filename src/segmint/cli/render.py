@@ -33,6 +33,13 @@ def print_customer(view: CustomerView) -> None:
             f"merged: profile of {merge['via']}={merge['value']} "
             f"({merge['events_moved']} events) at {_fmt(merge['merged_at'])}"
         )
+    if view.traits:
+        as_of = _fmt(view.as_of)
+        traits = Table(show_header=False, box=None, padding=(0, 2))
+        for name, value in view.traits.items():
+            traits.add_row(name, _fmt(value))
+        console.print(f"[bold]traits[/bold] as of {as_of}")
+        console.print(traits)
     counts = Table("event", "count", title="events", title_justify="left")
     for event, n in view.event_counts.items():
         counts.add_row(event, f"{n:,}")
@@ -52,6 +59,8 @@ def _fmt(value: object) -> str:
         return str(value.isoformat()).replace("+00:00", "Z")
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(empty)"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
     return str(value)
 
 
@@ -101,16 +110,53 @@ def print_demo(report: DemoReport) -> None:
         share = f"{size / customers:.1%}" if customers else "-"
         table.add_row(f"{name}\n[dim]{title}[/dim]", f"{size:,}", share, text)
     console.print(table)
+    console.print(
+        f"\n[bold]Built-in templates[/bold] (saved in segments/; RFM, lifecycle, CLV and "
+        f"engagement traits as of {_fmt(report.data_end)}; `segmint templates` for campaigns)"
+    )
+    table = Table("template", "customers", "share", "rule", box=None)
+    for name, _, text, size in report.templates:
+        share = f"{size / customers:.1%}" if customers else "-"
+        table.add_row(name, f"{size:,}", share, text)
+    console.print(table)
+    t = report.thresholds
+    console.print(
+        f"lifecycle thresholds from this shop's purchase cadence: at risk after "
+        f"{t['at_risk_days']} days without an order, lapsed after {t['lapsed_days']}, "
+        f"churned after {t['churned_days']}; loyal from {t['loyal_orders']} orders"
+    )
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:
         console.print(f"  segmint customer show {report.merged_example}   # a merged profile")
     first = report.segments[0][0] if report.segments else "NAME"
     console.print(f"  segmint segment members {first}   # who is in a segment (CSV)")
+    console.print("  segmint traits --out traits.csv          # RFM, CLV, lifecycle per customer")
+    console.print("  segmint models --time-unit week          # the fitted CLV models")
     console.print(
         "  segmint segment count --rule 'country = \"US\" and did app_open in last 7 days'"
     )
     console.print("  segmint ingest events more.csv            # add your own data")
+
+
+def print_templates(templates: Any, sizes: dict[str, int] | None) -> None:
+    """The built-in templates: name, title, rule, campaign (and sizes when counted)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("template", "rule", "campaign")
+    table.columns[0].no_wrap = True
+    table.columns[1].overflow = "fold"
+    if sizes is not None:
+        table.add_column("size", justify="right", no_wrap=True)
+    for t in templates:
+        row = [f"{t.name}\n[dim]{t.title}[/dim]", t.rule, t.campaign]
+        if sizes is not None:
+            row.append(f"{sizes[t.name]:,}")
+        table.add_row(*row)
+    console.print(table)
+    console.print("add them as segments with: segmint templates add NAME... or --all")
 
 
 def print_segment_list(definitions: list[Any], sizes: dict[str, int] | None) -> None:

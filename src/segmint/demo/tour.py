@@ -33,6 +33,8 @@ class DemoReport:
     merged_example: str | None
     seconds: float
     segments: list[tuple[str, str, str, int]]  # name, title, rule text, size at data_end
+    templates: list[tuple[str, str, str, int]]  # the built-in templates, the same way
+    thresholds: dict[str, int]  # lifecycle thresholds in force at data_end
 
 
 # The tour's example segments: (name, title, campaign, rule text). The first is the
@@ -81,7 +83,7 @@ EXAMPLE_SEGMENTS = (
         "last order_completed more than 60 days ago",
     ),
     (
-        "email-dormant",
+        "no-opens-180d",
         "Consented to email but opened none in 180 days",
         "re-permission campaign",
         "email_consent = true and not did email_opened in last 180 days",
@@ -124,7 +126,8 @@ def build_demo(
             ws.ingest("orders", shop.orders, progress=progress),
         ]
         segments = _example_segments(ws, shop.end)
-        return _report(ws, shop.end, loads, segments, time.perf_counter() - clock)
+        templates = _templates(ws, shop.end)
+        return _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
 
 
 def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
@@ -136,6 +139,15 @@ def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str,
     for name, title, _, text in EXAMPLE_SEGMENTS:
         sizes.append((name, title, text, evaluator.count(text, as_of)))
     return sizes
+
+
+def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
+    """Save every built-in template as a segment and count each at the data's end."""
+    from segmint.segments.templates import TEMPLATES
+
+    ws.add_templates()
+    evaluator = ws.evaluator()
+    return [(t.name, t.title, t.rule, evaluator.count(t.rule, as_of)) for t in TEMPLATES]
 
 
 def split_csv_at(path: Path, cutoff: datetime) -> tuple[Path, Path]:
@@ -176,6 +188,7 @@ def _report(
     end: datetime,
     loads: list[LoadResult],
     segments: list[tuple[str, str, str, int]],
+    templates: list[tuple[str, str, str, int]],
     seconds: float,
 ) -> DemoReport:
     def all_rows(sql: str) -> list[Any]:
@@ -208,6 +221,8 @@ def _report(
         merged_example=merged[0][0] if merged else None,
         seconds=seconds,
         segments=segments,
+        templates=templates,
+        thresholds=ws.lifecycle_thresholds(end),
     )
 
 

@@ -23,6 +23,7 @@ from segmint.ingest.stage import (
 )
 from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
 from segmint.store.schema import BUILTIN_ATTRIBUTES
+from segmint.traits.definitions import TRAIT_TYPES
 
 _COUNTRY_CHECK = (
     "s_v{i} IS NOT NULL AND NOT regexp_full_match(s_v{i}, '[A-Z]{{2}}')",
@@ -68,6 +69,12 @@ def _targets(ctx: LoadContext, source: Source) -> list[tuple[SourceColumn, Targe
     catalog = attribute_catalog(ctx)
     others = [c for c in source.columns if c.name != "customer_id"]
     custom = [c for c in others if c.name not in BUILTIN_ATTRIBUTES]
+    computed = [c.name for c in custom if c.name in TRAIT_TYPES]
+    if computed:
+        raise IngestError(
+            f"{source.label}: column {computed[0]!r} has the name of a computed trait, "
+            "which segmint computes itself; rename the column"
+        )
     inferred = infer_types(ctx, custom)
     targets = []
     for col in others:

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from segmint.traits.definitions import TRAITS
+from segmint.traits.expressions import TraitSettings
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -21,10 +24,11 @@ REVENUE = "revenue"
 
 @dataclass(frozen=True)
 class AttributeInfo:
-    """Where an attribute is stored and its logical type."""
+    """Where an attribute is stored (or, for a computed trait, its name) and its type."""
 
     column: str
     type: str
+    trait: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Catalog:
     properties: Mapping[str, str]
     usage: Mapping[str, frozenset[str]]
     segments: Mapping[str, RuleNode] = field(default_factory=dict)
+    traits: TraitSettings = field(default_factory=TraitSettings)
 
     def property_type(self, prop: str) -> str | None:
         return "float" if prop == REVENUE else self.properties.get(prop)
@@ -45,16 +50,26 @@ class Catalog:
         return self.usage.get(event, frozenset()) | {REVENUE}
 
 
+def trait_attributes() -> dict[str, AttributeInfo]:
+    """The computed traits, as attributes a rule can compare."""
+    return {t.name: AttributeInfo(t.name, t.type, trait=True) for t in TRAITS}
+
+
 def read_catalog(
-    con: duckdb.DuckDBPyConnection, segments: Mapping[str, RuleNode] | None = None
+    con: duckdb.DuckDBPyConnection,
+    segments: Mapping[str, RuleNode] | None = None,
+    traits: TraitSettings | None = None,
 ) -> Catalog:
-    """The catalog of the workspace behind ``con``."""
+    """The catalog of the workspace behind ``con``: stored attributes and computed traits
+    (a trait's name wins over a stored attribute of the same name, which the ingest no
+    longer accepts), event names and properties, saved segments."""
     attributes = {
         name: AttributeInfo(column, kind)
         for name, column, kind in con.execute(
             "SELECT name, column_name, type FROM attributes"
         ).fetchall()
     }
+    attributes.update(trait_attributes())
     events = frozenset(e for (e,) in con.execute("SELECT event FROM event_names").fetchall())
     properties = dict(con.execute("SELECT prop, type FROM event_properties").fetchall())
     usage: dict[str, set[str]] = {}
@@ -66,4 +81,5 @@ def read_catalog(
         properties,
         {event: frozenset(props) for event, props in usage.items()},
         segments if segments is not None else {},
+        traits if traits is not None else TraitSettings(),
     )

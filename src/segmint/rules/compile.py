@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IBIS_TYPES = {
     "string": "string",
     "integer": "int64",
@@ -84,6 +85,12 @@ class Backend:
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
 
+    def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        """Microseconds since 1970-01-01 UTC (for exact day arithmetic)."""
+        import ibis
+
+        return ts.delta(ibis.literal(EPOCH, type="timestamp('UTC')"), unit="microsecond")
+
     def json_property(self, properties: ir.JSONValue, prop: str, kind: str) -> ir.Value:
         """The value of property ``prop`` (an identifier) as logical type ``kind``."""
         raw = properties[prop]
@@ -104,6 +111,12 @@ class Backend:
 
 class DuckDBBackend(Backend):
     name = dialect = "duckdb"
+
+    def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        from segmint.rules.duckdb_functions import epoch_us
+
+        value: ir.IntegerValue = epoch_us(ts)
+        return value
 
     def json_property(self, properties: ir.JSONValue, prop: str, kind: str) -> ir.Value:
         # One ``->>`` extraction and a TRY_CAST: 2-2.7x faster than Ibis's type-checked
@@ -155,13 +168,31 @@ BACKENDS: dict[str, Backend] = {
 # --- tables -------------------------------------------------------------------------
 
 
+PEOPLE_COLUMNS = {
+    "pid": "int64",
+    "customer_id": "string",
+    "created_at": "timestamp('UTC')",
+    "first_event_at": "timestamp('UTC')",
+    "last_event_at": "timestamp('UTC')",
+}
+
+
 def profiles_table(catalog: Catalog) -> ir.Table:
+    """The stored profile columns: the fixed ones and every stored attribute."""
     import ibis
 
-    schema = {"pid": "int64", "first_event_at": "timestamp('UTC')"}
+    schema = dict(PEOPLE_COLUMNS)
     for info in catalog.attributes.values():
-        schema[info.column] = IBIS_TYPES[info.type]
+        if not info.trait:
+            schema[info.column] = IBIS_TYPES[info.type]
     return ibis.table(schema, name="profiles")
+
+
+def people_table() -> ir.Table:
+    """The profile columns that decide who exists when (no attributes)."""
+    import ibis
+
+    return ibis.table(PEOPLE_COLUMNS, name="profiles")
 
 
 def events_table() -> ir.Table:
@@ -470,11 +501,15 @@ class Compiler:
         """``pid`` and ``customer_id`` of the customers the rule selects."""
         rule = inline_segments(rule, self.catalog)
         collect_events(rule, self.measures)
-        columns = ["pid", "customer_id"]
-        columns += sorted({self.catalog.attributes[a].column for a in used_attributes(rule)})
-        people = population(profiles_table(self.catalog), self.clock).select(
-            *dict.fromkeys(columns)
-        )
+        used = [self.catalog.attributes[a] for a in sorted(used_attributes(rule))]
+        stored = sorted({i.column for i in used if not i.trait})
+        traits = [i.column for i in used if i.trait]
+        people = population(profiles_table(self.catalog), self.clock)
+        if traits:
+            from segmint.traits.expressions import with_traits
+
+            people = with_traits(people, traits, self.clock, self.catalog.traits, self.backend)
+        people = people.select(*dict.fromkeys(["pid", "customer_id", *stored, *traits]))
         self.tables = measure_tables(self.measures)
         return people.filter(self.compile(rule, people)).select("pid", "customer_id")
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from segmint.errors import RuleError
+from segmint.errors import ModelError, RuleError
 from segmint.rules.catalog import Catalog, read_catalog
 from segmint.rules.coerce import as_rule, suggest
 from segmint.rules.model import RuleNode
@@ -21,6 +21,9 @@ from segmint.rules.validate import validate
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
+
+    from segmint.rules.compile import Clock
+    from segmint.traits.expressions import TraitSettings
 
 OUTPUTS = ("arrow", "pandas", "polars")
 TEMPLATE_CACHE_SIZE = 256
@@ -52,9 +55,14 @@ def parse_as_of(value: datetime | str | None) -> datetime:
 class Evaluator:
     """Rules on one workspace connection, with its catalog and saved segments."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, segments: Mapping[str, RuleNode]) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        segments: Mapping[str, RuleNode],
+        traits: TraitSettings | None = None,
+    ) -> None:
         self.con = con
-        self.catalog: Catalog = read_catalog(con, segments)
+        self.catalog: Catalog = read_catalog(con, segments, traits)
 
     def prepare(self, rule: Any, name: str | None = None) -> RuleNode:
         """The validated tree of a tree, dict or text."""
@@ -100,13 +108,36 @@ class Evaluator:
         takes 15-70 ms to compile a rule, as long as DuckDB takes to run a small one.
         """
         when = parse_as_of(as_of)
-        sql, variables = self.template(self.prepare(rule), columns)
+        tree = self.prepare(rule)
+        sql, variables = self.template(tree, columns)
+        self.prepare_traits(tree, columns, when)
         for name, days in variables.items():
             self.con.execute(f"SET VARIABLE {name} = ?", [when - timedelta(days=days)])
         return self.con.execute(sql)
 
+    def prepare_traits(self, tree: RuleNode, columns: tuple[str, ...], when: datetime) -> None:
+        """Fit the CLV models at ``when`` if the rule or the columns use their traits;
+        a rule that needs a model that cannot be fitted is an error."""
+        from segmint.rules.compile import inline_segments, used_attributes
+        from segmint.traits.definitions import MODEL_TRAITS
+        from segmint.traits.expressions import needs_models
+        from segmint.traits.models import ensure_predictions
+
+        used = used_attributes(inline_segments(tree, self.catalog)) | set(columns)
+        if not needs_models(used):
+            return
+        models = ensure_predictions(self.con, when, self.catalog.traits)
+        # churn_risk falls back to recency alone; the others have no value without models.
+        needs_bgnbd = used & (MODEL_TRAITS - {"churn_risk"})
+        needs_both = used & {"predicted_clv_365d", "value_tier"}
+        if (needs_bgnbd and models.bgnbd is None) or (needs_both and models.gamma_gamma is None):
+            names = ", ".join(sorted(needs_bgnbd))
+            raise ModelError(
+                f"{names} need the CLV models, which cannot be fitted {models.problem}"
+            )
+
     def template(self, tree: RuleNode, columns: tuple[str, ...]) -> tuple[str, dict[str, int]]:
-        from segmint.rules.compile import compile_template, inline_segments
+        from segmint.rules.compile import Clock, compile_template, inline_segments
 
         inlined = inline_segments(tree, self.catalog)
         key = (inlined.model_dump_json(by_alias=True), self.fingerprint(), columns)
@@ -115,7 +146,12 @@ class Evaluator:
             _TEMPLATES.move_to_end(key)
             return found
         members, variables = compile_template(inlined, self.catalog)
-        expr = self.with_columns(members, list(columns[1:])) if columns else members.count()
+        if columns:
+            clock = Clock(datetime.now(UTC), use_variables=True)
+            expr = self.with_columns(members, list(columns[1:]), clock)
+            variables = {**variables, **clock.variables}
+        else:
+            expr = members.count()
         found = render_sql(expr, pretty=False), variables
         _TEMPLATES[key] = found
         if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
@@ -129,9 +165,12 @@ class Evaluator:
         return (
             tuple(sorted((n, i.column, i.type) for n, i in c.attributes.items())),
             tuple(sorted(c.properties.items())),
+            repr(c.traits),
         )
 
-    def with_columns(self, members: ir.Table, columns: list[str]) -> ir.Table:
+    def with_columns(
+        self, members: ir.Table, columns: list[str], clock: Clock | None = None
+    ) -> ir.Table:
         """``customer_id`` then the requested attributes, ordered by ``customer_id``."""
         from segmint.rules.compile import profiles_table
 
@@ -144,6 +183,12 @@ class Evaluator:
         if not wanted:
             return members.select("customer_id").order_by("customer_id")
         profiles = profiles_table(self.catalog)
+        traits = [c for c in wanted if attributes[c].trait]
+        if traits:
+            from segmint.traits.expressions import with_traits
+
+            assert clock is not None, "trait columns need the query's clock"
+            profiles = with_traits(profiles, traits, clock, self.catalog.traits)
         joined = members.select("pid").join(profiles, "pid")
         picked = {name: joined[attributes[name].column] for name in wanted}
         return joined.select(joined.customer_id, **picked).order_by("customer_id")

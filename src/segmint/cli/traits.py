@@ -1,0 +1,135 @@
+"""``segmint traits`` and ``segmint models``: computed traits and the fitted CLV models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segmint.cli.app import Format, _open, app, run
+from segmint.cli.output import progress_for_stderr
+from segmint.cli.segment import AsOfOpt
+
+
+class TimeUnit(StrEnum):
+    day = "day"
+    week = "week"
+
+
+@app.command()
+def traits(
+    as_of: AsOfOpt = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.csv,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Every computed trait of every customer: customer_id first, one row per customer."""
+    from segmint.segments.export import write_members
+
+    def action() -> Any:
+        with _open() as ws:
+            result = ws.traits_result(as_of, progress=progress_for_stderr())
+            write_members(result.table, format.value, out, sys.stdout)
+            return result
+
+    result = run(action)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if out is not None:
+        print(f"wrote the traits of {result.table.num_rows:,} customers to {out}", file=sys.stderr)
+
+
+@app.command()
+def models(
+    as_of: AsOfOpt = None,
+    time_unit: Annotated[
+        TimeUnit, typer.Option("--time-unit", help="Time unit of the BG/NBD parameters.")
+    ] = TimeUnit.day,
+) -> None:
+    """The CLV models (BG/NBD, Gamma-Gamma) fitted on purchases up to as_of, as JSON."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.models(as_of, time_unit.value)
+
+    print(json.dumps(run(action), indent=2))
+
+
+templates_app = typer.Typer(
+    help="Built-in segments (RFM groups, lifecycle stages, CLV, engagement): list and add.",
+    invoke_without_command=True,
+)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.callback()
+def templates(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    sizes: Annotated[
+        bool, typer.Option("--sizes", help="Count each template's customers.")
+    ] = False,
+    as_of: AsOfOpt = None,
+) -> None:
+    """List the built-in segment templates with their rule and campaign."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from segmint.segments.templates import TEMPLATES
+
+    counts: dict[str, int] | None = None
+    if sizes:
+
+        def action() -> Any:
+            with _open() as ws:
+                evaluator = ws.evaluator()
+                return {t.name: evaluator.count(t.rule, as_of) for t in TEMPLATES}
+
+        counts = run(action)
+    if as_json:
+        rows = [
+            {
+                "name": t.name,
+                "title": t.title,
+                "rule": t.rule,
+                "campaign": t.campaign,
+                "description": t.description,
+                **({"size": counts[t.name]} if counts is not None else {}),
+            }
+            for t in TEMPLATES
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from segmint.cli.render import print_templates
+
+    print_templates(TEMPLATES, counts)
+
+
+@templates_app.command("add")
+def templates_add(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Template names.", show_default=False)
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Add every template.")] = False,
+    replace: Annotated[bool, typer.Option(help="Overwrite segments of the same name.")] = False,
+) -> None:
+    """Save templates as ordinary segments (segments/NAME.yaml) that you can edit."""
+    from segmint.errors import SegmintError
+
+    def action() -> Any:
+        if bool(names) == all_:
+            raise SegmintError("give template NAMEs or --all (not both)")
+        with _open() as ws:
+            return ws.add_templates(None if all_ else list(names or []), replace=replace)
+
+    done = run(action)
+    saved = [name for name, ok in done if ok]
+    kept = [name for name, ok in done if not ok]
+    if saved:
+        print(f"saved {len(saved)} segments: {', '.join(saved)}")
+    if kept:
+        print(f"kept {len(kept)} existing segments (use --replace to overwrite): {', '.join(kept)}")

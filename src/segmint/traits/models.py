@@ -1,0 +1,201 @@
+"""Fitting the CLV models at an ``as_of`` and keeping their predictions in the store.
+
+The per-customer summary the models need — repeat transactions ``x``, the time ``t_x`` of
+the last one and the observation time ``T`` (days, from the first purchase to as_of),
+and the mean value ``mbar`` of the repeat transactions — is one Ibis expression run in
+the engine. Several purchases on one UTC day count as one transaction, at the time of the
+day's first purchase and worth the day's total. The fits (:mod:`segmint.traits.clv`)
+run on that summary in numpy; the predictions go to the connection's temporary table
+``segmint_clv``, which trait queries join. It is rebuilt only when as_of, the data or
+the settings change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from segmint.errors import ModelError
+from segmint.traits.expressions import CLV_TABLE, DAY_US, HORIZON_DAYS, TraitSettings
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.types as ir
+    import numpy as np
+
+    from segmint.traits.clv import BGNBD, GammaGamma
+
+TIME_UNITS = {"day": 1.0, "week": 7.0}
+_STATE = "segmint_clv_state"
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """The CLV models at one as_of (``None`` where a model could not be fitted, with the
+    reason in ``problem``)."""
+
+    as_of: datetime
+    bgnbd: BGNBD | None
+    gamma_gamma: GammaGamma | None
+    problem: str | None = None
+
+    def to_json(self, time_unit: str = "day") -> dict[str, Any]:
+        """DESIGN section 6: ``{"bgnbd": {...}, "gamma_gamma": {...}}``; time-dependent
+        BG/NBD parameters in ``time_unit``. Raises :class:`ModelError` when a model
+        could not be fitted."""
+        if time_unit not in TIME_UNITS:
+            raise ModelError(f"time unit must be day or week, got {time_unit!r}")
+        if self.bgnbd is None or self.gamma_gamma is None:
+            raise ModelError(self.problem or "the CLV models could not be fitted")
+        bgnbd = self.bgnbd.in_unit(TIME_UNITS[time_unit]).to_json()
+        gamma_gamma = self.gamma_gamma.to_json()
+        return {
+            "bgnbd": {k: bgnbd[k] for k in ("r", "alpha", "a", "b", "loglik", "customers")},
+            "gamma_gamma": {k: gamma_gamma[k] for k in ("p", "q", "v", "customers")},
+        }
+
+
+def summary_expr(clock: Any, settings: TraitSettings) -> ir.Table:
+    """Per buyer at as_of: ``pid``, ``x``, ``t_x``, ``T`` (days, fractional), ``mbar``."""
+    from segmint.rules.compile import BACKENDS, events_table, people_table, population
+
+    epoch_us = BACKENDS["duckdb"].epoch_us
+    e = events_table()
+    at = clock.ago(0)
+    people = population(people_table(), clock).select("pid")
+    p = e.filter(e.event.isin(list(settings.purchase_events)), e.ts <= at).semi_join(people, "pid")
+    p = p.select("pid", "revenue", us=epoch_us(p.ts))
+    day = p.group_by("pid", day=p.us // DAY_US).aggregate(
+        t=p.us.min(), value=p.revenue.sum().fill_null(0)
+    )
+    per = day.group_by("pid").aggregate(
+        n=day.count(),
+        first=day.t.min(),
+        last=day.t.max(),
+        total=day.value.sum(),
+        first_value=day.value.argmin(day.t),
+    )
+    repeat = (per.n - 1).cast("float64")
+    return per.select(
+        "pid",
+        x=repeat,
+        t_x=(per.last - per.first).cast("float64") / DAY_US,
+        T=(epoch_us(at) - per.first).cast("float64") / DAY_US,
+        mbar=((per.total - per.first_value).cast("float64") / repeat.nullif(0)),
+    )
+
+
+def read_summary(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
+) -> dict[str, np.ndarray]:
+    """The summary at ``as_of`` as numpy arrays."""
+    from segmint.rules.compile import Clock
+    from segmint.segments.query import render_sql
+
+    sql = render_sql(summary_expr(Clock(as_of), settings), pretty=False)
+    table = con.execute(sql).arrow().read_all()
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def fit(summary: dict[str, np.ndarray], as_of: datetime) -> FittedModels:
+    """Both models on a summary; a model that cannot be fitted is ``None`` with the
+    reason (the other is still fitted when it can be)."""
+    from segmint.traits.clv import fit_bgnbd, fit_gamma_gamma
+
+    when = as_of.isoformat().replace("+00:00", "Z")
+    problems = []
+    bgnbd = gamma_gamma = None
+    try:
+        bgnbd = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+    except ModelError as exc:
+        problems.append(str(exc))
+    repeat = summary["x"] > 0
+    try:
+        gamma_gamma = fit_gamma_gamma(summary["x"][repeat], summary["mbar"][repeat])
+    except ModelError as exc:
+        problems.append(str(exc))
+    problem = f"at {when}: {'; '.join(problems)}" if problems else None
+    return FittedModels(as_of, bgnbd, gamma_gamma, problem)
+
+
+def fit_models(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
+) -> FittedModels:
+    """Fit both models on the purchases up to ``as_of``."""
+    return fit(read_summary(con, as_of, settings), as_of)
+
+
+def predictions(models: FittedModels, summary: dict[str, np.ndarray]) -> Any:
+    """An Arrow table of the CLV traits per buyer (all null without fitted models)."""
+    import numpy as np
+    import pyarrow as pa
+
+    pid = summary["pid"]
+    x, t_x, big_t = summary["x"], summary["t_x"], summary["T"]
+    empty = np.full(len(pid), np.nan)
+    alive = orders = clv = empty
+    if models.bgnbd is not None:
+        alive = models.bgnbd.p_alive(x, t_x, big_t)
+        orders = models.bgnbd.expected_purchases(float(HORIZON_DAYS), x, t_x, big_t)
+        if models.gamma_gamma is not None:
+            mbar = np.where(x > 0, np.nan_to_num(summary["mbar"]), 0.0)
+            clv = orders * models.gamma_gamma.expected_spend(x, mbar)
+    return pa.table(
+        {
+            "pid": pa.array(pid, pa.int64()),
+            "p_alive": pa.array(alive, pa.float64(), from_pandas=True),
+            "predicted_orders_365d": pa.array(orders, pa.float64(), from_pandas=True),
+            "predicted_clv_365d": pa.array(clv, pa.float64(), from_pandas=True),
+        }
+    )
+
+
+def ensure_predictions(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
+) -> FittedModels:
+    """Make ``segmint_clv`` hold the predictions at ``as_of``, fitting only when as_of,
+    the data or the settings changed since it was last filled on this connection."""
+    key = _state_key(con, as_of, settings)
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STATE} (key VARCHAR, models VARCHAR)")
+    row = con.execute(f"SELECT models FROM {_STATE} WHERE key = ?", [key]).fetchone()
+    if row is not None:
+        return _models_from_json(as_of, json.loads(row[0]))
+    summary = read_summary(con, as_of, settings)
+    models = fit(summary, as_of)
+    scores = predictions(models, summary)
+    con.register("segmint_clv_arrow", scores)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {CLV_TABLE} AS SELECT * FROM segmint_clv_arrow")
+    finally:
+        con.unregister("segmint_clv_arrow")
+    con.execute(f"DELETE FROM {_STATE}")
+    con.execute(f"INSERT INTO {_STATE} VALUES (?, ?)", [key, json.dumps(_models_json(models))])
+    return models
+
+
+def _state_key(con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings) -> str:
+    version = con.execute("SELECT count(*), coalesce(max(load_id), 0) FROM loads").fetchone()
+    return json.dumps([as_of.isoformat(), list(version or ()), repr(settings)])
+
+
+def _models_json(models: FittedModels) -> dict[str, Any]:
+    return {
+        "bgnbd": None if models.bgnbd is None else models.bgnbd.to_json(),
+        "gamma_gamma": None if models.gamma_gamma is None else models.gamma_gamma.to_json(),
+        "problem": models.problem,
+    }
+
+
+def _models_from_json(as_of: datetime, data: dict[str, Any]) -> FittedModels:
+    from segmint.traits.clv import BGNBD, GammaGamma
+
+    bgnbd = data["bgnbd"]
+    gg = data["gamma_gamma"]
+    return FittedModels(
+        as_of,
+        None if bgnbd is None else BGNBD(**bgnbd),
+        None if gg is None else GammaGamma(**gg),
+        data["problem"],
+    )

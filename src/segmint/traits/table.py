@@ -1,0 +1,90 @@
+"""Every trait of every customer at one ``as_of`` (``segmint traits``, ``ws.traits``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from segmint.traits.definitions import TRAIT_NAMES
+from segmint.traits.expressions import TraitSettings
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+    from segmint.console import Progress
+    from segmint.traits.models import FittedModels
+
+
+@dataclass(frozen=True)
+class TraitsResult:
+    """The traits table and the models its CLV columns come from."""
+
+    table: pa.Table
+    models: FittedModels
+    warnings: list[str]
+
+
+def traits_expr(
+    clock: Any,
+    settings: TraitSettings,
+    names: tuple[str, ...] = TRAIT_NAMES,
+    pid: int | None = None,
+) -> ir.Table:
+    """One row per customer that exists at as_of (or only profile ``pid``):
+    ``customer_id``, then ``names``."""
+    from segmint.rules.compile import people_table, population
+    from segmint.traits.expressions import with_traits
+
+    people = population(people_table(), clock)
+    table = with_traits(people, names, clock, settings)
+    if pid is not None:
+        table = table.filter(table.pid == pid)
+    return table.select("customer_id", *names).order_by("customer_id")
+
+
+def compute_traits(
+    con: duckdb.DuckDBPyConnection,
+    as_of: datetime,
+    settings: TraitSettings,
+    names: tuple[str, ...] = TRAIT_NAMES,
+    progress: Progress | None = None,
+    pid: int | None = None,
+) -> TraitsResult:
+    """Fit the models (if a wanted trait needs them), then run the traits query."""
+    from segmint.console import SilentProgress
+
+    progress = progress or SilentProgress()
+    from segmint.rules.compile import Clock
+    from segmint.segments.query import render_sql
+    from segmint.traits.expressions import needs_models
+    from segmint.traits.models import FittedModels, ensure_predictions
+
+    warnings = []
+    models = FittedModels(as_of, None, None, None)
+    if needs_models(names):
+        progress.phase("fitting the CLV models")
+        models = ensure_predictions(con, as_of, settings)
+        if models.problem:
+            warnings.append(f"CLV traits are empty where a model is missing: {models.problem}")
+    progress.phase("computing traits")
+    sql = render_sql(traits_expr(Clock(as_of), settings, names, pid), pretty=False)
+    table = con.execute(sql).arrow().read_all()
+    progress.done()
+    return TraitsResult(table, models, warnings)
+
+
+def lifecycle_thresholds(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
+) -> dict[str, int]:
+    """The lifecycle thresholds in force at ``as_of`` (configured, or derived from the
+    shop's purchase cadence): at_risk_days, lapsed_days, churned_days, loyal_orders."""
+    from segmint.rules.compile import Clock, people_table
+    from segmint.segments.query import render_sql
+    from segmint.traits.expressions import TraitBuilder
+
+    builder = TraitBuilder(people_table(), Clock(as_of), settings)
+    table = con.execute(render_sql(builder.thresholds(), pretty=False)).arrow().read_all()
+    return {k: int(v[0]) for k, v in table.to_pydict().items()}

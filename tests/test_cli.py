@@ -19,7 +19,7 @@ def test_help_does_not_import_heavy_libraries() -> None:
         "import sys\n"
         "from segmint.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "names = ('duckdb', 'pandas', 'ibis', 'pyarrow', 'numpy')\n"
+        "names = ('duckdb', 'pandas', 'ibis', 'pyarrow', 'numpy', 'scipy')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

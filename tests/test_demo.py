@@ -12,6 +12,7 @@ import segmint
 from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS
 from segmint.demo.tour import EXAMPLE_SEGMENTS, build_demo
 from segmint.errors import WorkspaceError
+from segmint.segments.templates import TEMPLATES
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -43,6 +44,16 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
             assert ws.count(text, as_of=report.data_end) == size
     sizes = dict((name, size) for name, _, _, size in report.segments)
     assert sizes["ios-boxing-lapsed"] > 0 and sizes["lapsed-buyers"] > sizes["big-spenders"] > 0
+    # Every built-in template is saved too, with its size at the data's end.
+    assert [name for name, *_ in report.templates] == [t.name for t in TEMPLATES]
+    with segmint.open(report.root) as ws:
+        for name, _, text, _ in report.templates:
+            assert ws.segments.get(name).rule == ws.evaluator().prepare(text)
+        assert ws.count(report.templates[0][2], as_of=report.data_end) == report.templates[0][3]
+    template_sizes = {name: size for name, _, _, size in report.templates}
+    assert template_sizes["champions"] > 0 and template_sizes["vip"] > 0
+    assert sum(v for k, v in template_sizes.items() if k.startswith("lifecycle-")) == 800
+    assert set(report.thresholds) == {"at_risk_days", "lapsed_days", "churned_days", "loyal_orders"}
 
 
 def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -65,4 +76,5 @@ def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "5,000 known customers" in done.stdout
     assert "segmint customer show" in done.stdout
+    assert "Built-in templates" in done.stdout and "lifecycle thresholds" in done.stdout
     assert elapsed < 60

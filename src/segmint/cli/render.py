@@ -116,6 +116,9 @@ def print_demo(report: DemoReport) -> None:
     )
     table = Table("template", "customers", "share", "rule", box=None)
     for name, _, text, size in report.templates:
+        if size is None:  # too few repeat buyers for the CLV models
+            table.add_row(name, "-", "-", f"{text} [dim](CLV models need more data)[/dim]")
+            continue
         share = f"{size / customers:.1%}" if customers else "-"
         table.add_row(name, f"{size:,}", share, text)
     console.print(table)

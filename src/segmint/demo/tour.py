@@ -33,7 +33,8 @@ class DemoReport:
     merged_example: str | None
     seconds: float
     segments: list[tuple[str, str, str, int]]  # name, title, rule text, size at data_end
-    templates: list[tuple[str, str, str, int]]  # the built-in templates, the same way
+    # The built-in templates, the same way; size None when the CLV models cannot be fitted.
+    templates: list[tuple[str, str, str, int | None]]
     thresholds: dict[str, int]  # lifecycle thresholds in force at data_end
 
 
@@ -141,13 +142,22 @@ def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str,
     return sizes
 
 
-def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
-    """Save every built-in template as a segment and count each at the data's end."""
+def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int | None]]:
+    """Save every built-in template as a segment and count each at the data's end (a tiny
+    shop may have too few repeat buyers for the CLV models: those sizes are None)."""
+    from segmint.errors import ModelError
     from segmint.segments.templates import TEMPLATES
 
     ws.add_templates()
     evaluator = ws.evaluator()
-    return [(t.name, t.title, t.rule, evaluator.count(t.rule, as_of)) for t in TEMPLATES]
+    sizes: list[tuple[str, str, str, int | None]] = []
+    for t in TEMPLATES:
+        try:
+            size: int | None = evaluator.count(t.rule, as_of)
+        except ModelError:
+            size = None
+        sizes.append((t.name, t.title, t.rule, size))
+    return sizes
 
 
 def split_csv_at(path: Path, cutoff: datetime) -> tuple[Path, Path]:
@@ -188,7 +198,7 @@ def _report(
     end: datetime,
     loads: list[LoadResult],
     segments: list[tuple[str, str, str, int]],
-    templates: list[tuple[str, str, str, int]],
+    templates: list[tuple[str, str, str, int | None]],
     seconds: float,
 ) -> DemoReport:
     def all_rows(sql: str) -> list[Any]:

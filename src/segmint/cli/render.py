@@ -115,12 +115,12 @@ def print_demo(report: DemoReport) -> None:
         f"engagement traits as of {_fmt(report.data_end)}; `segmint templates` for campaigns)"
     )
     table = Table("template", "customers", "share", "rule", box=None)
-    for name, _, text, size in report.templates:
-        if size is None:  # too few repeat buyers for the CLV models
+    for name, _, text, counted in report.templates:
+        if counted is None:  # too few repeat buyers for the CLV models
             table.add_row(name, "-", "-", f"{text} [dim](CLV models need more data)[/dim]")
             continue
-        share = f"{size / customers:.1%}" if customers else "-"
-        table.add_row(name, f"{size:,}", share, text)
+        share = f"{counted / customers:.1%}" if customers else "-"
+        table.add_row(name, f"{counted:,}", share, text)
     console.print(table)
     t = report.thresholds
     console.print(

@@ -32,7 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-AS_OF = datetime(2026, 11, 1, tzinfo=UTC)  # set from --as-of
+DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)  # the end of the benchmark data
+AS_OF = DEFAULT_AS_OF  # set from --as-of
 SQL_TRAITS = (
     "orders_count",
     "revenue_total",
@@ -236,7 +237,7 @@ def child(what: str, workspace: Path, repeat: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workspace", type=Path, default=Path("bench/data/ws-sorted"))
-    parser.add_argument("--as-of", default=AS_OF.isoformat())
+    parser.add_argument("--as-of", default=DEFAULT_AS_OF.isoformat())
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--child", choices=("all", "fits", "sql"), help=argparse.SUPPRESS)

@@ -110,7 +110,7 @@ def with_traits(
     wanted = [t for t in TRAIT_NAMES if t in set(wanted)]
     parts: set[str] = set().union(*(_NEEDS[t] for t in wanted)) if wanted else set()
     builder = TraitBuilder(people, clock, settings, backend)
-    t = builder.base()
+    t = people
     if "orders" in parts:
         t = builder.add_orders(t)
     if "last_seen" in parts:
@@ -126,7 +126,8 @@ def with_traits(
     if "tier" in parts:
         t = builder.add_value_tier(t)
     values = builder.values(t, wanted)
-    return people.left_join(t.select("pid", **values), "pid").drop("pid_right")
+    # The people's own columns pass through (joins only add columns), so no join back.
+    return t.select(*people.columns, **values)
 
 
 class TraitBuilder:
@@ -147,6 +148,7 @@ class TraitBuilder:
         self.backend = backend or BACKENDS["duckdb"]
         self.events = events_table()
         self.at = clock.ago(0)
+        self._orders: ir.Table | None = None
 
     def epoch_us(self, ts: Any) -> ir.IntegerValue:
         return self.backend.epoch_us(ts)
@@ -159,27 +161,33 @@ class TraitBuilder:
         """``floor((later - earlier) / 1 day)`` for ``earlier <= later``, exactly."""
         return (self.epoch_us(later) - self.epoch_us(earlier)) // DAY_US
 
-    def base(self) -> ir.Table:
-        p = self.people
-        return p.select("pid", "created_at", "first_event_at", "last_event_at")
-
     def purchases(self) -> ir.Table:
         e = self.events
         return e.filter(e.event.isin(list(self.settings.purchase_events)), e.ts <= self.at)
 
-    def add_orders(self, t: ir.Table) -> ir.Table:
+    def orders(self) -> ir.Table:
+        """Order facts per buyer of the population (one scan of the purchase events; the
+        same expression each call, so the SQL shares it as one CTE)."""
+        if self._orders is None:
+            self._orders = self._order_facts()
+        return self._orders
+
+    def _order_facts(self) -> ir.Table:
         p = self.purchases()
         recent = p.ts > self.clock.ago(60)
         prior = (p.ts > self.clock.ago(120)) & (p.ts <= self.clock.ago(60))
         orders = p.group_by("pid").aggregate(
             orders_count=p.count(),
-            revenue_total=p.revenue.sum(),
+            revenue_total=p.revenue.sum().fill_null(0),
             first_order_at=p.ts.min(),
             last_order_at=p.ts.max(),
             orders_60d=p.count(where=recent),
             orders_prior_60d=p.count(where=prior),
         )
-        return t.left_join(orders, "pid").drop("pid_right")
+        return orders.semi_join(self.people, "pid")
+
+    def add_orders(self, t: ir.Table) -> ir.Table:
+        return t.left_join(self.orders(), "pid").drop("pid_right")
 
     def add_last_seen(self, t: ir.Table) -> ir.Table:
         """The latest event up to as_of: the stored latest event when it is not after
@@ -252,11 +260,14 @@ class TraitBuilder:
         many buyers are strictly worse on that measure, so ties share a score."""
         import ibis
 
-        b = t.filter(t.orders_count > 0).select(
+        # From the order facts alone, not from ``t``: a window over ``t`` would repeat
+        # every join that built it.
+        o = self.orders()
+        b = o.select(
             "pid",
-            days=self.days_between(t.last_order_at, self.at),
-            n=t.orders_count,
-            money=t.revenue_total,
+            days=self.days_between(o.last_order_at, self.at),
+            n=o.orders_count,
+            money=o.revenue_total,
         )
         buyers = b.count().over()
 
@@ -284,7 +295,10 @@ class TraitBuilder:
         import ibis
 
         c = self.settings.clv
-        b = t.filter(t.predicted_clv_365d.notnull()).select("pid", clv=t.predicted_clv_365d)
+        scores = clv_table().semi_join(self.people, "pid")
+        b = scores.filter(scores.predicted_clv_365d.notnull()).select(
+            "pid", clv=scores.predicted_clv_365d
+        )
         higher = ibis.rank().over(order_by=ibis.desc(b.clv))
         n = b.count().over()
         tier = ibis.cases(

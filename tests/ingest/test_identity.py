@@ -104,3 +104,28 @@ def test_unknown_customer_ids_create_bare_profiles(ws: segmint.Workspace, files:
     result = ws.ingest("orders", files / "o.csv")
     assert result.profiles_created == 1
     assert rows(ws, "SELECT customer_id, email FROM profiles") == [("C9", None)]
+
+
+def test_several_profiles_merging_into_one_keep_the_earliest_and_latest_event(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    write_csv(
+        files / "a.csv",
+        """event,timestamp,customer_id,anonymous_id
+        page_view,2025-01-10T00:00:00Z,,a1
+        page_view,2025-03-10T00:00:00Z,,a2
+        page_view,2025-09-01T00:00:00Z,,a2
+        page_view,2025-04-10T00:00:00Z,c1,""",
+    )
+    write_csv(
+        files / "b.csv",
+        """event,timestamp,customer_id,anonymous_id
+        login,2025-05-01T00:00:00Z,c1,a1
+        login,2025-05-02T00:00:00Z,c1,a2""",
+    )
+    ws.ingest("events", files / "a.csv")
+    assert ws.ingest("events", files / "b.csv").merges == 2
+    # Both merged profiles count: a1 has the earliest event, a2 the latest.
+    assert rows(ws, "SELECT first_event_at::VARCHAR, last_event_at::VARCHAR FROM profiles") == [
+        ("2025-01-10 00:00:00+00", "2025-09-01 00:00:00+00")
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segmint.rules.catalog import AttributeInfo, Catalog
+from segmint.rules.catalog import AttributeInfo, Catalog, trait_attributes
 from segmint.rules.text import parse
 from segmint.store.schema import BUILTIN_ATTRIBUTES
 
@@ -21,6 +21,7 @@ def shop_catalog(segments: dict[str, str] | None = None) -> Catalog:
     attributes = {name: AttributeInfo(name, kind) for name, kind in BUILTIN_ATTRIBUTES.items()}
     for i, (name, kind) in enumerate(CUSTOM.items()):
         attributes[name] = AttributeInfo(f"x_attr_{i}", kind)
+    attributes.update(trait_attributes())
     return Catalog(
         attributes=attributes,
         events=frozenset({"order_completed", "app_open", "email_opened", "product_view"}),

@@ -44,6 +44,8 @@ RULES = {
     "and last_login_at within last 7 days",
     "segment_ref": 'in segment vip and country not in ["US", "CA"]',
     "list_property": 'did order_completed where tags contains "gift"',
+    "traits": 'rfm_segment = "Champions" and p_alive > 0.5 and lifecycle_stage != "churned" '
+    "and days_since_last_seen <= 30",
 }
 # ibis 12 compiles no JSON array access for these engines; the error must say so.
 UNSUPPORTED = {("list_property", "spark"), ("list_property", "bigquery")}

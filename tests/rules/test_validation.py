@@ -167,6 +167,25 @@ CASES: list[tuple[Any, str]] = [
         "trend, segment, got {'color': 'red'}",
     ),
     ({"and": {"attr": "x"}}, "rule.and: expected a list, got {'attr': 'x'}"),
+    # Computed traits are attributes: typed, and those with fixed values check them.
+    (
+        {"attr": "rfm_segment", "op": "eq", "value": "Champion"},
+        "rule.value: rfm_segment is never 'Champion'; did you mean 'Champions'?",
+    ),
+    (
+        {"attr": "lifecycle_stage", "op": "in", "value": ["loyal", "gone"]},
+        "rule.value[1]: lifecycle_stage is never 'gone' (one of: subscriber, "
+        "first_time_buyer, repeat_buyer, loyal, at_risk, lapsed, churned)",
+    ),
+    (
+        {"attr": "p_alive", "op": "contains", "value": "x"},
+        "rule.op: contains does not apply to float attribute 'p_alive'; use one of between, "
+        "eq, ge, gt, in, is_not_set, is_set, le, lt, ne, not_in",
+    ),
+    (
+        {"attr": "r_scor", "op": "eq", "value": 5},
+        "rule.attr: unknown attribute 'r_scor'; did you mean 'r_score'?",
+    ),
 ]
 
 

@@ -96,7 +96,10 @@ def merge_profiles(ctx: LoadContext) -> int:
 
 
 def _fill_from_merged(ctx: LoadContext) -> None:
-    """The surviving profile keeps its values and takes the merged one's where it has none."""
+    """The surviving profile keeps its values and takes the merged one's where it has none;
+    several profiles merging into one in a load are reduced to one row first (earliest
+    and latest event over all of them; otherwise the lowest pid's value), as an UPDATE
+    with several source rows for a target keeps an arbitrary one."""
     columns = [
         name
         for (name,) in ctx.con.execute(
@@ -105,8 +108,15 @@ def _fill_from_merged(ctx: LoadContext) -> None:
         ).fetchall()
     ]
     fills = []
+    reduced = []
     for name in columns:
         col = '"' + name + '"'
+        if name == "first_event_at":
+            reduced.append(f"min(a.{col}) AS {col}")
+        elif name == "last_event_at":
+            reduced.append(f"max(a.{col}) AS {col}")
+        else:
+            reduced.append(f"arg_min(a.{col}, a.pid) FILTER (WHERE a.{col} IS NOT NULL) AS {col}")
         if name == "first_event_at":
             fills.append(f"{col} = least(coalesce(p.{col}, s.{col}), coalesce(s.{col}, p.{col}))")
         elif name == "last_event_at":
@@ -117,7 +127,8 @@ def _fill_from_merged(ctx: LoadContext) -> None:
             fills.append(f"{col} = coalesce(p.{col}, s.{col})")
     ctx.con.execute(
         f"UPDATE profiles AS p SET {', '.join(fills)} FROM "
-        "(SELECT m.into_pid, a.* FROM _merges m JOIN profiles a ON a.pid = m.merged_pid) s "
+        f"(SELECT m.into_pid, {', '.join(reduced)} FROM _merges m "
+        "JOIN profiles a ON a.pid = m.merged_pid GROUP BY m.into_pid) s "
         "WHERE p.pid = s.into_pid"
     )
 

@@ -85,6 +85,10 @@ class Backend:
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
 
+    def quantile(self, value: ir.NumericColumn, q: float) -> ir.NumericScalar:
+        """The interpolated quantile ``q`` of a column."""
+        return value.quantile(q)
+
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         """Microseconds since 1970-01-01 UTC (for exact day arithmetic)."""
         import ibis
@@ -141,6 +145,10 @@ class SnowflakeBackend(Backend):
 class BigQueryBackend(Backend):
     name = dialect = "bigquery"
     SUPPORTS_LIST_PROPERTIES = False  # ibis 12 cannot compile JSON arrays for BigQuery
+
+    def quantile(self, value: ir.NumericColumn, q: float) -> ir.NumericScalar:
+        # BigQuery has no exact quantile aggregate (ibis 12 compiles none); APPROX_QUANTILES.
+        return value.approx_quantile(q)
 
 
 class SparkBackend(Backend):

@@ -30,6 +30,7 @@ from segmint.rules.model import (
     Trend,
     parse_instant,
 )
+from segmint.traits.definitions import TRAIT_VALUES
 
 _SET = {"is_set", "is_not_set"}
 _ORDER = {"eq", "ne", "lt", "le", "gt", "ge", "between"}
@@ -55,6 +56,18 @@ AGGREGATE_TYPES: dict[str, frozenset[str]] = {
     "max": NUMERIC,
     "distinct": frozenset({"string", "integer", "float", "bool", "timestamp"}),
 }
+
+
+def check_trait_values(rule: Attribute, allowed: tuple[str, ...], path: str) -> None:
+    """A computed trait with a fixed set of values (rfm_segment, ...) compared with a value
+    it never takes is a typo, not an empty segment."""
+    many = isinstance(rule.value, tuple)
+    values: list[Any] = list(rule.value) if isinstance(rule.value, tuple) else [rule.value]
+    for i, value in enumerate(values):
+        if value not in allowed:
+            where = f"{path}.value[{i}]" if many else f"{path}.value"
+            hint = suggest(str(value), allowed) or f" (one of: {', '.join(allowed)})"
+            raise RuleError(where, f"{rule.attr} is never {value!r}{hint}")
 
 
 def validate(rule: RuleNode, catalog: Catalog, path: str = "rule", name: str | None = None) -> None:
@@ -101,6 +114,8 @@ class _Checker:
                 f"unknown attribute {rule.attr!r}{suggest(rule.attr, self.catalog.attributes)}",
             )
         check_comparison(rule.op, rule.value, info.type, f"attribute {rule.attr!r}", path)
+        if info.trait and rule.attr in TRAIT_VALUES and rule.op in ("eq", "ne", "in", "not_in"):
+            check_trait_values(rule, TRAIT_VALUES[rule.attr], path)
 
     def check_event(self, rule: EventNode, path: str) -> None:
         self.check_event_name(rule.event, f"{path}.event")

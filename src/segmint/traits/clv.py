@@ -216,9 +216,10 @@ class GammaGamma:
 
         ``E[Z | x, m] = p * (v + x * m) / (p * x + q - 1)``, a weighted mean of the population
         mean ``p * v / (q - 1)`` and the customer's own ``m`` (Fader & Hardie, note 025). For
-        ``x == 0`` it is the population mean and ``m`` is ignored (it may be NaN there).
+        ``x == 0`` it is the population mean and ``m`` is ignored (it may be NaN there). A
+        mean of 0 (free repeat orders) is allowed here, though not in a fit.
         """
-        xs, ms = _check_spend(x, m)
+        xs, ms = _check_spend(x, m, allow_zero=True)
         spend = np.where(xs > 0, ms, 0.0)
         result: FloatArray = self.p * (self.v + xs * spend) / (self.p * xs + self.q - 1.0)
         return result
@@ -515,8 +516,11 @@ def _check_summary(
     return xs, txs, Ts
 
 
-def _check_spend(x: npt.ArrayLike, m: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Validate and broadcast ``(x, m)``; ``m`` is only checked where ``x > 0``."""
+def _check_spend(
+    x: npt.ArrayLike, m: npt.ArrayLike, allow_zero: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """Validate and broadcast ``(x, m)``; ``m`` is only checked where ``x > 0`` (and may be
+    0 there with ``allow_zero``)."""
     xs = _as_numbers("x", x)
     _require("x", xs, xs != np.floor(xs), "must be whole numbers of repeat transactions")
     try:
@@ -526,6 +530,9 @@ def _check_spend(x: npt.ArrayLike, m: npt.ArrayLike) -> tuple[FloatArray, FloatA
         raise ModelError(f"x and m must be numbers of the same length: {exc}") from exc
     used = xs > 0
     # `not m > 0` also catches NaN.
-    _require("m", ms, used & ~(ms > 0), "must be > 0 where x > 0 (a mean transaction value)")
+    if allow_zero:
+        _require("m", ms, used & ~(ms >= 0), "must be >= 0 where x > 0 (a mean transaction value)")
+    else:
+        _require("m", ms, used & ~(ms > 0), "must be > 0 where x > 0 (a mean transaction value)")
     _require("m", ms, used & ~np.isfinite(ms), "must be finite where x > 0")
     return xs, ms

@@ -228,9 +228,9 @@ class TraitBuilder:
         fallback = c.fallback_days
         derived = gaps.aggregate(
             n_gaps=gaps.count(),
-            q_at_risk=gaps.gap.quantile(c.at_risk_quantile),
-            q_lapsed=gaps.gap.quantile(c.lapsed_quantile),
-            q_churned=gaps.gap.quantile(c.churned_quantile),
+            q_at_risk=self.backend.quantile(gaps.gap, c.at_risk_quantile),
+            q_lapsed=self.backend.quantile(gaps.gap, c.lapsed_quantile),
+            q_churned=self.backend.quantile(gaps.gap, c.churned_quantile),
         )
         enough = derived.n_gaps >= c.min_gaps
 
@@ -247,12 +247,11 @@ class TraitBuilder:
         lapsed = ibis.greatest(lapsed, at_risk + 1)
         churned = ibis.greatest(churned, lapsed + 1)
         days_table = derived.select(at_risk_days=at_risk, lapsed_days=lapsed, churned_days=churned)
-        per_buyer = p.group_by("pid").aggregate(n=p.count())
         if c.loyal_orders:
-            loyal = per_buyer.aggregate(loyal_orders=ibis.literal(c.loyal_orders, type="int64"))
-        else:
-            q = per_buyer.n.quantile(c.loyal_quantile).ceil().cast("int64")
-            loyal = per_buyer.aggregate(loyal_orders=ibis.greatest(q.fill_null(3), 3))
+            return days_table.mutate(loyal_orders=ibis.literal(c.loyal_orders, type="int64"))
+        per_buyer = p.group_by("pid").aggregate(n=p.count())
+        q = self.backend.quantile(per_buyer.n, c.loyal_quantile).ceil().cast("int64")
+        loyal = per_buyer.aggregate(loyal_orders=ibis.greatest(q.fill_null(3), 3))
         return days_table.cross_join(loyal)
 
     def add_rfm(self, t: ir.Table) -> ir.Table:

@@ -102,18 +102,33 @@ def read_summary(
 def fit(summary: dict[str, np.ndarray], as_of: datetime) -> FittedModels:
     """Both models on a summary; a model that cannot be fitted is ``None`` with the
     reason (the other is still fitted when it can be)."""
+    import numpy as np
+
     from segmint.traits.clv import fit_bgnbd, fit_gamma_gamma
 
     when = as_of.isoformat().replace("+00:00", "Z")
     problems = []
     bgnbd = gamma_gamma = None
+    x, t_x, big_t = summary["x"], summary["t_x"], summary["T"]
     try:
-        bgnbd = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+        bgnbd = fit_bgnbd(x, t_x, big_t)
+        # A flat likelihood ridge (e.g. every buyer with the same purchase rate) can give
+        # parameters so large that the predictions overflow: no usable model then.
+        with np.errstate(all="ignore"):  # judged below, not warned about
+            check = bgnbd.expected_purchases(float(HORIZON_DAYS), x, t_x, big_t)
+        if not np.isfinite(check).all():
+            raise ModelError(
+                f"BG/NBD fit is degenerate (r = {bgnbd.r:.4g}, alpha = {bgnbd.alpha:.4g} days, "
+                f"a = {bgnbd.a:.4g}, b = {bgnbd.b:.4g}): its predictions are not finite"
+            )
     except ModelError as exc:
+        bgnbd = None
         problems.append(str(exc))
-    repeat = summary["x"] > 0
+    # Gamma-Gamma models positive spend: repeat buyers whose repeat purchases are worth 0
+    # on average (free orders) are left out of the fit (their prediction still uses it).
+    usable = (x > 0) & (np.nan_to_num(summary["mbar"]) > 0)
     try:
-        gamma_gamma = fit_gamma_gamma(summary["x"][repeat], summary["mbar"][repeat])
+        gamma_gamma = fit_gamma_gamma(x[usable], summary["mbar"][usable])
     except ModelError as exc:
         problems.append(str(exc))
     problem = f"at {when}: {'; '.join(problems)}" if problems else None

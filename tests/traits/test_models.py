@@ -1,0 +1,74 @@
+"""How the CLV models behave on awkward data: degenerate fits, free orders, caching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import segmint
+from segmint.errors import ModelError
+from tests.conftest import write_csv
+from tests.rules.random_store import build_store
+
+AS_OF = "2026-03-01T00:00:00Z"
+
+
+def test_a_degenerate_bgnbd_fit_is_reported_not_used(tmp_path: Path) -> None:
+    # This random shop's buyers look like one shared purchase rate: the likelihood has a flat
+    # ridge, the fit runs to r ~ 1e7, and the predictions overflow.
+    ws = build_store(tmp_path, 1).ws
+    result = ws.traits_result(AS_OF)
+    assert result.models.bgnbd is None
+    assert any("BG/NBD fit is degenerate" in w for w in result.warnings)
+    table = result.table.to_pandas()
+    assert table.p_alive.isna().all() and table.predicted_clv_365d.isna().all()
+    with pytest.raises(ModelError, match="degenerate"):
+        ws.count("predicted_orders_365d > 1", AS_OF)
+    ws.close()
+
+
+def orders_file(files: Path, customers: int, free: str | None = None) -> Path:
+    """Orders of a shop whose buyers have their own purchase rates and drop out: what the
+    models expect. ``free``'s repeat orders cost nothing."""
+    rng = np.random.default_rng(11)
+    start = np.datetime64("2025-01-01T00:00:00")
+    lines = ["order_id,customer_id,ordered_at,total"]
+    for c in range(customers):
+        rate, life = rng.gamma(0.8, 1 / 20), rng.exponential(200)
+        t = float(rng.uniform(0, 100))
+        k = 0
+        while t < min(life, 420):
+            total = 0 if (f"C{c}" == free and k) else int(rng.integers(5, 80))
+            stamp = start + np.timedelta64(int(t * 86400), "s")
+            lines.append(f"O{c}-{k},C{c},{stamp}Z,{total}")
+            t, k = t + float(rng.exponential(1 / rate)), k + 1
+    return write_csv(files / "o.csv", "\n".join(lines))
+
+
+def test_free_repeat_orders_do_not_stop_the_spend_model(ws: segmint.Workspace, files: Path) -> None:
+    ws.ingest("orders", orders_file(files, 300, free="C3"))
+    models = ws.fitted_models(AS_OF)
+    assert models.bgnbd is not None and models.gamma_gamma is not None, models.problem
+    repeat = ws.traits(AS_OF, output="pandas").set_index("customer_id")
+    repeat = repeat[repeat.orders_count > 1]
+    assert "C3" in repeat.index
+    # C3's repeat orders were free: left out of the fit, still predicted.
+    assert models.gamma_gamma.customers == len(repeat) - 1
+    traits = ws.traits(AS_OF, output="pandas").set_index("customer_id")
+    assert traits.loc["C5", "predicted_clv_365d"] > 0
+
+
+def test_models_are_fitted_once_per_as_of_and_data(ws: segmint.Workspace, files: Path) -> None:
+    ws.ingest("orders", orders_file(files, 300))
+    evaluator = ws.evaluator()
+    first = evaluator.count("p_alive > 0.5", AS_OF)
+    state = ws.con.execute("SELECT key FROM segmint_clv_state").fetchall()
+    assert evaluator.count("p_alive > 0.5", AS_OF) == first
+    assert ws.con.execute("SELECT key FROM segmint_clv_state").fetchall() == state
+    # A load changes the data: the next evaluation refits.
+    more = "order_id,customer_id,ordered_at,total\nX1,C1,2025-12-01,99"
+    ws.ingest("orders", write_csv(files / "more.csv", more))
+    ws.evaluator().count("p_alive > 0.5", AS_OF)
+    assert ws.con.execute("SELECT key FROM segmint_clv_state").fetchall() != state

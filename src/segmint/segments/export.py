@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = ("csv", "parquet", "jsonl")
+BATCH_ROWS = 65_536
 
 
 def write_members(table: pa.Table, fmt: str, out: Path | None, stdout: IO[str]) -> None:
@@ -42,25 +43,48 @@ def write_members(table: pa.Table, fmt: str, out: Path | None, stdout: IO[str]) 
 
 def _write_text(table: pa.Table, fmt: str, stream: IO[str]) -> None:
     if fmt == "csv":
-        import csv
-
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(table.column_names)
-        for row in table.to_pylist():
-            writer.writerow([_csv_cell(v) for v in row.values()])
+        _write_csv(table, stream)
         return
-    for row in table.to_pylist():
-        stream.write(json.dumps(row, default=_json_value, ensure_ascii=False) + "\n")
+    # JSON Lines row by row, a batch at a time so memory stays bounded.
+    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+        for row in batch.to_pylist():
+            stream.write(json.dumps(row, default=_json_value, ensure_ascii=False) + "\n")
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+def _write_csv(table: pa.Table, stream: IO[str]) -> None:
+    """CSV, quoting only where needed: every column is turned into text by Arrow
+    (timestamps as ISO 8601 ``...T10:11:12.000000Z``, lists as JSON arrays, missing as an
+    empty cell), then the csv module writes the rows a batch at a time."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+        cells = []
+        for column in batch.columns:
+            kind = column.type
+            if pa.types.is_timestamp(kind):
+                column = _iso(column.cast(pa.timestamp("us", tz="UTC")).cast(pa.string()))
+            elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+                dumped = [
+                    None if v is None else json.dumps(v, ensure_ascii=False)
+                    for v in column.to_pylist()
+                ]
+                column = pa.array(dumped, pa.string())
+            elif not pa.types.is_string(kind):
+                column = column.cast(pa.string())
+            cells.append(pc.fill_null(column, "").to_pylist())
+        writer.writerows(zip(*cells, strict=True))
+
+
+def _iso(column: Any) -> Any:
+    """``2026-01-02 10:11:12.000000Z`` (Arrow's cast) as ``2026-01-02T10:11:12.000000Z``."""
+    import pyarrow.compute as pc
+
+    return pc.replace_substring(column, " ", "T", max_replacements=1)
 
 
 def _json_value(value: Any) -> Any:

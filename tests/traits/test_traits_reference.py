@@ -31,7 +31,7 @@ from tests.traits import reference as ref
 
 DAY = timedelta(days=1)
 # The CLV fits succeed at every as_of with seed 2; with seed 6 the Gamma-Gamma fit fails
-# at two of them (empty predicted_clv_365d, so no value_tier), so both paths are compared.
+# at one of them (empty predicted_clv_365d, so no value_tier), so both paths are compared.
 # churn_risk without any p_alive is in the hand-built lifecycle test.
 SEEDS = (2, 6)
 FIXED_CONFIG_SEED = 3
@@ -178,10 +178,9 @@ def case(
     built.ws.close()
 
 
-# loyal_orders stays derived here: a fixed one repeats every row (see
-# test_a_fixed_loyal_orders_keeps_one_row_per_customer), which on this store is a query
-# that spills tens of GB to disk.
-FIXED = {"at_risk_days": 45, "lapsed_days": 100, "churned_days": 200}
+# Every lifecycle threshold fixed (a fixed loyal_orders once repeated every row: see
+# test_a_fixed_loyal_orders_keeps_one_row_per_customer).
+FIXED = {"at_risk_days": 45, "lapsed_days": 100, "churned_days": 200, "loyal_orders": 3}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from segmint.ingest.load import LoadResult
     from segmint.profiles import CustomerView
     from segmint.segments.query import Evaluator
+    from segmint.segments.refresh import RefreshResult
     from segmint.segments.registry import Registry, SegmentDefinition
     from segmint.store.layout import LayoutResult
     from segmint.traits.models import FittedModels
@@ -303,6 +304,46 @@ class Workspace:
             "segment",
         )
         return self.save_segment(definition, replace=replace)
+
+    def refresh(
+        self,
+        names: list[str] | None = None,
+        as_of: datetime | str | None = None,
+        progress: Progress | None = None,
+    ) -> RefreshResult:
+        """Evaluate saved segments (default: every active one) at ``as_of`` and record who
+        entered and exited; a failing segment is marked failed, the others go on."""
+        from segmint.segments.refresh import refresh
+
+        return refresh(self, names, as_of, progress)
+
+    def retire(self, name: str) -> None:
+        """Stop refreshing a segment; its history and file are kept."""
+        from segmint.segments.refresh import require_known
+
+        require_known(self, name)
+        self.con.execute("DELETE FROM segment_state WHERE name = ?", [name])
+        self.con.execute("INSERT INTO segment_state VALUES (?, now())", [name])
+
+    def history(self, name: str, since: datetime | str | None = None, output: str = "arrow") -> Any:
+        """Every entry and exit of segment ``name`` (since ``since``): ``customer_id``,
+        ``change`` (entered or exited) and ``as_of``, oldest first."""
+        from segmint.segments.query import parse_as_of
+        from segmint.segments.refresh import require_known
+
+        require_known(self, name)
+        start = parse_as_of(since) if since is not None else None
+        table = (
+            self.con.execute(
+                "SELECT p.customer_id, c.change, c.as_of FROM segment_changes c "
+                "JOIN profiles p USING (pid) WHERE c.name = ? AND (? IS NULL OR c.as_of >= ?) "
+                "ORDER BY c.as_of, c.change, p.customer_id",
+                [name, start, start],
+            )
+            .arrow()
+            .read_all()
+        )
+        return _convert(table, output)
 
     def add_templates(
         self, names: list[str] | None = None, replace: bool = False

@@ -142,6 +142,26 @@ def print_demo(report: DemoReport) -> None:
     console.print("  segmint ingest events more.csv            # add your own data")
 
 
+def print_refresh(result: Any) -> None:
+    """A refresh: one line per segment (size, entered, exited) and a summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("segment", "size", "entered", "exited", "status", box=None)
+    for r in result.runs:
+        if r.status == "ok":
+            table.add_row(r.name, f"{r.size:,}", f"+{r.entered:,}", f"-{r.exited:,}", "ok")
+        else:
+            table.add_row(r.name, "-", "-", "-", "[red]failed[/red]")
+    console.print(table)
+    failed = len(result.failed)
+    console.print(
+        f"refreshed {len(result.runs) - failed} segments at {_fmt(result.as_of)} in "
+        f"{result.seconds:.1f} s" + (f"; {failed} failed" if failed else "")
+    )
+
+
 def print_templates(templates: Any, sizes: dict[str, int] | None) -> None:
     """The built-in templates: name, title, rule, campaign (and sizes when counted)."""
     from rich.console import Console

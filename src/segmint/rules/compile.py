@@ -196,6 +196,13 @@ def profiles_table(catalog: Catalog) -> ir.Table:
     return ibis.table(schema, name="profiles")
 
 
+def segment_members_table() -> ir.Table:
+    """Current members of the refreshed segments (segments/refresh.py keeps it)."""
+    import ibis
+
+    return ibis.table({"name": "string", "pid": "int64"}, name="segment_members")
+
+
 def people_table() -> ir.Table:
     """The profile columns that decide who exists when (no attributes)."""
     import ibis
@@ -493,6 +500,7 @@ class Compiler:
         self.backend = backend
         self.measures = Measures(clock, backend, catalog)
         self.tables: dict[str, ir.Table] = {}
+        self.stored_segments = False
         self.handlers: dict[type, Callable[[Any, ir.Table], ir.BooleanValue]] = {
             And: self.compile_and,
             Or: self.compile_or,
@@ -507,9 +515,25 @@ class Compiler:
 
     def members(self, rule: RuleNode) -> ir.Table:
         """``pid`` and ``customer_id`` of the customers the rule selects."""
-        rule = inline_segments(rule, self.catalog)
-        collect_events(rule, self.measures)
-        used = [self.catalog.attributes[a] for a in sorted(used_attributes(rule))]
+        people, (test,) = self.tests([inline_segments(rule, self.catalog)])
+        return people.filter(test).select("pid", "customer_id")
+
+    def many(self, rules: list[RuleNode]) -> ir.Table:
+        """``pid`` and one boolean column ``s0``, ``s1``, ... per rule over the population:
+        the rules share their event scans (one per event name) and the traits they use.
+        Segment references read the stored membership (``segment_members``), so the
+        referenced segments must have been refreshed first at the same as_of."""
+        self.stored_segments = True
+        people, tests = self.tests(rules)
+        return people.select("pid", **{f"s{i}": test for i, test in enumerate(tests)})
+
+    def tests(self, rules: list[RuleNode]) -> tuple[ir.Table, list[ir.BooleanValue]]:
+        """The population with the columns the rules compare, and each rule's test."""
+        used_names: set[str] = set()
+        for rule in rules:
+            collect_events(rule, self.measures)
+            used_names |= used_attributes(rule)
+        used = [self.catalog.attributes[a] for a in sorted(used_names)]
         stored = sorted({i.column for i in used if not i.trait})
         traits = [i.column for i in used if i.trait]
         people = population(profiles_table(self.catalog), self.clock)
@@ -519,7 +543,7 @@ class Compiler:
             people = with_traits(people, traits, self.clock, self.catalog.traits, self.backend)
         people = people.select(*dict.fromkeys(["pid", "customer_id", *stored, *traits]))
         self.tables = measure_tables(self.measures)
-        return people.filter(self.compile(rule, people)).select("pid", "customer_id")
+        return people, [self.compile(rule, people) for rule in rules]
 
     def compile(self, rule: RuleNode, t: ir.Table) -> ir.BooleanValue:
         return self.handlers[type(rule)](rule, t)
@@ -599,7 +623,9 @@ class Compiler:
         return self.member(t, rule.trend, test, zero=False)
 
     def compile_segment(self, rule: SegmentRef, t: ir.Table) -> ir.BooleanValue:
-        raise AssertionError("segment references are inlined before compiling")
+        assert self.stored_segments, "segment references are inlined before compiling"
+        members = segment_members_table()
+        return t.pid.isin(members.filter(members.name == rule.segment).pid)
 
 
 def population(profiles: ir.Table, clock: Clock) -> ir.Table:
@@ -633,16 +659,22 @@ def used_attributes(rule: RuleNode) -> set[str]:
     return {rule.attr} if isinstance(rule, Attribute) else set()
 
 
-def inline_segments(rule: RuleNode, catalog: Catalog) -> RuleNode:
-    """Replace each ``in segment`` by the saved segment's rule (validation ruled out cycles)."""
+def inline_segments(
+    rule: RuleNode, catalog: Catalog, keep: frozenset[str] = frozenset()
+) -> RuleNode:
+    """Replace each ``in segment`` by the saved segment's rule (validation ruled out
+    cycles), except references to the segments in ``keep``."""
     if isinstance(rule, SegmentRef):
-        return inline_segments(catalog.segments[rule.segment], catalog)
+        if rule.segment in keep:
+            return rule
+        return inline_segments(catalog.segments[rule.segment], catalog, keep)
     if isinstance(rule, And):
-        return And.model_validate({"and": [inline_segments(i, catalog) for i in rule.and_]})
+        items = [inline_segments(i, catalog, keep) for i in rule.and_]
+        return And.model_validate({"and": items})
     if isinstance(rule, Or):
-        return Or.model_validate({"or": [inline_segments(i, catalog) for i in rule.or_]})
+        return Or.model_validate({"or": [inline_segments(i, catalog, keep) for i in rule.or_]})
     if isinstance(rule, Not):
-        return Not.model_validate({"not": inline_segments(rule.not_, catalog)})
+        return Not.model_validate({"not": inline_segments(rule.not_, catalog, keep)})
     return rule
 
 
@@ -736,6 +768,13 @@ def compile_rule(
     """The members of ``rule`` at ``as_of`` as an Ibis table (``pid``, ``customer_id``),
     with every instant written as a literal."""
     return Compiler(catalog, Clock(as_of.astimezone(UTC)), BACKENDS[backend]).members(rule)
+
+
+def compile_many(
+    rules: list[RuleNode], catalog: Catalog, as_of: datetime, backend: str = "duckdb"
+) -> ir.Table:
+    """Several rules at once (see :meth:`Compiler.many`), instants as literals."""
+    return Compiler(catalog, Clock(as_of.astimezone(UTC)), BACKENDS[backend]).many(rules)
 
 
 def compile_template(rule: RuleNode, catalog: Catalog) -> tuple[ir.Table, dict[str, int]]:

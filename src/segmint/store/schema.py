@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -62,7 +62,53 @@ EVENTS_DDL: Final = """CREATE TABLE {table} (
     load_id INTEGER NOT NULL
 )"""
 
-DDL: Final = f"""
+# Living segments (segments/refresh.py): the definitions seen, each refresh, each
+# segment's run in it, current members, and every entry and exit. History grows with the
+# changes, not with the members.
+SEGMENT_DDL: Final = (
+    """CREATE TABLE segment_versions (
+    name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    first_refresh_id INTEGER NOT NULL,
+    seen_at TIMESTAMPTZ NOT NULL
+)""",
+    """CREATE TABLE segment_state (
+    name VARCHAR NOT NULL,
+    retired_at TIMESTAMPTZ
+)""",
+    """CREATE TABLE refreshes (
+    refresh_id INTEGER NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    seconds DOUBLE NOT NULL,
+    segments INTEGER NOT NULL,
+    failed INTEGER NOT NULL
+)""",
+    """CREATE TABLE segment_runs (
+    refresh_id INTEGER NOT NULL,
+    name VARCHAR NOT NULL,
+    version INTEGER,
+    as_of TIMESTAMPTZ NOT NULL,
+    status VARCHAR NOT NULL,
+    error VARCHAR,
+    size BIGINT,
+    entered BIGINT,
+    exited BIGINT
+)""",
+    "CREATE TABLE segment_members (name VARCHAR NOT NULL, pid BIGINT NOT NULL)",
+    """CREATE TABLE segment_changes (
+    name VARCHAR NOT NULL,
+    pid BIGINT NOT NULL,
+    change VARCHAR NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    refresh_id INTEGER NOT NULL
+)""",
+)
+
+DDL: Final = (
+    f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE profiles (
     pid BIGINT NOT NULL,
@@ -118,6 +164,9 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
+    + ";\n".join(SEGMENT_DDL)
+    + ";\n"
+)
 
 
 # Steps that bring a workspace of version N to N + 1 (store/migrate.py applies them).
@@ -127,6 +176,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE TABLE event_names (event VARCHAR NOT NULL, load_id INTEGER NOT NULL)",
         "INSERT INTO event_names SELECT DISTINCT event, 0 FROM events",
     ),
+    # 2 -> 3: refresh state and membership history of saved segments.
+    2: SEGMENT_DDL,
 }
 
 

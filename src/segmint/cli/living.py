@@ -1,0 +1,181 @@
+"""Living segments: ``refresh``, ``segment history``, ``segment retire``."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segmint.cli.app import _open, app, run
+from segmint.cli.output import error, progress_for_stderr
+from segmint.cli.segment import AsOfOpt, segment_app
+
+DURATION = re.compile(r"(\d+)([smhdw])")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``1h``, ``30m``, ``7d``, ``1d12h``: a positive duration."""
+    from segmint.errors import SegmintError
+
+    parts = DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        raise SegmintError(f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {text!r}")
+    seconds = sum(int(n) * UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise SegmintError(f"--every: must be longer than 0, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def parse_day_or_instant(text: str, option: str) -> datetime:
+    """An ISO date (midnight UTC) or an ISO 8601 instant with an offset."""
+    from segmint.errors import SegmintError
+    from segmint.segments.query import parse_as_of
+
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        try:
+            return parse_as_of(text)
+        except SegmintError:
+            raise SegmintError(
+                f"{option}: expected a date (2026-01-31) or an instant with an offset "
+                f"(2026-01-31T00:00:00Z), got {text!r}"
+            ) from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@app.command()
+def refresh(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Segments to refresh (default: every active one).", show_default=False),
+    ] = None,
+    as_of: AsOfOpt = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep refreshing at this interval (1h, 30m, 1d) until stopped; with "
+            "--backfill, the step between past dates.",
+            show_default=False,
+        ),
+    ] = None,
+    backfill: Annotated[
+        bool, typer.Option(help="Evaluate past dates --from .. --to, one refresh each.")
+    ] = False,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First date of --backfill.", show_default=False)
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Last date of --backfill.", show_default=False)
+    ] = None,
+) -> None:
+    """Evaluate saved segments and record every entry and exit."""
+    from segmint.errors import SegmintError
+
+    wanted = list(names or [])
+    if backfill:
+
+        def plan() -> list[datetime]:
+            if from_ is None or to is None:
+                raise SegmintError("--backfill needs --from and --to")
+            start, end = parse_day_or_instant(from_, "--from"), parse_day_or_instant(to, "--to")
+            step = parse_duration(every or "7d")
+            if end < start:
+                raise SegmintError(f"--to ({to}) is before --from ({from_})")
+            dates = []
+            while start <= end:
+                dates.append(start)
+                start += step
+            return dates
+
+        failed = False
+        for when in run(plan):
+            failed |= _refresh_once(wanted, when.isoformat())
+        raise typer.Exit(1 if failed else 0)
+    if every is None:
+        raise typer.Exit(1 if _refresh_once(wanted, as_of) else 0)
+    if as_of is not None:
+        error("--every refreshes at the current time; it cannot be combined with --as-of")
+        raise typer.Exit(2)
+    interval = run(lambda: parse_duration(every))
+    print(f"refreshing every {every}; stop with Ctrl-C", file=sys.stderr)
+    while True:
+        started = time.monotonic()
+        try:
+            _refresh_once(wanted, None)
+        except KeyboardInterrupt:  # inside a refresh: its transaction was rolled back
+            print("stopped; the unfinished refresh was rolled back", file=sys.stderr)
+            raise typer.Exit(130) from None
+        try:
+            time.sleep(max(0.0, interval.total_seconds() - (time.monotonic() - started)))
+        except KeyboardInterrupt:
+            print("stopped between refreshes", file=sys.stderr)
+            raise typer.Exit(0) from None
+
+
+def _refresh_once(names: list[str], as_of: str | None) -> bool:
+    """One refresh with its report; True when a segment failed."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.refresh(names or None, as_of, progress_for_stderr())
+
+    result = run(action)
+    from segmint.cli.render import print_refresh
+
+    print_refresh(result)
+    for failed in result.failed:
+        print(f"error: segment {failed.name}: {failed.error}", file=sys.stderr)
+    return bool(result.failed)
+
+
+class HistoryFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@segment_app.command("history")
+def history(
+    name: Annotated[str, typer.Argument(help="A segment's name.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only changes at or after this instant or date.")
+    ] = None,
+    format: Annotated[
+        HistoryFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = HistoryFormat.csv,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Every entry and exit of a segment: customer_id, change (entered/exited), as_of."""
+    from segmint.segments.export import write_members
+
+    def action() -> Any:
+        with _open() as ws:
+            start = parse_day_or_instant(since, "--since") if since else None
+            table = ws.history(name, start)
+            write_members(table, format.value, out, sys.stdout)
+            return table.num_rows
+
+    rows = run(action)
+    if out is not None:
+        print(f"wrote {rows:,} changes to {out}", file=sys.stderr)
+
+
+@segment_app.command("retire")
+def retire(name: Annotated[str, typer.Argument(help="A segment's name.")]) -> None:
+    """Stop refreshing a segment; its file and history are kept."""
+
+    def action() -> Any:
+        with _open() as ws:
+            ws.retire(name)
+
+    run(action)
+    print(f"retired segment {name}: no longer refreshed; history kept")

@@ -1,0 +1,350 @@
+"""Refreshing saved segments: evaluate them at an ``as_of``, store who entered and exited.
+
+A refresh reads the segment files (the source of truth), checks each, and evaluates the
+good ones together, level by level in dependency order: a segment that refers to another
+segment refreshed in the same run reads that segment's stored membership at the same
+as_of, so it waits for the level below; a reference to a segment outside the run is
+compiled inline (same as_of, same result). All segments of a level are one query: they
+share one scan per event name and the traits they use (rules/compile.py,
+``Compiler.many``), and the CLV models are fitted once per as_of.
+
+What is stored (store/schema.py, ``SEGMENT_DDL``): the refresh (as_of, start, duration),
+each segment's run (status, error, size, entered, exited, definition version), the
+current members, and one row per entry or exit, so history grows with the changes.
+A segment whose file is broken, whose rule no longer validates, whose CLV model cannot be
+fitted or that refers to a failed segment is marked failed with the reason; the others
+go on. History only moves forward: a segment already refreshed at a later as_of is not
+refreshed at an earlier one (``--backfill`` is for segments without later history).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from segmint.errors import NotFoundError, SegmintError
+
+if TYPE_CHECKING:
+    from segmint.console import Progress
+    from segmint.rules.model import RuleNode
+    from segmint.segments.query import Evaluator
+    from segmint.segments.registry import Registry
+    from segmint.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SegmentRun:
+    """One segment in one refresh."""
+
+    name: str
+    status: str  # "ok" or "failed"
+    size: int | None = None
+    entered: int | None = None
+    exited: int | None = None
+    version: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh did."""
+
+    refresh_id: int
+    as_of: datetime
+    seconds: float
+    runs: list[SegmentRun] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SegmentRun]:
+        return [r for r in self.runs if r.status == "failed"]
+
+
+def fingerprint(rule: RuleNode) -> str:
+    """A short hash of a rule's canonical JSON: a new one is a new definition version."""
+    text = json.dumps(rule.to_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def retired_names(ws: Workspace) -> set[str]:
+    rows = ws.con.execute("SELECT name FROM segment_state WHERE retired_at IS NOT NULL")
+    return {name for (name,) in rows.fetchall()}
+
+
+def refresh(
+    ws: Workspace,
+    names: list[str] | None = None,
+    as_of: datetime | str | None = None,
+    progress: Progress | None = None,
+) -> RefreshResult:
+    """Refresh the named saved segments (default: every active one) at ``as_of``."""
+    from segmint.console import SilentProgress
+    from segmint.segments.query import parse_as_of
+
+    progress = progress or SilentProgress()
+    when = parse_as_of(as_of)
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    files = ws.segments.files()
+    retired = retired_names(ws)
+    if names:
+        unknown = [n for n in names if n not in files]
+        if unknown:
+            ws.segments.path(unknown[0])  # raises with a suggestion
+        chosen = list(dict.fromkeys(names))
+    else:
+        chosen = [n for n in files if n not in retired]
+    plan = _Plan(ws.evaluator(), ws.segments, chosen, retired, when)
+    plan.check(progress)
+    con = ws.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        refresh_id = _next_id(ws)
+        for level, members in enumerate(plan.levels()):
+            progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
+            plan.evaluate(members)
+            plan.store(members, refresh_id)
+        seconds = time.perf_counter() - started
+        runs = [plan.runs[n] for n in chosen]
+        con.execute(
+            "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
+            [refresh_id, when, started_at, seconds, len(runs), sum(r.status != "ok" for r in runs)],
+        )
+        con.executemany(
+            "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    refresh_id,
+                    r.name,
+                    r.version,
+                    when,
+                    r.status,
+                    r.error,
+                    r.size,
+                    r.entered,
+                    r.exited,
+                ]
+                for r in runs
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        progress.done()
+    return RefreshResult(refresh_id, when, seconds, runs)
+
+
+def _next_id(ws: Workspace) -> int:
+    row = ws.con.execute("SELECT coalesce(max(refresh_id), 0) + 1 FROM refreshes").fetchone()
+    return int(row[0]) if row else 1
+
+
+class _Plan:
+    """The segments of one refresh: their checked rules, levels, results."""
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        registry: Registry,
+        chosen: list[str],
+        retired: set[str],
+        as_of: datetime,
+    ) -> None:
+        self.evaluator = evaluator
+        self.registry = registry
+        self.con = evaluator.con
+        self.chosen = chosen
+        self.retired = retired
+        self.as_of = as_of
+        self.trees: dict[str, RuleNode] = {}
+        self.runs: dict[str, SegmentRun] = {}
+        self.columns: dict[str, str] = {}
+
+    def fail(self, name: str, error: str) -> None:
+        self.runs[name] = SegmentRun(name, "failed", error=error)
+
+    def check(self, progress: Progress) -> None:
+        """Read, validate and prepare every chosen segment; failures are recorded."""
+        from segmint.rules.validate import referenced_segments
+
+        progress.phase(f"checking {len(self.chosen)} segments")
+        latest = dict(
+            self.con.execute(
+                "SELECT name, max(as_of) FROM segment_runs WHERE status = 'ok' GROUP BY name"
+            ).fetchall()
+        )
+        for name in self.chosen:
+            if name in self.retired:
+                self.fail(name, "retired (its history is kept; it is no longer refreshed)")
+                continue
+            later = latest.get(name)
+            if later is not None and later > self.as_of:
+                self.fail(
+                    name,
+                    f"already refreshed at a later as_of ({_iso(later)}); history only moves "
+                    "forward",
+                )
+                continue
+            try:
+                definition = self.registry.get(name)
+                if definition.name != name:
+                    raise SegmintError(
+                        f"the file of segment {definition.name!r} must be named "
+                        f"{definition.name}.yaml"
+                    )
+                tree = self.evaluator.prepare(definition.rule, name=name)
+                self.evaluator.prepare_traits(tree, (), self.as_of)
+            except SegmintError as exc:
+                self.fail(name, str(exc))
+                continue
+            self.trees[name] = tree
+        # A segment that refers to a failed one fails too (to a fixed point).
+        changed = True
+        while changed:
+            changed = False
+            for name in list(self.trees):
+                bad = [r for r in referenced_segments(self.trees[name]) if r in self.runs]
+                if bad:
+                    del self.trees[name]
+                    self.fail(name, f"refers to segment {bad[0]!r}, which failed")
+                    changed = True
+
+    def levels(self) -> list[list[str]]:
+        """The good segments by dependency level: a reference to another segment of this
+        refresh puts a segment above it."""
+        from segmint.rules.validate import referenced_segments
+
+        level: dict[str, int] = {}
+
+        def depth(name: str, seen: tuple[str, ...] = ()) -> int:
+            if name not in level:
+                refs = [r for r in referenced_segments(self.trees[name]) if r in self.trees]
+                level[name] = 1 + max((depth(r, (*seen, name)) for r in refs), default=-1)
+            return level[name]
+
+        for name in self.trees:
+            depth(name)
+        out: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+        for name in self.chosen:
+            if name in level:
+                out[level[name]].append(name)
+        return out
+
+    def evaluate(self, names: list[str]) -> None:
+        """One query for the level: ``_eval`` holds pid and one boolean per segment. If the
+        shared query fails, each segment runs alone so only the culprit fails."""
+        import duckdb
+
+        try:
+            self._run_query(names)
+            self.columns = {name: f"s{i}" for i, name in enumerate(names)}
+        except duckdb.Error:
+            self.columns = {}
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _eval AS SELECT pid FROM profiles")
+            for name in names:
+                try:
+                    self._run_query([name], into="_one")
+                except duckdb.Error as exc:
+                    self.fail(name, f"query failed: {str(exc).splitlines()[0]}")
+                    continue
+                column = f"s{len(self.columns)}"
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _eval AS SELECT e.*, "
+                    f"coalesce(o.s0, false) AS {column} FROM _eval e LEFT JOIN _one o USING (pid)"
+                )
+                self.columns[name] = column
+
+    def _run_query(self, names: list[str], into: str = "_eval") -> None:
+        from segmint.rules.compile import compile_many, inline_segments
+        from segmint.segments.query import render_sql
+
+        catalog = self.evaluator.catalog
+        stored = frozenset(self.runs_ok())
+        rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
+        sql = render_sql(compile_many(rules, catalog, self.as_of), pretty=False)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {sql}")
+
+    def runs_ok(self) -> list[str]:
+        return [n for n, r in self.runs.items() if r.status == "ok"]
+
+    def store(self, names: list[str], refresh_id: int) -> None:
+        """Diff the level's results with the stored members: record entries and exits,
+        apply them, and note each segment's run and definition version."""
+        done = [n for n in names if n in self.columns]
+        if not done:
+            return
+        con = self.con
+        union = " UNION ALL ".join(
+            f"SELECT '{n}' AS name, pid FROM _eval WHERE {self.columns[n]}" for n in done
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
+        names_sql = ", ".join(f"'{n}'" for n in done)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _entered AS SELECT name, pid FROM _new EXCEPT "
+            f"SELECT name, pid FROM segment_members WHERE name IN ({names_sql})"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _exited AS SELECT name, pid FROM segment_members "
+            f"WHERE name IN ({names_sql}) EXCEPT SELECT name, pid FROM _new"
+        )
+        for table, change in (("_entered", "entered"), ("_exited", "exited")):
+            con.execute(
+                f"INSERT INTO segment_changes SELECT name, pid, '{change}', ?, ? FROM {table}",
+                [self.as_of, refresh_id],
+            )
+        con.execute(
+            "DELETE FROM segment_members m USING _exited x WHERE m.name = x.name AND m.pid = x.pid"
+        )
+        con.execute("INSERT INTO segment_members SELECT name, pid FROM _entered")
+        counts = {
+            name: (size, entered, exited)
+            for name, size, entered, exited in con.execute(
+                "SELECT k.name, coalesce(n.size, 0), coalesce(e.n, 0), coalesce(x.n, 0) FROM "
+                f"(SELECT unnest([{names_sql}]) AS name) k "
+                "LEFT JOIN (SELECT name, count(*) AS size FROM _new GROUP BY name) n "
+                "USING (name) "
+                "LEFT JOIN (SELECT name, count(*) AS n FROM _entered GROUP BY name) e "
+                "USING (name) "
+                "LEFT JOIN (SELECT name, count(*) AS n FROM _exited GROUP BY name) x USING (name)"
+            ).fetchall()
+        }
+        for name in done:
+            size, entered, exited = counts[name]
+            version = self.version(name, refresh_id)
+            self.runs[name] = SegmentRun(name, "ok", size, entered, exited, version)
+
+    def version(self, name: str, refresh_id: int) -> int:
+        """The definition version of ``name``: a new one when its rule changed."""
+        tree = self.trees[name]
+        mark = fingerprint(tree)
+        row = self.con.execute(
+            "SELECT version, fingerprint FROM segment_versions WHERE name = ? "
+            "ORDER BY version DESC LIMIT 1",
+            [name],
+        ).fetchone()
+        if row is not None and row[1] == mark:
+            return int(row[0])
+        version = 1 if row is None else int(row[0]) + 1
+        self.con.execute(
+            "INSERT INTO segment_versions VALUES (?, ?, ?, ?, ?, ?)",
+            [name, version, mark, json.dumps(tree.to_json()), refresh_id, datetime.now(UTC)],
+        )
+        return version
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def require_known(ws: Workspace, name: str) -> None:
+    """``name`` is a saved segment (a file) or has stored history."""
+    if name in ws.segments.files():
+        return
+    row = ws.con.execute("SELECT 1 FROM segment_versions WHERE name = ? LIMIT 1", [name])
+    if row.fetchone() is None:
+        raise NotFoundError(f"no saved segment {name!r} and no history for it")

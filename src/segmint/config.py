@@ -79,6 +79,19 @@ class ClvConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """Thresholds of the segment quality checks and the review (docs/segments.md)."""
+
+    min_size: int = 100  # substantial: at least this many members
+    min_share: float = 0.005  # ... and at least this share of all customers
+    min_reachable_share: float = 0.5  # reachable: members with email+consent or phone+SMS
+    max_overlap: float = 0.5  # distinct: largest Jaccard with another active segment
+    max_changed_share: float = 0.5  # stable: 1 - Jaccard(previous members, members)
+    max_refresh_age_days: int = 7  # fresh: last refresh at most this old
+    max_active: int = 8  # review: more active segments than this is a warning
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``segmint.toml``."""
 
@@ -87,6 +100,7 @@ class Config:
     traits: TraitsConfig = field(default_factory=TraitsConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     clv: ClvConfig = field(default_factory=ClvConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     @property
     def order_event(self) -> str:
@@ -149,6 +163,22 @@ churn_medium_p_alive = 0.7
 vip_share = 0.05
 high_share = 0.2
 medium_share = 0.5
+
+[quality]
+# Segment quality checks (segment show, review). substantial: at least min_size members
+# and min_share of all customers; reachable: at least min_reachable_share of members have
+# an email with consent or a phone with SMS consent; distinct: Jaccard overlap with every
+# other active segment at most max_overlap; stable: at most max_changed_share of members
+# changed since the previous refresh (1 - Jaccard); fresh: refreshed within
+# max_refresh_age_days and no absolute dates in the rule.
+min_size = 100
+min_share = 0.005
+min_reachable_share = 0.5
+max_overlap = 0.5
+max_changed_share = 0.5
+max_refresh_age_days = 7
+# The review warns above this many active segments (the 5-8 zone).
+max_active = 8
 """
 
 
@@ -164,7 +194,21 @@ def load_config(path: Path) -> Config:
         traits=_section(path, raw, "traits", TraitsConfig),
         lifecycle=_check_lifecycle(path, _section(path, raw, "lifecycle", LifecycleConfig)),
         clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
+        quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
     )
+
+
+def _check_quality(path: Path, c: QualityConfig) -> QualityConfig:
+    shares = {
+        "min_share": c.min_share,
+        "min_reachable_share": c.min_reachable_share,
+        "max_overlap": c.max_overlap,
+        "max_changed_share": c.max_changed_share,
+    }
+    for key, value in shares.items():
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{path}: [quality] {key}: must be between 0 and 1, got {value}")
+    return c
 
 
 def _check_lifecycle(path: Path, c: LifecycleConfig) -> LifecycleConfig:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from segmint.ingest.load import LoadResult
     from segmint.profiles import CustomerView
+    from segmint.segments.quality import Overlap, Review, SegmentQuality
     from segmint.segments.query import Evaluator
     from segmint.segments.refresh import RefreshResult
     from segmint.segments.registry import Registry, SegmentDefinition
@@ -344,6 +345,44 @@ class Workspace:
             .read_all()
         )
         return _convert(table, output)
+
+    def review(self) -> Review:
+        """The quarterly review of the active segments (checks and findings)."""
+        from segmint.segments.quality import review
+
+        return review(self)
+
+    def quality(self, names: list[str] | None = None) -> list[SegmentQuality]:
+        """Quality checks of the active segments (or ``names``) at their last refresh."""
+        from segmint.segments.quality import assess
+
+        return assess(self, names)
+
+    def overlap(self, names: list[str] | None = None) -> tuple[dict[str, int], list[Overlap]]:
+        """Stored sizes of segments (default: the active ones) and each pair's shared
+        members and Jaccard overlap, from their last refresh."""
+        from segmint.segments.quality import overlaps
+        from segmint.segments.refresh import require_known, retired_names
+
+        if names:
+            for name in names:
+                require_known(self, name)
+            chosen = list(dict.fromkeys(names))
+        else:
+            retired = retired_names(self)
+            chosen = [n for n in self.segments.files() if n not in retired]
+        never = [n for n in chosen if n not in self._refreshed()]
+        if never:
+            from segmint.errors import SegmintError
+
+            raise SegmintError(
+                f"segment {never[0]!r} has not been refreshed yet; run: segmint refresh"
+            )
+        return overlaps(self, chosen)
+
+    def _refreshed(self) -> set[str]:
+        rows = self.con.execute("SELECT DISTINCT name FROM segment_runs WHERE status = 'ok'")
+        return {name for (name,) in rows.fetchall()}
 
     def add_templates(
         self, names: list[str] | None = None, replace: bool = False

@@ -179,3 +179,59 @@ def retire(name: Annotated[str, typer.Argument(help="A segment's name.")]) -> No
 
     run(action)
     print(f"retired segment {name}: no longer refreshed; history kept")
+
+
+class ReviewFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+@app.command()
+def review(
+    format: Annotated[
+        ReviewFormat, typer.Option("--format", "-f", help="md (to read, share) or json.")
+    ] = ReviewFormat.md,
+) -> None:
+    """The quarterly review: each active segment's checks, and what to merge, retire,
+    link to a campaign or redefine."""
+    import json
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.review()
+
+    result = run(action)
+    if format is ReviewFormat.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(result.to_markdown(), end="")
+
+
+@app.command()
+def overlap(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Segments (default: every active one).", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Shared members and Jaccard overlap of segments, from their last refresh."""
+    import json
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.overlap(names or None)
+
+    sizes, pairs = run(action)
+    if as_json:
+        data = {
+            "sizes": sizes,
+            "pairs": [
+                {"a": o.a, "b": o.b, "both": o.both, "jaccard": round(o.jaccard, 6)} for o in pairs
+            ],
+        }
+        print(json.dumps(data, indent=2))
+        return
+    from segmint.cli.render import print_overlap
+
+    print_overlap(sizes, pairs)

@@ -162,6 +162,30 @@ def print_refresh(result: Any) -> None:
     )
 
 
+def print_overlap(sizes: dict[str, int], pairs: list[Any]) -> None:
+    """The overlap matrix: shared members and Jaccard for each pair."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    names = sorted(sizes)
+    shared = {(o.a, o.b): o for o in pairs} | {(o.b, o.a): o for o in pairs}
+    table = Table("segment", "size", *names, box=None)
+    for a in names:
+        cells = []
+        for b in names:
+            if a == b:
+                cells.append("-")
+                continue
+            o = shared[(a, b)]
+            style = "bold red" if o.jaccard > 0.5 else ""
+            text = f"{o.both:,} ({o.jaccard:.2f})"
+            cells.append(f"[{style}]{text}[/{style}]" if style else text)
+        table.add_row(a, f"{sizes[a]:,}", *cells)
+    console.print(table)
+    console.print("cells: shared members (Jaccard = shared / either)")
+
+
 def print_templates(templates: Any, sizes: dict[str, int] | None) -> None:
     """The built-in templates: name, title, rule, campaign (and sizes when counted)."""
     from rich.console import Console
@@ -204,13 +228,28 @@ def print_segment_list(definitions: list[Any], sizes: dict[str, int] | None) -> 
     console.print(table)
 
 
-def print_segment(definition: Any, size: int, everyone: int) -> None:
-    """One segment: definition, size and share of all customers."""
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """A one-line chart of ``values`` (the last 24)."""
+    values = values[-24:]
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    return "".join(SPARKS[round((v - low) / span * (len(SPARKS) - 1))] for v in values)
+
+
+def print_segment(report: Any) -> None:
+    """One segment: definition, size and share, trend, checks, profile against everyone."""
     from rich.console import Console
+    from rich.table import Table
 
     from segmint.rules.text import to_text
 
     console = Console(highlight=False)
+    definition = report.definition
     console.print(
         f"[bold]{definition.name}[/bold]" + (f": {definition.title}" if definition.title else "")
     )
@@ -218,5 +257,35 @@ def print_segment(definition: Any, size: int, everyone: int) -> None:
         console.print(definition.description)
     console.print(f"campaign: {definition.campaign or '(none)'}")
     console.print(f"rule: {to_text(definition.rule)}")
-    share = size / everyone if everyone else 0.0
-    console.print(f"size: {size:,} of {everyone:,} customers ({share:.1%})")
+    source = "last refresh" if report.refreshed else "counted now, not a refresh"
+    console.print(
+        f"size: {report.size:,} of {report.customers:,} customers ({report.share:.1%}) "
+        f"as of {_fmt(report.as_of)} ({source})"
+    )
+    if report.trend:
+        sizes = [s for _, s in report.trend]
+        console.print(
+            f"trend: {sparkline(sizes)}  {sizes[0]:,} -> {sizes[-1]:,} over {len(sizes)} "
+            f"refreshes since {_fmt(report.trend[0][0])}"
+        )
+    else:
+        console.print("trend: not refreshed yet (segmint refresh; --backfill for history)")
+    if len(report.versions) > 1:
+        changes = ", ".join(f"v{v} from {_fmt(a)}" for v, a in report.versions)
+        console.print(f"definition versions: {changes}")
+    if report.quality is not None:
+        checks = Table("check", "ok", "value", "threshold", box=None)
+        for c in report.quality.checks:
+            mark = "[green]yes[/green]" if c.ok else "[red]no[/red]"
+            checks.add_row(c.check, mark, _fmt(c.value), _fmt(c.threshold))
+        console.print(checks)
+    if report.profile:
+        table = Table("differs most in", "segment", "everyone", "lift", box=None)
+        for row in report.profile:
+            label = row.field if row.kind == "mean" else f"{row.field} = {row.value}"
+            if row.kind == "mean":
+                seg, everyone = f"mean {row.segment:,.4g}", f"mean {row.everyone:,.4g}"
+            else:
+                seg, everyone = f"{row.segment:.1%}", f"{row.everyone:.1%}"
+            table.add_row(label, seg, everyone, f"{row.lift:.2f}x")
+        console.print(table)

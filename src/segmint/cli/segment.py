@@ -133,27 +133,32 @@ def show(
     name: Annotated[str, typer.Argument(help="A saved segment's name.")],
     as_of: AsOfOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the size over time as a PNG chart.", show_default=False),
+    ] = None,
 ) -> None:
-    """Show a segment: its definition, size and share of all customers."""
+    """Show a segment: definition, size and share, trend, reachability, how its members
+    differ from everyone, quality checks (from the last refresh unless --as-of)."""
 
     def action() -> Any:
+        from segmint.segments.report import plot_trend, segment_report
+
         with _open() as ws:
-            definition = ws.segments.get(name)
-            evaluator = ws.evaluator()
-            size = evaluator.count(definition.rule, as_of)
-            everyone = evaluator.count({"and": []}, as_of)
-            return definition, size, everyone
+            report = segment_report(ws, name, as_of)
+            if plot is not None:
+                plot_trend(report, plot)
+            return report
 
-    definition, size, everyone = run(action)
-    from segmint.rules.text import to_text
-
+    report = run(action)
     if as_json:
-        data = definition.to_json() | {"text": to_text(definition.rule), "size": size}
-        print(json.dumps(data | {"customers": everyone}, indent=2, ensure_ascii=False))
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
         return
     from segmint.cli.render import print_segment
 
-    print_segment(definition, size, everyone)
+    print_segment(report)
+    if plot is not None:
+        print(f"wrote {plot}")
 
 
 @segment_app.command("count")

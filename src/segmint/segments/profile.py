@@ -1,0 +1,106 @@
+"""A segment against everyone: where its members differ most, in attributes and traits.
+
+For each numeric field (attributes and traits) the mean of the members is compared with
+the mean of all customers; for each categorical field (booleans, strings with at most
+``MAX_LEVELS`` values, the string traits) the value most over-represented among the
+members (at least ``MIN_SHARE`` of them) is compared with its share of everyone. The lift
+is segment / everyone; fields are ranked by how far the lift is from 1 (``|log lift|``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from segmint.workspace import Workspace
+
+MAX_LEVELS = 50
+MIN_SHARE = 0.05
+SKIPPED = frozenset({"customer_id", "email", "phone", "first_name", "last_name", "postal_code"})
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One field where the segment differs from everyone."""
+
+    field: str
+    kind: str  # "mean" or "share"
+    value: Any  # for "share": the category
+    segment: float
+    everyone: float
+    lift: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "kind": self.kind,
+            "value": self.value,
+            "segment": self.segment,
+            "everyone": self.everyone,
+            "lift": self.lift,
+        }
+
+
+def population_frame(ws: Workspace, as_of: datetime) -> pd.DataFrame:
+    """Every customer at ``as_of`` with the profile attributes and traits worth comparing."""
+    import pandas as pd
+
+    from segmint.ingest.types import quote_ident
+
+    traits = ws.traits(as_of, output="pandas").set_index("customer_id")
+    rows = ws.con.execute(
+        "SELECT name, column_name, type FROM attributes WHERE type IN "
+        "('string', 'bool', 'integer', 'float') ORDER BY builtin DESC, name"
+    ).fetchall()
+    wanted = [(n, c) for n, c, _ in rows if n not in SKIPPED and n not in traits.columns]
+    select = ", ".join(f"{quote_ident(c)} AS {quote_ident(n)}" for n, c in wanted)
+    attrs = ws.con.execute(
+        f"SELECT customer_id{', ' + select if select else ''} FROM profiles "
+        "WHERE customer_id IS NOT NULL"
+    ).df()
+    frame = traits.join(attrs.set_index("customer_id"), how="left")
+    return pd.DataFrame(frame)
+
+
+def compare(frame: pd.DataFrame, members: pd.Series, top: int = 8) -> list[ProfileRow]:
+    """Rows for the fields where ``members`` (a boolean mask over ``frame``) differ most."""
+    import pandas as pd
+
+    out: list[ProfileRow] = []
+    inside = frame[members]
+    if inside.empty:
+        return []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+            out.extend(_share_row(name, column, inside[name]))
+        else:
+            everyone = column.astype("float64").mean()
+            segment = inside[name].astype("float64").mean()
+            if pd.notna(everyone) and pd.notna(segment) and everyone > 0 and segment > 0:
+                out.append(ProfileRow(name, "mean", None, segment, everyone, segment / everyone))
+    out.sort(key=lambda r: -abs(math.log(r.lift)) if r.lift > 0 else 0)
+    return out[:top]
+
+
+def _share_row(name: str, column: Any, inside: Any) -> list[ProfileRow]:
+    known = column.dropna()
+    if known.empty or known.astype(str).nunique() > MAX_LEVELS:
+        return []
+    everyone = column.astype(str).where(column.notna()).value_counts(normalize=True)
+    segment = inside.astype(str).where(inside.notna()).value_counts(normalize=True)
+    segment = segment[segment >= MIN_SHARE]
+    if segment.empty:
+        return []
+    lifts = segment / everyone.reindex(segment.index)
+    best = lifts.abs().map(lambda v: abs(math.log(v)) if v > 0 else 0).idxmax()
+    return [
+        ProfileRow(
+            name, "share", best, float(segment[best]), float(everyone[best]), float(lifts[best])
+        )
+    ]

@@ -1,0 +1,419 @@
+"""Segment quality: named checks per segment, the overlap matrix and the quarterly review.
+
+Everything here reads the stored state of the last refresh (segments/refresh.py): members,
+sizes and changes at that refresh's as_of, so a review describes what campaigns would
+use. Thresholds are ``[quality]`` in segmint.toml; docs/segments.md explains each check.
+
+Checks (``check``, ``ok``, ``value``, ``threshold``):
+
+- ``substantial``: size >= min_size; ``substantial_share``: size / customers >= min_share;
+- ``reachable``: share of members with an email and email consent, or a phone and SMS
+  consent, >= min_reachable_share (measurable and accessible);
+- ``distinct``: the largest Jaccard overlap with another active segment <= max_overlap;
+- ``stable``: 1 - Jaccard(members at the previous refresh, members now) <=
+  max_changed_share (no previous refresh: ok, value missing);
+- ``relative``: absolute dates in the rule (``between`` windows, ``before``/``after`` and
+  other comparisons of dates with fixed values) = 0, so the segment means the same thing
+  next month;
+- ``fresh``: days since the last refresh <= max_refresh_age_days;
+- ``campaign``: the ``campaign`` field is set (linked to a campaign).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segmint.config import QualityConfig
+    from segmint.rules.catalog import Catalog
+    from segmint.rules.model import RuleNode
+    from segmint.workspace import Workspace
+
+RELATIVE_OPS = frozenset({"within_last_days", "more_than_days_ago", "is_set", "is_not_set"})
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    ok: bool
+    value: Any
+    threshold: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "ok": self.ok,
+            "value": self.value,
+            "threshold": self.threshold,
+        }
+
+
+@dataclass(frozen=True)
+class SegmentQuality:
+    """A segment's state at its last refresh and its checks."""
+
+    name: str
+    title: str | None
+    campaign: str | None
+    size: int | None
+    customers: int | None
+    as_of: datetime | None
+    status: str  # ok, failed, never (not refreshed yet)
+    error: str | None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def share(self) -> float | None:
+        if self.size is None or not self.customers:
+            return None
+        return self.size / self.customers
+
+    def failed_checks(self) -> list[str]:
+        return [c.check for c in self.checks if not c.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "share": self.share,
+            "as_of": _iso(self.as_of),
+            "status": self.status,
+            "error": self.error,
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class Overlap:
+    a: str
+    b: str
+    both: int
+    jaccard: float
+
+
+def absolute_dates(rule: RuleNode, catalog: Catalog) -> int:
+    """How many conditions of ``rule`` compare with a fixed date or instant."""
+    from segmint.rules.model import (
+        And,
+        Attribute,
+        Between,
+        EventAggregate,
+        EventCount,
+        EventRecency,
+        Not,
+        Or,
+    )
+
+    if isinstance(rule, And | Or):
+        items = rule.and_ if isinstance(rule, And) else rule.or_
+        return sum(absolute_dates(i, catalog) for i in items)
+    if isinstance(rule, Not):
+        return absolute_dates(rule.not_, catalog)
+    if isinstance(rule, Attribute):
+        info = catalog.attributes.get(rule.attr)
+        dated = info is not None and info.type in ("timestamp", "date")
+        return int(dated and rule.op not in RELATIVE_OPS)
+    if isinstance(rule, EventCount | EventAggregate | EventRecency):
+        n = int(isinstance(getattr(rule, "window", None), Between))
+        for cond in rule.where:
+            kind = catalog.property_type(cond.prop)
+            n += int(kind in ("timestamp", "date") and cond.op not in RELATIVE_OPS)
+        return n
+    return 0
+
+
+def overlaps(ws: Workspace, names: list[str]) -> tuple[dict[str, int], list[Overlap]]:
+    """Stored member counts of ``names`` and every pair's shared members and Jaccard."""
+    con = ws.con
+    listed = ", ".join(f"'{n}'" for n in names) or "NULL"
+    sizes = dict(
+        con.execute(
+            f"SELECT name, count(*) FROM segment_members WHERE name IN ({listed}) GROUP BY name"
+        ).fetchall()
+    )
+    sizes = {n: int(sizes.get(n, 0)) for n in names}
+    pairs = con.execute(
+        "SELECT a.name, b.name, count(*) FROM segment_members a JOIN segment_members b "
+        f"ON a.pid = b.pid AND a.name < b.name WHERE a.name IN ({listed}) "
+        f"AND b.name IN ({listed}) GROUP BY ALL"
+    ).fetchall()
+    shared = {(a, b): int(n) for a, b, n in pairs}
+    out = []
+    for i, a in enumerate(sorted(names)):
+        for b in sorted(names)[i + 1 :]:
+            both = shared.get((a, b), 0)
+            union = sizes[a] + sizes[b] - both
+            out.append(Overlap(a, b, both, both / union if union else 0.0))
+    return sizes, out
+
+
+def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality]:
+    """The checks of the active saved segments (or of ``names``) at their last refresh."""
+    from segmint.errors import SegmintError
+    from segmint.segments.refresh import retired_names
+
+    config = ws.config.quality
+    files = ws.segments.files()
+    retired = retired_names(ws)
+    chosen = names or [n for n in files if n not in retired]
+    evaluator = ws.evaluator()
+    runs = _last_runs(ws)
+    active = [n for n in files if n not in retired]
+    _, pairs = overlaps(ws, sorted(set(active) | set(chosen)))
+    largest: dict[str, tuple[float, str | None]] = {}
+    for o in pairs:
+        for me, other in ((o.a, o.b), (o.b, o.a)):
+            if other in active and o.jaccard > largest.get(me, (-1.0, None))[0]:
+                largest[me] = (o.jaccard, other)
+    customers: dict[datetime, int] = {}
+    now = datetime.now(UTC)
+    out = []
+    for name in chosen:
+        try:
+            definition = ws.segments.get(name)
+            title, campaign, rule = definition.title, definition.campaign, definition.rule
+        except SegmintError as exc:
+            out.append(SegmentQuality(name, None, None, None, None, None, "failed", str(exc)))
+            continue
+        run = runs.get(name)
+        if run is None or run["ok_as_of"] is None:
+            status = "never" if run is None else "failed"
+            error = None if run is None else run["error"]
+            checks = [Check("fresh", False, None, config.max_refresh_age_days)]
+            checks.append(Check("campaign", campaign is not None, campaign, None))
+            out.append(
+                SegmentQuality(name, title, campaign, None, None, None, status, error, checks)
+            )
+            continue
+        as_of = run["ok_as_of"]
+        if as_of not in customers:
+            customers[as_of] = evaluator.count({"and": []}, as_of)
+        size, total = run["size"], customers[as_of]
+        checks = [
+            Check("substantial", size >= config.min_size, size, config.min_size),
+            Check(
+                "substantial_share",
+                total > 0 and size / total >= config.min_share,
+                round(size / total, 6) if total else None,
+                config.min_share,
+            ),
+        ]
+        reach = _reachable(ws, name, size)
+        reach_min = config.min_reachable_share
+        checks.append(Check("reachable", reach >= reach_min, round(reach, 6), reach_min))
+        jaccard, _ = largest.get(name, (0.0, None))
+        checks.append(
+            Check("distinct", jaccard <= config.max_overlap, round(jaccard, 6), config.max_overlap)
+        )
+        changed = run["changed"]
+        checks.append(
+            Check(
+                "stable",
+                changed is None or changed <= config.max_changed_share,
+                None if changed is None else round(changed, 6),
+                config.max_changed_share,
+            )
+        )
+        fixed = absolute_dates(evaluator.prepare(rule, name=name), evaluator.catalog)
+        checks.append(Check("relative", fixed == 0, fixed, 0))
+        age = (now - run["refreshed_at"]).total_seconds() / 86400
+        max_age = config.max_refresh_age_days
+        checks.append(Check("fresh", age <= max_age, round(age, 2), max_age))
+        checks.append(Check("campaign", campaign is not None, campaign, None))
+        status = "ok" if run["status"] == "ok" else "failed"
+        out.append(
+            SegmentQuality(name, title, campaign, size, total, as_of, status, run["error"], checks)
+        )
+    return out
+
+
+def _last_runs(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """Per segment: its last run's status and error, and from its last good run the as_of,
+    size, when it ran, and the share of members that changed (1 - Jaccard)."""
+    rows = ws.con.execute(
+        """
+        WITH last AS (
+            -- the run at the latest as_of (a refused backfill at an earlier one is not it)
+            -- (one struct: arg_max skips NULL values, and error is NULL when ok)
+            SELECT name, arg_max({'status': status, 'error': error},
+                                 {'a': as_of, 'r': refresh_id}) AS run
+            FROM segment_runs GROUP BY name
+        ), good AS (
+            SELECT r.name,
+                   arg_max({'as_of': r.as_of, 'size': r.size, 'entered': r.entered,
+                            'exited': r.exited,
+                            'at': f.started_at + to_microseconds(CAST(f.seconds * 1e6 AS BIGINT))},
+                           {'a': r.as_of, 'r': r.refresh_id}) AS run,
+                   count(*) AS runs
+            FROM segment_runs r JOIN refreshes f USING (refresh_id)
+            WHERE r.status = 'ok' GROUP BY r.name
+        ), flat AS (
+            SELECT name, run.as_of AS as_of, run.size AS size, run.entered AS entered,
+                   run.exited AS exited, run.at AS refreshed_at, runs FROM good
+        )
+        SELECT l.name, l.run.status, l.run.error, g.as_of, g.size, g.entered, g.exited,
+               g.refreshed_at, g.runs
+        FROM last l LEFT JOIN flat g USING (name)
+        """
+    ).fetchall()
+    out = {}
+    for name, status, error, as_of, size, entered, exited, refreshed_at, runs in rows:
+        changed = None
+        if as_of is not None and runs and runs > 1:
+            union = size + exited
+            changed = (entered + exited) / union if union else 0.0
+        out[name] = {
+            "status": status,
+            "error": error,
+            "ok_as_of": as_of,
+            "size": None if size is None else int(size),
+            "changed": changed,
+            "refreshed_at": refreshed_at,
+        }
+    return out
+
+
+def _reachable(ws: Workspace, name: str, size: int) -> float:
+    """Share of a segment's stored members reachable by email (with consent) or SMS."""
+    if not size:
+        return 0.0
+    row = ws.con.execute(
+        "SELECT count(*) FROM segment_members m JOIN profiles p USING (pid) WHERE m.name = ? "
+        "AND ((p.email IS NOT NULL AND p.email_consent) OR "
+        "(p.phone IS NOT NULL AND p.sms_consent))",
+        [name],
+    ).fetchone()
+    return (int(row[0]) if row else 0) / size
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- the review -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    segments: list[str]
+    message: str
+    action: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "segments": self.segments,
+            "message": self.message,
+            "action": self.action,
+        }
+
+
+@dataclass(frozen=True)
+class Review:
+    """The quarterly review: every active segment's checks and what to do about them."""
+
+    segments: list[SegmentQuality]
+    findings: list[Finding]
+    config: QualityConfig
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "segments": [s.to_json() for s in self.segments],
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def to_markdown(self) -> str:
+        lines = ["# Segment review", ""]
+        lines.append(f"{len(self.segments)} active segments.")
+        lines += [
+            "",
+            "| segment | size | share | as of | failed checks |",
+            "|---|---:|---:|---|---|",
+        ]
+        for s in self.segments:
+            size = "-" if s.size is None else f"{s.size:,}"
+            share = "-" if s.share is None else f"{s.share:.1%}"
+            failed = ", ".join(s.failed_checks()) or "none"
+            if s.status != "ok":
+                failed = f"{s.status}: {s.error or 'not refreshed'}"
+            lines.append(f"| {s.name} | {size} | {share} | {_iso(s.as_of) or '-'} | {failed} |")
+        lines += ["", "## Findings", ""]
+        if not self.findings:
+            lines.append("Nothing to act on.")
+        for f in self.findings:
+            who = ", ".join(f.segments)
+            lines.append(f"- **{f.kind}** ({who}): {f.message} *Action:* {f.action}")
+        return "\n".join(lines) + "\n"
+
+
+def review(ws: Workspace) -> Review:
+    """Checks of every active segment and the findings of DESIGN section 6."""
+    config = ws.config.quality
+    segments = assess(ws)
+    findings: list[Finding] = []
+    names = [s.name for s in segments]
+    if len(segments) > config.max_active:
+        weakest = sorted(segments, key=lambda s: (-len(s.failed_checks()), s.size or 0))
+        pick = [s.name for s in weakest[: len(segments) - config.max_active]]
+        findings.append(
+            Finding(
+                "too_many_active",
+                names,
+                f"{len(segments)} active segments; more than {config.max_active} is more "
+                "than a team can act on and measure (the 5-8 zone).",
+                f"retire or merge the weakest: {', '.join(pick)}",
+            )
+        )
+    _, pairs = overlaps(ws, names)
+    for o in sorted(pairs, key=lambda o: -o.jaccard):
+        if o.jaccard > config.max_overlap:
+            findings.append(
+                Finding(
+                    "overlap",
+                    [o.a, o.b],
+                    f"{o.a} and {o.b} share {o.both:,} members (Jaccard {o.jaccard:.2f} > "
+                    f"{config.max_overlap}).",
+                    "merge them into one segment, or sharpen one rule so they differ",
+                )
+            )
+    for s in segments:
+        failed = set(s.failed_checks())
+        if s.status == "failed":
+            message = f"the last refresh of {s.name} failed: {s.error}"
+            action = "fix the segment file or the rule, then refresh"
+            findings.append(Finding("failed", [s.name], message, action))
+        if failed & {"substantial", "substantial_share"}:
+            share = "-" if s.share is None else f"{s.share:.2%}"
+            findings.append(
+                Finding(
+                    "too_small",
+                    [s.name],
+                    f"{s.name} has {s.size:,} members ({share} of customers); minimum "
+                    f"{config.min_size} and {config.min_share:.1%}.",
+                    "retire it, or widen the rule",
+                )
+            )
+        if "campaign" in failed:
+            message = f"{s.name} is not linked to a campaign: not ready to activate."
+            action = "link a campaign (the campaign field of its file)"
+            findings.append(Finding("no_campaign", [s.name], message, action))
+        if failed & {"fresh", "relative"}:
+            why = []
+            if "relative" in failed:
+                why.append("its rule uses absolute dates")
+            if "fresh" in failed:
+                why.append(
+                    "it was never refreshed"
+                    if s.as_of is None
+                    else f"its last refresh is older than {config.max_refresh_age_days} days"
+                )
+            action = (
+                "redefine it with relative windows (last N days)"
+                if "relative" in failed
+                else "refresh it (segmint refresh, or on a schedule)"
+            )
+            findings.append(Finding("stale", [s.name], f"{s.name}: {' and '.join(why)}.", action))
+    return Review(segments, findings, config)

@@ -1,0 +1,142 @@
+"""Everything ``segment show`` says about one segment: definition, size over time,
+reachability, profile against everyone, quality checks, definition versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segmint.segments.profile import ProfileRow
+    from segmint.segments.quality import SegmentQuality
+    from segmint.segments.registry import SegmentDefinition
+    from segmint.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SegmentReport:
+    definition: SegmentDefinition
+    as_of: datetime
+    size: int
+    customers: int
+    refreshed: bool  # from the last refresh (else counted live at as_of)
+    quality: SegmentQuality | None
+    trend: list[tuple[datetime, int]] = field(default_factory=list)
+    versions: list[tuple[int, datetime]] = field(default_factory=list)
+    profile: list[ProfileRow] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.size / self.customers if self.customers else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        from segmint.rules.text import to_text
+
+        iso = _iso
+        return self.definition.to_json() | {
+            "text": to_text(self.definition.rule),
+            "as_of": iso(self.as_of),
+            "size": self.size,
+            "customers": self.customers,
+            "share": self.share,
+            "refreshed": self.refreshed,
+            "trend": [{"as_of": iso(a), "size": s} for a, s in self.trend],
+            "versions": [{"version": v, "as_of": iso(a)} for v, a in self.versions],
+            "checks": [c.to_json() for c in self.quality.checks] if self.quality else [],
+            "profile": [p.to_json() for p in self.profile],
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def segment_report(
+    ws: Workspace, name: str, as_of: datetime | str | None = None, profile: bool = True
+) -> SegmentReport:
+    """The report of ``name``: at its last refresh, or live at ``as_of`` when given or
+    when it was never refreshed."""
+    from segmint.segments.quality import assess
+    from segmint.segments.query import parse_as_of
+
+    definition = ws.segments.get(name)
+    evaluator = ws.evaluator()
+    trend = [
+        (when, int(size))
+        for when, size in ws.con.execute(
+            "SELECT as_of, arg_max(size, refresh_id) FROM segment_runs "
+            "WHERE name = ? AND status = 'ok' GROUP BY as_of ORDER BY as_of",
+            [name],
+        ).fetchall()
+    ]
+    versions = [
+        (int(v), when)
+        for v, when in ws.con.execute(
+            "SELECT v.version, f.as_of FROM segment_versions v JOIN refreshes f "
+            "ON f.refresh_id = v.first_refresh_id WHERE v.name = ? ORDER BY v.version",
+            [name],
+        ).fetchall()
+    ]
+    quality = None
+    if as_of is None and trend:
+        quality = assess(ws, [name])[0]
+        when, size = trend[-1]
+        customers = evaluator.count({"and": []}, when)
+        refreshed = True
+    else:
+        when = parse_as_of(as_of)
+        size = evaluator.count(definition.rule, when)
+        customers = evaluator.count({"and": []}, when)
+        refreshed = False
+    rows = _profile(ws, name, definition, when, refreshed) if profile and size else []
+    return SegmentReport(
+        definition, when, size, customers, refreshed, quality, trend, versions, rows
+    )
+
+
+def _profile(
+    ws: Workspace, name: str, definition: SegmentDefinition, when: datetime, refreshed: bool
+) -> list[ProfileRow]:
+    from segmint.segments.profile import compare, population_frame
+
+    frame = population_frame(ws, when)
+    if refreshed:
+        ids = ws.con.execute(
+            "SELECT p.customer_id FROM segment_members m JOIN profiles p USING (pid) "
+            "WHERE m.name = ?",
+            [name],
+        ).fetchall()
+        members = {i for (i,) in ids}
+    else:
+        table = ws.members(definition.rule, when)
+        members = set(table.column("customer_id").to_pylist())
+    return compare(frame, frame.index.isin(members))
+
+
+def plot_trend(report: SegmentReport, path: Any) -> None:
+    """Write the segment's size over its refreshes as a PNG chart (matplotlib)."""
+    from segmint.errors import SegmintError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SegmintError(
+            "--plot needs matplotlib: pip install 'segmint[plot]' (or pip install matplotlib)"
+        ) from None
+    if not report.trend:
+        raise SegmintError(
+            f"segment {report.definition.name!r} has no refreshes to plot; run: segmint refresh"
+        )
+    figure, axes = plt.subplots(figsize=(8, 3.5))
+    axes.plot([a for a, _ in report.trend], [s for _, s in report.trend], marker="o")
+    axes.set_title(f"{report.definition.name}: members per refresh")
+    axes.set_ylabel("members")
+    axes.grid(alpha=0.3)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -206,8 +206,10 @@ def print_templates(templates: Any, sizes: dict[str, int] | None) -> None:
     console.print("add them as segments with: segmint templates add NAME... or --all")
 
 
-def print_segment_list(definitions: list[Any], sizes: dict[str, int] | None) -> None:
-    """Saved segments as a table; sizes when they were counted."""
+def print_segment_list(
+    definitions: list[Any], sizes: dict[str, int | None] | None, states: dict[str, Any]
+) -> None:
+    """Saved segments as a table with their last refresh; sizes when they were counted."""
     from rich.console import Console
     from rich.table import Table
 
@@ -217,15 +219,32 @@ def print_segment_list(definitions: list[Any], sizes: dict[str, int] | None) -> 
     if not definitions:
         console.print("no saved segments (add one with: segmint segment add --rule TEXT --name N)")
         return
-    table = Table("name", "title", "campaign", "rule")
+    table = Table("segment", "rule", "campaign", "last refresh")
+    table.columns[0].no_wrap = True
     if sizes is not None:
-        table.add_column("size", justify="right")
+        table.add_column("size now", justify="right")
     for d in definitions:
-        row = [d.name, d.title or "", d.campaign or "", to_text(d.rule)]
+        state = states.get(d.name)
+        if hasattr(d, "error"):  # a file that cannot be read
+            table.add_row(d.name, f"[red]{d.error}[/red]", "", "")
+            continue
+        label = d.name + (f"\n[dim]{d.title}[/dim]" if d.title else "")
+        row = [label, to_text(d.rule), d.campaign or "", _state(state)]
         if sizes is not None:
-            row.append(f"{sizes[d.name]:,}")
+            size = sizes.get(d.name)
+            row.append("-" if size is None else f"{size:,}")
         table.add_row(*row)
     console.print(table)
+
+
+def _state(state: Any) -> str:
+    if state is None or state.status == "never":
+        return "never"
+    if state.status == "retired":
+        return "retired"
+    if state.status == "failed":
+        return f"[red]failed[/red] {_fmt(state.as_of)}: {state.error}"
+    return f"{state.size:,} at {_fmt(state.as_of)}"
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

@@ -111,21 +111,43 @@ def list_(
     sizes: Annotated[bool, typer.Option(help="Count each segment's members now.")] = False,
     as_of: AsOfOpt = None,
 ) -> None:
-    """List saved segments (name, title, campaign, rule)."""
+    """List saved segments: name, title, campaign, rule, and the last refresh (status and
+    size); a file that cannot be read is listed with its error."""
+    from segmint.errors import SegmintError
 
     def action() -> Any:
+        from segmint.segments.refresh import states
+
         with _open() as ws:
-            found = list(ws.segments.all().values())
+            found: list[Any] = []
+            for name in ws.segments.files():
+                try:
+                    found.append(ws.segments.get(name))
+                except SegmintError as exc:
+                    found.append(BrokenFile(name, str(exc)))
             counts = {}
             if sizes:
                 evaluator = ws.evaluator()
-                counts = {d.name: evaluator.count(d.rule, as_of) for d in found}
-            return found, counts
+                for d in found:
+                    if not isinstance(d, BrokenFile):
+                        try:
+                            counts[d.name] = evaluator.count(d.rule, as_of)
+                        except SegmintError:
+                            counts[d.name] = None
+            return found, counts, states(ws)
 
-    found, counts = run(action)
+    found, counts, known = run(action)
     from segmint.cli.render import print_segment_list
 
-    print_segment_list(found, counts if sizes else None)
+    print_segment_list(found, counts if sizes else None, known)
+
+
+class BrokenFile:
+    """A segment file that cannot be read, listed with its error."""
+
+    def __init__(self, name: str, error: str) -> None:
+        self.name = name
+        self.error = error
 
 
 @segment_app.command("show")

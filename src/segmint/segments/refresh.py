@@ -348,3 +348,33 @@ def require_known(ws: Workspace, name: str) -> None:
     row = ws.con.execute("SELECT 1 FROM segment_versions WHERE name = ? LIMIT 1", [name])
     if row.fetchone() is None:
         raise NotFoundError(f"no saved segment {name!r} and no history for it")
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    """Where a saved segment stands: its last run at the latest as_of, or never run."""
+
+    name: str
+    status: str  # ok, failed, never, retired
+    size: int | None = None
+    as_of: datetime | None = None
+    error: str | None = None
+
+
+def states(ws: Workspace) -> dict[str, SegmentState]:
+    """The state of every segment with a file or a history."""
+    rows = ws.con.execute(
+        "SELECT name, arg_max({'status': status, 'size': size, 'as_of': as_of, "
+        "'error': error}, {'a': as_of, 'r': refresh_id}) FROM segment_runs GROUP BY name"
+    ).fetchall()
+    found = {
+        name: SegmentState(name, run["status"], run["size"], run["as_of"], run["error"])
+        for name, run in rows
+    }
+    retired = retired_names(ws)
+    for name in set(ws.segments.files()) | set(found) | retired:
+        state = found.get(name, SegmentState(name, "never"))
+        if name in retired:
+            state = SegmentState(name, "retired", state.size, state.as_of, state.error)
+        found[name] = state
+    return found

@@ -31,6 +31,9 @@ class CustomerView:
     # Computed traits at ``as_of`` (missing ones left out); empty for an anonymous profile.
     traits: dict[str, Any] = field(default_factory=dict)
     as_of: datetime | None = None
+    # Segments the customer is in at their last refresh, and past entries and exits.
+    segments: list[str] = field(default_factory=list)
+    segment_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (timestamps as ISO 8601 strings)."""
@@ -46,6 +49,10 @@ class CustomerView:
             "merged_from": [{k: _jsonable(v) for k, v in m.items()} for m in self.merged_from],
             "as_of": _jsonable(self.as_of),
             "traits": {k: _jsonable(v) for k, v in self.traits.items()},
+            "segments": self.segments,
+            "segment_changes": [
+                {k: _jsonable(v) for k, v in c.items()} for c in self.segment_changes
+            ],
         }
 
 
@@ -100,6 +107,20 @@ def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) ->
         revenue_total=float(sum(r for _, _, r in counts)),
         recent_events=_recent(con, pid, recent),
         merged_from=_merges(con, pid),
+        segments=[
+            name
+            for (name,) in con.execute(
+                "SELECT name FROM segment_members WHERE pid = ? ORDER BY name", [pid]
+            ).fetchall()
+        ],
+        segment_changes=[
+            {"segment": name, "change": change, "as_of": as_of}
+            for name, change, as_of in con.execute(
+                "SELECT name, change, as_of FROM segment_changes WHERE pid = ? "
+                "ORDER BY as_of DESC, name LIMIT 20",
+                [pid],
+            ).fetchall()
+        ],
     )
 
 

@@ -40,6 +40,13 @@ def print_customer(view: CustomerView) -> None:
             traits.add_row(name, _fmt(value))
         console.print(f"[bold]traits[/bold] as of {as_of}")
         console.print(traits)
+    if view.segments:
+        console.print("segments: " + ", ".join(view.segments))
+    if view.segment_changes:
+        changes = Table("as of", "segment", "change", title="segment history", title_justify="left")
+        for c in view.segment_changes:
+            changes.add_row(_fmt(c["as_of"]), c["segment"], c["change"])
+        console.print(changes)
     counts = Table("event", "count", title="events", title_justify="left")
     for event, n in view.event_counts.items():
         counts.add_row(event, f"{n:,}")

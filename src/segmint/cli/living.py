@@ -109,25 +109,30 @@ def refresh(
     while True:
         started = time.monotonic()
         try:
-            _refresh_once(wanted, None)
-        except KeyboardInterrupt:  # inside a refresh: its transaction was rolled back
-            print("stopped; the unfinished refresh was rolled back", file=sys.stderr)
-            raise typer.Exit(130) from None
-        try:
+            # An interrupt during the refresh itself becomes exit 130 inside (rolled back);
+            # one that escapes here came after the commit, while reporting or sleeping.
+            _refresh_once(wanted, None, scheduled=True)
             time.sleep(max(0.0, interval.total_seconds() - (time.monotonic() - started)))
         except KeyboardInterrupt:
             print("stopped between refreshes", file=sys.stderr)
             raise typer.Exit(0) from None
 
 
-def _refresh_once(names: list[str], as_of: str | None) -> bool:
-    """One refresh with its report; True when a segment failed."""
+def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) -> bool:
+    """One refresh with its report; True when a segment failed. A scheduled refresh
+    stopped by Ctrl-C was rolled back (its transaction never committed)."""
 
     def action() -> Any:
         with _open() as ws:
-            return ws.refresh(names or None, as_of, progress_for_stderr())
+            when = parse_day_or_instant(as_of, "--as-of") if as_of else None
+            return ws.refresh(names or None, when, progress_for_stderr())
 
-    result = run(action)
+    try:
+        result = run(action)
+    except typer.Exit as stop:
+        if scheduled and stop.exit_code == 130:
+            print("stopped; the unfinished refresh was rolled back", file=sys.stderr)
+        raise
     from segmint.cli.render import print_refresh
 
     print_refresh(result)

@@ -347,7 +347,11 @@ class Measures:
     clock: Clock
     backend: Backend
     catalog: Catalog
-    scans: dict[str, Scan] = field(default_factory=dict)
+    # Scans by event name; with ``split``, by event name and window, so that each scan
+    # reads only its window (many rules: an all-time condition then does not make every
+    # other condition on that event evaluate its filters over all time).
+    split: bool = False
+    scans: dict[Any, Scan] = field(default_factory=dict)
     names: dict[Any, dict[str, str]] = field(default_factory=dict)
 
     def add(self, node: Any) -> dict[str, str]:
@@ -357,8 +361,9 @@ class Measures:
             self.names[node] = handler(self, node, f"m{len(self.names)}")
         return self.names[node]
 
-    def scan(self, event: str) -> Scan:
-        return self.scans.setdefault(event, Scan(event))
+    def scan(self, event: str, span: Span) -> Scan:
+        key = (event, span) if self.split else event
+        return self.scans.setdefault(key, Scan(event))
 
     def window_span(self, window: Any) -> Span:
         if window is None:
@@ -390,9 +395,13 @@ class Measures:
             return t.revenue
         return self.backend.json_property(t.properties, prop, kind)
 
-    def condition(self, node: EventNode, span: Span) -> tuple[Scan, Predicate]:
-        """Register one event condition's rows: returns its scan and row predicate."""
-        scan = self.scan(node.event)
+    def condition(
+        self, node: EventNode, span: Span, scan_span: Span | None = None
+    ) -> tuple[Scan, Predicate]:
+        """Register one event condition's rows: returns its scan and row predicate
+        (``scan_span``: the window that picks the scan when scans are split, if not
+        the condition's own)."""
+        scan = self.scan(node.event, scan_span or span)
         scan.spans.append(span)
         scan.matches.append(self.matches(node, span))
         return scan, scan.matches[-1]
@@ -442,8 +451,9 @@ def _recency_measures(m: Measures, node: EventRecency, name: str) -> dict[str, s
 def _trend_measures(m: Measures, node: Trend, name: str) -> dict[str, str]:
     days = node.days
     event = EventCount(event=node.trend)
-    scan, current = m.condition(event, Span(Bound(days=days), AS_OF))
-    _, previous = m.condition(event, Span(Bound(days=2 * days), Bound(days=days)))
+    both = Span(Bound(days=2 * days), AS_OF)
+    scan, current = m.condition(event, Span(Bound(days=days), AS_OF), both)
+    _, previous = m.condition(event, Span(Bound(days=2 * days), Bound(days=days)), both)
     scan.aggregates[f"{name}_c"] = lambda t: t.count(where=current(t))
     scan.aggregates[f"{name}_p"] = lambda t: t.count(where=previous(t))
     return {"current": f"{name}_c", "previous": f"{name}_p"}
@@ -458,9 +468,9 @@ MEASURES: dict[type, Callable[[Measures, Any, str], dict[str, str]]] = {
 
 
 def measure_tables(m: Measures) -> dict[str, ir.Table]:
-    """Per event name: one pruned scan of ``events`` and one ``GROUP BY pid`` of its
-    measures. The scan keeps rows that match at least one condition, so the aggregate
-    only sees rows that count."""
+    """Per scan (event name, or event name and window): one pruned scan of ``events``
+    and one ``GROUP BY pid`` of its measures, by measure column. The scan keeps rows
+    that match at least one condition, so the aggregate only sees rows that count."""
     events = events_table()
     tables = {}
     for scan in m.scans.values():
@@ -475,9 +485,10 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
         matches = [match(events) for match in scan.matches]
         terms.append(matches[0] if len(matches) == 1 else functools.reduce(operator.or_, matches))
         rows = events.filter(*terms)
-        tables[scan.event] = rows.group_by("pid").aggregate(
+        table = rows.group_by("pid").aggregate(
             **{name: make(rows) for name, make in scan.aggregates.items()}
         )
+        tables.update(dict.fromkeys(scan.aggregates, table))
     return tables
 
 
@@ -501,6 +512,7 @@ class Compiler:
         self.measures = Measures(clock, backend, catalog)
         self.tables: dict[str, ir.Table] = {}
         self.stored_segments = False
+        self.joined = False
         self.handlers: dict[type, Callable[[Any, ir.Table], ir.BooleanValue]] = {
             And: self.compile_and,
             Or: self.compile_or,
@@ -524,6 +536,8 @@ class Compiler:
         Segment references read the stored membership (``segment_members``), so the
         referenced segments must have been refreshed first at the same as_of."""
         self.stored_segments = True
+        self.joined = True
+        self.measures.split = True
         people, tests = self.tests(rules)
         return people.select("pid", **{f"s{i}": test for i, test in enumerate(tests)})
 
@@ -543,6 +557,11 @@ class Compiler:
             people = with_traits(people, traits, self.clock, self.catalog.traits, self.backend)
         people = people.select(*dict.fromkeys(["pid", "customer_id", *stored, *traits]))
         self.tables = measure_tables(self.measures)
+        if self.joined:
+            # Many rules: join each scan's per-pid measures once and test columns, rather
+            # than one semi-join per condition (80 conditions would be 80 joins).
+            for agg in {id(a): a for a in self.tables.values()}.values():
+                people = people.left_join(agg, "pid").drop("pid_right")
         return people, [self.compile(rule, people) for rule in rules]
 
     def compile(self, rule: RuleNode, t: ir.Table) -> ir.BooleanValue:
@@ -567,13 +586,29 @@ class Compiler:
         return compare(t[info.column], info.type, rule.op, rule.value, self.clock)
 
     def member(
-        self, t: ir.Table, event: str, test: Callable[[ir.Table], ir.BooleanValue], zero: bool
+        self,
+        t: ir.Table,
+        column: str,
+        test: Callable[[ir.Table], ir.BooleanValue],
+        zero: bool,
     ) -> ir.BooleanValue:
-        """``pid IN`` the customers whose per-pid measures of ``event`` pass ``test``;
+        """``pid IN`` the customers whose per-pid measures (the table of measure
+        ``column``) pass ``test``;
         when the condition holds for customers without matching events (``zero``), the
         complement: ``pid NOT IN`` those whose measures fail it. Filtering the small
-        aggregate before the join is what a hand-written query does."""
-        agg = self.tables[event]
+        aggregate before the join is what a hand-written query does.
+
+        When the measures are joined to the people (:meth:`many`), the test runs on the
+        joined columns; ``column`` (null exactly for people without a measures row) says
+        when ``zero`` applies. The result is never null, so ``not`` stays negation."""
+        if self.joined:
+            import ibis
+
+            result = test(t)
+            if zero:
+                result = ibis.ifelse(t[column].isnull(), True, result)
+            return result.fill_null(False)
+        agg = self.tables[column]
         if zero:
             return ~t.pid.isin(agg.filter(~test(agg)).pid)
         return t.pid.isin(agg.filter(test(agg)).pid)
@@ -585,7 +620,7 @@ class Compiler:
         def test(agg: ir.Table) -> ir.BooleanValue:
             return compare(agg[name], "integer", op, value, self.clock)
 
-        return self.member(t, rule.event, test, holds_for_zero(op, value))
+        return self.member(t, name, test, holds_for_zero(op, value))
 
     def compile_event_aggregate(self, rule: EventAggregate, t: ir.Table) -> ir.BooleanValue:
         names = self.measures.add(rule)
@@ -599,7 +634,7 @@ class Compiler:
                 )
             return compare(value, "float", m.op, m.value, self.clock)
 
-        return self.member(t, rule.event, test, zero=False)
+        return self.member(t, names["value"], test, zero=False)
 
     def compile_event_recency(self, rule: EventRecency, t: ir.Table) -> ir.BooleanValue:
         name = self.measures.add(rule)["ts"]
@@ -608,7 +643,7 @@ class Compiler:
         def test(agg: ir.Table) -> ir.BooleanValue:
             return days_since(agg[name], r.op, r.days, self.clock)
 
-        return self.member(t, rule.event, test, zero=False)
+        return self.member(t, name, test, zero=False)
 
     def compile_trend(self, rule: Trend, t: ir.Table) -> ir.BooleanValue:
         names = self.measures.add(rule)
@@ -620,7 +655,7 @@ class Compiler:
             change = (current - previous) / previous.nullif(0)
             return compare(change, "float", change_test.op, change_test.value, self.clock)
 
-        return self.member(t, rule.trend, test, zero=False)
+        return self.member(t, names["current"], test, zero=False)
 
     def compile_segment(self, rule: SegmentRef, t: ir.Table) -> ir.BooleanValue:
         assert self.stored_segments, "segment references are inlined before compiling"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from segmint.rules.compile import Clock
     from segmint.traits.expressions import TraitSettings
+    from segmint.traits.models import FittedModels
 
 OUTPUTS = ("arrow", "pandas", "polars")
 TEMPLATE_CACHE_SIZE = 256
@@ -63,6 +64,7 @@ class Evaluator:
     ) -> None:
         self.con = con
         self.catalog: Catalog = read_catalog(con, segments, traits)
+        self._models: dict[datetime, FittedModels] = {}
 
     def prepare(self, rule: Any, name: str | None = None) -> RuleNode:
         """The validated tree of a tree, dict or text."""
@@ -126,14 +128,18 @@ class Evaluator:
         used = used_attributes(inline_segments(tree, self.catalog)) | set(columns)
         if not needs_models(used):
             return
-        models = ensure_predictions(self.con, when, self.catalog.traits)
+        # One evaluator checks many rules at one as_of (a refresh): look the fit up once.
+        models = self._models.get(when)
+        if models is None:
+            models = self._models[when] = ensure_predictions(self.con, when, self.catalog.traits)
         # churn_risk falls back to recency alone; the others have no value without models.
         needs_bgnbd = used & (MODEL_TRAITS - {"churn_risk"})
         needs_both = used & {"predicted_clv_365d", "value_tier"}
         if (needs_bgnbd and models.bgnbd is None) or (needs_both and models.gamma_gamma is None):
-            names = ", ".join(sorted(needs_bgnbd))
+            names = sorted(needs_bgnbd)
+            verb = "needs" if len(names) == 1 else "need"
             raise ModelError(
-                f"{names} need the CLV models, which cannot be fitted {models.problem}"
+                f"{', '.join(names)} {verb} the CLV models, which cannot be fitted {models.problem}"
             )
 
     def template(self, tree: RuleNode, columns: tuple[str, ...]) -> tuple[str, dict[str, int]]:

@@ -164,6 +164,7 @@ class _Plan:
         self.trees: dict[str, RuleNode] = {}
         self.runs: dict[str, SegmentRun] = {}
         self.columns: dict[str, str] = {}
+        self.raw_refs: dict[str, list[str]] = {}
 
     def fail(self, name: str, error: str) -> None:
         self.runs[name] = SegmentRun(name, "failed", error=error)
@@ -192,6 +193,7 @@ class _Plan:
                 continue
             try:
                 definition = self.registry.get(name)
+                self.raw_refs[name] = list(referenced_segments(definition.rule))
                 if definition.name != name:
                     raise SegmintError(
                         f"the file of segment {definition.name!r} must be named "
@@ -203,6 +205,17 @@ class _Plan:
                 self.fail(name, str(exc))
                 continue
             self.trees[name] = tree
+        # A segment whose own check failed because a segment it refers to is broken says
+        # so, rather than repeating that segment's error.
+        for name, run in list(self.runs.items()):
+            for ref in self.raw_refs.get(name, []):
+                inherited = self.runs.get(ref)
+                if ref == name or inherited is None or not inherited.error:
+                    continue
+                tail = inherited.error[-40:]
+                if run.error and tail in run.error:
+                    self.fail(name, f"refers to segment {ref!r}, which failed: {inherited.error}")
+                    break
         # A segment that refers to a failed one fails too (to a fixed point).
         changed = True
         while changed:

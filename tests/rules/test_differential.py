@@ -308,3 +308,59 @@ def test_reference_trend_and_segments(tiny: segmint.Workspace) -> None:
     segments = {"ios": parse('did app_open where device = "ios"')}
     rule = parse("not in segment ios")
     assert evaluate(rule, data, AS_OF, segments) == {"b", "e"}
+
+
+# --- many rules in one query (segment refresh) ------------------------------------------
+
+
+def many_members(ws: segmint.Workspace, trees: list[Any], as_of: Any) -> list[set[str]]:
+    """Each tree's members from one shared query (rules/compile.py ``Compiler.many``), as
+    a refresh evaluates its segments (references inlined: nothing is stored here)."""
+    from segmint.rules.compile import compile_many, inline_segments
+    from segmint.segments.query import parse_as_of, render_sql
+
+    evaluator = ws.evaluator()
+    prepared = [inline_segments(evaluator.prepare(t), evaluator.catalog) for t in trees]
+    expr = compile_many(prepared, evaluator.catalog, parse_as_of(as_of))
+    table = ws.con.execute(render_sql(expr, pretty=False)).arrow().read_all().to_pydict()
+    ids = dict(ws.con.execute("SELECT pid, customer_id FROM profiles").fetchall())
+    return [
+        {ids[p] for p, hit in zip(table["pid"], table[f"s{i}"], strict=True) if hit}
+        for i in range(len(trees))
+    ]
+
+
+@settings(
+    max_examples=int(os.environ.get("SEGMINT_DIFF_MANY_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(data=st.data())
+def test_many_rules_in_one_query_match_the_reference(store: Store, data: st.DataObject) -> None:
+    trees = data.draw(st.lists(store.strategy, min_size=10, max_size=30), label="rules")
+    given_as_of, as_of = data.draw(st.sampled_from(AS_OF_CHOICES), label="as_of")
+    got = many_members(store.random.ws, trees, given_as_of)
+    for tree, members in zip(trees, got, strict=True):
+        want = evaluate(tree, store.random.data, as_of, store.segments)
+        assert members == want, (
+            f"shared query and reference differ at {as_of.isoformat()} for {to_text(tree)}: "
+            f"engine only {sorted(members - want)[:10]}, "
+            f"reference only {sorted(want - members)[:10]}"
+        )
+
+
+@pytest.mark.parametrize("store", [SEEDS[0]], indirect=True, ids=lambda s: f"seed{s}")
+def test_every_leaf_kind_in_shared_queries(store: Store) -> None:
+    """The leaf sweep again, 100 leaves to a shared query, at each as_of."""
+    leaves = every_leaf(store.vocab)
+    failures = []
+    for given_as_of, as_of in AS_OF_CHOICES[:3]:
+        for start in range(0, len(leaves), 100):
+            batch = leaves[start : start + 100]
+            got = many_members(store.random.ws, batch, given_as_of)
+            for leaf, members in zip(batch, got, strict=True):
+                want = evaluate(leaf, store.random.data, as_of, store.segments)
+                if members != want:
+                    failures.append(f"{to_text(leaf)} at {as_of.isoformat()}")
+    assert not failures, f"{len(failures)} leaves differ:\n" + "\n".join(failures[:30])

@@ -54,6 +54,14 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
     assert template_sizes["champions"] > 0 and template_sizes["vip"] > 0
     assert sum(v for k, v in template_sizes.items() if k.startswith("lifecycle-")) == 800
     assert set(report.thresholds) == {"at_risk_days", "lapsed_days", "churned_days", "loyal_orders"}
+    # Every saved segment was refreshed weekly up to the data's end; the review has findings.
+    assert report.refreshes == 9
+    with segmint.open(report.root) as ws:
+        history = ws.history("champions", output="pandas")
+        assert history.as_of.nunique() >= 2 and set(history.change) <= {"entered", "exited"}
+        assert ws.con.execute("SELECT count(*) FROM refreshes").fetchone() == (9,)
+    kinds = {kind for kind, _, _ in report.findings}
+    assert "too_many_active" in kinds  # 28 saved segments: more than the 5-8 zone
 
 
 def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -77,4 +85,5 @@ def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> 
     assert "5,000 known customers" in done.stdout
     assert "segmint customer show" in done.stdout
     assert "Built-in templates" in done.stdout and "lifecycle thresholds" in done.stdout
+    assert "Living segments" in done.stdout and "Review findings" in done.stdout
     assert elapsed < 60

@@ -135,6 +135,20 @@ def print_demo(report: DemoReport) -> None:
         f"{t['at_risk_days']} days without an order, lapsed after {t['lapsed_days']}, "
         f"churned after {t['churned_days']}; loyal from {t['loyal_orders']} orders"
     )
+    if report.refreshes:
+        kinds: dict[str, int] = {}
+        for kind, _, _ in report.findings:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing to act on"
+        console.print(
+            f"\n[bold]Living segments[/bold]: every saved segment refreshed weekly "
+            f"({report.refreshes} refreshes up to {_fmt(report.data_end)}), entries and exits "
+            f"stored. Review findings: {summary}."
+        )
+        for kind, _, message in report.findings:
+            if kind != "too_many_active":
+                console.print(f"  {kind}: {message}")
+                break
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:
@@ -143,6 +157,8 @@ def print_demo(report: DemoReport) -> None:
     console.print(f"  segmint segment members {first}   # who is in a segment (CSV)")
     console.print("  segmint traits --out traits.csv          # RFM, CLV, lifecycle per customer")
     console.print("  segmint models --time-unit week          # the fitted CLV models")
+    console.print("  segmint segment show champions           # trend, checks, profile")
+    console.print("  segmint review                           # the quarterly review")
     console.print(
         "  segmint segment count --rule 'country = \"US\" and did app_open in last 7 days'"
     )

@@ -5,7 +5,7 @@ and gather what a first look at it shows. Rendering is the front-end's job (cli/
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ class DemoReport:
     # The built-in templates, the same way; size None when the CLV models cannot be fitted.
     templates: list[tuple[str, str, str, int | None]]
     thresholds: dict[str, int]  # lifecycle thresholds in force at data_end
+    refreshes: int = 0  # weekly refreshes of every saved segment up to data_end
+    findings: list[tuple[str, list[str], str]] = field(default_factory=list)  # the review
 
 
 # The tour's example segments: (name, title, campaign, rule text). The first is the
@@ -128,7 +130,10 @@ def build_demo(
         ]
         segments = _example_segments(ws, shop.end)
         templates = _templates(ws, shop.end)
-        return _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
+        refreshes = _history(ws, shop.end, progress)
+        report = _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
+        findings = [(f.kind, f.segments, f.message) for f in ws.review().findings]
+        return replace(report, refreshes=refreshes, findings=findings)
 
 
 def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
@@ -158,6 +163,17 @@ def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, s
             size = None
         sizes.append((t.name, t.title, t.rule, size))
     return sizes
+
+
+HISTORY_WEEKS = 8
+
+
+def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) -> int:
+    """Refresh every saved segment weekly over the last weeks up to the data's end, so
+    segments have a history, trends and a review to show."""
+    for weeks in range(HISTORY_WEEKS, -1, -1):
+        ws.refresh(as_of=end - timedelta(weeks=weeks), progress=progress)
+    return HISTORY_WEEKS + 1
 
 
 def split_csv_at(path: Path, cutoff: datetime) -> tuple[Path, Path]:

@@ -131,8 +131,12 @@ def plot_trend(report: SegmentReport, path: Any) -> None:
         raise SegmintError(
             f"segment {report.definition.name!r} has no refreshes to plot; run: segmint refresh"
         )
+    import numpy as np
+
+    # Naive UTC datetime64 values: matplotlib plots those as dates.
+    when = np.array([a.replace(tzinfo=None) for a, _ in report.trend], dtype="datetime64[us]")
     figure, axes = plt.subplots(figsize=(8, 3.5))
-    axes.plot([a for a, _ in report.trend], [s for _, s in report.trend], marker="o")
+    axes.plot(when, [s for _, s in report.trend], marker="o")
     axes.set_title(f"{report.definition.name}: members per refresh")
     axes.set_ylabel("members")
     axes.grid(alpha=0.3)

@@ -89,11 +89,11 @@ def compare(frame: pd.DataFrame, members: pd.Series, top: int = 8) -> list[Profi
 
 
 def _share_row(name: str, column: Any, inside: Any) -> list[ProfileRow]:
-    known = column.dropna()
-    if known.empty or known.astype(str).nunique() > MAX_LEVELS:
+    # Shares among customers with a value; value_counts leaves missing ones out.
+    everyone = column.value_counts(normalize=True)
+    if everyone.empty or len(everyone) > MAX_LEVELS:
         return []
-    everyone = column.astype(str).where(column.notna()).value_counts(normalize=True)
-    segment = inside.astype(str).where(inside.notna()).value_counts(normalize=True)
+    segment = inside.value_counts(normalize=True)
     segment = segment[segment >= MIN_SHARE]
     if segment.empty:
         return []

@@ -200,7 +200,8 @@ def test_the_demo_shop_segments_are_stored_as_evaluated(tmp_path: Path) -> None:
     build_demo(root, customers=600, seed=3, end=utc(2026, 6, 1))
     with segmint.open(root) as ws:
         rules = {name: d.rule for name, d in ws.segments.all().items()}
-        for as_of in (utc(2026, 3, 1), utc(2026, 6, 1)):
+        # The demo has refreshed its segments weekly up to its end: go on from there.
+        for as_of in (utc(2026, 6, 1), utc(2026, 6, 8)):
             result = ws.refresh(as_of=as_of)
             assert [(r.name, r.status, r.error) for r in result.runs] == [
                 (name, "ok", None) for name in rules

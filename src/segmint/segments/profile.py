@@ -49,10 +49,15 @@ class ProfileRow:
 def population_frame(ws: Workspace, as_of: datetime) -> pd.DataFrame:
     """Every customer at ``as_of`` with the profile attributes and traits worth comparing."""
     import pandas as pd
+    import pyarrow as pa
 
     from segmint.ingest.types import quote_ident
 
-    traits = ws.traits(as_of, output="pandas").set_index("customer_id")
+    table = ws.traits(as_of)
+    for i, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):  # money: compare it as a number
+            table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
+    traits = table.to_pandas().set_index("customer_id")
     rows = ws.con.execute(
         "SELECT name, column_name, type FROM attributes WHERE type IN "
         "('string', 'bool', 'integer', 'float') ORDER BY builtin DESC, name"
@@ -77,6 +82,8 @@ def compare(frame: pd.DataFrame, members: pd.Series, top: int = 8) -> list[Profi
         return []
     for name in frame.columns:
         column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            continue  # instants are neither amounts nor categories (their "days since" are)
         if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
             out.extend(_share_row(name, column, inside[name]))
         else:
@@ -99,8 +106,9 @@ def _share_row(name: str, column: Any, inside: Any) -> list[ProfileRow]:
         return []
     lifts = segment / everyone.reindex(segment.index)
     best = lifts.abs().map(lambda v: abs(math.log(v)) if v > 0 else 0).idxmax()
+    value = best.item() if hasattr(best, "item") else best  # a plain Python value
     return [
         ProfileRow(
-            name, "share", best, float(segment[best]), float(everyone[best]), float(lifts[best])
+            name, "share", value, float(segment[best]), float(everyone[best]), float(lifts[best])
         )
     ]

@@ -216,7 +216,8 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
                 config.max_changed_share,
             )
         )
-        fixed = absolute_dates(evaluator.prepare(rule, name=name), evaluator.catalog)
+        # The rule as written (it may no longer validate: its last refresh then failed).
+        fixed = absolute_dates(rule, evaluator.catalog)
         checks.append(Check("relative", fixed == 0, fixed, 0))
         age = (now - run["refreshed_at"]).total_seconds() / 86400
         max_age = config.max_refresh_age_days
@@ -405,11 +406,13 @@ def review(ws: Workspace) -> Review:
             if "relative" in failed:
                 why.append("its rule uses absolute dates")
             if "fresh" in failed:
-                why.append(
-                    "it was never refreshed"
-                    if s.as_of is None
-                    else f"its last refresh is older than {config.max_refresh_age_days} days"
-                )
+                if s.as_of is None:
+                    why.append(
+                        "it was never refreshed" if s.status == "never"
+                        else "it has no successful refresh"
+                    )  # fmt: skip
+                else:
+                    why.append(f"its last refresh is older than {config.max_refresh_age_days} days")
             action = (
                 "redefine it with relative windows (last N days)"
                 if "relative" in failed

@@ -297,13 +297,18 @@ class _Plan:
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
         names_sql = ", ".join(f"'{n}'" for n in done)
+        # One full join of the new members with the stored ones gives both directions.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _entered AS SELECT name, pid FROM _new EXCEPT "
-            f"SELECT name, pid FROM segment_members WHERE name IN ({names_sql})"
+            "CREATE OR REPLACE TEMP TABLE _diff AS SELECT coalesce(n.name, m.name) AS name, "
+            "coalesce(n.pid, m.pid) AS pid, m.pid IS NULL AS entered FROM _new n FULL JOIN "
+            f"(SELECT name, pid FROM segment_members WHERE name IN ({names_sql})) m "
+            "ON n.name = m.name AND n.pid = m.pid WHERE n.pid IS NULL OR m.pid IS NULL"
         )
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _exited AS SELECT name, pid FROM segment_members "
-            f"WHERE name IN ({names_sql}) EXCEPT SELECT name, pid FROM _new"
+            "CREATE OR REPLACE TEMP TABLE _entered AS SELECT name, pid FROM _diff WHERE entered"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _exited AS SELECT name, pid FROM _diff WHERE NOT entered"
         )
         for table, change in (("_entered", "entered"), ("_exited", "exited")):
             con.execute(

@@ -18,7 +18,6 @@ from typer.testing import CliRunner, Result
 
 import segmint
 from segmint.cli import app
-from segmint.errors import RuleError
 from segmint.segments.quality import Check, Finding, Overlap
 from tests.conftest import write_csv, write_jsonl
 

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 DAY = timedelta(days=1)
+HIT_BITS = 62  # condition bits per BIGINT hit mask (clear of the sign bit)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IBIS_TYPES = {
     "string": "string",
@@ -513,15 +514,16 @@ class Compiler:
         self.tables: dict[str, ir.Table] = {}
         self.stored_segments = False
         self.joined = False
+        self.leaf_index: dict[Any, int] = {}
         self.handlers: dict[type, Callable[[Any, ir.Table], ir.BooleanValue]] = {
             And: self.compile_and,
             Or: self.compile_or,
             Not: self.compile_not,
             Attribute: self.compile_attribute,
-            EventCount: self.compile_event_count,
-            EventAggregate: self.compile_event_aggregate,
-            EventRecency: self.compile_event_recency,
-            Trend: self.compile_trend,
+            EventCount: self.compile_event,
+            EventAggregate: self.compile_event,
+            EventRecency: self.compile_event,
+            Trend: self.compile_event,
             SegmentRef: self.compile_segment,
         }
 
@@ -557,12 +559,35 @@ class Compiler:
             people = with_traits(people, traits, self.clock, self.catalog.traits, self.backend)
         people = people.select(*dict.fromkeys(["pid", "customer_id", *stored, *traits]))
         self.tables = measure_tables(self.measures)
-        if self.joined:
-            # Many rules: join each scan's per-pid measures once and test columns, rather
-            # than one semi-join per condition (80 conditions would be 80 joins).
-            for agg in {id(a): a for a in self.tables.values()}.values():
-                people = people.left_join(agg, "pid").drop("pid_right")
+        if self.joined and self.measures.names:
+            people = people.left_join(self.hits(), "pid").drop("pid_right")
         return people, [self.compile(rule, people) for rule in rules]
+
+    def hits(self) -> ir.Table:
+        """Per customer, bit masks of the event conditions they pass (or, for conditions
+        that hold without events, fail): the customers of each condition's filtered
+        measures, as one UNION ALL and one ``GROUP BY pid``. One join of that to the
+        people replaces a join per measure table (about 0.2 s each on 1M people)."""
+        import ibis
+
+        leaves = list(self.measures.names)
+        self.leaf_index = {node: i for i, node in enumerate(leaves)}
+        words = (len(leaves) + HIT_BITS - 1) // HIT_BITS
+        parts = []
+        for node, i in self.leaf_index.items():
+            column, test, zero = self.event_test(node)
+            agg = self.tables[column]
+            keep = agg.filter(~test(agg) if zero else test(agg))
+            word, bit = divmod(i, HIT_BITS)
+            masks = {
+                f"hits{w}": ibis.literal(1 << bit if w == word else 0, type="int64")
+                for w in range(words)
+            }
+            parts.append(keep.select("pid", **masks))
+        union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        return union.group_by("pid").aggregate(
+            **{f"hits{w}": union[f"hits{w}"].bit_or() for w in range(words)}
+        )
 
     def compile(self, rule: RuleNode, t: ir.Table) -> ir.BooleanValue:
         return self.handlers[type(rule)](rule, t)
@@ -591,6 +616,7 @@ class Compiler:
         column: str,
         test: Callable[[ir.Table], ir.BooleanValue],
         zero: bool,
+        node: Any = None,
     ) -> ir.BooleanValue:
         """``pid IN`` the customers whose per-pid measures (the table of measure
         ``column``) pass ``test``;
@@ -598,64 +624,62 @@ class Compiler:
         complement: ``pid NOT IN`` those whose measures fail it. Filtering the small
         aggregate before the join is what a hand-written query does.
 
-        When the measures are joined to the people (:meth:`many`), the test runs on the
-        joined columns; ``column`` (null exactly for people without a measures row) says
-        when ``zero`` applies. The result is never null, so ``not`` stays negation."""
+        Many rules at once (:meth:`many`): the condition is one bit of the people's hit
+        masks (:meth:`hits`), set for the customers that pass (or, with ``zero``, fail) it.
+        The result is never null, so ``not`` stays negation."""
         if self.joined:
-            import ibis
-
-            result = test(t)
-            if zero:
-                result = ibis.ifelse(t[column].isnull(), True, result)
-            return result.fill_null(False)
+            word, bit = divmod(self.leaf_index[node], HIT_BITS)
+            hit = ((t[f"hits{word}"] & (1 << bit)) != 0).fill_null(False)
+            return ~hit if zero else hit
         agg = self.tables[column]
         if zero:
             return ~t.pid.isin(agg.filter(~test(agg)).pid)
         return t.pid.isin(agg.filter(test(agg)).pid)
 
-    def compile_event_count(self, rule: EventCount, t: ir.Table) -> ir.BooleanValue:
-        name = self.measures.add(rule)["count"]
-        op, value = rule.count.op, rule.count.value
+    def compile_event(self, rule: EventNode | Trend, t: ir.Table) -> ir.BooleanValue:
+        column, test, zero = self.event_test(rule)
+        return self.member(t, column, test, zero, rule)
 
-        def test(agg: ir.Table) -> ir.BooleanValue:
-            return compare(agg[name], "integer", op, value, self.clock)
-
-        return self.member(t, name, test, holds_for_zero(op, value))
-
-    def compile_event_aggregate(self, rule: EventAggregate, t: ir.Table) -> ir.BooleanValue:
+    def event_test(self, rule: Any) -> tuple[str, Callable[[ir.Table], ir.BooleanValue], bool]:
+        """An event condition as a test on its per-pid measures: the measure column that
+        finds its table, the test, and whether it holds for customers without events."""
         names = self.measures.add(rule)
-        m = rule.measure
+        if isinstance(rule, EventCount):
+            op, value = rule.count.op, rule.count.value
 
-        def test(agg: ir.Table) -> ir.BooleanValue:
-            value = agg[names["value"]]
-            if "count" in names:  # distinct: 0 when events match without the property
-                return (agg[names["count"]] > 0) & compare(
-                    value.fill_null(0), "integer", m.op, m.value, self.clock
-                )
-            return compare(value, "float", m.op, m.value, self.clock)
+            def count_test(agg: ir.Table) -> ir.BooleanValue:
+                return compare(agg[names["count"]], "integer", op, value, self.clock)
 
-        return self.member(t, names["value"], test, zero=False)
+            return names["count"], count_test, holds_for_zero(op, value)
+        if isinstance(rule, EventAggregate):
+            m = rule.measure
 
-    def compile_event_recency(self, rule: EventRecency, t: ir.Table) -> ir.BooleanValue:
-        name = self.measures.add(rule)["ts"]
-        r = rule.recency
+            def aggregate_test(agg: ir.Table) -> ir.BooleanValue:
+                value = agg[names["value"]]
+                if "count" in names:  # distinct: 0 when events match without the property
+                    return (agg[names["count"]] > 0) & compare(
+                        value.fill_null(0), "integer", m.op, m.value, self.clock
+                    )
+                return compare(value, "float", m.op, m.value, self.clock)
 
-        def test(agg: ir.Table) -> ir.BooleanValue:
-            return days_since(agg[name], r.op, r.days, self.clock)
+            return names["value"], aggregate_test, False
+        if isinstance(rule, EventRecency):
+            r = rule.recency
 
-        return self.member(t, name, test, zero=False)
+            def recency_test(agg: ir.Table) -> ir.BooleanValue:
+                return days_since(agg[names["ts"]], r.op, r.days, self.clock)
 
-    def compile_trend(self, rule: Trend, t: ir.Table) -> ir.BooleanValue:
-        names = self.measures.add(rule)
+            return names["ts"], recency_test, False
+        assert isinstance(rule, Trend)
         change_test = rule.change
 
-        def test(agg: ir.Table) -> ir.BooleanValue:
+        def trend_test(agg: ir.Table) -> ir.BooleanValue:
             current = agg[names["current"]].cast("float64")
             previous = agg[names["previous"]].cast("float64")
             change = (current - previous) / previous.nullif(0)
             return compare(change, "float", change_test.op, change_test.value, self.clock)
 
-        return self.member(t, names["current"], test, zero=False)
+        return names["current"], trend_test, False
 
     def compile_segment(self, rule: SegmentRef, t: ir.Table) -> ir.BooleanValue:
         assert self.stored_segments, "segment references are inlined before compiling"

@@ -120,7 +120,7 @@ def test_too_little_data_is_a_clear_error_for_models_and_rules(empty: Path) -> N
     assert traits.exit_code == 0
     assert "warning: CLV traits are empty" in traits.stderr
     with segmint.open(empty) as ws:
-        with pytest.raises(ModelError, match="p_alive need the CLV models"):
+        with pytest.raises(ModelError, match="p_alive needs the CLV models"):
             ws.count("p_alive > 0.5", AS_OF)
         # churn_risk falls back to recency (147 days > the fallback at-risk 90 days);
         # plain traits need no model.

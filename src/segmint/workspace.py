@@ -413,20 +413,9 @@ class Workspace:
 
 
 def _convert(table: Any, output: str) -> Any:
-    """An Arrow table as ``output``: arrow, pandas or polars."""
-    from segmint.segments.query import OUTPUTS
+    from segmint.segments.query import convert_output
 
-    if output not in OUTPUTS:
-        from segmint.errors import RuleError
-
-        raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
-    if output == "pandas":
-        return table.to_pandas()
-    if output == "polars":
-        import polars as pl
-
-        return pl.from_arrow(table)
-    return table
+    return convert_output(table, output)
 
 
 def _rule_json(rule: Any) -> Any:

@@ -33,6 +33,23 @@ _TEMPLATES: OrderedDict[tuple[Any, ...], tuple[str, dict[str, int]]] = OrderedDi
 DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
 
 
+def check_output(output: str) -> None:
+    if output not in OUTPUTS:
+        raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
+
+
+def convert_output(table: Any, output: str) -> Any:
+    """An Arrow table as ``output``: arrow, pandas or polars."""
+    check_output(output)
+    if output == "pandas":
+        return table.to_pandas()
+    if output == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table
+
+
 def parse_as_of(value: datetime | str | None) -> datetime:
     """``as_of`` as a UTC datetime: now when None; naive input is an error."""
     if value is None:
@@ -89,16 +106,9 @@ class Evaluator:
         output: str = "arrow",
         columns: list[str] | None = None,
     ) -> Any:
-        if output not in OUTPUTS:
-            raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
+        check_output(output)
         result = self.run(rule, as_of, ("customer_id", *(columns or []))).arrow().read_all()
-        if output == "pandas":
-            return result.to_pandas()
-        if output == "polars":
-            import polars as pl
-
-            return pl.from_arrow(result)
-        return result
+        return convert_output(result, output)
 
     def run(
         self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]

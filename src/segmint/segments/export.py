@@ -81,13 +81,17 @@ def _write_csv(table: pa.Table, stream: IO[str]) -> None:
 
 
 def _iso(column: Any) -> Any:
-    """``2026-01-02 10:11:12.000000Z`` (Arrow's cast) as ``2026-01-02T10:11:12.000000Z``."""
+    """``2026-01-02 10:11:12.000000Z`` (Arrow's cast) as ``2026-01-02T10:11:12Z``: the
+    same text as the JSON Lines form (microseconds only when there are some)."""
     import pyarrow.compute as pc
 
-    return pc.replace_substring(column, " ", "T", max_replacements=1)
+    column = pc.replace_substring(column, " ", "T", max_replacements=1)
+    return pc.replace_substring_regex(column, r"\.000000Z$", "Z")
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -290,3 +290,19 @@ def test_empty_names_are_rejected(case: dict[str, Any]) -> None:
 def test_segment_names_starting_with_a_backtick(name: str) -> None:
     tree = as_rule({"segment": name})
     assert parse(to_text(tree)) == tree
+
+
+def test_bare_dates_are_values_in_comparisons() -> None:
+    """A date needs no quotes wherever a value goes (as after `before`); it prints quoted,
+    the canonical form."""
+    tree = parse("birth_date between 1990-01-01 and 2000-01-01 and created_at = 2025-01-01")
+    assert tree.to_json() == {
+        "and": [
+            {"attr": "birth_date", "op": "between", "value": ["1990-01-01", "2000-01-01"]},
+            {"attr": "created_at", "op": "eq", "value": "2025-01-01"},
+        ]
+    }
+    assert to_text(tree) == (
+        'birth_date between "1990-01-01" and "2000-01-01" and created_at = "2025-01-01"'
+    )
+    assert parse("n between -5 and 2026").to_json()["value"] == [-5, 2026]

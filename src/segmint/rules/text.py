@@ -91,9 +91,9 @@ recency_words: "more" "than" NUMBER "days" "ago"       -> recency_ge
 number_test: CMP NUMBER                                -> cmp
            | "between" NUMBER "and" NUMBER             -> between
 
-?value: STRING | NUMBER | TRUE | FALSE | list
+?value: STRING | DATE | NUMBER | TRUE | FALSE | list
 list: "[" [scalar ("," scalar)*] "]"
-?scalar: STRING | NUMBER | TRUE | FALSE
+?scalar: STRING | DATE | NUMBER | TRUE | FALSE
 ?instant: DATE | STRING
 name: NAME | QUOTED_NAME
 

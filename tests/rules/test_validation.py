@@ -183,6 +183,20 @@ CASES: list[tuple[Any, str]] = [
         "eq, ge, gt, in, is_not_set, is_set, le, lt, ne, not_in",
     ),
     (
+        {"attr": "loyalty_points", "op": "gt", "value": 99999999999999999999},
+        "rule.value: a whole number must fit in 64 bits (write 1e20 for a larger one), "
+        "got 99999999999999999999",
+    ),
+    (
+        {"event": "order_completed", "sum": {"prop": "revenue", "op": "gt", "value": 2**64}},
+        "rule.sum.value: a whole number must fit in 64 bits (write 1e20 for a larger one), "
+        "got 18446744073709551616",
+    ),
+    (
+        {"event": "order_completed", "window": {"last_days": 100_001}},
+        "rule.window.last_days: must be <= 100000, got 100001",
+    ),
+    (
         {"attr": "r_scor", "op": "eq", "value": 5},
         "rule.attr: unknown attribute 'r_scor'; did you mean 'r_score'?",
     ),

@@ -411,6 +411,35 @@ def test_failing_segments_are_marked_failed_and_the_others_refreshed(tmp_path: P
     assert sorted(versions) == [("buyers",), ("us",)]
 
 
+def test_a_query_that_fails_at_run_time_fails_only_its_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No valid rule is known to fail in DuckDB once checked, so the query of "boom" is
+    # made to raise when it runs: the shared query fails, each segment then runs alone.
+    from segmint.segments.refresh import _Plan
+
+    root = tiny_shop(tmp_path)
+    plain = _Plan.checked
+
+    def checked(self: Any, names: list[str], sql: str) -> str:
+        if "boom" in names:
+            return "SELECT pid, error('boom at run time') AS s0 FROM profiles"
+        return plain(self, names, sql)
+
+    monkeypatch.setattr(_Plan, "checked", checked)
+    with segmint.open(root) as ws:
+        ws.add_segment("boom", 'country = "US"')
+        result = ws.refresh(as_of=AS_OF)
+        stored = stored_members(ws, ["us", "buyers"])
+    runs = {r.name: r for r in result.runs}
+    assert runs["boom"].status == "failed"
+    assert "query failed" in (runs["boom"].error or "") and "boom at run time" in (
+        runs["boom"].error or ""
+    )
+    assert (runs["us"].status, runs["buyers"].status) == ("ok", "ok")
+    assert stored == {"us": {"C1", "C3", "C5"}, "buyers": {"C1", "C2"}}
+
+
 def test_cli_refresh_prints_one_error_line_per_failed_segment_and_exits_1(
     tmp_path: Path,
 ) -> None:

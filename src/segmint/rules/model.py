@@ -66,6 +66,8 @@ RECENCY = ("last_seen", "first_seen")
 _NO_VALUE = {"is_set", "is_not_set"}
 _LIST_VALUE = {"in", "not_in"}
 _DAYS_VALUE = {"within_last_days", "more_than_days_ago"}
+# The longest span a rule may name: about 273 years, so as_of minus it is still a date.
+MAX_DAYS = 100_000
 _DATE_VALUE = {"before", "after"}
 
 
@@ -123,6 +125,11 @@ def _check_value(op: str, value: Value | None) -> None:
         raise ValueError(f"{op} needs a value")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {value!r}")
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**63:
+            raise ValueError(
+                f"a whole number must fit in 64 bits (write 1e20 for a larger one), got {item}"
+            )
     if op == "between":
         if not isinstance(value, tuple) or len(value) != 2:
             raise ValueError(f"between needs [low, high], got {_shown(value)}")
@@ -136,6 +143,8 @@ def _check_value(op: str, value: Value | None) -> None:
             raise ValueError(f"{op} needs a whole number of days >= 0, got {value!r}")
         if op == "within_last_days" and value < 1:
             raise ValueError(f"{op} needs a whole number of days >= 1, got {value!r}")
+        if value > MAX_DAYS:
+            raise ValueError(f"{op} needs at most {MAX_DAYS} days, got {value!r}")
     elif op in _DATE_VALUE:
         if not isinstance(value, str):
             raise ValueError(f"{op} needs an ISO date, got {value!r}")
@@ -189,6 +198,8 @@ class Count(Node):
         _value_validator(value, info)
         if any(v < 0 for v in (value if isinstance(value, tuple) else (value,))):
             raise ValueError(f"a count is never negative, got {value!r}")
+        if any(v >= 2**63 for v in (value if isinstance(value, tuple) else (value,))):
+            raise ValueError(f"a count must fit in 64 bits, got {value!r}")
         return value
 
 
@@ -206,20 +217,21 @@ class Recency(Node):
     """Days since the latest (or earliest) matching event compares true."""
 
     op: Comparison
-    days: Annotated[int, Field(strict=True, ge=0)]
+    days: Annotated[int, Field(strict=True, ge=0, le=MAX_DAYS)]
 
 
 class LastDays(Node):
     """``as_of - N days < t <= as_of``."""
 
-    last_days: Annotated[int, Field(strict=True, ge=1)]
+    last_days: Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)]
 
 
 class DaysAgo(Node):
     """``as_of - A days < t <= as_of - B days``, A > B."""
 
     days_ago: tuple[
-        Annotated[int, Field(strict=True, ge=1)], Annotated[int, Field(strict=True, ge=0)]
+        Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)],
+        Annotated[int, Field(strict=True, ge=0, le=MAX_DAYS)],
     ]
 
     @field_validator("days_ago")
@@ -353,7 +365,7 @@ class Trend(Node):
     """(count in the last N days - count in the N days before) / count in the N days before."""
 
     trend: Name
-    days: Annotated[int, Field(strict=True, ge=1)]
+    days: Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)]
     change: Change
 
 

@@ -99,13 +99,21 @@ def refresh(
         chosen = [n for n in files if n not in retired]
     plan = _Plan(ws.evaluator(), ws.segments, chosen, retired, when)
     plan.check(progress)
+    levels = plan.levels()
+    if levels:
+        # The first level (every segment without references to this run) is evaluated
+        # before the transaction: a failing query aborts a DuckDB transaction, and out of
+        # one the segments can be run alone so that only the culprit fails.
+        progress.phase(f"refreshing {len(levels[0])} segments")
+        plan.evaluate(levels[0], isolate=True)
     con = ws.con
     con.execute("BEGIN TRANSACTION")
     try:
         refresh_id = _next_id(ws)
-        for level, members in enumerate(plan.levels()):
-            progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
-            plan.evaluate(members)
+        for level, members in enumerate(levels):
+            if level:
+                progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
+                plan.evaluate(members, isolate=False)
             plan.store(members, refresh_id)
         seconds = time.perf_counter() - started
         runs = [plan.runs[n] for n in chosen]
@@ -248,15 +256,21 @@ class _Plan:
                 out[level[name]].append(name)
         return out
 
-    def evaluate(self, names: list[str]) -> None:
+    def evaluate(self, names: list[str], isolate: bool) -> None:
         """One query for the level: ``_eval`` holds pid and one boolean per segment. If the
-        shared query fails, each segment runs alone so only the culprit fails."""
+        shared query fails, each segment runs alone so only the culprit fails (with
+        ``isolate``; inside a transaction the failure ends the refresh instead)."""
         import duckdb
 
         try:
             self._run_query(names)
             self.columns = {name: f"s{i}" for i, name in enumerate(names)}
-        except duckdb.Error:
+        except duckdb.Error as exc:
+            if not isolate:
+                raise SegmintError(
+                    f"the refresh failed while evaluating {', '.join(names)} and was rolled "
+                    f"back: {str(exc).splitlines()[0]}"
+                ) from None
             self.columns = {}
             self.con.execute("CREATE OR REPLACE TEMP TABLE _eval AS SELECT pid FROM profiles")
             for name in names:
@@ -280,7 +294,12 @@ class _Plan:
         stored = frozenset(self.runs_ok())
         rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
         sql = render_sql(compile_many(rules, catalog, self.as_of), pretty=False)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {sql}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {self.checked(names, sql)}")
+
+    def checked(self, names: list[str], sql: str) -> str:
+        """The SQL to run for ``names`` (a seam for tests that make one segment's query
+        fail at run time)."""
+        return sql
 
     def runs_ok(self) -> list[str]:
         return [n for n, r in self.runs.items() if r.status == "ok"]

@@ -179,7 +179,7 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
             continue
         run = runs.get(name)
         if run is None or run["ok_as_of"] is None:
-            status = "never" if run is None else "failed"
+            status = "failed" if run is not None and run["status"] == "failed" else "never"
             error = None if run is None else run["error"]
             checks = [Check("fresh", False, None, config.max_refresh_age_days)]
             checks.append(Check("campaign", campaign is not None, campaign, None))
@@ -223,7 +223,7 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
         max_age = config.max_refresh_age_days
         checks.append(Check("fresh", age <= max_age, round(age, 2), max_age))
         checks.append(Check("campaign", campaign is not None, campaign, None))
-        status = "ok" if run["status"] == "ok" else "failed"
+        status = "failed" if run["status"] == "failed" else "ok"  # retired: its last state
         out.append(
             SegmentQuality(name, title, campaign, size, total, as_of, status, run["error"], checks)
         )
@@ -231,47 +231,40 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
 
 
 def _last_runs(ws: Workspace) -> dict[str, dict[str, Any]]:
-    """Per segment: its last run's status and error, and from its last good run the as_of,
-    size, when it ran, and the share of members that changed (1 - Jaccard)."""
+    """Per segment that has run: its last run's status and error (segments/refresh.py
+    ``states``), and from its last good run the as_of, size, when it ran, and the share of
+    members that changed (1 - Jaccard with the run before)."""
+    from segmint.segments.refresh import states
+
     rows = ws.con.execute(
         """
-        WITH last AS (
-            -- the run at the latest as_of (a refused backfill at an earlier one is not it)
-            -- (one struct: arg_max skips NULL values, and error is NULL when ok)
-            SELECT name, arg_max({'status': status, 'error': error},
-                                 {'a': as_of, 'r': refresh_id}) AS run
-            FROM segment_runs GROUP BY name
-        ), good AS (
-            SELECT r.name,
-                   arg_max({'as_of': r.as_of, 'size': r.size, 'entered': r.entered,
-                            'exited': r.exited,
-                            'at': f.started_at + to_microseconds(CAST(f.seconds * 1e6 AS BIGINT))},
-                           {'a': r.as_of, 'r': r.refresh_id}) AS run,
-                   count(*) AS runs
-            FROM segment_runs r JOIN refreshes f USING (refresh_id)
-            WHERE r.status = 'ok' GROUP BY r.name
-        ), flat AS (
-            SELECT name, run.as_of AS as_of, run.size AS size, run.entered AS entered,
-                   run.exited AS exited, run.at AS refreshed_at, runs FROM good
-        )
-        SELECT l.name, l.run.status, l.run.error, g.as_of, g.size, g.entered, g.exited,
-               g.refreshed_at, g.runs
-        FROM last l LEFT JOIN flat g USING (name)
+        SELECT r.name,
+               arg_max({'as_of': r.as_of, 'size': r.size, 'entered': r.entered,
+                        'exited': r.exited,
+                        'at': f.started_at + to_microseconds(CAST(f.seconds * 1e6 AS BIGINT))},
+                       {'a': r.as_of, 'r': r.refresh_id}) AS run,
+               count(*) AS runs
+        FROM segment_runs r JOIN refreshes f USING (refresh_id)
+        WHERE r.status = 'ok' GROUP BY r.name
         """
     ).fetchall()
+    good = {name: (run, runs) for name, run, runs in rows}
     out = {}
-    for name, status, error, as_of, size, entered, exited, refreshed_at, runs in rows:
+    for name, state in states(ws).items():
+        if state.status in ("never", "retired") and name not in good:
+            continue
+        run, runs = good.get(name, (None, 0))
         changed = None
-        if as_of is not None and runs and runs > 1:
-            union = size + exited
-            changed = (entered + exited) / union if union else 0.0
+        if run is not None and runs > 1:
+            union = run["size"] + run["exited"]
+            changed = (run["entered"] + run["exited"]) / union if union else 0.0
         out[name] = {
-            "status": status,
-            "error": error,
-            "ok_as_of": as_of,
-            "size": None if size is None else int(size),
+            "status": state.status,
+            "error": state.error,
+            "ok_as_of": None if run is None else run["as_of"],
+            "size": None if run is None else int(run["size"]),
             "changed": changed,
-            "refreshed_at": refreshed_at,
+            "refreshed_at": None if run is None else run["at"],
         }
     return out
 

@@ -59,9 +59,19 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
     with segmint.open(report.root) as ws:
         history = ws.history("champions", output="pandas")
         assert history.as_of.nunique() >= 2 and set(history.change) <= {"entered", "exited"}
-        assert ws.con.execute("SELECT count(*) FROM refreshes").fetchone() == (9,)
+        # ... and once more for the cluster saved as a segment (below).
+        assert ws.con.execute("SELECT count(*) FROM refreshes").fetchone() == (10,)
     kinds = {kind for kind, _, _ in report.findings}
-    assert "too_many_active" in kinds  # 28 saved segments: more than the 5-8 zone
+    assert "too_many_active" in kinds  # 29 saved segments: more than the 5-8 zone
+    # The demo clusters everyone, and saves and refreshes the cluster with the best rule.
+    found = report.clusters
+    assert found is not None and found.k == len(found.clusters) >= 3
+    assert sum(size for _, _, size, *_ in found.clusters) == 800
+    assert len({name for _, name, *_ in found.clusters}) == found.k
+    rule = next(rule for ident, _, _, _, rule, *_ in found.clusters if ident == found.saved_cluster)
+    with segmint.open(report.root) as ws:
+        assert ws.segments.get(found.saved).rule == ws.evaluator().prepare(rule)
+        assert found.saved_size == ws.count(rule, as_of=report.data_end) > 0
 
 
 def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -86,4 +96,5 @@ def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> 
     assert "segmint customer show" in done.stdout
     assert "Built-in templates" in done.stdout and "lifecycle thresholds" in done.stdout
     assert "Living segments" in done.stdout and "Review findings" in done.stdout
+    assert "Clusters" in done.stdout and "saved as the rule segment" in done.stdout
     assert elapsed < 60

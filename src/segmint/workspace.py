@@ -20,6 +20,7 @@ from segmint.store.db import DB_FILE, connect
 if TYPE_CHECKING:
     import duckdb
 
+    from segmint.cluster.runs import ClusterRun
     from segmint.ingest.load import LoadResult
     from segmint.profiles import CustomerView
     from segmint.segments.quality import Overlap, Review, SegmentQuality
@@ -317,6 +318,65 @@ class Workspace:
         from segmint.segments.refresh import refresh
 
         return refresh(self, names, as_of, progress)
+
+    # --- clusters ---------------------------------------------------------------------
+
+    def cluster(
+        self,
+        features: list[str] | None = None,
+        k: int | None = None,
+        k_range: tuple[int, int] | None = None,
+        as_of: datetime | str | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+        plot_dir: str | Path | None = None,
+        progress: Progress | None = None,
+    ) -> ClusterRun:
+        """Cluster the customers at ``as_of`` with k-means on ``features`` (default:
+        recency, frequency, monetary, AOV, tenure, activity, email rates, predicted CLV):
+        a fixed ``k`` or the best in ``k_range`` (default 3-8, preferring 5-8). The
+        result has ``labels`` (customer_id, cluster), ``profiles`` and ``rules``; it is
+        stored as a run (``cluster_runs``)."""
+        from segmint.cluster.runs import DEFAULT_SAMPLE, cluster
+
+        return cluster(
+            self,
+            features,
+            k,
+            k_range,
+            as_of,
+            DEFAULT_SAMPLE if sample is None else sample,
+            seed,
+            None if plot_dir is None else Path(plot_dir),
+            progress,
+        )
+
+    def cluster_runs(self) -> list[dict[str, Any]]:
+        """The stored cluster runs, oldest first."""
+        from segmint.cluster.runs import runs
+
+        return runs(self)
+
+    def cluster_run(self, run_id: int) -> ClusterRun:
+        """A stored cluster run (parameters, scores, clusters with rules)."""
+        from segmint.cluster.runs import load
+
+        return load(self, run_id)
+
+    def save_cluster(
+        self,
+        run_id: int,
+        cluster: int,
+        name: str,
+        kind: str = "rule",
+        title: str | None = None,
+        replace: bool = False,
+    ) -> Path:
+        """Save a cluster of a stored run as a segment file: its rule (``kind="rule"``)
+        or its members at the run's as_of as a fixed list (``kind="static"``)."""
+        from segmint.cluster.runs import save
+
+        return save(self, run_id, cluster, name, kind, title, replace)
 
     def retire(self, name: str) -> None:
         """Stop refreshing a segment; its history and file are kept."""

@@ -149,6 +149,24 @@ def print_demo(report: DemoReport) -> None:
             if kind != "too_many_active":
                 console.print(f"  {kind}: {message}")
                 break
+    if report.clusters is not None:
+        found = report.clusters
+        console.print(
+            f"\n[bold]Clusters[/bold] found by k-means on RFM, tenure, activity, email and CLV "
+            f"traits (run {found.run_id}): {found.reason}"
+        )
+        table = Table("id", "cluster", "customers", "share", "rule (precision, recall)", box=None)
+        table.columns[4].overflow = "fold"
+        for ident, label, size, part, rule, precision, recall in found.clusters:
+            table.add_row(
+                str(ident), label, f"{size:,}", f"{part:.1%}",
+                f"{rule} [dim]({precision:.2f}, {recall:.2f})[/dim]",
+            )  # fmt: skip
+        console.print(table)
+        console.print(
+            f"cluster {found.saved_cluster} saved as the rule segment {found.saved} and "
+            f"refreshed: {found.saved_size:,} customers"
+        )
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:
@@ -159,6 +177,7 @@ def print_demo(report: DemoReport) -> None:
     console.print("  segmint models --time-unit week          # the fitted CLV models")
     console.print("  segmint segment show champions           # trend, checks, profile")
     console.print("  segmint review                           # the quarterly review")
+    console.print("  segmint cluster --plot-dir plots         # clusters, rules and pictures")
     console.print(
         "  segmint segment count --rule 'country = \"US\" and did app_open in last 7 days'"
     )
@@ -331,3 +350,37 @@ def print_segment(report: Any) -> None:
                 seg, everyone = f"{row.segment:.1%}", f"{row.everyone:.1%}"
             table.add_row(label, seg, everyone, f"{row.lift:.2f}x")
         console.print(table)
+
+
+def print_cluster_run(result: Any) -> None:
+    """A cluster run: why this k, the score of each k, each cluster with its rule."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(
+        f"cluster run {result.run_id} at {_fmt(result.as_of)}: "
+        f"{result.params['customers']:,} customers, features "
+        f"{', '.join(result.params['features'])} ({result.seconds:.1f} s)"
+    )
+    scores = Table("k", "silhouette", "inertia", "", box=None)
+    for s in result.scores:
+        mark = "chosen" if s.k == result.k else ("elbow" if s.k == result.elbow else "")
+        scores.add_row(str(s.k), f"{s.silhouette:.3f}", f"{s.inertia:,.0f}", mark)
+    console.print(scores)
+    console.print(f"[bold]{result.reason}[/bold]")
+    table = Table("id", "name", "size", "share", "sets it apart", box=None)
+    table.columns[4].overflow = "fold"
+    for c in result.clusters:
+        apart = "\n".join(f.describe() for f in c.standout())
+        table.add_row(str(c.id), c.name, f"{c.size:,}", f"{c.share:.1%}", apart)
+    console.print(table)
+    for c in result.clusters:
+        fidelity = (
+            f"precision {c.precision:.2f}, recall {c.recall:.2f}"
+            if c.precision is not None and c.recall is not None
+            else "fidelity not measured"
+        )
+        console.print(f"cluster {c.id} ({c.name}) as a rule ({fidelity}):\n  {c.rule}")
+    for warning in result.warnings:
+        console.print(f"[dim]note: {warning}[/dim]")

@@ -38,6 +38,21 @@ class DemoReport:
     thresholds: dict[str, int]  # lifecycle thresholds in force at data_end
     refreshes: int = 0  # weekly refreshes of every saved segment up to data_end
     findings: list[tuple[str, list[str], str]] = field(default_factory=list)  # the review
+    clusters: DemoClusters | None = None  # k-means at data_end, one cluster saved
+
+
+@dataclass(frozen=True)
+class DemoClusters:
+    """The demo's cluster run and the cluster it saved as a segment."""
+
+    run_id: int
+    k: int
+    reason: str
+    # id, name, size, share, rule text, precision, recall
+    clusters: list[tuple[int, str, int, float, str, float, float]]
+    saved: str  # the segment name
+    saved_cluster: int
+    saved_size: int  # its size when refreshed at data_end
 
 
 # The tour's example segments: (name, title, campaign, rule text). The first is the
@@ -132,8 +147,9 @@ def build_demo(
         templates = _templates(ws, shop.end)
         refreshes = _history(ws, shop.end, progress)
         report = _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
+        clusters = _clusters(ws, shop.end, progress)
         findings = [(f.kind, f.segments, f.message) for f in ws.review().findings]
-        return replace(report, refreshes=refreshes, findings=findings)
+        return replace(report, refreshes=refreshes, findings=findings, clusters=clusters)
 
 
 def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
@@ -174,6 +190,43 @@ def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) ->
     for weeks in range(HISTORY_WEEKS, -1, -1):
         ws.refresh(as_of=end - timedelta(weeks=weeks), progress=progress)
     return HISTORY_WEEKS + 1
+
+
+def _clusters(
+    ws: segmint.Workspace, end: datetime, progress: Progress | None
+) -> DemoClusters | None:
+    """Cluster the customers at the data's end, save the cluster whose rule is most
+    faithful (F1 of precision and recall) as a rule segment and refresh it. None when a
+    tiny shop cannot be clustered."""
+    import re
+
+    from segmint.errors import SegmintError
+
+    try:
+        run = ws.cluster(as_of=end, progress=progress)
+    except SegmintError:
+        return None
+
+    def f1(c: Any) -> float:
+        p, r = c.precision or 0.0, c.recall or 0.0
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    best = max(run.clusters, key=f1)
+    name = "cluster-" + re.sub(r"[^a-z0-9]+", "-", best.name.lower()).strip("-")
+    ws.save_cluster(run.run_id, best.id, name, "rule", replace=True)
+    refreshed = ws.refresh([name], end, progress=progress)
+    return DemoClusters(
+        run.run_id,
+        run.k,
+        run.reason,
+        [
+            (c.id, c.name, c.size, c.share, c.rule, c.precision or 0.0, c.recall or 0.0)
+            for c in run.clusters
+        ],
+        name,
+        best.id,
+        refreshed.runs[0].size or 0,
+    )
 
 
 def split_csv_at(path: Path, cutoff: datetime) -> tuple[Path, Path]:

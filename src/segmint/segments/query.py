@@ -110,6 +110,27 @@ class Evaluator:
         result = self.run(rule, as_of, ("customer_id", *(columns or []))).arrow().read_all()
         return convert_output(result, output)
 
+    def flags(self, rules: list[Any], as_of: datetime | str | None = None) -> Any:
+        """``customer_id`` and one boolean ``s0``, ``s1``, ... per rule for everyone at
+        ``as_of``, ordered by ``customer_id`` (an Arrow table). The rules run as one query
+        that shares event scans and traits, as a refresh does."""
+        from segmint.rules.compile import compile_many, inline_segments
+
+        when = parse_as_of(as_of)
+        trees = [self.prepare(rule) for rule in rules]
+        for tree in trees:
+            self.prepare_traits(tree, (), when)
+        inlined = [inline_segments(tree, self.catalog) for tree in trees]
+        sql = render_sql(compile_many(inlined, self.catalog, when), pretty=False)
+        return (
+            self.con.execute(
+                "SELECT p.customer_id, e.* EXCLUDE (pid) FROM profiles p "
+                f"JOIN ({sql}) e USING (pid) ORDER BY p.customer_id"
+            )
+            .arrow()
+            .read_all()
+        )
+
     def run(
         self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]
     ) -> duckdb.DuckDBPyConnection:

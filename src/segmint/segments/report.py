@@ -117,16 +117,9 @@ def _profile(
 def plot_trend(report: SegmentReport, path: Any) -> None:
     """Write the segment's size over its refreshes as a PNG chart (matplotlib)."""
     from segmint.errors import SegmintError
+    from segmint.plotting import pyplot
 
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SegmintError(
-            "--plot needs matplotlib: pip install 'segmint[plot]' (or pip install matplotlib)"
-        ) from None
+    plt = pyplot("--plot")
     if not report.trend:
         raise SegmintError(
             f"segment {report.definition.name!r} has no refreshes to plot; run: segmint refresh"

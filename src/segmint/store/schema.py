@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -107,6 +107,22 @@ SEGMENT_DDL: Final = (
 )""",
 )
 
+# Cluster runs (cluster/runs.py): parameters, scores and the described clusters as JSON,
+# and every customer's cluster, so a cluster can be saved as a static list later.
+CLUSTER_DDL: Final = (
+    """CREATE TABLE cluster_runs (
+    run_id INTEGER NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    k INTEGER NOT NULL,
+    seconds DOUBLE NOT NULL,
+    params VARCHAR NOT NULL,
+    result VARCHAR NOT NULL
+)""",
+    "CREATE TABLE cluster_members (run_id INTEGER NOT NULL, customer_id VARCHAR NOT NULL, "
+    "cluster INTEGER NOT NULL)",
+)
+
 DDL: Final = (
     f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -164,7 +180,7 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
-    + ";\n".join(SEGMENT_DDL)
+    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL)
     + ";\n"
 )
 
@@ -178,6 +194,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     ),
     # 2 -> 3: refresh state and membership history of saved segments.
     2: SEGMENT_DDL,
+    # 3 -> 4: cluster runs.
+    3: CLUSTER_DDL,
 }
 
 

@@ -1,0 +1,459 @@
+"""A cluster run from start to end, and the runs kept in the workspace.
+
+1. Read the features of everyone at ``as_of`` (traits and attributes; one query).
+2. Fill missing values, draw the sample, fit the encoding (logs, scales, categories).
+3. k-means for each k on the sample; choose k (cluster/model.py).
+4. Assign everyone to the nearest centre of the chosen model; cluster 0 is the largest.
+5. Profile and name each cluster, explain it as a rule, and measure each rule's precision
+   and recall by evaluating the rule text on everyone (one shared query).
+6. Store the run (parameters, scores, clusters) and everyone's cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from segmint.cluster.explain import ClusterProfile, FeatureProfile
+from segmint.cluster.model import Score
+from segmint.errors import ModelError, NotFoundError, SegmintError
+from segmint.traits.definitions import CLV_TRAITS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from segmint.console import Progress
+    from segmint.segments.query import Evaluator
+    from segmint.workspace import Workspace
+
+DEFAULT_RANGE: Final = (3, 8)
+DEFAULT_SAMPLE: Final = 100_000
+
+
+@dataclass
+class ClusterRun:
+    """A finished cluster run: the chosen k and why, the scores of every k tried, and the
+    clusters (profile, name, rule, fidelity). ``labels`` (customer_id, cluster) is there
+    for a run made in this process; a stored run reads it with :meth:`members`."""
+
+    run_id: int
+    as_of: datetime
+    k: int
+    reason: str
+    scores: list[Score]
+    elbow: int | None
+    params: dict[str, Any]
+    encoding: dict[str, Any]
+    clusters: list[ClusterProfile]
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    labels: pd.DataFrame | None = None
+
+    @property
+    def rules(self) -> dict[int, str]:
+        return {c.id: c.rule for c in self.clusters}
+
+    @property
+    def profiles(self) -> list[ClusterProfile]:
+        return self.clusters
+
+    def cluster(self, ident: int) -> ClusterProfile:
+        for c in self.clusters:
+            if c.id == ident:
+                return c
+        raise NotFoundError(
+            f"run {self.run_id} has no cluster {ident} (its clusters are 0 to {self.k - 1})"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON of ``segmint cluster --json`` (DESIGN section 6)."""
+        return {
+            "run_id": self.run_id,
+            "k": self.k,
+            "clusters": [
+                {
+                    "id": c.id,
+                    "size": c.size,
+                    "name": c.name,
+                    "rule": c.rule,
+                    "precision": c.precision,
+                    "recall": c.recall,
+                }
+                for c in self.clusters
+            ],
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything about the run (``segmint cluster show RUN_ID --json``)."""
+        return {
+            "run_id": self.run_id,
+            "as_of": _iso(self.as_of),
+            "k": self.k,
+            "reason": self.reason,
+            "elbow": self.elbow,
+            "seconds": self.seconds,
+            "params": self.params,
+            "scores": [
+                {"k": s.k, "silhouette": s.silhouette, "inertia": s.inertia} for s in self.scores
+            ],
+            "encoding": self.encoding,
+            "warnings": self.warnings,
+            "clusters": [
+                {
+                    "id": c.id,
+                    "size": c.size,
+                    "share": c.share,
+                    "name": c.name,
+                    "rule": c.rule,
+                    "precision": c.precision,
+                    "recall": c.recall,
+                    "rule_size": c.rule_size,
+                    "features": [f.to_json() for f in c.features],
+                }
+                for c in self.clusters
+            ],
+        }
+
+
+def cluster(
+    ws: Workspace,
+    features: list[str] | None = None,
+    k: int | None = None,
+    k_range: tuple[int, int] | None = None,
+    as_of: datetime | str | None = None,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    plot_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> ClusterRun:
+    """Cluster the customers at ``as_of`` (see the module docstring); the run is stored."""
+    import numpy as np
+
+    from segmint.cluster import explain as ex
+    from segmint.cluster import model as km
+    from segmint.cluster.features import ORDER_TRAITS, Encoding, fill, needs_orders, resolve
+    from segmint.console import SilentProgress
+    from segmint.rules.coerce import as_rule
+    from segmint.rules.text import to_text
+    from segmint.segments.query import parse_as_of
+
+    progress = progress or SilentProgress()
+    started = time.perf_counter()
+    when = parse_as_of(as_of)
+    if k is not None and k_range is not None:
+        raise SegmintError("give --k or --k-range, not both")
+    if k is not None:
+        ks = [k]
+    else:
+        lo, hi = k_range or DEFAULT_RANGE
+        if lo > hi:
+            raise SegmintError(f"the k range {lo}-{hi} is empty (the low end comes first)")
+        ks = list(range(lo, hi + 1))
+    km.check_range(ks, max(ks) + 1)  # k >= 2 before anything is read
+    if sample < 2:
+        raise SegmintError(f"the sample must hold at least 2 customers, got {sample}")
+    evaluator = ws.evaluator()
+    chosen = resolve(features, evaluator.catalog)
+    names = [f.name for f in chosen]
+    if needs_orders(chosen) and not _any_orders(ws, when):
+        raise SegmintError(
+            f"no customer has an order up to {_iso(when)}, and the features "
+            f"{', '.join(n for n in names if n in ORDER_TRAITS)} come from orders: load "
+            "orders or give --features without them (e.g. tenure_days,days_since_last_seen,"
+            "email_open_rate_90d)"
+        )
+    warnings: list[str] = []
+    progress.phase("reading features")
+    try:
+        raw = _read(evaluator, when, names)
+    except ModelError as exc:
+        if features:
+            raise
+        # The default features go on without predicted CLV when it cannot be fitted.
+        chosen = [f for f in chosen if f.name not in CLV_TRAITS]
+        names = [f.name for f in chosen]
+        warnings.append(f"predicted_clv_365d left out: {exc}")
+        raw = _read(evaluator, when, names)
+    rows = len(raw)
+    if rows == 0:
+        raise SegmintError(f"no customers exist at {_iso(when)}")
+    km.check_range(ks, rows)
+    frame = raw.copy()
+    filled = fill(frame, chosen)
+    warnings += [
+        f"{f.name}: filled {filled[f.name]:,} missing values" for f in chosen if f.name in filled
+    ]
+    rng = np.random.default_rng(seed)
+    size = min(sample, rows)
+    picked = np.sort(rng.choice(rows, size=size, replace=False)) if size < rows else np.arange(rows)
+    encoding = Encoding.fit(frame.iloc[picked], chosen)
+    for f in chosen:
+        if not f.category and frame[f.name].nunique() <= 1:
+            warnings.append(f"{f.name}: the same for everyone, it does not shape the clusters")
+    matrix = encoding.transform(frame)
+    fitted, scores = km.sweep(matrix[picked], ks, seed, progress)
+    choice = km.choose(scores, fixed=k is not None)
+    progress.phase(f"assigning {rows:,} customers to {choice.k} clusters")
+    labels = km.assign(fitted[choice.k], matrix)
+    labels = km.by_size(labels, choice.k)[labels]
+    clusters = ex.profiles(frame, encoding, matrix, labels, choice.k)
+    ex.suggest_names(clusters)
+    progress.phase("explaining clusters as rules")
+    x_tree, inputs = ex.tree_inputs(raw.iloc[picked], encoding)
+    rules = []
+    for c in clusters:
+        rule = as_rule(ex.explain(x_tree, inputs, labels[picked] == c.id, seed))
+        rules.append(rule)
+        c.rule = to_text(rule)
+        c.rule_size = _leaves(rule.to_json())
+    progress.phase("measuring the rules on everyone")
+    flags = evaluator.flags(rules, when)
+    ids = raw["customer_id"].to_numpy()
+    if flags.num_rows != rows or not np.array_equal(
+        flags.column("customer_id").to_numpy(zero_copy_only=False), ids
+    ):
+        raise SegmintError("internal error: the rules and the features saw different customers")
+    for c in clusters:
+        chosen_by_rule = flags.column(f"s{c.id}").to_numpy(zero_copy_only=False)
+        inside = labels == c.id
+        hits = int(np.sum(chosen_by_rule & inside))
+        c.precision = hits / int(chosen_by_rule.sum()) if chosen_by_rule.any() else 0.0
+        c.recall = hits / int(inside.sum()) if inside.any() else 0.0
+    params = {
+        "features": names,
+        "k": k,
+        "k_range": None if k is not None else [ks[0], ks[-1]],
+        "sample": size,
+        "seed": seed,
+        "customers": rows,
+    }
+    result = ClusterRun(
+        0,
+        when,
+        choice.k,
+        choice.reason,
+        choice.scores,
+        choice.elbow,
+        params,
+        encoding.describe(),
+        clusters,
+        0.0,
+        warnings,
+        labels=_labels_frame(ids, labels),
+    )
+    if plot_dir is not None:
+        from segmint.cluster.plots import write_plots
+
+        progress.phase("drawing")
+        write_plots(result, matrix[picked], labels[picked], encoding, plot_dir, seed)
+    result.seconds = time.perf_counter() - started
+    result.run_id = _store(ws, result)
+    progress.done()
+    return result
+
+
+def _read(evaluator: Evaluator, when: datetime, names: list[str]) -> pd.DataFrame:
+    """The features of everyone at ``when`` (and tenure_days, which fills recency)."""
+    extra = (
+        ["tenure_days"] if "days_since_last_order" in names and "tenure_days" not in names else []
+    )
+    frame = evaluator.members({"and": []}, when, output="pandas", columns=[*names, *extra])
+    return cast("pd.DataFrame", frame)
+
+
+def _any_orders(ws: Workspace, when: datetime) -> bool:
+    from segmint.traits.expressions import TraitSettings
+
+    events = list(TraitSettings.from_config(ws.config).purchase_events)
+    marks = ", ".join("?" for _ in events)
+    row = ws.con.execute(
+        f"SELECT 1 FROM events WHERE event IN ({marks}) AND ts <= ? LIMIT 1", [*events, when]
+    ).fetchone()
+    return row is not None
+
+
+def _leaves(rule: dict[str, Any]) -> int:
+    """How many comparisons a rule has (its size for a reader)."""
+    for key in ("and", "or"):
+        if key in rule:
+            return sum(_leaves(r) for r in rule[key])
+    if "not" in rule:
+        return _leaves(rule["not"])
+    return 1
+
+
+def _labels_frame(ids: Any, labels: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({"customer_id": ids, "cluster": labels})
+
+
+def _store(ws: Workspace, run: ClusterRun) -> int:
+    """Insert the run and everyone's cluster in one transaction; the new run id."""
+    import pyarrow as pa
+
+    assert run.labels is not None
+    con = ws.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM cluster_runs").fetchone()
+        run_id = int(row[0]) if row else 1
+        run.run_id = run_id
+        data = run.to_json()
+        con.execute(
+            "INSERT INTO cluster_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                datetime.now(UTC),
+                run.as_of,
+                run.k,
+                run.seconds,
+                json.dumps(run.params),
+                json.dumps(data),
+            ],
+        )
+        members = pa.table(
+            {
+                "customer_id": pa.array(run.labels["customer_id"], pa.string()),
+                "cluster": pa.array(run.labels["cluster"], pa.int32()),
+            }
+        )
+        con.register("segmint_cluster_labels", members)
+        try:
+            con.execute(
+                "INSERT INTO cluster_members SELECT ?, customer_id, cluster "
+                "FROM segmint_cluster_labels",
+                [run_id],
+            )
+        finally:
+            con.unregister("segmint_cluster_labels")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return run_id
+
+
+def load(ws: Workspace, run_id: int) -> ClusterRun:
+    """A stored run (without labels: see :func:`members`)."""
+    row = ws.con.execute("SELECT result FROM cluster_runs WHERE run_id = ?", [run_id]).fetchone()
+    if row is None:
+        known = [r for (r,) in ws.con.execute("SELECT run_id FROM cluster_runs").fetchall()]
+        hint = f" (runs: {', '.join(map(str, known[-10:]))})" if known else " (no runs yet)"
+        raise NotFoundError(f"no cluster run {run_id}{hint}; see: segmint cluster list")
+    return from_json(json.loads(row[0]))
+
+
+def from_json(data: dict[str, Any]) -> ClusterRun:
+    clusters = [
+        ClusterProfile(
+            c["id"],
+            c["size"],
+            c["share"],
+            [
+                FeatureProfile(
+                    f["feature"],
+                    f["mean"],
+                    f["overall"],
+                    f["lift"],
+                    f["gap"],
+                    f.get("value"),
+                    f.get("buyer_gap"),
+                )
+                for f in c["features"]
+            ],
+            c["name"],
+            c["rule"],
+            c["precision"],
+            c["recall"],
+            c["rule_size"],
+        )
+        for c in data["clusters"]
+    ]
+    return ClusterRun(
+        data["run_id"],
+        datetime.fromisoformat(data["as_of"].replace("Z", "+00:00")),
+        data["k"],
+        data["reason"],
+        [Score(s["k"], s["silhouette"], s["inertia"]) for s in data["scores"]],
+        data["elbow"],
+        data["params"],
+        data["encoding"],
+        clusters,
+        data["seconds"],
+        data["warnings"],
+    )
+
+
+def runs(ws: Workspace) -> list[dict[str, Any]]:
+    """Every stored run: id, when, as_of, k, features, seconds (oldest first)."""
+    rows = ws.con.execute(
+        "SELECT run_id, created_at, as_of, k, seconds, params FROM cluster_runs ORDER BY run_id"
+    ).fetchall()
+    return [
+        {
+            **json.loads(params),
+            "run_id": run_id,
+            "created_at": _iso(created),
+            "as_of": _iso(as_of),
+            "k": k,
+            "seconds": seconds,
+        }
+        for run_id, created, as_of, k, seconds, params in rows
+    ]
+
+
+def members(ws: Workspace, run_id: int, ident: int) -> list[str]:
+    """The customer ids of one cluster of a stored run, sorted."""
+    run = load(ws, run_id)
+    run.cluster(ident)
+    rows = ws.con.execute(
+        "SELECT customer_id FROM cluster_members WHERE run_id = ? AND cluster = ? "
+        "ORDER BY customer_id",
+        [run_id, ident],
+    ).fetchall()
+    return [r for (r,) in rows]
+
+
+def save(
+    ws: Workspace,
+    run_id: int,
+    ident: int,
+    name: str,
+    kind: str = "rule",
+    title: str | None = None,
+    replace: bool = False,
+) -> Path:
+    """Save a cluster as a segment file: its rule (refreshed like any other segment), or
+    with ``kind="static"`` its members at the run's as_of as a fixed list
+    (``customer_id in [...]``)."""
+    from segmint.segments.registry import SegmentDefinition
+
+    if kind not in ("rule", "static"):
+        raise SegmintError(f"--as is rule or static, got {kind!r}")
+    run = load(ws, run_id)
+    found = run.cluster(ident)
+    note = (
+        f"Cluster {ident} of cluster run {run_id} (as_of {_iso(run.as_of)}, "
+        f"{found.size:,} customers)."
+    )
+    if kind == "rule":
+        rule: Any = found.rule
+        description = f"{note} Rule precision {found.precision:.2f}, recall {found.recall:.2f}."
+    else:
+        ids = members(ws, run_id, ident)
+        rule = {"attr": "customer_id", "op": "in", "value": ids}
+        description = f"{note} A fixed list of its members."
+    definition = SegmentDefinition(
+        name=name, title=title or found.name, description=description, rule=rule
+    )
+    ws.evaluator().prepare(definition.rule, name=name)
+    return ws.segments.save(definition, replace=replace)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

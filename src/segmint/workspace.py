@@ -363,6 +363,12 @@ class Workspace:
 
         return load(self, run_id)
 
+    def rename_cluster(self, run_id: int, cluster: int, name: str) -> ClusterRun:
+        """Override the suggested name of a cluster in a stored run."""
+        from segmint.cluster.runs import rename
+
+        return rename(self, run_id, cluster, name)
+
     def save_cluster(
         self,
         run_id: int,

@@ -144,6 +144,22 @@ def show(
     print_cluster_run(result)
 
 
+@cluster_app.command("rename")
+def rename(
+    run_id: Annotated[int, typer.Argument(help="A cluster run id (segmint cluster list).")],
+    cluster: Annotated[int, typer.Argument(help="A cluster id of that run.")],
+    name: Annotated[str, typer.Argument(help="The cluster's new name.")],
+) -> None:
+    """Replace a cluster's suggested name (it becomes the title when the cluster is saved)."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.rename_cluster(run_id, cluster, name)
+
+    run(action)
+    print(f"cluster {cluster} of run {run_id} is now named {name.strip()!r}")
+
+
 @cluster_app.command("save")
 def save(
     run_id: Annotated[int, typer.Argument(help="A cluster run id (segmint cluster list).")],

@@ -183,18 +183,20 @@ def _category_profile(
 # --- names ---------------------------------------------------------------------------
 
 
-def suggest_names(clusters: list[ClusterProfile]) -> None:
-    """Give each cluster a plain-language name from its profile (unique within the run)."""
-    names = [_name(c) for c in clusters]
+def suggest_names(clusters: list[ClusterProfile], types: dict[str, str] | None = None) -> None:
+    """Give each cluster a plain-language name from its profile (unique within the run);
+    ``types`` (feature -> catalog type) lets flags read as flags."""
+    kinds = types or {}
+    names = [_name(c, kinds) for c in clusters]
     taken: set[str] = set()
     for cluster, name in zip(clusters, names, strict=True):
         if names.count(name) > 1:
-            # Clusters that share a name: add what sets each apart most.
-            top = cluster.standout(1)
-            if top:
-                f = top[0]
-                said = f"{f.feature} {f.value}" if f.value else f"{_level(f.gap)} {f.feature}"
-                name = f"{name}, {said}"
+            # Clusters that share a name: add the strongest feature the name does not say.
+            for f in cluster.standout(3):
+                said = _phrase(f, kinds)
+                if said not in name:
+                    name = f"{name}, {said}"
+                    break
         final, n = name, 1
         while final in taken:
             n += 1
@@ -203,7 +205,16 @@ def suggest_names(clusters: list[ClusterProfile]) -> None:
         cluster.name = final
 
 
-def _name(cluster: ClusterProfile) -> str:
+def _phrase(f: FeatureProfile, kinds: dict[str, str]) -> str:
+    """A feature's standing in a few words: "high aov", "plan premium", "no email_consent"."""
+    if f.value is not None:
+        return f"no {f.feature}" if f.value == "(missing)" else f"{f.feature} {f.value}"
+    if kinds.get(f.feature) == "bool":
+        return f.feature if f.gap > 0 else f"not {f.feature}"
+    return f"{_level(f.gap)} {f.feature}"
+
+
+def _name(cluster: ClusterProfile, kinds: dict[str, str]) -> str:
     by = {f.feature: f for f in cluster.features}
     words: list[str] = []
     orders = by.get("orders_count")
@@ -250,12 +261,8 @@ def _name(cluster: ClusterProfile) -> str:
             *ENGAGEMENT_FEATURES,
         }
         for f in cluster.standout(2):
-            if f.feature in named:
-                continue
-            if f.value is not None:
-                words.append(f"{f.feature} {f.value}")
-            else:
-                words.append(f"{_level(f.gap)} {f.feature}")
+            if f.feature not in named:
+                words.append(_phrase(f, kinds))
     if not words:
         return "typical buyers" if orders is not None and buyers else "typical"
     return " ".join(words[:3])
@@ -321,9 +328,10 @@ def explain(
     t = tree.tree_
     has_missing = np.isnan(x).any(axis=0)
     missing_left = getattr(t, "missing_go_to_left", None)
-    positive_class = list(tree.classes_).index(True) if True in tree.classes_ else None
-    if positive_class is None:
-        return {"or": []}
+    if len(tree.classes_) < 2:
+        # Everyone or no one is in the cluster.
+        return {"and": []} if bool(tree.classes_[0]) else {"or": []}
+    positive_class = list(tree.classes_).index(True)
 
     def is_positive(node: int) -> bool:
         values = t.value[node][0]

@@ -61,7 +61,11 @@ def sweep(
     matrix: np.ndarray, ks: list[int], seed: int, progress: Progress | None = None
 ) -> tuple[dict[int, Any], list[Score]]:
     """Fit k-means for every k on ``matrix``: the fitted estimators and their scores."""
+    import warnings
+
+    import numpy as np
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import silhouette_score
 
     check_range(ks, len(matrix))
@@ -70,21 +74,30 @@ def sweep(
     for k in ks:
         if progress is not None:
             progress.phase(f"k-means with k={k}")
-        model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(matrix)
-        distinct = len(set(model.labels_.tolist()))
-        if distinct < 2:
-            silhouette = -1.0
-        else:
-            silhouette = float(
-                silhouette_score(
-                    matrix,
-                    model.labels_,
-                    sample_size=min(SILHOUETTE_SAMPLE, len(matrix)),
-                    random_state=seed,
-                )
+        with warnings.catch_warnings():
+            # Fewer distinct points than k: checked just below, with a clearer message.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(matrix)
+        found = len(set(model.labels_.tolist()))
+        if found < k:
+            # k-means left a cluster empty: the features do not tell k groups apart.
+            continue
+        silhouette = float(
+            silhouette_score(
+                matrix,
+                model.labels_,
+                sample_size=min(SILHOUETTE_SAMPLE, len(matrix)),
+                random_state=seed,
             )
+        )
         fitted[k] = model
         scores.append(Score(k, silhouette, float(model.inertia_)))
+    if not scores:
+        distinct = len(np.unique(matrix, axis=0))
+        raise SegmintError(
+            f"the features tell only {distinct} kind(s) of customer apart in the sample, "
+            f"too few for k={min(ks)}: use a smaller k or other features"
+        )
     return fitted, scores
 
 
@@ -114,9 +127,8 @@ def choose(scores: list[Score], fixed: bool = False) -> Choice:
     best = max(scores, key=lambda s: (s.silhouette, -s.k))
     if fixed or len(scores) == 1:
         only = scores[0]
-        return Choice(
-            only.k, f"k={only.k} was given (silhouette {only.silhouette:.3f})", scores, knee
-        )
+        why = "was given" if fixed else "is the only k left in the range"
+        return Choice(only.k, f"k={only.k} {why} (silhouette {only.silhouette:.3f})", scores, knee)
     zone = [s for s in scores if ZONE[0] <= s.k <= ZONE[1]]
     tail = f"; the inertia elbow is at k={knee}" if knee is not None else ""
     if not zone:

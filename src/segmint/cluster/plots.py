@@ -57,7 +57,12 @@ def write_plots(
 
     rng = np.random.default_rng(seed)
     drawn = rng.choice(len(sample), size=min(PROJECTED, len(sample)), replace=False)
-    points = PCA(n_components=2, random_state=seed).fit(sample).transform(sample[drawn])
+    if sample.shape[1] >= 2:
+        points = PCA(n_components=2, random_state=seed).fit(sample).transform(sample[drawn])
+    else:
+        # One column: the feature against a little vertical jitter, so points can be seen.
+        jitter = rng.uniform(-0.5, 0.5, size=len(drawn))
+        points = np.column_stack([sample[drawn, 0], jitter])
     figure, axes = plt.subplots(figsize=(7, 6))
     colours = plt.get_cmap("tab10")
     for c in run.clusters:

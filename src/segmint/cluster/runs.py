@@ -189,6 +189,11 @@ def cluster(
     ]
     rng = np.random.default_rng(seed)
     size = min(sample, rows)
+    if size <= max(ks):
+        raise SegmintError(
+            f"--sample {sample} is too small for k={max(ks)}: the sample needs more customers "
+            "than clusters"
+        )
     picked = np.sort(rng.choice(rows, size=size, replace=False)) if size < rows else np.arange(rows)
     encoding = Encoding.fit(frame.iloc[picked], chosen)
     for f in chosen:
@@ -196,12 +201,18 @@ def cluster(
             warnings.append(f"{f.name}: the same for everyone, it does not shape the clusters")
     matrix = encoding.transform(frame)
     fitted, scores = km.sweep(matrix[picked], ks, seed, progress)
+    left_out = [n for n in ks if n not in fitted]
+    if left_out:
+        warnings.append(
+            f"k={', '.join(map(str, left_out))} left out: k-means left a cluster empty (the "
+            "features do not tell that many groups apart)"
+        )
     choice = km.choose(scores, fixed=k is not None)
     progress.phase(f"assigning {rows:,} customers to {choice.k} clusters")
     labels = km.assign(fitted[choice.k], matrix)
     labels = km.by_size(labels, choice.k)[labels]
     clusters = ex.profiles(frame, encoding, matrix, labels, choice.k)
-    ex.suggest_names(clusters)
+    ex.suggest_names(clusters, {f.name: f.type for f in chosen})
     progress.phase("explaining clusters as rules")
     x_tree, inputs = ex.tree_inputs(raw.iloc[picked], encoding)
     rules = []
@@ -245,13 +256,13 @@ def cluster(
         warnings,
         labels=_labels_frame(ids, labels),
     )
+    result.seconds = time.perf_counter() - started
+    result.run_id = _store(ws, result)
     if plot_dir is not None:
         from segmint.cluster.plots import write_plots
 
         progress.phase("drawing")
         write_plots(result, matrix[picked], labels[picked], encoding, plot_dir, seed)
-    result.seconds = time.perf_counter() - started
-    result.run_id = _store(ws, result)
     progress.done()
     return result
 
@@ -407,6 +418,23 @@ def runs(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+def rename(ws: Workspace, run_id: int, ident: int, name: str) -> ClusterRun:
+    """Replace the suggested name of a cluster in a stored run (the default title when it
+    is saved)."""
+    text = name.strip()
+    if not text:
+        raise SegmintError("a cluster name cannot be empty")
+    run = load(ws, run_id)
+    clash = [c.id for c in run.clusters if c.name == text and c.id != ident]
+    run.cluster(ident).name = text
+    if clash:
+        raise SegmintError(f"cluster {clash[0]} of run {run_id} is already named {text!r}")
+    ws.con.execute(
+        "UPDATE cluster_runs SET result = ? WHERE run_id = ?", [json.dumps(run.to_json()), run_id]
+    )
+    return run
+
+
 def members(ws: Workspace, run_id: int, ident: int) -> list[str]:
     """The customer ids of one cluster of a stored run, sorted."""
     run = load(ws, run_id)
@@ -431,8 +459,6 @@ def save(
     """Save a cluster as a segment file: its rule (refreshed like any other segment), or
     with ``kind="static"`` its members at the run's as_of as a fixed list
     (``customer_id in [...]``)."""
-    from segmint.segments.registry import SegmentDefinition
-
     if kind not in ("rule", "static"):
         raise SegmintError(f"--as is rule or static, got {kind!r}")
     run = load(ws, run_id)
@@ -448,11 +474,8 @@ def save(
         ids = members(ws, run_id, ident)
         rule = {"attr": "customer_id", "op": "in", "value": ids}
         description = f"{note} A fixed list of its members."
-    definition = SegmentDefinition(
-        name=name, title=title or found.name, description=description, rule=rule
-    )
-    ws.evaluator().prepare(definition.rule, name=name)
-    return ws.segments.save(definition, replace=replace)
+    ws.add_segment(name, rule, title=title or found.name, description=description, replace=replace)
+    return ws.segments.path(name)
 
 
 def _iso(value: datetime) -> str:

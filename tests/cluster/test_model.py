@@ -1,0 +1,176 @@
+"""The choice of k, the inertia elbow, the k checks, the relabelling by size and the
+uniqueness of suggested names, on hand-made inputs (no workspace)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segmint.cluster.explain import ClusterProfile, FeatureProfile, suggest_names
+from segmint.cluster.model import (
+    CLEAR_MARGIN,
+    STRUCTURE,
+    ZONE,
+    Score,
+    by_size,
+    check_range,
+    choose,
+    elbow,
+)
+from segmint.errors import SegmintError
+
+
+def scores(silhouettes: dict[int, float], inertia: dict[int, float] | None = None) -> list[Score]:
+    """Scores for k in ascending order; inertia falls with k unless given."""
+    return [Score(k, s, (inertia or {}).get(k, 1000.0 / k)) for k, s in sorted(silhouettes.items())]
+
+
+def test_the_zone_and_margin_are_the_documented_ones() -> None:
+    assert ZONE == (5, 8)
+    assert round(CLEAR_MARGIN, 9) == 0.05
+
+
+def test_best_in_the_zone_wins_when_a_k_outside_is_not_clearly_better() -> None:
+    # k=3 beats the zone's best (k=6) by 0.03, less than the margin.
+    got = choose(scores({3: 0.63, 4: 0.55, 5: 0.52, 6: 0.60, 7: 0.41, 8: 0.40}))
+    assert got.k == 6
+    assert "k=6" in got.reason and "k=3" in got.reason
+
+
+def test_a_k_outside_the_zone_that_is_clearly_better_wins() -> None:
+    got = choose(scores({2: 0.55, 3: 0.82, 4: 0.70, 5: 0.61, 6: 0.58, 7: 0.50, 8: 0.47}))
+    assert got.k == 3
+    assert got.reason.startswith("k=3")
+    assert "clearly better" in got.reason
+
+
+def test_a_weak_structure_outside_the_zone_does_not_beat_the_zone() -> None:
+    # Better by more than the margin, but below the silhouette of a real structure.
+    low = STRUCTURE - 0.1
+    got = choose(scores({3: low, 5: low - 2 * CLEAR_MARGIN, 6: low - 3 * CLEAR_MARGIN}))
+    assert got.k == 5
+
+
+def test_the_zone_k_wins_when_it_also_has_the_best_silhouette() -> None:
+    got = choose(scores({3: 0.40, 4: 0.45, 5: 0.50, 6: 0.71, 7: 0.60, 8: 0.30}))
+    assert got.k == 6
+    assert "zone" in got.reason
+
+
+def test_equal_silhouettes_prefer_the_smaller_k() -> None:
+    assert choose(scores({5: 0.5, 6: 0.5, 7: 0.5})).k == 5
+
+
+def test_fixed_k_is_returned_as_given() -> None:
+    only = [Score(4, 0.12, 500.0)]
+    got = choose(only, fixed=True)
+    assert got.k == 4
+    assert "k=4" in got.reason and "given" in got.reason
+    assert got.scores == only
+    assert got.elbow is None
+
+
+def test_fixed_k_outside_the_zone_with_a_poor_silhouette_is_kept() -> None:
+    assert choose([Score(12, -0.2, 5.0)], fixed=True).k == 12
+
+
+@pytest.mark.parametrize(
+    ("silhouettes", "expected"),
+    [
+        ({2: 0.30, 3: 0.50, 4: 0.40}, 3),
+        ({9: 0.20, 10: 0.25, 11: 0.21, 12: 0.19}, 10),
+        ({2: 0.10, 3: 0.05, 4: 0.01}, 2),
+    ],
+)
+def test_a_range_wholly_outside_the_zone_takes_the_best_silhouette(
+    silhouettes: dict[int, float], expected: int
+) -> None:
+    got = choose(scores(silhouettes))
+    assert got.k == expected
+    assert "zone" in got.reason
+
+
+def test_the_choice_keeps_every_score_and_the_elbow() -> None:
+    given = scores({2: 0.3, 3: 0.4, 4: 0.35, 5: 0.33}, {2: 900, 3: 300, 4: 250, 5: 220})
+    got = choose(given)
+    assert got.scores == given
+    assert got.elbow == 3
+    assert "elbow is at k=3" in got.reason
+
+
+def test_elbow_is_the_knee_of_the_inertia_curve() -> None:
+    curve = {2: 1000.0, 3: 400.0, 4: 150.0, 5: 130.0, 6: 115.0, 7: 105.0}
+    assert elbow(scores(dict.fromkeys(curve, 0.5), curve)) == 4
+
+
+def test_elbow_moves_with_the_knee() -> None:
+    curve = {2: 1000.0, 3: 200.0, 4: 180.0, 5: 165.0, 6: 150.0}
+    assert elbow(scores(dict.fromkeys(curve, 0.5), curve)) == 3
+
+
+@pytest.mark.parametrize(
+    "curve",
+    [
+        {2: 100.0, 3: 50.0},  # fewer than three ks
+        {2: 100.0, 3: 80.0, 4: 60.0, 5: 40.0},  # a straight line has no knee
+        {2: 100.0, 3: 95.0, 4: 85.0, 5: 10.0},  # above the line everywhere
+        {2: 10.0, 3: 20.0, 4: 30.0},  # inertia that grows
+    ],
+)
+def test_no_elbow_without_a_knee(curve: dict[int, float]) -> None:
+    assert elbow(scores(dict.fromkeys(curve, 0.5), curve)) is None
+
+
+def test_check_range_accepts_ks_from_2_to_below_the_rows() -> None:
+    check_range([2, 3, 4], 5)
+    check_range([2], 3)
+
+
+@pytest.mark.parametrize(
+    ("ks", "rows", "words"),
+    [
+        ([1], 100, "at least 2"),
+        ([0, 1, 2], 100, "at least 2"),
+        ([2, 3], 3, "k=3"),
+        ([50], 10, "k=50"),
+        ([], 10, "no k"),
+    ],
+)
+def test_check_range_rejects(ks: list[int], rows: int, words: str) -> None:
+    with pytest.raises(SegmintError, match=words):
+        check_range(ks, rows)
+
+
+def test_by_size_makes_cluster_0_the_largest() -> None:
+    labels = np.array([2, 2, 2, 0, 1, 1, 2])
+    mapping = by_size(labels, 3)
+    relabelled = mapping[labels]
+    assert relabelled.tolist() == [0, 0, 0, 2, 1, 1, 0]
+    assert np.bincount(relabelled).tolist() == [4, 2, 1]
+
+
+def test_by_size_breaks_ties_by_the_old_label_and_keeps_empty_clusters_last() -> None:
+    assert by_size(np.array([1, 0, 1, 0]), 2).tolist() == [0, 1]
+    mapping = by_size(np.array([1, 1, 3]), 4)
+    assert mapping.tolist() == [2, 0, 3, 1]
+    assert sorted(mapping.tolist()) == [0, 1, 2, 3]  # a permutation
+
+
+def profile(ident: int, gap: float, mean: float = 1.0) -> ClusterProfile:
+    feature = FeatureProfile("score", mean, 1.0, mean, gap)
+    return ClusterProfile(ident, 10, 0.25, [feature])
+
+
+def test_suggested_names_are_unique_within_a_run() -> None:
+    clusters = [profile(0, -1.5, 0.2), profile(1, -0.8, 0.6), profile(2, 1.2, 2.0)]
+    suggest_names(clusters)
+    names = [c.name for c in clusters]
+    assert all(names) and len(set(names)) == 3
+
+
+def test_disambiguated_names_do_not_repeat_a_phrase() -> None:
+    clusters = [profile(0, -1.5, 0.2), profile(1, -0.8, 0.6)]
+    suggest_names(clusters)
+    for c in clusters:
+        parts = [p.strip() for p in c.name.split("#")[0].split(",")]
+        assert len(parts) == len(set(parts)), c.name

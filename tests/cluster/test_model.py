@@ -174,3 +174,17 @@ def test_disambiguated_names_do_not_repeat_a_phrase() -> None:
     for c in clusters:
         parts = [p.strip() for p in c.name.split("#")[0].split(",")]
         assert len(parts) == len(set(parts)), c.name
+
+
+def test_thresholds_are_rounded_but_a_narrow_band_keeps_its_width() -> None:
+    from segmint.cluster.explain import _conditions
+
+    wide = _conditions("aov", {"kind": "number", "missing": False, "lo": 3.2512, "hi": 7.9149})
+    assert [(c["op"], c["value"]) for c in wide] == [("gt", 3.25), ("le", 7.91)]
+    narrow = _conditions("aov", {"kind": "number", "missing": False, "lo": 0.12341, "hi": 0.12349})
+    low, high = (c["value"] for c in narrow)
+    assert low < high and low == pytest.approx(0.12341, rel=1e-4)
+    whole = _conditions("n", {"kind": "integer", "missing": True, "lo": 2.5, "hi": 7.5})
+    assert whole == [
+        {"or": [{"attr": "n", "op": "between", "value": [3, 7]}, {"attr": "n", "op": "is_not_set"}]}
+    ]

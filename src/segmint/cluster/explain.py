@@ -437,10 +437,16 @@ def _conditions(feature: str, b: dict[str, Any]) -> list[dict[str, Any]]:
         elif high is not None:
             parts.append({"attr": feature, "op": "le", "value": high})
     else:
+        digits = 3
+        # Keep more digits where three would make a narrow band empty.
+        while lo is not None and hi is not None and _round(lo, digits) >= _round(hi, digits):
+            digits += 3
+            if digits > 15:
+                break
         if lo is not None:
-            parts.append({"attr": feature, "op": "gt", "value": _round(lo)})
+            parts.append({"attr": feature, "op": "gt", "value": _round(lo, digits)})
         if hi is not None:
-            parts.append({"attr": feature, "op": "le", "value": _round(hi)})
+            parts.append({"attr": feature, "op": "le", "value": _round(hi, digits)})
     if not b["missing"]:
         return parts
     test = parts[0] if len(parts) == 1 else {"and": parts}
@@ -463,11 +469,11 @@ def _level_conditions(feature: str, b: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _round(value: float) -> float:
-    """Three significant digits (readable thresholds)."""
+def _round(value: float, significant: int = 3) -> float:
+    """``significant`` digits (readable thresholds)."""
     if value == 0 or not math.isfinite(value):
         return value
-    digits = 2 - math.floor(math.log10(abs(value)))
+    digits = significant - 1 - math.floor(math.log10(abs(value)))
     rounded = round(value, digits)
     return float(int(rounded)) if rounded == int(rounded) and abs(rounded) >= 1 else rounded
 

@@ -699,3 +699,16 @@ def test_rename_overrides_the_suggested_name_and_becomes_the_saved_title(blobs3:
     assert empty.exit_code == 2 and "empty" in empty.stderr
     with segmint.open(blobs3.root) as ws:
         assert ws.cluster_run(run_id).cluster(1).name == "north-east blob"
+
+
+def test_plot_dir_without_matplotlib_is_refused_before_any_work(
+    blobs3: Blobs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An import of a module set to None in sys.modules fails, as if it were not installed.
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
+    before = runs_stored(blobs3.root)
+    args = ["--features", "x1,x2", "--k", "3", "--plot-dir", str(tmp_path / "p")]
+    out = run_cli(blobs3.root, "cluster", *args, "--as-of", AS_OF)
+    assert out.exit_code == 2
+    assert "--plot-dir needs matplotlib" in out.stderr
+    assert runs_stored(blobs3.root) == before and not (tmp_path / "p").exists()

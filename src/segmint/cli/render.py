@@ -177,7 +177,7 @@ def print_demo(report: DemoReport) -> None:
     console.print("  segmint models --time-unit week          # the fitted CLV models")
     console.print("  segmint segment show champions           # trend, checks, profile")
     console.print("  segmint review                           # the quarterly review")
-    console.print("  segmint cluster --plot-dir plots         # clusters, rules and pictures")
+    console.print("  segmint cluster                          # clusters, named, as rules")
     console.print(
         "  segmint segment count --rule 'country = \"US\" and did app_open in last 7 days'"
     )

@@ -154,6 +154,10 @@ def cluster(
             raise SegmintError(f"the k range {lo}-{hi} is empty (the low end comes first)")
         ks = list(range(lo, hi + 1))
     km.check_range(ks, max(ks) + 1)  # k >= 2 before anything is read
+    if plot_dir is not None:
+        from segmint.plotting import pyplot
+
+        pyplot("--plot-dir")  # no matplotlib: say so before the work, not after it
     if sample < 2:
         raise SegmintError(f"the sample must hold at least 2 customers, got {sample}")
     evaluator = ws.evaluator()

@@ -314,46 +314,62 @@ class _Plan:
         union = " UNION ALL ".join(
             f"SELECT '{n}' AS name, pid FROM _eval WHERE {self.columns[n]}" for n in done
         )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
         names_sql = ", ".join(f"'{n}'" for n in done)
-        # One full join of the new members with the stored ones gives both directions.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _diff AS SELECT coalesce(n.name, m.name) AS name, "
-            "coalesce(n.pid, m.pid) AS pid, m.pid IS NULL AS entered FROM _new n FULL JOIN "
-            f"(SELECT name, pid FROM segment_members WHERE name IN ({names_sql})) m "
-            "ON n.name = m.name AND n.pid = m.pid WHERE n.pid IS NULL OR m.pid IS NULL"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _entered AS SELECT name, pid FROM _diff WHERE entered"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _exited AS SELECT name, pid FROM _diff WHERE NOT entered"
-        )
-        for table, change in (("_entered", "entered"), ("_exited", "exited")):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
+        first = (
             con.execute(
-                f"INSERT INTO segment_changes SELECT name, pid, '{change}', ?, ? FROM {table}",
-                [self.as_of, refresh_id],
-            )
-        con.execute(
-            "DELETE FROM segment_members m USING _exited x WHERE m.name = x.name AND m.pid = x.pid"
+                f"SELECT 1 FROM segment_members WHERE name IN ({names_sql}) LIMIT 1"
+            ).fetchone()
+            is None
         )
-        con.execute("INSERT INTO segment_members SELECT name, pid FROM _entered")
+        entered: str = "_new"
+        exited: str | None = None
+        if not first:
+            # One full join of the new members with the stored ones gives both directions.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _diff AS SELECT coalesce(n.name, m.name) AS name, "
+                "coalesce(n.pid, m.pid) AS pid, m.pid IS NULL AS entered FROM _new n FULL JOIN "
+                f"(SELECT name, pid FROM segment_members WHERE name IN ({names_sql})) m "
+                "ON n.name = m.name AND n.pid = m.pid WHERE n.pid IS NULL OR m.pid IS NULL"
+            )
+            for table, test in (("_entered", "entered"), ("_exited", "NOT entered")):
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT name, pid FROM _diff "
+                    f"WHERE {test}"
+                )
+            entered, exited = "_entered", "_exited"
+        # (On a first refresh of these segments nothing is stored: every member enters.)
+        for source, change in ((entered, "entered"), (exited, "exited")):
+            if source is not None:
+                con.execute(
+                    f"INSERT INTO segment_changes SELECT name, pid, '{change}', ?, ? FROM {source}",
+                    [self.as_of, refresh_id],
+                )
+        if exited is not None:
+            con.execute(
+                f"DELETE FROM segment_members m USING {exited} x "
+                "WHERE m.name = x.name AND m.pid = x.pid"
+            )
+        con.execute(f"INSERT INTO segment_members SELECT name, pid FROM {entered}")
+        moved = (
+            "SELECT name, count(*) FILTER (WHERE change = 'entered') AS e, "
+            "count(*) FILTER (WHERE change = 'exited') AS x FROM segment_changes "
+            f"WHERE refresh_id = ? AND name IN ({names_sql}) GROUP BY name"
+        )
         counts = {
-            name: (size, entered, exited)
-            for name, size, entered, exited in con.execute(
-                "SELECT k.name, coalesce(n.size, 0), coalesce(e.n, 0), coalesce(x.n, 0) FROM "
+            name: (size, came, left)
+            for name, size, came, left in con.execute(
+                "SELECT k.name, coalesce(n.size, 0), coalesce(c.e, 0), coalesce(c.x, 0) FROM "
                 f"(SELECT unnest([{names_sql}]) AS name) k "
                 "LEFT JOIN (SELECT name, count(*) AS size FROM _new GROUP BY name) n "
-                "USING (name) "
-                "LEFT JOIN (SELECT name, count(*) AS n FROM _entered GROUP BY name) e "
-                "USING (name) "
-                "LEFT JOIN (SELECT name, count(*) AS n FROM _exited GROUP BY name) x USING (name)"
+                f"USING (name) LEFT JOIN ({moved}) c USING (name)",
+                [refresh_id],
             ).fetchall()
         }
         for name in done:
-            size, entered, exited = counts[name]
+            size, came, left = counts[name]
             version = self.version(name, refresh_id)
-            self.runs[name] = SegmentRun(name, "ok", size, entered, exited, version)
+            self.runs[name] = SegmentRun(name, "ok", size, came, left, version)
 
     def version(self, name: str, refresh_id: int) -> int:
         """The definition version of ``name``: a new one when its rule changed."""

@@ -712,3 +712,20 @@ def test_plot_dir_without_matplotlib_is_refused_before_any_work(
     assert out.exit_code == 2
     assert "--plot-dir needs matplotlib" in out.stderr
     assert runs_stored(blobs3.root) == before and not (tmp_path / "p").exists()
+
+
+def test_a_static_list_above_the_limit_is_refused(
+    blobs3: Blobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segmint.cluster import runs
+
+    run = blobs3.run
+    biggest = max(run.clusters, key=lambda c: c.size)
+    monkeypatch.setattr(runs, "STATIC_LIMIT", biggest.size - 1)
+    with segmint.open(blobs3.root) as ws:
+        with pytest.raises(SegmintError, match="--as rule"):
+            ws.save_cluster(run.run_id, biggest.id, "too-big", "static")
+        assert "too-big" not in ws.segments.files()
+        smallest = min(run.clusters, key=lambda c: c.size)
+        ws.save_cluster(run.run_id, smallest.id, "small-enough", "static", replace=True)
+        assert ws.count("in segment small-enough", as_of=run.as_of) == smallest.size

@@ -752,10 +752,12 @@ def compare(x: Any, kind: str, op: str, value: Any, clock: Clock) -> ir.BooleanV
         result = _ORDERING[op](x, literal(value))
     elif op == "between":
         result = x.between(literal(value[0]), literal(value[1]))
-    elif op == "in":
-        result = x.isin([literal(v) for v in value])
-    elif op == "not_in":
-        result = x.notin([literal(v) for v in value])
+    elif op in ("in", "not_in"):
+        # ``x IS NOT NULL AND x IN (...)`` rather than ``coalesce(x IN (...), false)``: the
+        # same truth (a list holds no nulls), but DuckDB turns only the bare IN into a hash
+        # join; under coalesce a WHERE with 10,000 values took 20 s on 1M profiles.
+        values = [literal(v) for v in value]
+        return x.notnull() & (x.isin(values) if op == "in" else x.notin(values))
     elif op == "contains":
         result = x.contains(value)
     elif op == "not_contains":

@@ -25,6 +25,7 @@ WHERE
     COALESCE(`t0`.`x_attr_2` > 1000, FALSE)
     OR COALESCE(`t0`.`x_attr_4` = TRUE, FALSE)
   )
-  AND COALESCE(NOT (
+  AND `t0`.`country` IS NOT NULL
+  AND NOT (
     `t0`.`country` IN ('US', 'CA')
-  ), FALSE)
+  )

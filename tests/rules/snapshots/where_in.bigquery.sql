@@ -28,22 +28,27 @@ FROM (
           )
         )
       )
-  ) AS `t2`
+  ) AS `t3`
   WHERE
-    `t2`.`pid` IN (
+    `t3`.`pid` IN (
       SELECT
         `t4`.`pid`
       FROM (
         SELECT
-          `t3`.`pid`,
+          `t2`.`pid`,
           COUNTIF(
             (
-              `t3`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
+              `t2`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
             )
             AND (
-              `t3`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
+              `t2`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
             )
-            AND COALESCE(safe.string(`t3`.`properties`['category']) IN ('shoes', 'hats'), FALSE)
+            AND (
+              (
+                safe.string(`t2`.`properties`['category']) IS NOT NULL
+              )
+              AND safe.string(`t2`.`properties`['category']) IN ('shoes', 'hats')
+            )
           ) AS `m0`
         FROM (
           SELECT
@@ -54,8 +59,9 @@ FROM (
             AND `t1`.`ts` >= TIMESTAMP('2026-08-03T00:00:00+00:00')
             AND `t1`.`ts` <= TIMESTAMP('2026-11-01T00:00:00+00:00')
             AND `t1`.`ts` > TIMESTAMP('2026-08-03T00:00:00+00:00')
-            AND COALESCE(safe.string(`t1`.`properties`['category']) IN ('shoes', 'hats'), FALSE)
-        ) AS `t3`
+            AND safe.string(`t1`.`properties`['category']) IS NOT NULL
+            AND safe.string(`t1`.`properties`['category']) IN ('shoes', 'hats')
+        ) AS `t2`
         GROUP BY
           1
       ) AS `t4`

@@ -43,9 +43,16 @@ FROM (
             AND (
               "t2"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
             )
-            AND COALESCE((
-              "t2"."properties" ->> '$.category'
-            ) IN ('shoes', 'hats'), FALSE)) AS "m0"
+            AND (
+              (
+                (
+                  "t2"."properties" ->> '$.category'
+                ) IS NOT NULL
+              )
+              AND (
+                "t2"."properties" ->> '$.category'
+              ) IN ('shoes', 'hats')
+            )) AS "m0"
         FROM (
           SELECT
             *
@@ -55,9 +62,12 @@ FROM (
             AND "t1"."ts" >= MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
             AND "t1"."ts" <= MAKE_TIMESTAMPTZ(2026, 11, 1, 0, 0, 0.0, 'UTC')
             AND "t1"."ts" > MAKE_TIMESTAMPTZ(2026, 8, 3, 0, 0, 0.0, 'UTC')
-            AND COALESCE((
+            AND (
               "t1"."properties" ->> '$.category'
-            ) IN ('shoes', 'hats'), FALSE)
+            ) IS NOT NULL
+            AND (
+              "t1"."properties" ->> '$.category'
+            ) IN ('shoes', 'hats')
         ) AS "t2"
         GROUP BY
           1

@@ -28,28 +28,34 @@ FROM (
           )
         )
       )
-  ) AS "t2"
+  ) AS "t3"
   WHERE
-    "t2"."pid" IN (
+    "t3"."pid" IN (
       SELECT
         "t4"."pid"
       FROM (
         SELECT
-          "t3"."pid",
+          "t2"."pid",
           COUNT(*) FILTER(WHERE
             (
-              "t3"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t2"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
-            AND COALESCE(
-              CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'category')) = 'string'
-                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
+            AND (
+              (
+                CASE
+                  WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t2"."properties", 'category')) = 'string'
+                  THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t2"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
+                  ELSE NULL
+                END IS NOT NULL
+              )
+              AND CASE
+                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t2"."properties", 'category')) = 'string'
+                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t2"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
                 ELSE NULL
-              END IN ('shoes', 'hats'),
-              FALSE
+              END IN ('shoes', 'hats')
             )) AS "m0"
         FROM (
           SELECT
@@ -60,15 +66,17 @@ FROM (
             AND "t1"."ts" >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
             AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             AND "t1"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
-            AND COALESCE(
-              CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
-                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-                ELSE NULL
-              END IN ('shoes', 'hats'),
-              FALSE
-            )
-        ) AS "t3"
+            AND CASE
+              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
+              THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
+              ELSE NULL
+            END IS NOT NULL
+            AND CASE
+              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
+              THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
+              ELSE NULL
+            END IN ('shoes', 'hats')
+        ) AS "t2"
         GROUP BY
           1
       ) AS "t4"

@@ -28,22 +28,27 @@ FROM (
           )
         )
       )
-  ) AS "t2"
+  ) AS "t3"
   WHERE
-    "t2"."pid" IN (
+    "t3"."pid" IN (
       SELECT
         "t4"."pid"
       FROM (
         SELECT
-          "t3"."pid",
+          "t2"."pid",
           COUNT_IF(
             (
-              "t3"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 8, 3, 0, 0, 0, 0, 'UTC')
+              "t2"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 8, 3, 0, 0, 0, 0, 'UTC')
             )
             AND (
-              "t3"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
+              "t2"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
             )
-            AND COALESCE(AS_VARCHAR(GET("t3"."properties", 'category')) IN ('shoes', 'hats'), FALSE)
+            AND (
+              (
+                AS_VARCHAR(GET("t2"."properties", 'category')) IS NOT NULL
+              )
+              AND AS_VARCHAR(GET("t2"."properties", 'category')) IN ('shoes', 'hats')
+            )
           ) AS "m0"
         FROM (
           SELECT
@@ -54,8 +59,9 @@ FROM (
             AND "t1"."ts" >= TIMESTAMP_TZ_FROM_PARTS(2026, 8, 3, 0, 0, 0, 0, 'UTC')
             AND "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
             AND "t1"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 8, 3, 0, 0, 0, 0, 'UTC')
-            AND COALESCE(AS_VARCHAR(GET("t1"."properties", 'category')) IN ('shoes', 'hats'), FALSE)
-        ) AS "t3"
+            AND AS_VARCHAR(GET("t1"."properties", 'category')) IS NOT NULL
+            AND AS_VARCHAR(GET("t1"."properties", 'category')) IN ('shoes', 'hats')
+        ) AS "t2"
         GROUP BY
           1
       ) AS "t4"

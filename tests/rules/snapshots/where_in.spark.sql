@@ -28,24 +28,26 @@ FROM (
           )
         )
       )
-  ) AS `t2`
+  ) AS `t3`
   WHERE
-    `t2`.`pid` IN (
+    `t3`.`pid` IN (
       SELECT
         `t4`.`pid`
       FROM (
         SELECT
-          `t3`.`pid`,
+          `t2`.`pid`,
           SUM(
             CAST((
-              `t3`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
+              `t2`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
             )
             AND (
-              `t3`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+              `t2`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
             )
-            AND COALESCE(
-              CAST(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
-              FALSE
+            AND (
+              (
+                CAST(GET_JSON_OBJECT(`t2`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IS NOT NULL
+              )
+              AND CAST(GET_JSON_OBJECT(`t2`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats')
             ) AS BIGINT)
           ) AS `m0`
         FROM (
@@ -57,11 +59,9 @@ FROM (
             AND `t1`.`ts` >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
             AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
             AND `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
-            AND COALESCE(
-              CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats'),
-              FALSE
-            )
-        ) AS `t3`
+            AND CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IS NOT NULL
+            AND CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats')
+        ) AS `t2`
         GROUP BY
           1
       ) AS `t4`

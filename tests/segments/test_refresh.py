@@ -682,3 +682,23 @@ def test_refresh_every_runs_until_ctrl_c_between_refreshes(tmp_path: Path) -> No
     assert runs == 2 * len(recorded)
     finished = datetime.now(UTC)
     assert all(started <= as_of <= finished and (n, f) == (2, 0) for as_of, n, f in recorded)
+
+
+def test_a_second_refresh_in_a_process_reuses_the_compiled_query(tmp_path: Path) -> None:
+    from segmint.segments import query
+
+    ws = build_store(tmp_path, seed=5).ws
+    for name, rule in RULES.items():
+        ws.add_segment(name, rule)
+    ws.refresh(as_of=AS_OFS[0])
+    shared = {key for key in query._TEMPLATES if key[0] == "many"}
+    assert shared  # the shared query of each level is kept
+    second = ws.refresh(as_of=AS_OFS[1])
+    assert {key for key in query._TEMPLATES if key[0] == "many"} == shared
+    # ... and it is evaluated at the new as_of: the stored members are those of a fresh
+    # evaluation there.
+    assert not second.failed
+    assert stored_members(ws, RULES) == {
+        name: member_ids(ws, rule, AS_OFS[1]) for name, rule in RULES.items()
+    }
+    ws.close()

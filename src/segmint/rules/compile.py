@@ -838,6 +838,16 @@ def compile_many(
     return Compiler(catalog, Clock(as_of.astimezone(UTC)), BACKENDS[backend]).many(rules)
 
 
+def compile_many_template(
+    rules: list[RuleNode], catalog: Catalog
+) -> tuple[ir.Table, dict[str, int]]:
+    """:func:`compile_many` on DuckDB for any as_of: the expression, and the variables to
+    set before running it (name -> days before as_of)."""
+    clock = Clock(datetime.now(UTC), use_variables=True)
+    expr = Compiler(catalog, clock, BACKENDS["duckdb"]).many(rules)
+    return expr, clock.variables
+
+
 def compile_template(rule: RuleNode, catalog: Catalog) -> tuple[ir.Table, dict[str, int]]:
     """The members of ``rule`` on DuckDB for any as_of: the expression, and the variables
     to set before running it (name -> days before as_of)."""

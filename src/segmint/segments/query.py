@@ -144,8 +144,7 @@ class Evaluator:
         tree = self.prepare(rule)
         sql, variables = self.template(tree, columns)
         self.prepare_traits(tree, columns, when)
-        for name, days in variables.items():
-            self.con.execute(f"SET VARIABLE {name} = ?", [when - timedelta(days=days)])
+        self.set_clock(variables, when)
         return self.con.execute(sql)
 
     def prepare_traits(self, tree: RuleNode, columns: tuple[str, ...], when: datetime) -> None:
@@ -194,6 +193,33 @@ class Evaluator:
         if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
             _TEMPLATES.popitem(last=False)
         return found
+
+    def many_template(self, rules: list[RuleNode]) -> tuple[str, dict[str, int]]:
+        """The SQL of several (inlined) rules at once (``pid``, ``s0``, ``s1``, ...) for
+        any as_of, compiled once per process for the same rules and catalog: a refresh
+        every hour or a backfill over many dates compiles its shared query once."""
+        from segmint.rules.compile import compile_many_template
+
+        key = (
+            "many",
+            tuple(rule.model_dump_json(by_alias=True) for rule in rules),
+            self.fingerprint(),
+        )
+        found = _TEMPLATES.get(key)
+        if found is not None:
+            _TEMPLATES.move_to_end(key)
+            return found
+        expr, variables = compile_many_template(rules, self.catalog)
+        found = render_sql(expr, pretty=False), variables
+        _TEMPLATES[key] = found
+        if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
+            _TEMPLATES.popitem(last=False)
+        return found
+
+    def set_clock(self, variables: dict[str, int], when: datetime) -> None:
+        """Set the DuckDB variables of a compiled template for ``when``."""
+        for name, days in variables.items():
+            self.con.execute(f"SET VARIABLE {name} = ?", [when - timedelta(days=days)])
 
     def fingerprint(self) -> tuple[Any, ...]:
         """What a compiled rule depends on besides the rule: attribute columns and types,

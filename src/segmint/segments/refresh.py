@@ -287,13 +287,13 @@ class _Plan:
                 self.columns[name] = column
 
     def _run_query(self, names: list[str], into: str = "_eval") -> None:
-        from segmint.rules.compile import compile_many, inline_segments
-        from segmint.segments.query import render_sql
+        from segmint.rules.compile import inline_segments
 
         catalog = self.evaluator.catalog
         stored = frozenset(self.runs_ok())
         rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
-        sql = render_sql(compile_many(rules, catalog, self.as_of), pretty=False)
+        sql, variables = self.evaluator.many_template(rules)
+        self.evaluator.set_clock(variables, self.as_of)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {self.checked(names, sql)}")
 
     def checked(self, names: list[str], sql: str) -> str:

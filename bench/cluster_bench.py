@@ -29,22 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import segmint
+from segmint.cluster.features import DEFAULT_FEATURES
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)  # the end of the benchmark data
-FEATURES = [
-    "days_since_last_order",
-    "orders_count",
-    "revenue_total",
-    "aov",
-    "tenure_days",
-    "days_since_last_seen",
-    "email_open_rate_90d",
-    "email_click_rate_90d",
-    "predicted_clv_365d",
-    "p_alive",
-    "loyalty_points",
-    "plan",
-]
+# The default features (nine traits), then p_alive, an integer attribute and a category.
+FEATURES = [*DEFAULT_FEATURES, "p_alive", "loyalty_points", "plan"]
 
 
 class Phases:

@@ -114,14 +114,14 @@ class Evaluator:
         """``customer_id`` and one boolean ``s0``, ``s1``, ... per rule for everyone at
         ``as_of``, ordered by ``customer_id`` (an Arrow table). The rules run as one query
         that shares event scans and traits, as a refresh does."""
-        from segmint.rules.compile import compile_many, inline_segments
+        from segmint.rules.compile import inline_segments
 
         when = parse_as_of(as_of)
         trees = [self.prepare(rule) for rule in rules]
         for tree in trees:
             self.prepare_traits(tree, (), when)
-        inlined = [inline_segments(tree, self.catalog) for tree in trees]
-        sql = render_sql(compile_many(inlined, self.catalog, when), pretty=False)
+        sql, variables = self.many_template([inline_segments(t, self.catalog) for t in trees])
+        self.set_clock(variables, when)
         return (
             self.con.execute(
                 "SELECT p.customer_id, e.* EXCLUDE (pid) FROM profiles p "

@@ -81,6 +81,12 @@ def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert build_demo(tmp_path / "shop", customers=60, end=END, force=True).stats["customers"] == 60
 
 
+def test_a_shop_too_small_to_cluster_says_why(tmp_path: Path) -> None:
+    report = build_demo(tmp_path / "tiny", customers=5, end=END)
+    assert report.clusters is None
+    assert report.clusters_skipped is not None and "5 there are" in report.clusters_skipped
+
+
 @pytest.mark.slow
 def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> None:
     start = time.perf_counter()

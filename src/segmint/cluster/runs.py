@@ -189,11 +189,6 @@ def cluster(
     if rows == 0:
         raise SegmintError(f"no customers exist at {_iso(when)}")
     km.check_range(ks, rows)
-    frame = raw.copy()
-    filled = fill(frame, chosen)
-    warnings += [
-        f"{f.name}: filled {filled[f.name]:,} missing values" for f in chosen if f.name in filled
-    ]
     rng = np.random.default_rng(seed)
     size = min(sample, rows)
     if size <= max(ks):
@@ -202,6 +197,12 @@ def cluster(
             "than clusters"
         )
     picked = np.sort(rng.choice(rows, size=size, replace=False)) if size < rows else np.arange(rows)
+    stored = raw.iloc[picked].copy()  # the trees see stored values, missing ones included
+    frame = raw  # filled in place from here on
+    filled = fill(frame, chosen)
+    warnings += [
+        f"{f.name}: filled {filled[f.name]:,} missing values" for f in chosen if f.name in filled
+    ]
     encoding = Encoding.fit(frame.iloc[picked], chosen)
     for f in chosen:
         if not f.category and frame[f.name].nunique() <= 1:
@@ -221,7 +222,7 @@ def cluster(
     clusters = ex.profiles(frame, encoding, matrix, labels, choice.k)
     ex.suggest_names(clusters, {f.name: f.type for f in chosen})
     progress.phase("explaining clusters as rules")
-    x_tree, inputs = ex.tree_inputs(raw.iloc[picked], encoding)
+    x_tree, inputs = ex.tree_inputs(stored, encoding)
     rules = []
     for c in clusters:
         rule = as_rule(ex.explain(x_tree, inputs, labels[picked] == c.id, seed))

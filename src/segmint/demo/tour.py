@@ -39,6 +39,7 @@ class DemoReport:
     refreshes: int = 0  # weekly refreshes of every saved segment up to data_end
     findings: list[tuple[str, list[str], str]] = field(default_factory=list)  # the review
     clusters: DemoClusters | None = None  # k-means at data_end, one cluster saved
+    clusters_skipped: str | None = None  # why, when a tiny shop cannot be clustered
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,20 @@ def build_demo(
         templates = _templates(ws, shop.end)
         refreshes = _history(ws, shop.end, progress)
         report = _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
-        clusters = _clusters(ws, shop.end, progress)
+        from segmint.errors import SegmintError
+
+        try:
+            clusters, skipped = _clusters(ws, shop.end, progress), None
+        except SegmintError as exc:
+            clusters, skipped = None, str(exc)
         findings = [(f.kind, f.segments, f.message) for f in ws.review().findings]
-        return replace(report, refreshes=refreshes, findings=findings, clusters=clusters)
+        return replace(
+            report,
+            refreshes=refreshes,
+            findings=findings,
+            clusters=clusters,
+            clusters_skipped=skipped,
+        )
 
 
 def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
@@ -192,20 +204,12 @@ def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) ->
     return HISTORY_WEEKS + 1
 
 
-def _clusters(
-    ws: segmint.Workspace, end: datetime, progress: Progress | None
-) -> DemoClusters | None:
+def _clusters(ws: segmint.Workspace, end: datetime, progress: Progress | None) -> DemoClusters:
     """Cluster the customers at the data's end, save the cluster whose rule is most
-    faithful (F1 of precision and recall) as a rule segment and refresh it. None when a
-    tiny shop cannot be clustered."""
+    faithful (F1 of precision and recall) as a rule segment and refresh it."""
     import re
 
-    from segmint.errors import SegmintError
-
-    try:
-        run = ws.cluster(as_of=end, progress=progress)
-    except SegmintError:
-        return None
+    run = ws.cluster(as_of=end, progress=progress)
 
     def f1(c: Any) -> float:
         p, r = c.precision or 0.0, c.recall or 0.0

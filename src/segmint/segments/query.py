@@ -8,7 +8,7 @@ same transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -176,23 +176,17 @@ class Evaluator:
         from segmint.rules.compile import Clock, compile_template, inline_segments
 
         inlined = inline_segments(tree, self.catalog)
-        key = (inlined.model_dump_json(by_alias=True), self.fingerprint(), columns)
-        found = _TEMPLATES.get(key)
-        if found is not None:
-            _TEMPLATES.move_to_end(key)
-            return found
-        members, variables = compile_template(inlined, self.catalog)
-        if columns:
+
+        def build() -> tuple[Any, dict[str, int]]:
+            members, variables = compile_template(inlined, self.catalog)
+            if not columns:
+                return members.count(), variables
             clock = Clock(datetime.now(UTC), use_variables=True)
             expr = self.with_columns(members, list(columns[1:]), clock)
-            variables = {**variables, **clock.variables}
-        else:
-            expr = members.count()
-        found = render_sql(expr, pretty=False), variables
-        _TEMPLATES[key] = found
-        if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
-            _TEMPLATES.popitem(last=False)
-        return found
+            return expr, {**variables, **clock.variables}
+
+        key = (inlined.model_dump_json(by_alias=True), self.fingerprint(), columns)
+        return _cached(key, build)
 
     def many_template(self, rules: list[RuleNode]) -> tuple[str, dict[str, int]]:
         """The SQL of several (inlined) rules at once (``pid``, ``s0``, ``s1``, ...) for
@@ -205,16 +199,7 @@ class Evaluator:
             tuple(rule.model_dump_json(by_alias=True) for rule in rules),
             self.fingerprint(),
         )
-        found = _TEMPLATES.get(key)
-        if found is not None:
-            _TEMPLATES.move_to_end(key)
-            return found
-        expr, variables = compile_many_template(rules, self.catalog)
-        found = render_sql(expr, pretty=False), variables
-        _TEMPLATES[key] = found
-        if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
-            _TEMPLATES.popitem(last=False)
-        return found
+        return _cached(key, lambda: compile_many_template(rules, self.catalog))
 
     def set_clock(self, variables: dict[str, int], when: datetime) -> None:
         """Set the DuckDB variables of a compiled template for ``when``."""
@@ -267,6 +252,23 @@ class Evaluator:
         tree = self.prepare(rule)
         expr = compile_rule(tree, self.catalog, parse_as_of(as_of), dialect)
         return render_sql(expr.select("customer_id"), dialect)
+
+
+def _cached(
+    key: tuple[Any, ...], build: Callable[[], tuple[Any, dict[str, int]]]
+) -> tuple[str, dict[str, int]]:
+    """The SQL and variables of a compiled template: from the cache, or built, rendered and
+    kept (the least recently used go first)."""
+    found = _TEMPLATES.get(key)
+    if found is not None:
+        _TEMPLATES.move_to_end(key)
+        return found
+    expr, variables = build()
+    found = render_sql(expr, pretty=False), variables
+    _TEMPLATES[key] = found
+    if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
+        _TEMPLATES.popitem(last=False)
+    return found
 
 
 def render_sql(expr: Any, backend: str = "duckdb", pretty: bool = True) -> str:

@@ -81,10 +81,16 @@ def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert build_demo(tmp_path / "shop", customers=60, end=END, force=True).stats["customers"] == 60
 
 
-def test_a_shop_too_small_to_cluster_says_why(tmp_path: Path) -> None:
-    report = build_demo(tmp_path / "tiny", customers=5, end=END)
-    assert report.clusters is None
-    assert report.clusters_skipped is not None and "5 there are" in report.clusters_skipped
+def test_a_shop_too_small_for_the_tour_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="at least 50"):
+        build_demo(tmp_path / "tiny", customers=49, end=END)
+    assert not (tmp_path / "tiny").exists()
+    done = subprocess.run(
+        [sys.executable, "-m", "segmint", "demo", str(tmp_path / "tiny"), "--customers", "5"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("error: --customers must be at least")
 
 
 @pytest.mark.slow

@@ -170,8 +170,5 @@ def demo(
     from segmint.cli.render import print_demo
     from segmint.demo.tour import build_demo
 
-    if customers < 1:
-        error(f"--customers must be at least 1, got {customers}")
-        raise typer.Exit(2)
     report = run(lambda: build_demo(directory, customers, seed, progress_for_stderr(), force=force))
     print_demo(report)

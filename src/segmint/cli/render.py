@@ -167,10 +167,6 @@ def print_demo(report: DemoReport) -> None:
             f"cluster {found.saved_cluster} saved as the rule segment {found.saved} and "
             f"refreshed: {found.saved_size:,} customers"
         )
-    if report.clusters_skipped is not None:
-        console.print(
-            f"\n[bold]Clusters[/bold]: not found in a shop this small ({report.clusters_skipped})"
-        )
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:

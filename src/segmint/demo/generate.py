@@ -841,7 +841,7 @@ def _write_events(
         "customer_id": [people.ids[int(i)] for i in rng.integers(0, people.n, BAD_EVENT_ROWS)],
         "channel": ["web"] * BAD_EVENT_ROWS,
     }
-    at = np.sort(rng.choice(rows.size + 1, size=BAD_EVENT_ROWS, replace=False))
+    at = np.sort(rng.choice(rows.size + 1, size=BAD_EVENT_ROWS, replace=rows.size < BAD_EVENT_ROWS))
     for name, values in columns.items():
         columns[name] = np.insert(values, at, bad.get(name, [""] * BAD_EVENT_ROWS))
     ids = _numbered("E", rows.size + BAD_EVENT_ROWS)
@@ -1025,7 +1025,8 @@ def _write_orders(path: Path, rng: np.random.Generator, orders: _Orders, people:
         "items": ["1"] * BAD_ORDER_ROWS,
     }
     size = int(orders.t.size)
-    at = np.sort(rng.choice(size + 1, size=BAD_ORDER_ROWS, replace=False))
+    # A tiny shop may have fewer orders than bad rows: places may then repeat.
+    at = np.sort(rng.choice(size + 1, size=BAD_ORDER_ROWS, replace=size < BAD_ORDER_ROWS))
     for name, values in columns.items():
         columns[name] = np.insert(values, at, bad[name])
     _write_csv(path, {"order_id": _numbered("O", size + BAD_ORDER_ROWS), **columns})

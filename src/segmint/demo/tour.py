@@ -39,7 +39,6 @@ class DemoReport:
     refreshes: int = 0  # weekly refreshes of every saved segment up to data_end
     findings: list[tuple[str, list[str], str]] = field(default_factory=list)  # the review
     clusters: DemoClusters | None = None  # k-means at data_end, one cluster saved
-    clusters_skipped: str | None = None  # why, when a tiny shop cannot be clustered
 
 
 @dataclass(frozen=True)
@@ -129,6 +128,11 @@ def build_demo(
 
     from segmint.demo.generate import generate_shop
 
+    if customers < MIN_CUSTOMERS:
+        raise WorkspaceError(
+            f"--customers must be at least {MIN_CUSTOMERS} (a smaller shop has too few orders "
+            f"for the tour's segments, models and clusters), got {customers}"
+        )
     clock = time.perf_counter()
     _prepare(directory, force)
     ws = segmint.init(directory)
@@ -148,20 +152,9 @@ def build_demo(
         templates = _templates(ws, shop.end)
         refreshes = _history(ws, shop.end, progress)
         report = _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
-        from segmint.errors import SegmintError
-
-        try:
-            clusters, skipped = _clusters(ws, shop.end, progress), None
-        except SegmintError as exc:
-            clusters, skipped = None, str(exc)
+        clusters = _clusters(ws, shop.end, progress)
         findings = [(f.kind, f.segments, f.message) for f in ws.review().findings]
-        return replace(
-            report,
-            refreshes=refreshes,
-            findings=findings,
-            clusters=clusters,
-            clusters_skipped=skipped,
-        )
+        return replace(report, refreshes=refreshes, findings=findings, clusters=clusters)
 
 
 def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
@@ -194,6 +187,7 @@ def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, s
 
 
 HISTORY_WEEKS = 8
+MIN_CUSTOMERS = 50
 
 
 def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) -> int:

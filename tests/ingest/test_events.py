@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import segmint
 from tests.conftest import rows, write_csv, write_jsonl
@@ -166,3 +170,65 @@ def test_csv_property_conflicting_with_an_earlier_type_rejects_only_that_row(
     text = result.rejects_file.read_text()
     assert 'size: expected integer (its type from an earlier load), got ""XL""' in text
     assert text.count("\n") == 2  # header and the one rejected row
+
+
+def _typed_events(revenue_type: pa.DataType, revenues: list[Decimal | None]) -> pa.Table:
+    n = len(revenues)
+    return pa.table(
+        {
+            "event_id": [f"E{i}" for i in range(n)],
+            "event": ["order_completed"] * n,
+            "timestamp": pa.array(
+                [datetime(2024, 1, 1 + i, tzinfo=UTC) for i in range(n)], pa.timestamp("us", "UTC")
+            ),
+            "customer_id": [f"C{i % 2}" for i in range(n)],
+            "revenue": pa.array(revenues, revenue_type),
+        }
+    )
+
+
+def test_a_clean_parquet_file_loads_every_row_exactly(ws: segmint.Workspace, files: Path) -> None:
+    # DECIMAL(12, 2) always fits the stored DECIMAL(18, 4): no row can fail its conversion.
+    table = _typed_events(pa.decimal128(12, 2), [Decimal("0.10"), Decimal("99999999.99"), None])
+    pq.write_table(table, files / "e.parquet")
+    result = ws.ingest("events", files / "e.parquet")
+    assert (result.accepted, result.rejected, result.profiles_created) == (3, 0, 2)
+    assert rows(ws, "SELECT event_id, revenue FROM events ORDER BY event_id") == [
+        ("E0", Decimal("0.1000")),
+        ("E1", Decimal("99999999.9900")),
+        ("E2", None),
+    ]
+
+
+def test_bad_rows_of_a_parquet_file_go_to_the_rejects_file(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    # More places than kept, a missing event, no identifier and a repeated event_id: each row
+    # is rejected with its reason; the good rows load, each profile gets only good rows.
+    table = _typed_events(
+        pa.decimal128(20, 6),
+        [Decimal("1.500000"), Decimal("1.123456"), None, None, Decimal("2.000000"), None],
+    )
+    table = table.set_column(1, "event", pa.array(["order_completed"] * 2 + [None] * 1 + ["x"] * 3))
+    table = table.set_column(
+        3, "customer_id", pa.array(["C0", "C1", "C2", None, "C4", "C5"], pa.string())
+    )
+    table = table.set_column(0, "event_id", pa.array(["E0", "E1", "E2", "E3", "E4", "E0"]))
+    pq.write_table(table, files / "bad.parquet")
+    result = ws.ingest("events", files / "bad.parquet")
+    assert (result.rows_read, result.accepted, result.rejected) == (6, 2, 4)
+    assert result.rejects_file is not None
+    with result.rejects_file.open() as fh:
+        rejected = {r["record"]: r["reason"] for r in csv.DictReader(fh)}
+    assert rejected == {
+        "2": 'revenue: expected a number with at most 4 decimals, got "1.123456"',
+        "3": "missing event",
+        "4": "missing customer_id, anonymous_id and email: an event needs one of them",
+        "6": "duplicate event_id E0 (first used by record 1 of this file)",
+    }
+    assert rows(ws, "SELECT event_id, revenue FROM events ORDER BY event_id") == [
+        ("E0", Decimal("1.5000")),
+        ("E4", Decimal("2.0000")),
+    ]
+    # Rejected rows create no profile: only C0 and C4 exist.
+    assert rows(ws, "SELECT customer_id FROM profiles ORDER BY 1") == [("C0",), ("C4",)]

@@ -8,7 +8,13 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from segmint.ingest.types import SourceColumn, cast_expr, inference_aggregates, pick_type
+from segmint.ingest.types import (
+    SourceColumn,
+    cast_expr,
+    inference_aggregates,
+    money_can_fail,
+    pick_type,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +86,24 @@ def test_inferred_types_of_text_columns(
     row = cursor.fetchone()
     stats = dict(zip([d[0] for d in cursor.description], row or (), strict=True))
     assert pick_type(col, 0, stats) == expected
+
+
+@pytest.mark.parametrize(
+    ("duck_type", "value", "can_fail", "expected"),
+    [
+        ("DECIMAL(12,2)", "19.99", False, Decimal("19.9900")),
+        ("DECIMAL(18,4)", "-0.0001", False, Decimal("-0.0001")),
+        ("DECIMAL(20,6)", "1.500000", True, Decimal("1.5000")),
+        ("DECIMAL(20,6)", "1.123456", True, None),  # more places than kept
+        ("DECIMAL(20,2)", "1000000000000000.00", True, None),  # too large for DECIMAL(18,4)
+        ("DOUBLE", "2.5", True, Decimal("2.5000")),
+    ],
+)
+def test_typed_money_conversions(
+    con: duckdb.DuckDBPyConnection, duck_type: str, value: str, can_fail: bool, expected: object
+) -> None:
+    col = SourceColumn("v", "v", "typed", duck_type)
+    assert money_can_fail(col, 4) is can_fail
+    sql = f"SELECT {cast_expr(col, 'money')} FROM (SELECT CAST(? AS {duck_type}) AS v)"
+    row = con.execute(sql, [value]).fetchone()
+    assert row is not None and row[0] == expected

@@ -12,6 +12,7 @@ Casts are strict on purpose: DuckDB's ``TRY_CAST('12.5' AS BIGINT)`` rounds to 1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -88,6 +89,17 @@ def cast_can_fail(col: SourceColumn, logical: str) -> bool:
     return not (col.kind == "typed" and typed_logical(col.duck_type) == logical)
 
 
+def money_can_fail(col: SourceColumn, scale: int) -> bool:
+    """False when a typed DECIMAL column always fits DECIMAL(18, scale) exactly."""
+    found = (
+        re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", col.duck_type) if col.kind == "typed" else None
+    )
+    if found is None:
+        return True
+    precision, places = int(found[1]), int(found[2])
+    return places > scale or precision - places > 18 - scale
+
+
 def _iso_like(s: str) -> str:
     # DuckDB's timestamp parser also takes 'epoch', 'infinity' and 2-digit years; a 4-digit
     # year and a dash first is all it needs to be held to ISO 8601 (a regex cost 10x more).
@@ -133,6 +145,8 @@ def _cast_typed(col: SourceColumn, logical: str, scale: int) -> str:
     if logical == "money":
         if not numeric:
             return _cast_text(col.text(), logical, scale)
+        if not money_can_fail(col, scale):
+            return f"CAST({c} AS DECIMAL(18, {scale}))"
         exact = f"TRY_CAST(round({c}, {scale}) AS DECIMAL(18, {scale}))"
         if dt.startswith("DECIMAL"):
             # An exact decimal with more places than we keep is rejected, not rounded.

@@ -80,15 +80,19 @@ def test_properties_keep_their_types_and_are_queryable(ws: segmint.Workspace, fi
         "build": "integer",
         "tags": "list",
     }
-    props = {e: json.loads(p) for e, p in rows(ws, "SELECT event, properties FROM events")}
+    props = {
+        e: p if p is None else json.loads(p)
+        for e, p in rows(ws, "SELECT event, properties FROM events")
+    }
     assert props["product_view"] == {
         "category": "shoes",
         "price": 12.5,
         "in_stock": True,
         "seen_at": "2024-01-01T09:00:00.000000Z",
     }
-    # Empty cells are stored as JSON null, which rules treat as missing (DESIGN section 4).
-    assert set(props["page_view"].values()) == {None}
+    # A row gets only the keys its event has values for in the load: page views had none.
+    # A missing key and a JSON null are both missing to rules (DESIGN section 4).
+    assert props["page_view"] is None
     assert props["app_open"] == {"device_os": "ios", "build": 42, "tags": ["a"]}
     got = rows(ws, "SELECT count(*) FROM events WHERE CAST(properties->>'price' AS DOUBLE) > 10")
     assert got == [(1,)]
@@ -232,3 +236,27 @@ def test_bad_rows_of_a_parquet_file_go_to_the_rejects_file(
     ]
     # Rejected rows create no profile: only C0 and C4 exist.
     assert rows(ws, "SELECT customer_id FROM profiles ORDER BY 1") == [("C0",), ("C4",)]
+
+
+def test_each_event_keeps_only_the_property_keys_it_carries(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    write_csv(
+        files / "e.csv",
+        """event_id,event,timestamp,customer_id,category,price
+        E1,product_view,2024-01-01,C1,shoes,12.5
+        E2,product_view,2024-01-02,C1,hats,
+        E3,search,2024-01-03,C1,shoes,
+        E4,page_view,2024-01-04,C2,,""",
+    )
+    ws.ingest("events", files / "e.csv")
+    got = dict(rows(ws, "SELECT event_id, CAST(properties AS VARCHAR) FROM events"))
+    assert got == {
+        "E1": '{"category":"shoes","price":12.5}',
+        "E2": '{"category":"hats","price":null}',
+        "E3": '{"category":"shoes"}',
+        "E4": None,
+    }
+    # Rules read a null value as missing; an event without a property is not asked about it.
+    assert ws.count("did product_view where price is not set") == 1
+    assert ws.count('did search where category = "shoes"') == 1

@@ -260,3 +260,21 @@ def test_each_event_keeps_only_the_property_keys_it_carries(
     # Rules read a null value as missing; an event without a property is not asked about it.
     assert ws.count("did product_view where price is not set") == 1
     assert ws.count('did search where category = "shoes"') == 1
+
+
+def test_a_typed_column_without_values_fixes_no_property_type(ws: segmint.Workspace) -> None:
+    events = {
+        "event_id": ["E1", "E2"],
+        "event": ["page_view", "page_view"],
+        "timestamp": ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"],
+        "customer_id": ["C1", "C1"],
+    }
+    ws.ingest("events", pa.table({**events, "coupon": pa.array([None, None], pa.string())}))
+    assert rows(ws, "SELECT prop FROM event_properties") == []
+    assert rows(ws, "SELECT properties FROM events") == [(None,), (None,)]
+    # A later file with values sets the type; the empty column conflicted with nothing.
+    later = {**events, "event_id": ["E3", "E4"], "coupon": pa.array([10, None], pa.int64())}
+    result = ws.ingest("events", pa.table(later))
+    assert (result.accepted, result.rejected) == (2, 0)
+    assert rows(ws, "SELECT prop, type FROM event_properties") == [("coupon", "integer")]
+    assert ws.count("did page_view where coupon = 10") == 1

@@ -103,7 +103,8 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
         ctx, good, props, bool(json_types) or source.column("properties") is not None
     )
     _update_activity(ctx)
-    record_properties(ctx, json_types | {t.name: t.logical for _, t in props})
+    carried = _carried(ctx, props)
+    record_properties(ctx, json_types | {t.name: t.logical for _, t in carried})
     _record_usage(ctx, good, [t.name for _, t in props])
     extra = ctx.count("SELECT count(*) FROM _extra_rejects")
     valid = ctx.count("SELECT sum(ok) FROM _counts") - extra
@@ -255,7 +256,9 @@ def _property_targets(
     """Property columns with their target types, and the names whose type is a guess."""
     roles = _role_columns(layout)
     columns = [c for c in source.columns if c.name not in roles]
-    inferred, guessed = sample_types(ctx, columns)
+    # Typed columns are not scanned for values here: the counts scan does, and a column
+    # without any value is then left out of the catalog (see load_events).
+    inferred, guessed = sample_types(ctx, columns, scan_typed=False)
     catalog = property_catalog(ctx)
     targets = [
         (col, _target(col, inferred[col.name], catalog))
@@ -491,6 +494,17 @@ def _update_activity(ctx: LoadContext) -> None:
         f"WHEN c.anon IS NOT NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END "
         "AND m.key = coalesce(c.cid, c.anon, c.email) GROUP BY m.pid) x WHERE p.pid = x.pid"
     )
+
+
+def _carried(
+    ctx: LoadContext, props: list[tuple[SourceColumn, Target]]
+) -> list[tuple[SourceColumn, Target]]:
+    """The property columns with at least one value among the good rows."""
+    if not props:
+        return []
+    sums = ", ".join(f"sum(c{i})" for i in range(len(props)))
+    row = ctx.con.execute(f"SELECT {sums} FROM _counts").fetchone() or ()
+    return [p for p, n in zip(props, row, strict=True) if n]
 
 
 def _record_usage(ctx: LoadContext, good: str, names: list[str]) -> None:

@@ -15,6 +15,7 @@ from segmint.ingest.types import (
     inference_aggregates,
     pick_type,
     quote_str,
+    typed_logical,
 )
 
 _SAMPLE_ROWS = 10_000
@@ -41,13 +42,20 @@ def infer_types(ctx: LoadContext, columns: list[SourceColumn]) -> dict[str, str 
 
 
 def sample_types(
-    ctx: LoadContext, columns: list[SourceColumn]
+    ctx: LoadContext, columns: list[SourceColumn], scan_typed: bool = True
 ) -> tuple[dict[str, str | None], list[SourceColumn]]:
     """Types of text columns guessed from a sample (exact for other kinds), and the text
-    columns whose guess must still hold for every value (all but strings and unknowns)."""
+    columns whose guess must still hold for every value (all but strings and unknowns).
+
+    A typed column without any value has no type (None); with ``scan_typed`` False its
+    type is taken from the schema without that scan, for callers that count values later.
+    """
     text = [c for c in columns if c.kind == "text"]
-    other = [c for c in columns if c.kind != "text"]
-    types = _infer(ctx, text, f"(SELECT * FROM _src LIMIT {_SAMPLE_ROWS})") if text else {}
+    typed = [] if scan_typed else [c for c in columns if c.kind == "typed"]
+    other = [c for c in columns if c.kind != "text" and c not in typed]
+    types: dict[str, str | None] = {c.name: typed_logical(c.duck_type) for c in typed}
+    if text:
+        types |= _infer(ctx, text, f"(SELECT * FROM _src LIMIT {_SAMPLE_ROWS})")
     unknown = [c for c in text if types[c.name] is None]
     if other or unknown:
         types |= _infer(ctx, other + unknown, "_src")

@@ -278,3 +278,33 @@ def test_a_typed_column_without_values_fixes_no_property_type(ws: segmint.Worksp
     assert (result.accepted, result.rejected) == (2, 0)
     assert rows(ws, "SELECT prop, type FROM event_properties") == [("coupon", "integer")]
     assert ws.count("did page_view where coupon = 10") == 1
+
+
+def test_past_32_sets_of_keys_every_row_gets_every_key(ws: segmint.Workspace) -> None:
+    # 33 event names, each with values in a different set of the six columns.
+    subsets = [[i for i in range(6) if mask >> i & 1] for mask in range(1, 34)]
+    columns: dict[str, list[object]] = {f"p{i}": [] for i in range(6)}
+    for subset in subsets:
+        for i in range(6):
+            columns[f"p{i}"].append(1 if i in subset else None)
+    n = len(subsets)
+    table = pa.table(
+        {
+            "event_id": [f"E{k}" for k in range(n)],
+            "event": [f"e{k}" for k in range(n)],
+            "timestamp": ["2024-01-01T00:00:00Z"] * n,
+            "customer_id": ["C1"] * n,
+            **{name: pa.array(values, pa.int64()) for name, values in columns.items()},
+        }
+    )
+    ws.ingest("events", table)
+    first = rows(ws, "SELECT properties FROM events WHERE event = 'e0'")[0][0]
+    assert json.loads(first) == {
+        "p0": 1,
+        "p1": None,
+        "p2": None,
+        "p3": None,
+        "p4": None,
+        "p5": None,
+    }
+    assert ws.count("did e0 where p0 = 1") == 1

@@ -471,9 +471,8 @@ def _columns_json(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) ->
         f"SELECT s_event, {columns} FROM _counts WHERE ok > 0 ORDER BY s_event"
     ).fetchall():
         sets.setdefault(tuple(i for i, n in enumerate(counts) if n), []).append(event)
-    every = tuple(range(len(props)))
     if len(sets) > _MAX_KEY_SETS:
-        return json_object(every)
+        return json_object(tuple(range(len(props))))
     if len(sets) == 1:
         return json_object(next(iter(sets)))
     branches = " ".join(

@@ -103,6 +103,8 @@ def create_stage(
     # DuckDB inlines a select-list alias wherever it is used, so one flat select repeated
     # every cast once per check that mentions it (5x slower on 5M CSV rows).
     # A CSV staged to a file is read unnumbered; its records are numbered by file order.
+    # Only a staged view has unchecked rows to settle on; never a view left by an earlier stage.
+    ctx.con.execute("DROP VIEW IF EXISTS _converted")
     unnumbered = to_file and source.format == "csv"
     names = ["_record", *(item.rsplit(" AS ", 1)[1] for item in selects), "_reason", "_raw"]
     names = names[1:] if unnumbered else names

@@ -6,6 +6,7 @@ see and edit what is in force. Unknown keys are an error, so a typo cannot be ig
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -15,6 +16,13 @@ from segmint.errors import ConfigError
 
 CONFIG_FILE = "segmint.toml"
 _T = TypeVar("_T")
+
+# The units DuckDB accepts for memory_limit (1000^i and 1024^i); a value is checked
+# against this before it reaches DuckDB.
+MEMORY_LIMIT = re.compile(r"(\d{1,12}(\.\d{1,3})?) ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+MAX_THREADS = 1024
+# revenue is stored as DECIMAL(18, 4): a larger scale would round what it claims to keep.
+MAX_MONEY_SCALE = 4
 
 
 @dataclass(frozen=True)
@@ -189,13 +197,34 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return Config(
-        store=_section(path, raw, "store", StoreConfig),
-        ingest=_section(path, raw, "ingest", IngestConfig),
+        store=_check_store(path, _section(path, raw, "store", StoreConfig)),
+        ingest=_check_ingest(path, _section(path, raw, "ingest", IngestConfig)),
         traits=_section(path, raw, "traits", TraitsConfig),
         lifecycle=_check_lifecycle(path, _section(path, raw, "lifecycle", LifecycleConfig)),
         clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
         quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
     )
+
+
+def _check_store(path: Path, c: StoreConfig) -> StoreConfig:
+    match = MEMORY_LIMIT.fullmatch(c.memory_limit)
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigError(
+            f'{path}: [store] memory_limit: expected a size like "3GB" or "512MiB" '
+            f"(units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), got {c.memory_limit!r}"
+        )
+    if c.threads > MAX_THREADS:
+        raise ConfigError(f"{path}: [store] threads: at most {MAX_THREADS}, got {c.threads}")
+    return c
+
+
+def _check_ingest(path: Path, c: IngestConfig) -> IngestConfig:
+    if c.money_scale > MAX_MONEY_SCALE:
+        raise ConfigError(
+            f"{path}: [ingest] money_scale: at most {MAX_MONEY_SCALE} (money is stored as "
+            f"DECIMAL(18, {MAX_MONEY_SCALE})), got {c.money_scale}"
+        )
+    return c
 
 
 def _check_quality(path: Path, c: QualityConfig) -> QualityConfig:
@@ -266,6 +295,11 @@ def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any
         if not good or not value or (kind is int and len(value) != len(default)):
             size = f"{len(default)} " if kind is int else "a non-empty "
             raise ConfigError(f"{where}: expected {size}list of {kind.__name__}, got {value!r}")
+        for item in value:
+            if isinstance(item, str):
+                _check_text(where, item)
+            elif not 0 <= item <= 2**31:
+                raise ConfigError(f"{where}: values must be between 0 and {2**31}, got {item}")
         return tuple(value)
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -273,4 +307,18 @@ def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any
         raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
     if isinstance(default, int) and value < 0:
         raise ConfigError(f"{where}: must be >= 0, got {value}")
+    if isinstance(default, int) and value > 2**31:
+        raise ConfigError(f"{where}: must be at most {2**31}, got {value}")
+    if isinstance(value, str):
+        _check_text(where, value)
     return value
+
+
+def _check_text(where: str, value: str) -> None:
+    """Names and sizes are one line of printable text (no NUL, no control characters)."""
+    if not value.strip():
+        raise ConfigError(f"{where}: must not be empty")
+    bad = next((ch for ch in value if ord(ch) < 32 or ord(ch) == 127), None)
+    if bad is not None or len(value) > 200:
+        shown = f"a control character {bad!r}" if bad is not None else "over 200 characters"
+        raise ConfigError(f"{where}: must be one line of printable text, got {shown}")

@@ -15,6 +15,14 @@ class WorkspaceError(SegmintError):
     """The workspace folder is missing, not a workspace, or its config is invalid."""
 
 
+class WorkspaceBusyError(WorkspaceError):
+    """Another process holds the workspace's database (DuckDB allows one writer)."""
+
+
+class StoreFullError(WorkspaceError, OSError):
+    """The disk filled up during a write; the transaction was rolled back."""
+
+
 class ConfigError(WorkspaceError, ValueError):
     """``segmint.toml`` holds a value of the wrong type or out of range."""
 

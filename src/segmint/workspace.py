@@ -5,6 +5,7 @@ The CLI, the HTTP server and notebooks all go through it; front-ends never touch
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,26 +48,50 @@ def init(path: str | os.PathLike[str]) -> Workspace:
         raise WorkspaceError(f"{root} is already a segmint workspace")
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"{root} exists and is not a folder")
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    (root / "rejects").mkdir(exist_ok=True)
-    (root / "tmp").mkdir(exist_ok=True)
     config_path = root / CONFIG_FILE
-    config_path.write_text(default_toml(), encoding="utf-8")
-    con = connect(root, load_config(config_path).store)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(schema.DDL)
-        con.executemany(
-            "INSERT INTO attributes VALUES (?, ?, ?, ?, ?)", schema.builtin_catalog_rows()
-        )
-        con.execute(
-            "INSERT INTO meta VALUES ('schema_version', ?), ('next_pid', '1')",
-            [str(schema.SCHEMA_VERSION)],
-        )
-        con.execute("COMMIT")
+        (root / "rejects").mkdir(exist_ok=True)
+        (root / "tmp").mkdir(exist_ok=True)
+        config_path.write_text(default_toml(), encoding="utf-8")
+        _create_store(root, load_config(config_path))
+    except BaseException:
+        # Leave nothing half-built: a folder without both files is not a workspace.
+        _remove_partial(root, created)
+        raise
+    return open(root)
+
+
+def _create_store(root: Path, config: Config) -> None:
+    from segmint.store.txn import transaction
+
+    con = connect(root, config.store)
+    try:
+        with transaction(con, "init", "segmint init"):
+            con.execute(schema.DDL)
+            con.executemany(
+                "INSERT INTO attributes VALUES (?, ?, ?, ?, ?)", schema.builtin_catalog_rows()
+            )
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?), ('next_pid', '1')",
+                [str(schema.SCHEMA_VERSION)],
+            )
     finally:
         con.close()
-    return open(root)
+
+
+def _remove_partial(root: Path, created: bool) -> None:
+    import shutil
+
+    if created:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for name in (CONFIG_FILE, DB_FILE, DB_FILE + ".wal"):
+        (root / name).unlink(missing_ok=True)
+    for folder in ("rejects", "tmp"):
+        with contextlib.suppress(OSError):
+            (root / folder).rmdir()
 
 
 def find_root(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -100,11 +125,13 @@ class Workspace:
     def con(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection (opened on first use)."""
         if self._con is None:
+            from segmint.ingest.rejects import recover_rejects
             from segmint.store.migrate import upgrade
 
             con = connect(self.root, self.config.store)
             try:
-                upgrade(con)
+                upgrade(con, self.root / DB_FILE)
+                recover_rejects(self.root, con)
             except BaseException:
                 con.close()
                 raise
@@ -387,10 +414,12 @@ class Workspace:
     def retire(self, name: str) -> None:
         """Stop refreshing a segment; its history and file are kept."""
         from segmint.segments.refresh import require_known
+        from segmint.store.txn import transaction
 
         require_known(self, name)
-        self.con.execute("DELETE FROM segment_state WHERE name = ?", [name])
-        self.con.execute("INSERT INTO segment_state VALUES (?, now())", [name])
+        with transaction(self.con, "retire", f"retiring {name}"):
+            self.con.execute("DELETE FROM segment_state WHERE name = ?", [name])
+            self.con.execute("INSERT INTO segment_state VALUES (?, now())", [name])
 
     def history(self, name: str, since: datetime | str | None = None, output: str = "arrow") -> Any:
         """Every entry and exit of segment ``name`` (since ``since``): ``customer_id``,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from segmint.cluster.explain import ClusterProfile, FeatureProfile
 from segmint.cluster.model import Score
 from segmint.errors import ModelError, NotFoundError, SegmintError
+from segmint.store.txn import transaction
 from segmint.traits.definitions import CLV_TRAITS
 
 if TYPE_CHECKING:
@@ -317,8 +318,7 @@ def _store(ws: Workspace, run: ClusterRun) -> int:
 
     assert run.labels is not None
     con = ws.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con, "cluster", "storing the cluster run"):
         row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM cluster_runs").fetchone()
         run_id = int(row[0]) if row else 1
         run.run_id = run_id
@@ -350,10 +350,6 @@ def _store(ws: Workspace, run: ClusterRun) -> int:
             )
         finally:
             con.unregister("segmint_cluster_labels")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return run_id
 
 

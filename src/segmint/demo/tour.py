@@ -268,12 +268,12 @@ def _report(
     templates: list[tuple[str, str, str, int | None]],
     seconds: float,
 ) -> DemoReport:
-    def all_rows(sql: str) -> list[Any]:
-        return ws.con.execute(sql).fetchall()
+    def all_rows(sql: str, params: list[Any] | None = None) -> list[Any]:
+        return ws.con.execute(sql, params or []).fetchall()
 
-    order_event = ws.config.order_event
     orders, revenue = all_rows(
-        f"SELECT count(*), coalesce(sum(revenue), 0) FROM events WHERE event = '{order_event}'"
+        "SELECT count(*), coalesce(sum(revenue), 0) FROM events WHERE event = ?",
+        [ws.config.order_event],
     )[0]
     merged = all_rows(
         "SELECT p.customer_id FROM identity_merges m JOIN profiles p ON p.pid = m.into_pid "

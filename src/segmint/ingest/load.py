@@ -18,7 +18,8 @@ from segmint.ingest import sources
 from segmint.ingest.context import LoadContext
 from segmint.ingest.customers import load_customers
 from segmint.ingest.events import EVENTS, ORDERS, load_events
-from segmint.ingest.rejects import rejects_path, write_rejects
+from segmint.ingest.rejects import publish_rejects, rejects_path, write_rejects
+from segmint.store.txn import kill_point, transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,15 +81,13 @@ def run_load(
     scratch = root / "tmp" / f"load-{load_id}-{os.getpid()}"
     ctx = LoadContext(con, config, load_id, started, progress, scratch)
     tmp: Path | None = None
-    con.execute("BEGIN TRANSACTION")
     try:
-        progress.phase("reading")
-        source = _open(con, data, fmt)
-        counts = _load(ctx, kind, source)
-        result, tmp = _finish(ctx, root, kind, source, counts, clock)
-        con.execute("COMMIT")
+        with transaction(con, "ingest", f"the load of {_label(data)}"):
+            progress.phase("reading")
+            source = _open(con, data, fmt)
+            counts = _load(ctx, kind, source)
+            result, tmp = _finish(ctx, root, kind, source, counts, clock)
     except BaseException as exc:
-        con.execute("ROLLBACK")
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         if isinstance(exc, SegmintError) or not isinstance(exc, Exception):
@@ -99,8 +98,15 @@ def run_load(
         shutil.rmtree(scratch, ignore_errors=True)
         progress.done()
     if tmp is not None and result.rejects_file is not None:
-        tmp.rename(result.rejects_file)
+        # The rejects were on disk before COMMIT; a kill from here on leaves the temporary
+        # file, which the next open renames (ingest/rejects.py recover_rejects).
+        kill_point("ingest:before-rejects-rename")
+        publish_rejects(tmp, result.rejects_file)
     return result
+
+
+def _label(data: Any) -> str:
+    return Path(data).name if isinstance(data, str | Path) else "a table"
 
 
 def _open(con: duckdb.DuckDBPyConnection, data: Any, fmt: str | None) -> sources.Source:

@@ -3,19 +3,30 @@
 Rows from CSV, Parquet or in-memory tables go to ``rejects/<name>-<time>.csv`` with columns
 ``reason, record, line, raw`` then the input's own columns (as text). JSON Lines inputs go to
 ``rejects/<name>-<time>.jsonl`` with ``reason``, ``line`` and the original ``row`` object (or
-``raw`` text for a line that is not JSON). The file is written next to its final name and
-renamed only when the load commits, so a failed load leaves no rejects file behind.
+``raw`` text for a line that is not JSON).
+
+The file is written (and synced) next to its final name before the load commits and renamed
+after, so a failed load leaves no rejects file behind, and a load row that counts rejects
+always has them on disk: a process killed between COMMIT and the rename leaves the
+temporary file, which :func:`recover_rejects` renames the next time the workspace opens.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source
 from segmint.ingest.types import json_path, quote_ident, quote_str
+
+if TYPE_CHECKING:
+    import duckdb
+
+TMP_PREFIX, TMP_SUFFIX = ".", ".tmp"
 
 # Rows rejected by validation, and by later steps (see load.py's _extra_rejects).
 _REJECTED = (
@@ -34,7 +45,7 @@ def rejects_path(root: Path, source: Source, started_at: datetime) -> Path:
 def write_rejects(ctx: LoadContext, source: Source, final: Path) -> Path:
     """Write the rejects to a temporary file beside ``final``; returns the temporary path."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name("." + final.name + ".tmp")
+    tmp = final.with_name(TMP_PREFIX + final.name + TMP_SUFFIX)
     if source.format == "jsonl":
         query = (
             "SELECT reason, line, row, raw FROM (SELECT _reason AS reason, _record AS line, "
@@ -42,7 +53,7 @@ def write_rejects(ctx: LoadContext, source: Source, final: Path) -> Path:
             "UNION ALL SELECT reason, line, NULL, raw FROM _parse_rejects) ORDER BY line"
         )
         ctx.con.execute(f"COPY ({query}) TO {quote_str(str(tmp))} (FORMAT JSON)")
-        return tmp
+        return _synced(tmp)
     fields = ", ".join(
         f"json_extract_string(CAST(_raw AS JSON), {quote_str(json_path(c.name))}) AS "
         f"{quote_ident(c.name)}"
@@ -56,4 +67,47 @@ def write_rejects(ctx: LoadContext, source: Source, final: Path) -> Path:
         f"{', ' + nulls if nulls else ''} FROM _parse_rejects) ORDER BY coalesce(record, line)"
     )
     ctx.con.execute(f"COPY ({query}) TO {quote_str(str(tmp))} (FORMAT CSV, HEADER)")
-    return tmp
+    return _synced(tmp)
+
+
+def publish_rejects(tmp: Path, final: Path) -> None:
+    """Give the written rejects file its final name (after the load committed)."""
+    tmp.rename(final)
+    _sync_folder(final.parent)
+
+
+def recover_rejects(root: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Finish what a killed load left in ``rejects/``: a temporary file whose load row was
+    committed gets its final name; one whose load never committed is removed.
+
+    Call it only while holding the workspace for writing (no load can be running)."""
+    folder = root / "rejects"
+    pending = [p for p in folder.glob(TMP_PREFIX + "*" + TMP_SUFFIX) if p.is_file()]
+    if not pending:
+        return
+    named = {
+        Path(name).name
+        for (name,) in con.execute(
+            "SELECT rejects_file FROM loads WHERE rejects_file IS NOT NULL"
+        ).fetchall()
+    }
+    for tmp in pending:
+        final = tmp.with_name(tmp.name[len(TMP_PREFIX) : -len(TMP_SUFFIX)])
+        if final.name in named and not final.exists():
+            publish_rejects(tmp, final)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def _synced(path: Path) -> Path:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+    return path
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

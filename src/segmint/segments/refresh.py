@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from segmint.errors import NotFoundError, SegmintError
+from segmint.store.txn import transaction
 
 if TYPE_CHECKING:
     from segmint.console import Progress
@@ -107,41 +108,44 @@ def refresh(
         progress.phase(f"refreshing {len(levels[0])} segments")
         plan.evaluate(levels[0], isolate=True)
     con = ws.con
-    con.execute("BEGIN TRANSACTION")
     try:
-        refresh_id = _next_id(ws)
-        for level, members in enumerate(levels):
-            if level:
-                progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
-                plan.evaluate(members, isolate=False)
-            plan.store(members, refresh_id)
-        seconds = time.perf_counter() - started
-        runs = [plan.runs[n] for n in chosen]
-        con.execute(
-            "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
-            [refresh_id, when, started_at, seconds, len(runs), sum(r.status != "ok" for r in runs)],
-        )
-        con.executemany(
-            "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        with transaction(con, "refresh", "the refresh"):
+            refresh_id = _next_id(ws)
+            for level, members in enumerate(levels):
+                if level:
+                    progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
+                    plan.evaluate(members, isolate=False)
+                plan.store(members, refresh_id)
+            seconds = time.perf_counter() - started
+            runs = [plan.runs[n] for n in chosen]
+            con.execute(
+                "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     refresh_id,
-                    r.name,
-                    r.version,
                     when,
-                    r.status,
-                    r.error,
-                    r.size,
-                    r.entered,
-                    r.exited,
-                ]
-                for r in runs
-            ],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+                    started_at,
+                    seconds,
+                    len(runs),
+                    sum(r.status != "ok" for r in runs),
+                ],
+            )
+            con.executemany(
+                "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [
+                        refresh_id,
+                        r.name,
+                        r.version,
+                        when,
+                        r.status,
+                        r.error,
+                        r.size,
+                        r.entered,
+                        r.exited,
+                    ]
+                    for r in runs
+                ],
+            )
     finally:
         progress.done()
     return RefreshResult(refresh_id, when, seconds, runs)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from segmint.console import Progress, SilentProgress
 from segmint.errors import WorkspaceError
 from segmint.store.schema import EVENTS_DDL
+from segmint.store.txn import transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,26 +56,23 @@ def sort_events(
     names = [
         n for (n,) in con.execute("SELECT DISTINCT event FROM event_names ORDER BY 1").fetchall()
     ]
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(EVENTS_DDL.format(table="events_sorted"))
-        progress.phase("sorting events by name and time", total=len(names))
-        for done, name in enumerate(names, 1):
-            con.execute(
-                "INSERT INTO events_sorted SELECT * FROM events WHERE event = ? ORDER BY ts", [name]
-            )
-            progress.advance(done)
-        copied = int((con.execute("SELECT count(*) FROM events_sorted").fetchone() or (0,))[0])
-        if copied != total:  # an event name missing from the catalog: never drop rows
-            raise WorkspaceError(f"sorted copy has {copied} of {total} events; nothing changed")
-        con.execute("DROP TABLE events")
-        con.execute("ALTER TABLE events_sorted RENAME TO events")
-        con.execute(f"DELETE FROM meta WHERE key = '{SORTED_KEY}'")
-        con.execute(f"INSERT INTO meta VALUES ('{SORTED_KEY}', ?)", [str(total)])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con, "optimize", "optimize"):
+            con.execute(EVENTS_DDL.format(table="events_sorted"))
+            progress.phase("sorting events by name and time", total=len(names))
+            for done, name in enumerate(names, 1):
+                con.execute(
+                    "INSERT INTO events_sorted SELECT * FROM events WHERE event = ? ORDER BY ts",
+                    [name],
+                )
+                progress.advance(done)
+            copied = int((con.execute("SELECT count(*) FROM events_sorted").fetchone() or (0,))[0])
+            if copied != total:  # an event name missing from the catalog: never drop rows
+                raise WorkspaceError(f"sorted copy has {copied} of {total} events; nothing changed")
+            con.execute("DROP TABLE events")
+            con.execute("ALTER TABLE events_sorted RENAME TO events")
+            con.execute(f"DELETE FROM meta WHERE key = '{SORTED_KEY}'")
+            con.execute(f"INSERT INTO meta VALUES ('{SORTED_KEY}', ?)", [str(total)])
     finally:
         progress.done()
     return LayoutResult(total, len(names), time.perf_counter() - start, False)

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segmint.errors import WorkspaceError
 from segmint.store.schema import MIGRATIONS, SCHEMA_VERSION
+from segmint.store.txn import transaction
 
 if TYPE_CHECKING:
     import duckdb
 
 
-def upgrade(con: duckdb.DuckDBPyConnection) -> None:
+def upgrade(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Apply the missing migration steps in one transaction (nothing when current)."""
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    version = int(row[0]) if row else 0
+    import duckdb
+
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.Error as exc:
+        raise WorkspaceError(
+            f"{path} is a DuckDB database but not a segmint workspace (no schema version); "
+            "restore the workspace's segmint.duckdb from a backup"
+        ) from exc
+    version = int(row[0]) if row and str(row[0]).isdigit() else 0
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION or version not in MIGRATIONS:
@@ -22,13 +32,8 @@ def upgrade(con: duckdb.DuckDBPyConnection) -> None:
             f"this workspace has schema version {version}, which this segmint "
             f"(schema version {SCHEMA_VERSION}) cannot open; upgrade segmint"
         )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con, "upgrade", "the schema upgrade"):
         for step in range(version, SCHEMA_VERSION):
             for sql in MIGRATIONS[step]:
                 con.execute(sql)
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

@@ -303,7 +303,8 @@ def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any
         return tuple(value)
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if isinstance(default, bool) or not isinstance(value, type(default)):
+    wrong_bool = isinstance(value, bool) and not isinstance(default, bool)
+    if isinstance(default, bool) or wrong_bool or not isinstance(value, type(default)):
         raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
     if isinstance(default, int) and value < 0:
         raise ConfigError(f"{where}: must be >= 0, got {value}")

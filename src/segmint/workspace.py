@@ -48,6 +48,11 @@ def init(path: str | os.PathLike[str]) -> Workspace:
         raise WorkspaceError(f"{root} is already a segmint workspace")
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"{root} exists and is not a folder")
+    if (root / DB_FILE).exists():
+        raise WorkspaceError(
+            f"{root} already holds a {DB_FILE} but no {CONFIG_FILE}; move it away or restore "
+            f"the {CONFIG_FILE} it belongs with"
+        )
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / CONFIG_FILE

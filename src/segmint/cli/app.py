@@ -72,6 +72,15 @@ def run(action: Any) -> Any:
     except KeyboardInterrupt:
         error("interrupted; nothing was changed by the unfinished step")
         raise typer.Exit(130) from None
+    except Exception as exc:
+        from segmint.store.txn import is_disk_full
+
+        # Every store write is a transaction that rolls back (store/txn.py); a full disk
+        # met anywhere else (a spill, an output file) left the store as it was too.
+        if STATE.debug or not is_disk_full(exc):
+            raise
+        error("no space left on device; the workspace is unchanged (free some disk space)")
+        raise typer.Exit(2) from None
 
 
 def _open() -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segmint.config import StoreConfig
-from segmint.errors import WorkspaceBusyError, WorkspaceError
+from segmint.errors import StoreFullError, WorkspaceBusyError, WorkspaceError
 
 if TYPE_CHECKING:
     import duckdb
@@ -62,7 +62,7 @@ def open_error(path: Path, exc: Exception) -> WorkspaceError:
             "can write to a workspace at a time)"
         )
     if "No space left on device" in text:
-        return WorkspaceError(f"{path}: no space left on device; the workspace is unchanged")
+        return StoreFullError(f"no space left on device to open {path}; the workspace is unchanged")
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return WorkspaceError(
         f"{path} cannot be opened as a DuckDB database ({first}); it is damaged or not a "

@@ -1,0 +1,254 @@
+"""SIGKILL at every write path, before, inside and after COMMIT: the workspace that opens
+afterwards is exactly as before the command or exactly as after it (every table, the
+rejects files and the segment files), never something between.
+
+Kills inside COMMIT are placed by watching the write-ahead log (tests/faults/harness.py):
+at its first bytes, at fractions of its final size, and just after it stopped growing
+(the checkpoint). These tests are slow (about 2 s per kill) and run in CI.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import segmint
+from tests.faults.harness import Snapshot, run, snapshot
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS = 40_000
+EVENTS = 300_000
+AS_OF = "2026-06-01T00:00:00Z"
+SEGMENTS = {
+    "viewers": "did page_view at least 2 times in last 90 days",
+    "buyers": "orders_count >= 1",
+    "de": 'country = "DE"',
+}
+
+
+def _write(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> Path:
+    con.execute(f"COPY ({query}) TO '{path}' (HEADER)")
+    return path
+
+
+def make_inputs(folder: Path) -> dict[str, Path]:
+    """Customers, events (a few bad rows) and orders, and a second batch of each for the
+    loads that get killed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    out: dict[str, Path] = {}
+    for batch, offset in (("", 0), ("2", 1)):
+        out["customers" + batch] = _write(
+            con,
+            f"SELECT 'C' || (i + {offset * CUSTOMERS // 2}) AS customer_id, "
+            "'c' || i || '@example.com' AS email, ['DE','US','FR'][1 + i % 3] AS country, "
+            "TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_minutes(i) AS created_at, "
+            f"(i % 7) * {offset + 1} AS points FROM range({CUSTOMERS}) t(i)",
+            folder / f"customers{batch}.csv",
+        )
+        out["events" + batch] = _write(
+            con,
+            f"SELECT 'E{batch}-' || i AS event_id, ['page_view','app_open','email_opened']"
+            "[1 + i % 3] AS event, CASE WHEN i % 50000 = 7 THEN 'not-a-time' ELSE "
+            "strftime(TIMESTAMPTZ '2025-06-01 00:00:00+00' + to_seconds(i * 40), "
+            "'%Y-%m-%dT%H:%M:%SZ') END AS timestamp, "
+            f"'C' || ((i * 7) % {CUSTOMERS * 2}) AS customer_id, 'web' || (i % 4) AS channel "
+            f"FROM range({EVENTS}) t(i)",
+            folder / f"events{batch}.csv",
+        )
+        out["orders" + batch] = _write(
+            con,
+            f"SELECT 'O{batch}-' || i AS order_id, 'C' || ((i * 13) % {CUSTOMERS}) AS "
+            "customer_id, strftime(TIMESTAMPTZ '2025-07-01 00:00:00+00' + to_minutes(i * 17), "
+            "'%Y-%m-%dT%H:%M:%SZ') AS ordered_at, round(10 + (i % 300) * 1.25, 2) AS total "
+            f"FROM range({CUSTOMERS // 2}) t(i)",
+            folder / f"orders{batch}.csv",
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """A workspace with the first batch loaded, segments saved and refreshed once."""
+    root = tmp_path_factory.mktemp("faults")
+    inputs = make_inputs(root / "in")
+    with segmint.init(root / "base") as ws:
+        for kind in ("customers", "events", "orders"):
+            ws.ingest(kind, inputs[kind])
+        for name, rule in SEGMENTS.items():
+            ws.add_segment(name, rule)
+        ws.refresh(as_of="2026-01-01T00:00:00Z")
+    return root / "base", inputs
+
+
+def copy_of(base: Path, dest: Path) -> Path:
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(base, dest)
+    return dest
+
+
+def check_kills(
+    base: Path, work: Path, args: list[str], path: str, extra_points: tuple[str, ...] = ()
+) -> int:
+    """Run ``args`` to completion once (the "after" state, the log's final size), then kill
+    it at each point; every killed workspace must equal the before or the after state.
+    Returns how many kills landed inside COMMIT (the log partly written)."""
+    before = snapshot(copy_of(base, work / "before"))
+    full = copy_of(base, work / "full")
+    done = run(full, *args)
+    assert done.returncode == 0, done.stderr
+    after = snapshot(full, volatile=False)
+    assert after != snapshot(copy_of(base, work / "b2"), volatile=False), "nothing changed"
+    top = max(done.wal_max, 1)
+    points: list[tuple[str, dict[str, object]]] = [
+        (f"{path}:before-commit", {"kill_at": f"{path}:before-commit"}),
+        (f"{path}:after-commit", {"kill_at": f"{path}:after-commit"}),
+        *((p, {"kill_at": p}) for p in extra_points),
+        ("log: first bytes", {"wal_bytes": 1}),
+        *((f"log: {f:.0%}", {"wal_bytes": int(top * f)}) for f in (0.3, 0.6, 0.9)),
+        ("log: 5 ms after it stopped growing", {"after_wal_ms": 5.0}),
+    ]
+    inside = 0
+    for label, how in points:
+        target = copy_of(base, work / "killed")
+        outcome = run(target, *args, **how)  # type: ignore[arg-type]
+        inside += outcome.killed and 0 < outcome.wal_at_kill < done.wal_max
+        state = snapshot(target)
+        assert state == before or snapshot(target, volatile=False) == after, (
+            f"{' '.join(args)} killed at {label} (log {outcome.wal_at_kill:,} of "
+            f"{done.wal_max:,} bytes): neither the state before nor after\n"
+            f"{_diff(state, before, after)}"
+        )
+        if label.endswith("before-commit"):
+            assert outcome.killed and state == before, label
+        if label.endswith("after-commit"):
+            assert outcome.killed and snapshot(target, volatile=False) == after, label
+    return inside
+
+
+def _diff(state: Snapshot, before: Snapshot, after: Snapshot) -> str:
+    return "\n".join(
+        f"  {key}: got {state.get(key)}, before {before.get(key)}, after {after.get(key)}"
+        for key in sorted(set(state) | set(before))
+        if state.get(key) != before.get(key)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "into"),
+    [("events", "empty"), ("events", "shop"), ("customers", "shop"), ("orders", "shop")],
+)
+def test_a_killed_load_leaves_the_state_before_or_after(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path, kind: str, into: str
+) -> None:
+    """The first load into an empty workspace is the case DuckDB's optimistic writes got
+    wrong (events without their profiles and load row)."""
+    base, inputs = shop
+    if into == "empty":
+        base = tmp_path / "empty"
+        segmint.init(base).close()
+    extra = ("ingest:before-rejects-rename",) if kind == "events" else ()
+    args = ["ingest", kind, str(inputs[kind + "2"])]
+    inside = check_kills(base, tmp_path, args, "ingest", extra)
+    # The log of these loads is several MB: some kills must have landed inside COMMIT.
+    assert inside >= 1
+
+
+def test_the_rejects_of_a_load_killed_before_their_rename_are_kept(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    base, inputs = shop
+    target = copy_of(base, tmp_path / "ws")
+    outcome = run(
+        target, "ingest", "events", str(inputs["events2"]), kill_at="ingest:before-rejects-rename"
+    )
+    assert outcome.killed
+    assert [p.name for p in (target / "rejects").iterdir() if p.name.startswith(".")]
+    with segmint.open(target) as ws:
+        row = ws.con.execute(
+            "SELECT rejected, rejects_file FROM loads ORDER BY load_id DESC LIMIT 1"
+        ).fetchone()
+    assert row is not None and row[0] == EVENTS // 50000
+    lines = Path(row[1]).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 + row[0] and all("not-a-time" in line for line in lines[1:])
+    assert not [p for p in (target / "rejects").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("args", "path"),
+    [
+        (["refresh", "--as-of", AS_OF], "refresh"),
+        (["optimize"], "optimize"),
+        (["cluster", "--k", "3", "--as-of", AS_OF, "--sample", "5000"], "cluster"),
+        (["segment", "retire", "de"], "retire"),
+    ],
+    ids=["refresh", "optimize", "cluster", "retire"],
+)
+def test_a_killed_write_leaves_the_state_before_or_after(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path, args: list[str], path: str
+) -> None:
+    base, _ = shop
+    check_kills(base, tmp_path, args, path)
+
+
+def test_a_killed_backfill_keeps_every_finished_refresh_whole(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """A backfill is one refresh per date, each its own transaction: a kill leaves the
+    state after some number of whole refreshes."""
+    base, _ = shop
+    dates = ["2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"]
+    states = [snapshot(copy_of(base, tmp_path / "s0"), volatile=False)]
+    step = copy_of(base, tmp_path / "steps")
+    for date in dates:
+        assert run(step, "refresh", "--as-of", date).returncode == 0
+        states.append(snapshot(step, volatile=False))
+    args = ["refresh", "--backfill", "--from", "2026-02-01", "--to", "2026-04-01", "--every"]
+    args.append("28d")
+    seen = set()
+    for how in ({"kill_at": "refresh:after-commit"}, {"wal_bytes": 1}, {"after_wal_ms": 30.0}):
+        target = copy_of(base, tmp_path / "killed")
+        outcome = run(target, *args, **how)  # type: ignore[arg-type]
+        state = snapshot(target, volatile=False)
+        assert state in states, f"killed at {how} ({outcome}): not the state after whole refreshes"
+        seen.add(states.index(state))
+    assert seen - {0}, "no kill left a finished refresh behind"
+
+
+@pytest.mark.parametrize("command", ["segment add", "cluster save"])
+def test_a_killed_segment_save_leaves_no_half_file(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path, command: str
+) -> None:
+    base, _ = shop
+    if command == "cluster save":
+        base = copy_of(base, tmp_path / "clustered")
+        with segmint.open(base) as ws:
+            run_id = ws.cluster(k=3, as_of=AS_OF, sample=5000).run_id
+        args = ["cluster", "save", str(run_id), "0", "--name", "loyal"]
+    else:
+        args = ["segment", "add", "--name", "loyal", "--rule", "orders_count >= 3"]
+
+    def check_files(root: Path) -> list[str]:
+        # A killed writer's hidden temporary file is removed by the next save.
+        return sorted(p.name for p in (root / "segments").iterdir() if p.name[0] != ".")
+
+    names_before = check_files(base)
+    for point in ("segment:before-rename", "segment:after-rename"):
+        target = copy_of(base, tmp_path / "ws")
+        outcome = run(target, *args, kill_at=point)
+        assert outcome.killed, outcome.stderr
+        names = check_files(target)
+        if point.endswith("before-rename"):
+            assert names == names_before
+        else:
+            assert names == sorted([*names_before, "loyal.yaml"])
+            with segmint.open(target) as ws:
+                assert "loyal" in ws.segments.files()
+                ws.count(ws.segments.get("loyal").rule, as_of=AS_OF)
+        with segmint.open(target) as ws:  # the next save clears what the kill left
+            ws.add_segment("another", "orders_count >= 1")
+        assert not [p for p in (target / "segments").iterdir() if p.name[0] == "."]

@@ -308,3 +308,29 @@ def test_past_32_sets_of_keys_every_row_gets_every_key(ws: segmint.Workspace) ->
         "p5": None,
     }
     assert ws.count("did e0 where p0 = 1") == 1
+
+
+def test_orders_and_events_are_separate_id_namespaces(ws: segmint.Workspace, files: Path) -> None:
+    """Orders 1001-1003 after events 1001-1002: all three orders load (they are not the
+    events with those ids), and reloading either file adds nothing."""
+    events = write_csv(
+        files / "e.csv",
+        """event_id,event,timestamp,customer_id
+        1001,page_view,2026-01-01T00:00:00Z,C1
+        1002,page_view,2026-01-02T00:00:00Z,C1""",
+    )
+    orders = write_csv(
+        files / "o.csv",
+        """order_id,customer_id,ordered_at,total
+        1001,C1,2026-01-03T00:00:00Z,10.50
+        1002,C1,2026-01-04T00:00:00Z,20
+        1003,C1,2026-01-05T00:00:00Z,30""",
+    )
+    assert ws.ingest("events", events).accepted == 2
+    loaded = ws.ingest("orders", orders)
+    assert (loaded.accepted, loaded.duplicates) == (3, 0)
+    assert ws.count("revenue_total > 60.49", as_of="2026-02-01T00:00:00Z") == 1
+    again = ws.ingest("orders", orders)
+    assert (again.accepted, again.duplicates) == (0, 3)
+    assert ws.ingest("events", events).duplicates == 2
+    assert ws.stats()["events"] == 5

@@ -96,7 +96,7 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     _scan_counts(ctx, props)
     settle_stage(ctx, ctx.count("SELECT sum(bad) FROM _counts"))
     _reject_repeats_in_file(ctx)
-    good = _good_rows(ctx)
+    good = _good_rows(ctx, layout)
     ctx.progress.phase("resolving identities")
     created, merges = _resolve(ctx, good)
     inserted = _insert(
@@ -352,15 +352,21 @@ def _reject_repeats_in_file(ctx: LoadContext) -> None:
     )
 
 
-def _good_rows(ctx: LoadContext) -> str:
-    """SQL for the rows to load: valid, not repeated in the file, not loaded before."""
+def _good_rows(ctx: LoadContext, layout: Layout) -> str:
+    """SQL for the rows to load: valid, not repeated in the file, not loaded before.
+
+    Orders and events are two namespaces: an order is skipped when an earlier orders load
+    has its order_id, an event when an earlier events load has its event_id (an order 1001
+    is not the event 1001)."""
     conditions = ["_reason IS NULL"]
     if ctx.count("SELECT count(*) FROM _extra_rejects"):
         conditions.append("_record NOT IN (SELECT _record FROM _extra_rejects)")
     if ctx.count("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)"):
         ctx.con.execute(
             "CREATE OR REPLACE TEMP TABLE _seen AS SELECT s._record FROM _stage s "
-            "SEMI JOIN events e ON e.event_id = s.s_event_id WHERE s._reason IS NULL"
+            "SEMI JOIN events e ON e.event_id = s.s_event_id AND e.load_id IN "
+            "(SELECT load_id FROM loads WHERE kind = ?) WHERE s._reason IS NULL",
+            ["orders" if layout is ORDERS else "events"],
         )
         conditions.append("_record NOT IN (SELECT _record FROM _seen)")
     # Which identifier decides the profile, computed on read rather than stored.

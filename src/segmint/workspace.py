@@ -16,7 +16,7 @@ from segmint.config import CONFIG_FILE, Config, default_toml, load_config
 from segmint.console import Progress
 from segmint.errors import NotFoundError, WorkspaceError
 from segmint.store import schema
-from segmint.store.db import DB_FILE, connect
+from segmint.store.db import DB_FILE, connect, release
 
 if TYPE_CHECKING:
     import duckdb
@@ -83,7 +83,7 @@ def _create_store(root: Path, config: Config) -> None:
                 [str(schema.SCHEMA_VERSION)],
             )
     finally:
-        con.close()
+        release(con)
 
 
 def _remove_partial(root: Path, created: bool) -> None:
@@ -92,7 +92,7 @@ def _remove_partial(root: Path, created: bool) -> None:
     if created:
         shutil.rmtree(root, ignore_errors=True)
         return
-    for name in (CONFIG_FILE, DB_FILE, DB_FILE + ".wal"):
+    for name in (CONFIG_FILE, DB_FILE, DB_FILE + ".wal", "segmint.lock", "segmint.duckdb.commit"):
         (root / name).unlink(missing_ok=True)
     for folder in ("rejects", "tmp"):
         with contextlib.suppress(OSError):
@@ -138,7 +138,7 @@ class Workspace:
                 upgrade(con, self.root / DB_FILE)
                 recover_rejects(self.root, con)
             except BaseException:
-                con.close()
+                release(con)
                 raise
             self._con = con
         return self._con
@@ -146,7 +146,7 @@ class Workspace:
     def close(self) -> None:
         """Close the database connection."""
         if self._con is not None:
-            self._con.close()
+            release(self._con)
             self._con = None
 
     def __enter__(self) -> Workspace:

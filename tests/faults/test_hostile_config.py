@@ -189,26 +189,36 @@ def test_a_damaged_database_file_is_one_clear_error(tmp_path: Path, damage: str)
     assert "segmint.duckdb" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_second_writer_is_told_the_workspace_is_busy(shop: Path) -> None:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True);"
-            " time.sleep(60)",
-            str(shop / "segmint.duckdb"),
-        ],
+@pytest.mark.parametrize("holder", ["segmint", "duckdb"])
+def test_a_second_process_is_told_the_workspace_is_busy(shop: Path, holder: str) -> None:
+    opener = (
+        "import segmint, sys; ws = segmint.open(sys.argv[1]); ws.con"
+        if holder == "segmint"
+        else "import duckdb, sys; c = duckdb.connect(sys.argv[1] + '/segmint.duckdb')"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", opener + "; print('ok', flush=True); sys.stdin.read()", str(shop)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ok"
         done = _cli(shop, "segment", "count", "--rule", RULE)
     finally:
-        holder.kill()
-        holder.wait()
-        if holder.stdout:
-            holder.stdout.close()
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream:
+                stream.close()
     assert done.returncode == 2
-    assert done.stderr.startswith("error: ") and "is in use by process" in done.stderr
-    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert f"is in use by process {proc.pid}" in done.stderr
+
+
+def test_one_process_may_open_a_workspace_twice(shop: Path) -> None:
+    with segmint.open(shop) as first, segmint.open(shop) as second:
+        assert first.count(RULE, as_of="2026-06-01T00:00:00Z") == 1
+        assert second.count(RULE, as_of="2026-06-01T00:00:00Z") == 1
+    with segmint.open(shop) as again:  # the lock was let go with the last one
+        assert again.stats()["events"] == 2

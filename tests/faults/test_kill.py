@@ -107,6 +107,7 @@ def check_kills(
     points: list[tuple[str, dict[str, object]]] = [
         (f"{path}:before-commit", {"kill_at": f"{path}:before-commit"}),
         (f"{path}:after-commit", {"kill_at": f"{path}:after-commit"}),
+        (f"{path}:after-checkpoint", {"kill_at": f"{path}:after-checkpoint"}),
         *((p, {"kill_at": p}) for p in extra_points),
         ("log: first bytes", {"wal_bytes": 1}),
         *((f"log: {f:.0%}", {"wal_bytes": int(top * f)}) for f in (0.3, 0.6, 0.9)),
@@ -125,8 +126,10 @@ def check_kills(
         )
         if label.endswith("before-commit"):
             assert outcome.killed and state == before, label
-        if label.endswith("after-commit"):
-            assert outcome.killed and snapshot(target, volatile=False) == after, label
+        if label.endswith(("after-commit", "after-checkpoint")):
+            assert outcome.killed, label
+        if label.endswith("after-checkpoint"):
+            assert snapshot(target, volatile=False) == after, label
     return inside
 
 
@@ -210,7 +213,8 @@ def test_a_killed_backfill_keeps_every_finished_refresh_whole(
     args = ["refresh", "--backfill", "--from", "2026-02-01", "--to", "2026-04-01", "--every"]
     args.append("28d")
     seen = set()
-    for how in ({"kill_at": "refresh:after-commit"}, {"wal_bytes": 1}, {"after_wal_ms": 30.0}):
+    points = ({"kill_at": "refresh:after-checkpoint"}, {"wal_bytes": 1}, {"after_wal_ms": 30.0})
+    for how in points:
         target = copy_of(base, tmp_path / "killed")
         outcome = run(target, *args, **how)  # type: ignore[arg-type]
         state = snapshot(target, volatile=False)

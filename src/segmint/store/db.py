@@ -1,4 +1,5 @@
-"""Opening the workspace's DuckDB file with the session settings segmint relies on.
+"""Opening the workspace's DuckDB file with the session settings segmint relies on, and
+the commit marker that makes every write whole under a kill (docs/crash-safety.md).
 
 Settings go to DuckDB as a configuration mapping, never pasted into SQL, so neither a value
 in ``segmint.toml`` nor a path with a quote in it can change what runs.
@@ -6,6 +7,10 @@ in ``segmint.toml`` nor a path with a quote in it can change what runs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,31 +21,48 @@ if TYPE_CHECKING:
     import duckdb
 
 DB_FILE = "segmint.duckdb"
+LOCK_FILE = "segmint.lock"
+# Present while a write transaction is between its start and its checkpoint.
+MARKER_FILE = "segmint.duckdb.commit"
+
+
+@dataclass
+class _Held:
+    """This process's hold on one workspace: the lock's file descriptor and how many
+    connections share it (DuckDB lets one process connect to a file several times)."""
+
+    fd: int
+    users: int
+    marker: Path
+
+
+_HELD: dict[Path, _Held] = {}
+_BY_CONNECTION: dict[int, Path] = {}
 
 
 def connect(root: Path, settings: StoreConfig) -> duckdb.DuckDBPyConnection:
     """Connect to ``root/segmint.duckdb`` in UTC with the configured memory limit.
 
-    Optimistic writes are off: with them, DuckDB 1.5 writes a large insert's row groups into
-    the database file before COMMIT, and a process killed while COMMIT writes the log can
-    come back with those rows but without the rest of the transaction (docs/crash-safety.md).
-    Without them every change goes through the write-ahead log, and a kill at any point
-    leaves the state before or after the transaction.
+    The first connection of a process takes the workspace lock (``segmint.lock``) and, when
+    a commit marker says that a write was cut off, first drops what it left in the
+    write-ahead log, so the database opens as it was before that write.
     """
     import duckdb
 
+    path = (root / DB_FILE).resolve()
+    _hold(path)
     config: dict[str, Any] = {
         "memory_limit": settings.memory_limit,
         "temp_directory": str(root / "tmp"),
-        "enable_optimistic_write": False,
     }
     if settings.threads:
         config["threads"] = settings.threads
-    path = root / DB_FILE
     try:
         con = duckdb.connect(str(path), config=config)
     except duckdb.Error as exc:
+        _let_go(path)
         raise open_error(path, exc) from exc
+    _BY_CONNECTION[id(con)] = path
     # Naive timestamps in input mean UTC (DESIGN section 3); the session zone decides that.
     # (TimeZone belongs to the ICU extension, which cannot be set before it loads.)
     con.execute("SET TimeZone = 'UTC'")
@@ -49,6 +71,89 @@ def connect(root: Path, settings: StoreConfig) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar_print = false")
     con.execute("SET progress_bar_time = 0")
     return con
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection from :func:`connect` and let go of the workspace lock when it
+    was the process's last one."""
+    path = _BY_CONNECTION.pop(id(con), None)
+    con.close()
+    if path is not None:
+        _let_go(path)
+
+
+def marker_of(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The commit marker of the workspace ``con`` belongs to (None for other connections)."""
+    path = _BY_CONNECTION.get(id(con))
+    return _HELD[path].marker if path is not None and path in _HELD else None
+
+
+def _hold(path: Path) -> None:
+    held = _HELD.get(path)
+    if held is not None:
+        held.users += 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        by = f"process {holder}" if holder.isdigit() else "another process"
+        raise WorkspaceBusyError(
+            f"{path} is in use by {by}; wait for it to finish (only one segmint command "
+            "can use a workspace at a time)"
+        ) from None
+    # The holder's pid, for the message above (the lock itself is the flock).
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    marker = path.with_name(MARKER_FILE)
+    try:
+        _recover(path, marker)
+    except BaseException:
+        os.close(fd)
+        raise
+    _HELD[path] = _Held(fd, 1, marker)
+
+
+def _let_go(path: Path) -> None:
+    held = _HELD.get(path)
+    if held is None:
+        return
+    held.users -= 1
+    if held.users == 0:
+        del _HELD[path]
+        os.close(held.fd)  # closing the descriptor releases the flock
+
+
+def _recover(path: Path, marker: Path) -> None:
+    """A marker left behind means a write was cut off between its start and its
+    checkpoint: whatever it put in the write-ahead log (nothing, part of its commit, or
+    all of it) is dropped, which leaves the database file as it was before that write.
+    DuckDB 1.5 may replay part of a commit cut off mid-way, so it must never see that log."""
+    if not marker.exists():
+        return
+    for log in path.parent.glob(path.name + ".wal*"):
+        log.unlink()
+    marker.unlink()
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the creation, renaming or removal of files in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def wal_is_empty(path: Path) -> bool:
+    """Whether the write-ahead log of the database at ``path`` holds nothing."""
+    with contextlib.suppress(FileNotFoundError):
+        return (path.parent / (path.name + ".wal")).stat().st_size == 0
+    return True
 
 
 def open_error(path: Path, exc: Exception) -> WorkspaceError:

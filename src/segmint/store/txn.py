@@ -1,9 +1,10 @@
 """Write transactions: every write path begins, commits and rolls back through here.
 
-One place decides what a failed write tells the user (a full disk says so, and that the
-workspace is unchanged) and where the crash-safety tests may kill the process
-(``kill_point``): just before COMMIT and just after it. Kills inside COMMIT are the tests'
-business (they watch the write-ahead log); docs/crash-safety.md says what holds and why.
+One place keeps the commit marker that makes a write whole under a kill, decides what a
+failed write tells the user (a full disk says so, and that the workspace is unchanged) and
+where the crash-safety tests may kill the process (``kill_point``): before COMMIT, after
+it, and after the checkpoint. Kills inside COMMIT are the tests' business (they watch the
+write-ahead log); docs/crash-safety.md says what holds and why.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segmint.errors import StoreFullError
+from segmint.store.db import DB_FILE, marker_of, sync_folder, wal_is_empty
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,18 +38,51 @@ def transaction(
 ) -> Iterator[None]:
     """Run the body in one transaction named ``what`` (e.g. ``ingest``, the prefix of its
     kill points); roll back on any exception, and turn a full disk into
-    :class:`StoreFullError` saying what was being done (``doing``, default ``what``)."""
-    con.execute("BEGIN TRANSACTION")
+    :class:`StoreFullError` saying what was being done (``doing``, default ``what``).
+
+    Around it, the commit marker (store/db.py): the log is checkpointed empty, the marker
+    written, the transaction committed and checkpointed, the marker removed. A process
+    killed anywhere in between leaves the marker, and the next open drops the log."""
+    marker = marker_of(con)
     try:
-        yield
-        kill_point(f"{what}:before-commit")
-        con.execute("COMMIT")
+        if marker is not None:
+            con.execute("CHECKPOINT")
+            _write_marker(marker, what)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            kill_point(f"{what}:before-commit")
+            con.execute("COMMIT")
+        except BaseException:
+            rollback(con)
+            raise
+        kill_point(f"{what}:after-commit")
+        if marker is not None:
+            con.execute("CHECKPOINT")
+            kill_point(f"{what}:after-checkpoint")
     except BaseException as exc:
-        rollback(con)
+        # A failed write leaves the log empty (DuckDB rolls back a COMMIT it could not
+        # write); if it does not, the marker stays and the next open drops the log.
+        if marker is not None and wal_is_empty(marker.with_name(DB_FILE)):
+            _remove_marker(marker)
         if is_disk_full(exc):
             raise disk_full(doing or what) from exc
         raise
-    kill_point(f"{what}:after-commit")
+    if marker is not None:
+        _remove_marker(marker)
+
+
+def _write_marker(marker: Path, what: str) -> None:
+    with marker.open("w", encoding="utf-8") as fh:
+        fh.write(f"{what} {os.getpid()}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    sync_folder(marker.parent)
+
+
+def _remove_marker(marker: Path) -> None:
+    marker.unlink(missing_ok=True)
+    sync_folder(marker.parent)
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:

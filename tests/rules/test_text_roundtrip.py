@@ -73,6 +73,8 @@ SEGMENT_NAMES = [
     "vip2X",
     "seg\nment",
 ]
+# Any character a rule may hold: everything but NUL and lone surrogates.
+RULE_CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 AWKWARD_STRINGS = [
     "",
     "US",
@@ -141,7 +143,7 @@ def _vocab() -> Vocab:
         dates=DATES,
         segments=SEGMENT_NAMES,
         days=[1, 7, 30, 90, 365],
-        text=st.one_of(st.sampled_from(AWKWARD_STRINGS), st.text(max_size=5)),
+        text=st.one_of(st.sampled_from(AWKWARD_STRINGS), st.text(RULE_CHARACTERS, max_size=5)),
         numbers=st.one_of(
             st.sampled_from(AWKWARD_NUMBERS),
             st.integers(-(10**6), 10**6),
@@ -154,7 +156,7 @@ VOCAB = _vocab()
 trees = rules(VOCAB, depth=4)
 
 # Any non-empty name (newlines included).
-random_names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
+random_names = st.text(RULE_CHARACTERS, min_size=1, max_size=8)
 
 
 def strict(value: Any) -> Any:

@@ -46,6 +46,9 @@ def as_rule(value: Any, path: str = "rule") -> RuleNode:
         return parse(value)
     from pydantic import ValidationError
 
+    from segmint.rules.limits import check_data
+
+    check_data(value, path)  # before pydantic walks it recursively
     try:
         return _adapter().validate_python(value)
     except ValidationError as exc:

@@ -484,7 +484,7 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
             terms.append(events.ts >= clock.earliest(lows))
         terms.append(events.ts <= clock.latest([s.high for s in scan.spans]))
         matches = [match(events) for match in scan.matches]
-        terms.append(matches[0] if len(matches) == 1 else functools.reduce(operator.or_, matches))
+        terms.append(combine(operator.or_, matches))
         rows = events.filter(*terms)
         table = rows.group_by("pid").aggregate(
             **{name: make(rows) for name, make in scan.aggregates.items()}
@@ -584,7 +584,7 @@ class Compiler:
                 for w in range(words)
             }
             parts.append(keep.select("pid", **masks))
-        union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        union = combine(lambda a, b: ibis.union(a, b, distinct=False), parts)
         return union.group_by("pid").aggregate(
             **{f"hits{w}": union[f"hits{w}"].bit_or() for w in range(words)}
         )
@@ -601,7 +601,7 @@ class Compiler:
         items = [self.compile(item, t) for item in rule.or_]
         if not items:
             return ibis.literal(False)
-        return functools.reduce(operator.or_, items)
+        return combine(operator.or_, items)
 
     def compile_not(self, rule: Not, t: ir.Table) -> ir.BooleanValue:
         return ~self.compile(rule.not_, t)
@@ -820,7 +820,27 @@ def _all(parts: Iterable[ir.BooleanValue]) -> ir.BooleanValue:
     items = list(parts)
     if not items:
         return ibis.literal(True)
-    return functools.reduce(operator.and_, items)
+    return combine(operator.and_, items)
+
+
+# Up to this many operands, a chain (``a OR b OR c``: the SQL reads as written); beyond it
+# a balanced tree. A left-deep chain is as deep as it is long, and Ibis and sqlglot walk
+# expressions recursively: a refresh whose segments hold 1,000 conditions on one event
+# would exhaust the stack (rules/limits.py bounds one rule; not the sum over segments).
+CHAIN_LIMIT = 64
+
+
+def combine(op: Callable[[Any, Any], Any], items: list[Any]) -> Any:
+    """``op`` over ``items`` (at least one), nested at most about log2(n) deep beyond
+    :data:`CHAIN_LIMIT` operands."""
+    if len(items) <= CHAIN_LIMIT:
+        return functools.reduce(op, items)
+    while len(items) > 1:
+        items = [
+            op(*items[i : i + 2]) if i + 1 < len(items) else items[i]
+            for i in range(0, len(items), 2)
+        ]
+    return items[0]
 
 
 def compile_rule(

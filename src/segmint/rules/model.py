@@ -9,11 +9,13 @@ workspace's catalogs (names, types) live in :mod:`segmint.rules.validate`.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -27,8 +29,33 @@ from pydantic import (
     model_validator,
 )
 
+_BAD_TEXT = re.compile("[\\x00\\ud800-\\udfff]")
+
+
+def check_text(value: str) -> str:
+    """Text a rule may hold: no NUL (DuckDB's strings end at one, so the query would not
+    compare what the rule says) and no lone surrogate (not Unicode: it cannot be written
+    to a file or sent to the database)."""
+    bad = _BAD_TEXT.search(value)
+    if bad is None:
+        return value
+    at, char = bad.start(), bad.group()
+    shown = repr(value) if len(value) <= 60 else repr(value[:57]) + "..."
+    if char == "\0":
+        raise ValueError(f"contains a NUL character (\\u0000) at position {at}: {shown}")
+    raise ValueError(
+        f"contains a lone surrogate ({char!r}) at position {at}, which is not valid "
+        f"Unicode: {shown}"
+    )
+
+
+def _text_input(value: Any) -> Any:
+    # Before pydantic's own check, which refuses a lone surrogate with a vaguer message.
+    return check_text(value) if isinstance(value, str) else value
+
+
 # A name of an attribute, event, property or segment: any non-empty text.
-Name = Annotated[str, Field(strict=True, min_length=1)]
+Name = Annotated[str, Field(strict=True, min_length=1), BeforeValidator(_text_input)]
 # A number, or [low, high] for between.
 NumberValue = StrictInt | StrictFloat | tuple[StrictInt | StrictFloat, StrictInt | StrictFloat]
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
@@ -68,6 +95,12 @@ _LIST_VALUE = {"in", "not_in"}
 _DAYS_VALUE = {"within_last_days", "more_than_days_ago"}
 # The longest span a rule may name: about 273 years, so as_of minus it is still a date.
 MAX_DAYS = 100_000
+# The instants segmint computes with (as_of, dates in rules). A trend looks back twice its
+# days and recency one day more: as_of - (2 * MAX_DAYS + 1) days stays after year 1, the
+# first Python can hold, and nothing adds to as_of.
+MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+INSTANT_RANGE = "between 1900-01-01 and 9999-12-31 (UTC)"
 _DATE_VALUE = {"before", "after"}
 
 
@@ -101,18 +134,34 @@ def _drop_defaults(data: Any) -> Any:
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO date (midnight UTC) or an ISO timestamp with an offset, as a UTC datetime."""
-    from datetime import UTC
-
+    """An ISO date (midnight UTC) or an ISO timestamp with an offset, as a UTC datetime
+    in the supported range (:data:`MIN_INSTANT` to :data:`MAX_INSTANT`)."""
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        value = datetime.fromisoformat(text)
+            value = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            value = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"expected an ISO date like 2026-01-31, got {text!r}") from None
-    if value.tzinfo is None:
+    if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"expected a timestamp with an offset (e.g. Z), got {text!r}")
-    return value.astimezone(UTC)
+    return in_range(value, repr(text))
+
+
+class OutOfRange(ValueError):
+    """An instant outside :data:`MIN_INSTANT` .. :data:`MAX_INSTANT`."""
+
+
+def in_range(value: datetime, shown: str) -> datetime:
+    """A tz-aware ``value`` in UTC, if it lies in the supported range (``shown`` is how
+    the user wrote it)."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not MIN_INSTANT <= utc <= MAX_INSTANT:
+        raise OutOfRange(f"must be {INSTANT_RANGE}, got {shown}")
+    return utc
 
 
 def _check_value(op: str, value: Value | None) -> None:
@@ -125,7 +174,12 @@ def _check_value(op: str, value: Value | None) -> None:
         raise ValueError(f"{op} needs a value")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {value!r}")
-    for item in value if isinstance(value, tuple) else (value,):
+    for i, item in enumerate(value if isinstance(value, tuple) else (value,)):
+        if isinstance(item, str):
+            try:
+                check_text(item)
+            except ValueError as exc:
+                raise ValueError(f"item {i} {exc}" if isinstance(value, tuple) else exc) from None
         if isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**63:
             raise ValueError(
                 f"a whole number must fit in 64 bits (write 1e20 for a larger one), got {item}"

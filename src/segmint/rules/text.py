@@ -157,12 +157,49 @@ def parse(text: str) -> RuleNode:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise RuleError("", _syntax_message(text, exc)) from None
+    _check_size(text, tree)
     try:
         return _Builder(text).transform(tree)  # type: ignore[no-any-return]
     except VisitError as exc:
         if isinstance(exc.orig_exc, RuleError):
             raise exc.orig_exc from None
         raise
+
+
+_BOOLEAN = {"or_": "or", "and_": "and", "not_": "not", "all_": "and", "any_": "or"}
+
+
+def _check_size(text: str, tree: Any) -> None:
+    """The limits of rules/limits.py on the parse tree, before the builder walks it
+    (recursively); the LALR parse itself keeps its own stack."""
+    from lark import Tree
+
+    from segmint.rules.limits import check_size
+
+    def children(node: Any) -> list[tuple[str, Any]] | None:
+        if not isinstance(node, Tree) or node.data not in _BOOLEAN:
+            return None
+        kids = [c for c in node.children if isinstance(c, Tree)]
+        word = _BOOLEAN[node.data]
+        if word == "not":
+            return [(".not", kid) for kid in kids]
+        return [(f".{word}[{i}]", kid) for i, kid in enumerate(kids)]
+
+    where: list[tuple[int, int]] = []
+
+    def locate(node: Any, _path: str) -> str:
+        meta = node.meta if isinstance(node, Tree) else None
+        line, column = getattr(meta, "line", 1), getattr(meta, "column", 1)
+        if node is not tree:  # a place to point at (a count of terms is about all of it)
+            where.append((line, column))
+        return f"rule text, line {line}, column {column}"
+
+    try:
+        check_size(tree, children, "rule", locate)
+    except RuleError as exc:
+        if not where:
+            raise
+        raise RuleError("", f"{exc}\n{_caret(text, *where[-1])}") from None
 
 
 def _syntax_message(text: str, exc: Any) -> str:

@@ -16,6 +16,8 @@ from segmint.errors import RuleError
 from segmint.rules.catalog import Catalog
 from segmint.rules.coerce import suggest
 from segmint.rules.model import (
+    INSTANT_RANGE,
+    MIN_INSTANT,
     And,
     Attribute,
     EventAggregate,
@@ -24,6 +26,7 @@ from segmint.rules.model import (
     EventRecency,
     Not,
     Or,
+    OutOfRange,
     PropertyCondition,
     RuleNode,
     SegmentRef,
@@ -73,6 +76,10 @@ def check_trait_values(rule: Attribute, allowed: tuple[str, ...], path: str) -> 
 def validate(rule: RuleNode, catalog: Catalog, path: str = "rule", name: str | None = None) -> None:
     """Raise :class:`RuleError` for the first problem of ``rule``; ``name`` is the segment
     being defined (a reference back to it is a cycle)."""
+    from segmint.rules.limits import check_tree
+
+    # The size of the tree as it will be compiled, before anything walks it recursively.
+    check_tree(rule, catalog.segments, path)
     _Checker(catalog, [name] if name else []).check(rule, path)
 
 
@@ -210,12 +217,17 @@ def _value_problem(kind: str, op: str, value: Any) -> str | None:
     if kind == "bool":
         return None if isinstance(value, bool) else "true or false"
     if kind == "date":
-        return None if isinstance(value, str) and _is_date(value) else "an ISO date (2026-01-31)"
+        if not (isinstance(value, str) and _is_date(value)):
+            return "an ISO date (2026-01-31)"
+        late_enough = MIN_INSTANT.date() <= date.fromisoformat(value)
+        return None if late_enough else f"a date {INSTANT_RANGE}"
     if kind == "timestamp":
         if not isinstance(value, str):
             return "an ISO date or timestamp"
         try:
             parse_instant(value)
+        except OutOfRange:
+            return f"an instant {INSTANT_RANGE}"
         except ValueError:
             return "an ISO date or a timestamp with an offset"
     return None

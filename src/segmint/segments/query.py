@@ -50,24 +50,29 @@ def convert_output(table: Any, output: str) -> Any:
     return table
 
 
-def parse_as_of(value: datetime | str | None) -> datetime:
-    """``as_of`` as a UTC datetime: now when None; naive input is an error."""
+def parse_as_of(value: datetime | str | None, what: str = "as_of") -> datetime:
+    """``as_of`` as a UTC datetime: now when None; naive input is an error, and so is an
+    instant outside the supported range (rules/model.py, ``MIN_INSTANT``)."""
+    from segmint.rules.model import in_range
+
     if value is None:
         return datetime.now(UTC)
+    shown = repr(value) if isinstance(value, str) else value.isoformat()
     if isinstance(value, str):
         text = value.strip()
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise RuleError(
-                "as_of", f"expected an ISO 8601 timestamp with an offset, got {value!r}"
+                what, f"expected an ISO 8601 timestamp with an offset, got {value!r}"
             ) from None
         value = parsed
     if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleError(
-            "as_of", f"needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {value!s}"
-        )
-    return value.astimezone(UTC)
+        raise RuleError(what, f"needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {value!s}")
+    try:
+        return in_range(value, shown)
+    except ValueError as exc:
+        raise RuleError(what, str(exc)) from None
 
 
 class Evaluator:

@@ -253,6 +253,7 @@ def print_segment_list(
 ) -> None:
     """Saved segments as a table with their last refresh; sizes when they were counted."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from segmint.rules.text import to_text
@@ -268,7 +269,7 @@ def print_segment_list(
     for d in definitions:
         state = states.get(d.name)
         if hasattr(d, "error"):  # a file that cannot be read
-            table.add_row(d.name, f"[red]{d.error}[/red]", "", "")
+            table.add_row(d.name, f"[red]unreadable:[/red] {escape(d.error)}", "", "")
             continue
         label = d.name + (f"\n[dim]{d.title}[/dim]" if d.title else "")
         row = [label, to_text(d.rule), d.campaign or "", _state(state)]
@@ -285,7 +286,9 @@ def _state(state: Any) -> str:
     if state.status == "retired":
         return "retired"
     if state.status == "failed":
-        return f"[red]failed[/red] {_fmt(state.as_of)}: {state.error}"
+        from rich.markup import escape
+
+        return f"[red]failed[/red] {_fmt(state.as_of)}: {escape(state.error or '')}"
     return f"{state.size:,} at {_fmt(state.as_of)}"
 
 

@@ -16,11 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, f
 
 from segmint.errors import NotFoundError, RuleError
 from segmint.rules.coerce import as_rule, rule_error, suggest
-from segmint.rules.model import Rule, RuleNode
+from segmint.rules.limits import check_data
+from segmint.rules.model import Rule, RuleNode, check_text
 
 FOLDER = "segments"
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 SUFFIXES = (".yaml", ".yml", ".json")
+# What a segment or rule file may be (docs/rules.md). A real one is a few kilobytes and a
+# few dozen levels deep (a rule at the depth limit of rules/limits.py is about 70).
+MAX_FILE_BYTES = 1_000_000
+MAX_FILE_DEPTH = 100
 
 
 class SegmentDefinition(BaseModel):
@@ -48,11 +53,19 @@ class SegmentDefinition(BaseModel):
             )
         return value
 
+    @field_validator("title", "description", "campaign")
+    @classmethod
+    def _clean_text(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value)
+
     @field_validator("rule", mode="before")
     @classmethod
     def _text_rule(cls, value: Any) -> Any:
         # A rule may be written in the text form in a segment file.
-        return as_rule(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            return as_rule(value)
+        check_data(value)  # before pydantic walks it recursively
+        return value
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name}
@@ -75,6 +88,7 @@ def definition_from(data: Any, source: str) -> SegmentDefinition:
     """A definition from parsed YAML/JSON; errors name ``source`` and the field path."""
     if not isinstance(data, dict):
         raise RuleError(source, f"expected a mapping with name and rule, got {type(data).__name__}")
+    check_data(data.get("rule"), f"{source}.rule")
     try:
         return SegmentDefinition.model_validate(data)
     except ValidationError as exc:
@@ -101,28 +115,114 @@ def read_rule_file(path: Path) -> Any:
 
 
 def _read_text(path: Path) -> str:
+    """The text of a file of at most :data:`MAX_FILE_BYTES` (read no further: the path may
+    be a device or a pipe)."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RuleError(
+            str(path),
+            f"larger than {MAX_FILE_BYTES:,} bytes; a segment or rule file is a few kilobytes "
+            "(is this the right file?)",
+        )
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise RuleError(str(path), "not UTF-8 text") from None
 
 
 def _parse(text: str, path: Path) -> Any:
     if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RuleError(str(path), f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        return _parse_json(text, path)
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_segment_loader())  # a SafeLoader (see below)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise RuleError(str(path), f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:  # a number longer than Python converts (4,300 digits)
+        raise RuleError(str(path), f"invalid YAML: {exc}") from None
+
+
+def _parse_json(text: str, path: Path) -> Any:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuleError(str(path), f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise RuleError(str(path), _too_deep()) from None
+    except ValueError as exc:  # a number longer than Python converts (4,300 digits)
+        raise RuleError(str(path), f"invalid JSON: {exc}") from None
+    if _depth(data) > MAX_FILE_DEPTH:
+        raise RuleError(str(path), _too_deep())
+    return data
+
+
+def _too_deep() -> str:
+    return f"nested deeper than {MAX_FILE_DEPTH} levels"
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and mappings nest in ``data`` (without recursion)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            values = item.values() if isinstance(item, dict) else item
+            stack.extend((value, depth + 1) for value in values)
+    return deepest
+
+
+_LOADER: type | None = None
+
+
+def _segment_loader() -> type:
+    """PyYAML's safe loader without anchors and aliases, and with a nesting limit.
+
+    An alias repeats a node without copying text, so 500 bytes of nested aliases expand to
+    10^8 nodes ("billion laughs"); segment files have no use for them, so any anchor or
+    alias is refused where it is met, before anything is expanded. The composer is
+    recursive, so nesting is limited where it descends."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+    from yaml.composer import ComposerError
+    from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
+
+    class SegmentLoader(yaml.SafeLoader):  # type: ignore[misc]  # (PyYAML has no types)
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, AliasEvent) or (
+                isinstance(event, NodeEvent) and event.anchor is not None
+            ):
+                raise ComposerError(
+                    None,
+                    None,
+                    "anchors (&name) and aliases (*name) are not allowed in segment files",
+                    event.start_mark,
+                )
+            if not isinstance(event, CollectionStartEvent):
+                return super().compose_node(parent, index)
+            if self.depth >= MAX_FILE_DEPTH:
+                raise ComposerError(None, None, _too_deep(), event.start_mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    _LOADER = SegmentLoader
+    return _LOADER
 
 
 class Registry:
@@ -218,3 +318,4 @@ class SavedRules(Mapping[str, RuleNode]):
 
     def __len__(self) -> int:
         return len(self.names)
+

@@ -18,37 +18,82 @@ from segmint.cli.segment import AsOfOpt, segment_app
 
 DURATION = re.compile(r"(\d+)([smhdw])")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# The longest --every: a schedule or a backfill step of a year at most (longer ones are
+# typos, and time arithmetic on them overflows).
+MAX_EVERY = timedelta(days=366)
+# The most refreshes one --backfill runs (a year of hours is 8,784).
+MAX_BACKFILL = 10_000
 
 
 def parse_duration(text: str) -> timedelta:
-    """``1h``, ``30m``, ``7d``, ``1d12h``: a positive duration."""
+    """``1h``, ``30m``, ``7d``, ``1d12h``: a positive duration of at most a year."""
     from segmint.errors import SegmintError
 
     parts = DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.strip():
-        raise SegmintError(f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {text!r}")
+        raise SegmintError(
+            f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {_shown(text)}"
+        )
+    longest = MAX_EVERY.total_seconds()
+    # Each part is checked before the sum, so a number of any length never gets converted.
+    if any(len(n.lstrip("0")) > 12 or int(n) * UNITS[u] > longest for n, u in parts):
+        raise SegmintError(f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}")
     seconds = sum(int(n) * UNITS[u] for n, u in parts)
     if seconds <= 0:
-        raise SegmintError(f"--every: must be longer than 0, got {text!r}")
+        raise SegmintError(f"--every: must be longer than 0, got {_shown(text)}")
+    if seconds > longest:
+        raise SegmintError(f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}")
     return timedelta(seconds=seconds)
 
 
+def _shown(text: str) -> str:
+    """A user's text in a message: quoted, and cut short."""
+    return repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
+
+
 def parse_day_or_instant(text: str, option: str) -> datetime:
-    """An ISO date (midnight UTC) or an ISO 8601 instant with an offset."""
-    from segmint.errors import SegmintError
+    """An ISO date (midnight UTC) or an ISO 8601 instant with an offset, in the range
+    rules and as_of support."""
+    from segmint.errors import ArgumentError, SegmintError
+    from segmint.rules.model import INSTANT_RANGE, MAX_INSTANT, MIN_INSTANT
     from segmint.segments.query import parse_as_of
 
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
         try:
-            return parse_as_of(text)
-        except SegmintError:
+            datetime.fromisoformat(text.strip())
+        except ValueError:
             raise SegmintError(
                 f"{option}: expected a date (2026-01-31) or an instant with an offset "
-                f"(2026-01-31T00:00:00Z), got {text!r}"
+                f"(2026-01-31T00:00:00Z), got {_shown(text)}"
             ) from None
+        return parse_as_of(text, option)
+    if not MIN_INSTANT <= datetime(day.year, day.month, day.day, tzinfo=UTC) <= MAX_INSTANT:
+        raise ArgumentError(f"{option}: must be {INSTANT_RANGE}, got {_shown(text)}")
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def backfill_dates(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """``start``, ``start + step``, ... up to ``end``: at most :data:`MAX_BACKFILL`."""
+    from segmint.errors import SegmintError
+
+    count = (end - start) // step + 1
+    if count > MAX_BACKFILL:
+        raise SegmintError(
+            f"--backfill: {count:,} refreshes from --from to --to at --every "
+            f"{_duration_text(step)}; at most {MAX_BACKFILL:,} (use a longer --every or a "
+            "shorter range)"
+        )
+    return [start + i * step for i in range(count)]
+
+
+def _duration_text(step: timedelta) -> str:
+    seconds = int(step.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds % UNITS[unit] == 0:
+            return f"{seconds // UNITS[unit]}{unit}"
+    return f"{seconds}s"
 
 
 @app.command()
@@ -89,11 +134,7 @@ def refresh(
             step = parse_duration(every or "7d")
             if end < start:
                 raise SegmintError(f"--to ({to}) is before --from ({from_})")
-            dates = []
-            while start <= end:
-                dates.append(start)
-                start += step
-            return dates
+            return backfill_dates(start, end, step)
 
         failed = False
         for when in run(plan):
@@ -111,28 +152,69 @@ def refresh(
         try:
             # An interrupt during the refresh itself becomes exit 130 inside (rolled back);
             # one that escapes here came after the commit, while reporting or sleeping.
-            _refresh_once(wanted, None, scheduled=True)
-            time.sleep(max(0.0, interval.total_seconds() - (time.monotonic() - started)))
+            try:
+                _refresh_once(wanted, None, scheduled=True)
+            except _Busy as busy:
+                # Another process holds the database (an ingest, a long query): this tick
+                # is skipped, not the schedule.
+                next_at = datetime.now(UTC) + interval - timedelta(seconds=_since(started))
+                print(
+                    f"workspace busy: {busy}; skipping this refresh, next at "
+                    f"{next_at.isoformat(timespec='seconds').replace('+00:00', 'Z')}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            time.sleep(max(0.0, interval.total_seconds() - _since(started)))
         except KeyboardInterrupt:
             print("stopped between refreshes", file=sys.stderr)
             raise typer.Exit(0) from None
 
 
+def _since(started: float) -> float:
+    return time.monotonic() - started
+
+
+class _Busy(Exception):
+    """A scheduled refresh found the workspace locked by another process."""
+
+
 def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) -> bool:
     """One refresh with its report; True when a segment failed. A scheduled refresh
-    stopped by Ctrl-C was rolled back (its transaction never committed)."""
+    stopped by Ctrl-C was rolled back (its transaction never committed); one that finds
+    the workspace locked raises :class:`_Busy`."""
+    from segmint.errors import WorkspaceBusyError
 
     def action() -> Any:
         with _open() as ws:
             when = parse_day_or_instant(as_of, "--as-of") if as_of else None
-            return ws.refresh(names or None, when, progress_for_stderr())
+            result = ws.refresh(names or None, when, progress_for_stderr())
+            return result, bool(result.runs or ws.segments.files())
+
+    def tick() -> Any:
+        try:
+            return action()
+        except WorkspaceBusyError as exc:
+            return exc
 
     try:
-        result = run(action)
+        outcome = run(tick if scheduled else action)
     except typer.Exit as stop:
         if scheduled and stop.exit_code == 130:
             print("stopped; the unfinished refresh was rolled back", file=sys.stderr)
         raise
+    if isinstance(outcome, WorkspaceBusyError):
+        raise _Busy(str(outcome).split(";")[0])
+    result, saved = outcome
+    if not result.runs:
+        # Not an error: a workspace without (active) segments has nothing to do yet.
+        why = "every saved segment is retired" if saved else "no saved segments"
+        print(
+            f"nothing to refresh: {why} (add one with: segmint segment add --rule TEXT "
+            "--name NAME)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return False
     from segmint.cli.render import print_refresh
 
     print_refresh(result)

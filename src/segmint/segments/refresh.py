@@ -81,7 +81,10 @@ def refresh(
     as_of: datetime | str | None = None,
     progress: Progress | None = None,
 ) -> RefreshResult:
-    """Refresh the named saved segments (default: every active one) at ``as_of``."""
+    """Refresh the named saved segments (default: every active one) at ``as_of``.
+
+    With no active segment there is nothing to do: the result has no runs and
+    ``refresh_id`` 0, and nothing is stored."""
     from segmint.console import SilentProgress
     from segmint.segments.query import parse_as_of
 
@@ -98,6 +101,9 @@ def refresh(
         chosen = list(dict.fromkeys(names))
     else:
         chosen = [n for n in files if n not in retired]
+    if not chosen:
+        # No saved (or active) segments: nothing to evaluate, and nothing is recorded.
+        return RefreshResult(0, when, time.perf_counter() - started)
     plan = _Plan(ws.evaluator(), ws.segments, chosen, retired, when)
     plan.check(progress)
     levels = plan.levels()

@@ -34,6 +34,10 @@ class IngestError(SegmintError, ValueError):
     """
 
 
+class ArgumentError(SegmintError, ValueError):
+    """An argument of a command or API call is out of its range (``--recent -1``)."""
+
+
 class NotFoundError(SegmintError, LookupError):
     """A named thing (customer, segment) does not exist."""
 

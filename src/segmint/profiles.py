@@ -7,11 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from segmint.errors import NotFoundError
+from segmint.errors import ArgumentError, NotFoundError
 from segmint.ingest.types import quote_ident
 
 if TYPE_CHECKING:
     import duckdb
+
+# The most recent events a profile view lists.
+MAX_RECENT = 10_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def find_pid(con: duckdb.DuckDBPyConnection, key: str) -> int:
 
 def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) -> CustomerView:
     """Build the :class:`CustomerView` for ``key`` (customer id, email or anonymous id)."""
+    if isinstance(recent, bool) or not 0 <= recent <= MAX_RECENT:
+        raise ArgumentError(f"--recent: must be between 0 and {MAX_RECENT:,}, got {recent}")
     pid = find_pid(con, key)
     catalog = con.execute("SELECT name, column_name FROM attributes ORDER BY builtin DESC, name")
     columns = catalog.fetchall()

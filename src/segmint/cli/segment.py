@@ -127,11 +127,14 @@ def list_(
                     found.append(BrokenFile(name, str(exc)))
             counts = {}
             if sizes:
+                from segmint.segments.query import parse_as_of
+
+                when = parse_as_of(as_of)  # a bad --as-of is an error, not a "-" per segment
                 evaluator = ws.evaluator()
                 for d in found:
                     if not isinstance(d, BrokenFile):
                         try:
-                            counts[d.name] = evaluator.count(d.rule, as_of)
+                            counts[d.name] = evaluator.count(d.rule, when)
                         except SegmintError:
                             counts[d.name] = None
             return found, counts, states(ws)
@@ -164,8 +167,10 @@ def show(
     differ from everyone, quality checks (from the last refresh unless --as-of)."""
 
     def action() -> Any:
-        from segmint.segments.report import plot_trend, segment_report
+        from segmint.segments.report import check_plot_path, plot_trend, segment_report
 
+        if plot is not None:
+            check_plot_path(plot)  # before the report, which reads every member
         with _open() as ws:
             report = segment_report(ws, name, as_of)
             if plot is not None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from segmint.cluster.explain import ClusterProfile, FeatureProfile
 from segmint.cluster.model import Score
-from segmint.errors import ModelError, NotFoundError, SegmintError
+from segmint.errors import ArgumentError, ModelError, NotFoundError, SegmintError
 from segmint.store.txn import transaction
 from segmint.traits.definitions import CLV_TRAITS
 
@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 DEFAULT_RANGE: Final = (3, 8)
 DEFAULT_SAMPLE: Final = 100_000
+# The ranges of the parameters (docs/clusters.md): more clusters than MAX_K are no longer
+# segments a person can tell apart; seeds are what NumPy's generators take.
+MAX_K: Final = 50
+MAX_SAMPLE: Final = 100_000_000
+MAX_SEED: Final = 2**32 - 1
 # A static list is ``customer_id in [...]`` in the segment file; each id costs about
 # 0.15 ms to compile, so 50,000 ids are about 8 s the first time a process evaluates it.
 STATIC_LIMIT: Final = 50_000
@@ -148,22 +153,12 @@ def cluster(
     progress = progress or SilentProgress()
     started = time.perf_counter()
     when = parse_as_of(as_of)
-    if k is not None and k_range is not None:
-        raise SegmintError("give --k or --k-range, not both")
-    if k is not None:
-        ks = [k]
-    else:
-        lo, hi = k_range or DEFAULT_RANGE
-        if lo > hi:
-            raise SegmintError(f"the k range {lo}-{hi} is empty (the low end comes first)")
-        ks = list(range(lo, hi + 1))
+    ks = _ks(k, k_range)
     km.check_range(ks, max(ks) + 1)  # k >= 2 before anything is read
+    _check_between("--sample", sample, 2, MAX_SAMPLE)
+    _check_between("--seed", seed, 0, MAX_SEED)
     if plot_dir is not None:
-        from segmint.plotting import pyplot
-
-        pyplot("--plot-dir")  # no matplotlib: say so before the work, not after it
-    if sample < 2:
-        raise SegmintError(f"the sample must hold at least 2 customers, got {sample}")
+        _plot_folder(plot_dir)
     evaluator = ws.evaluator()
     chosen = resolve(features, evaluator.catalog)
     names = [f.name for f in chosen]
@@ -274,6 +269,40 @@ def cluster(
         write_plots(result, matrix[picked], labels[picked], encoding, plot_dir, seed)
     progress.done()
     return result
+
+
+def _ks(k: int | None, k_range: tuple[int, int] | None) -> list[int]:
+    """The k to try: ``k``, or every k of ``k_range`` (default 3-8), each 2 to MAX_K."""
+    if k is not None and k_range is not None:
+        raise SegmintError("give --k or --k-range, not both")
+    if k is not None:
+        _check_between("--k", k, 2, MAX_K)
+        return [k]
+    lo, hi = k_range or DEFAULT_RANGE
+    _check_between("--k-range", lo, 2, MAX_K)
+    _check_between("--k-range", hi, 2, MAX_K)
+    if lo > hi:
+        raise SegmintError(f"the k range {lo}-{hi} is empty (the low end comes first)")
+    return list(range(lo, hi + 1))
+
+
+def _check_between(option: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not low <= value <= high:
+        raise ArgumentError(f"{option}: must be between {low:,} and {high:,}, got {value}")
+
+
+def _plot_folder(folder: Path) -> None:
+    """Make ``--plot-dir`` (and its parents) before the work, so that a folder that cannot
+    be written is an error now rather than after the clustering; matplotlib too."""
+    from segmint.plotting import pyplot
+
+    pyplot("--plot-dir")  # no matplotlib: say so before the work, not after it
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SegmintError(f"--plot-dir: {folder} exists and is not a folder") from None
+    except OSError as exc:
+        raise SegmintError(f"--plot-dir: cannot create {folder}: {exc.strerror}") from None
 
 
 def _read(evaluator: Evaluator, when: datetime, names: list[str]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 import segmint
 from segmint.console import Progress
-from segmint.errors import WorkspaceError
+from segmint.errors import ArgumentError, WorkspaceError
 from segmint.ingest.load import LoadResult
 
 
@@ -133,6 +133,13 @@ def build_demo(
             f"--customers must be at least {MIN_CUSTOMERS} (a smaller shop has too few orders "
             f"for the tour's segments, models and clusters), got {customers}"
         )
+    if customers > MAX_CUSTOMERS:
+        raise ArgumentError(
+            f"--customers: at most {MAX_CUSTOMERS:,} in the demo (generated in memory), "
+            f"got {customers:,}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise ArgumentError(f"--seed: must be between 0 and {MAX_SEED:,}, got {seed}")
     clock = time.perf_counter()
     _prepare(directory, force)
     ws = segmint.init(directory)
@@ -188,6 +195,8 @@ def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, s
 
 HISTORY_WEEKS = 8
 MIN_CUSTOMERS = 50
+MAX_CUSTOMERS = 1_000_000
+MAX_SEED = 2**32 - 1  # what NumPy's random generators take
 
 
 def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) -> int:

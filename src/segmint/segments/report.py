@@ -114,11 +114,30 @@ def _profile(
     return compare(frame, frame.index.isin(members))
 
 
+def check_plot_path(path: Any) -> None:
+    """``--plot FILE`` can be written: matplotlib is there, the folder exists, and FILE is
+    not a folder (checked before the report is computed; the folder is not created, as a
+    misspelt folder would otherwise leave the chart where nobody looks)."""
+    from pathlib import Path
+
+    from segmint.errors import SegmintError
+    from segmint.plotting import pyplot
+
+    pyplot("--plot")
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise SegmintError(f"--plot: the folder {folder} does not exist; create it first")
+    if target.is_dir():
+        raise SegmintError(f"--plot: {target} is a folder; give a file name such as chart.png")
+
+
 def plot_trend(report: SegmentReport, path: Any) -> None:
     """Write the segment's size over its refreshes as a PNG chart (matplotlib)."""
     from segmint.errors import SegmintError
     from segmint.plotting import pyplot
 
+    check_plot_path(path)
     plt = pyplot("--plot")
     if not report.trend:
         raise SegmintError(
@@ -135,5 +154,9 @@ def plot_trend(report: SegmentReport, path: Any) -> None:
     axes.grid(alpha=0.3)
     figure.autofmt_xdate()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        figure.savefig(path, dpi=120)
+    except OSError as exc:
+        raise SegmintError(f"--plot: cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(figure)

@@ -7,6 +7,7 @@ Files are the source of truth, so segments can be edited by hand and kept in git
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
-from segmint.errors import NotFoundError, RuleError
+from segmint.errors import NotFoundError, RuleError, StoreFullError
 from segmint.rules.coerce import as_rule, rule_error, suggest
 from segmint.rules.limits import check_data
 from segmint.rules.model import Rule, RuleNode, check_text
@@ -287,9 +288,7 @@ class Registry:
             text = json.dumps(definition.to_json(), indent=2, ensure_ascii=False) + "\n"
         else:
             text = yaml.safe_dump(definition.to_json(), sort_keys=False, allow_unicode=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, text)
         return path
 
     def remove(self, name: str) -> Path:
@@ -319,3 +318,28 @@ class SavedRules(Mapping[str, RuleNode]):
     def __len__(self) -> int:
         return len(self.names)
 
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a hidden temporary file beside it, synced, then
+    renamed over it. A temporary file left by a killed writer is removed by the next one;
+    on an error (a full disk) the temporary file is removed at once."""
+    from segmint.store.txn import is_disk_full, kill_point
+
+    for stale in path.parent.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        kill_point("segment:before-rename")
+        tmp.replace(path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise StoreFullError(
+                f"no space left on device while writing {path}; it is unchanged"
+            ) from exc
+        raise
+    kill_point("segment:after-rename")

@@ -113,8 +113,10 @@ def run(
     wal_bytes: int | None = None,
     after_wal_ms: float | None = None,
     timeout: float = 300,
+    signum: int = signal.SIGKILL,
 ) -> Outcome:
-    """Run ``segmint -w ws_dir ARGS`` and kill it as asked (or let it finish)."""
+    """Run ``segmint -w ws_dir ARGS`` and kill it as asked (or let it finish); ``signum``
+    sends another signal instead (SIGINT: Ctrl-C)."""
     env = {k: v for k, v in os.environ.items() if k != KILL_AT_ENV}
     if kill_at:
         env[KILL_AT_ENV] = kill_at
@@ -122,7 +124,7 @@ def run(
     errors = ws_dir.parent / f"{ws_dir.name}.stderr"
     with errors.open("w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        outcome = _watch(proc, ws_dir, wal_bytes, after_wal_ms, time.monotonic() + timeout)
+        outcome = _watch(proc, ws_dir, wal_bytes, after_wal_ms, time.monotonic() + timeout, signum)
     return Outcome(outcome[0], proc.returncode, outcome[1], outcome[2], errors.read_text())
 
 
@@ -132,6 +134,7 @@ def _watch(
     wal_bytes: int | None,
     after_wal_ms: float | None,
     deadline: float,
+    signum: int,
 ) -> tuple[bool, int, int]:
     """Poll the log until the process ends or a kill condition holds."""
     seen = at_kill = 0
@@ -153,7 +156,7 @@ def _watch(
         )
         if hit_bytes or hit_time:
             at_kill = size
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(signum)
             killed = True
             break
         time.sleep(0.0002)

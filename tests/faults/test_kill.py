@@ -10,6 +10,7 @@ at its first bytes, at fractions of its final size, and just after it stopped gr
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import duckdb
@@ -256,3 +257,23 @@ def test_a_killed_segment_save_leaves_no_half_file(
         with segmint.open(target) as ws:  # the next save clears what the kill left
             ws.add_segment("another", "orders_count >= 1")
         assert not [p for p in (target / "segments").iterdir() if p.name[0] == "."]
+
+
+def test_ctrl_c_during_a_load_is_one_line_and_changes_nothing_or_everything(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    base, inputs = shop
+    args = ["ingest", "events", str(inputs["events2"])]
+    before = snapshot(copy_of(base, tmp_path / "before"))
+    full = copy_of(base, tmp_path / "full")
+    assert run(full, *args).returncode == 0
+    after = snapshot(full, volatile=False)
+    for how in ({"wal_bytes": 1}, {"wal_bytes": 200_000}, {"after_wal_ms": 0.0}):
+        target = copy_of(base, tmp_path / "stopped")
+        outcome = run(target, *args, signum=signal.SIGINT, **how)  # type: ignore[arg-type]
+        assert outcome.returncode in (0, 130), outcome.stderr
+        if outcome.returncode == 130:
+            assert outcome.stderr.startswith("error: interrupted"), outcome.stderr
+            assert outcome.stderr.count("\n") == 1, outcome.stderr
+        state = snapshot(target)
+        assert state == before or snapshot(target, volatile=False) == after, how

@@ -69,8 +69,13 @@ def run(action: Any) -> Any:
             raise
         error(str(exc))
         raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        error("interrupted; nothing was changed by the unfinished step")
+    except KeyboardInterrupt as exc:
+        from segmint.store.txn import InterruptedAfterCommit
+
+        if isinstance(exc, InterruptedAfterCommit):
+            error("interrupted after the last write had committed; it is kept")
+        else:
+            error("interrupted; nothing was changed by the unfinished step")
         raise typer.Exit(130) from None
     except Exception as exc:
         from segmint.store.txn import is_disk_full

@@ -18,7 +18,7 @@ from segmint.ingest import sources
 from segmint.ingest.context import LoadContext
 from segmint.ingest.customers import load_customers
 from segmint.ingest.events import EVENTS, ORDERS, load_events
-from segmint.ingest.rejects import publish_rejects, rejects_path, write_rejects
+from segmint.ingest.rejects import publish_rejects, rejects_path, settle_rejects, write_rejects
 from segmint.store.txn import kill_point, transaction
 
 if TYPE_CHECKING:
@@ -89,7 +89,9 @@ def run_load(
             result, tmp = _finish(ctx, root, kind, source, counts, clock)
     except BaseException as exc:
         if tmp is not None:
-            tmp.unlink(missing_ok=True)
+            # Renamed when the load row was committed after all (Ctrl-C held back until
+            # the commit finished), removed when it was not.
+            settle_rejects(root, con)
         if isinstance(exc, SegmintError) or not isinstance(exc, Exception):
             raise
         raise IngestError(f"load failed, nothing was loaded: {_first_line(exc)}") from exc

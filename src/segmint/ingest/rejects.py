@@ -13,6 +13,7 @@ temporary file, which :func:`recover_rejects` renames the next time the workspac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import datetime
@@ -76,11 +77,20 @@ def publish_rejects(tmp: Path, final: Path) -> None:
     _sync_folder(final.parent)
 
 
-def recover_rejects(root: Path, con: duckdb.DuckDBPyConnection) -> None:
-    """Finish what a killed load left in ``rejects/``: a temporary file whose load row was
-    committed gets its final name; one whose load never committed is removed.
+def settle_rejects(root: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """:func:`recover_rejects` after a failed load; when the store cannot be read (a
+    broken connection) the temporary file is left for the next open."""
+    import duckdb
 
-    Call it only while holding the workspace for writing (no load can be running)."""
+    with contextlib.suppress(duckdb.Error):
+        recover_rejects(root, con)
+
+
+def recover_rejects(root: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Finish what a killed or interrupted load left in ``rejects/``: a temporary file whose
+    load row was committed gets its final name; one whose load never committed is removed.
+
+    Call it only while holding the workspace (no load can be running)."""
     folder = root / "rejects"
     pending = [p for p in folder.glob(TMP_PREFIX + "*" + TMP_SUFFIX) if p.is_file()]
     if not pending:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,10 @@ def kill_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C came while a write was committing; it was let finish, and is kept."""
+
+
 @contextlib.contextmanager
 def transaction(
     con: duckdb.DuckDBPyConnection, what: str, doing: str | None = None
@@ -42,7 +47,9 @@ def transaction(
 
     Around it, the commit marker (store/db.py): the log is checkpointed empty, the marker
     written, the transaction committed and checkpointed, the marker removed. A process
-    killed anywhere in between leaves the marker, and the next open drops the log."""
+    killed anywhere in between leaves the marker, and the next open drops the log. Ctrl-C
+    during the commit is held back until it is done, then raised as
+    :class:`InterruptedAfterCommit`."""
     marker = marker_of(con)
     try:
         if marker is not None:
@@ -52,14 +59,11 @@ def transaction(
         try:
             yield
             kill_point(f"{what}:before-commit")
-            con.execute("COMMIT")
         except BaseException:
             rollback(con)
             raise
-        kill_point(f"{what}:after-commit")
-        if marker is not None:
-            con.execute("CHECKPOINT")
-            kill_point(f"{what}:after-checkpoint")
+        with _held_back_interrupts() as interrupted:
+            _commit(con, what, marker)
     except BaseException as exc:
         # A failed write leaves the log empty (DuckDB rolls back a COMMIT it could not
         # write); if it does not, the marker stays and the next open drops the log.
@@ -67,9 +71,46 @@ def transaction(
             _remove_marker(marker)
         if is_disk_full(exc):
             raise disk_full(doing or what) from exc
+        if _is_interrupt(exc):
+            raise KeyboardInterrupt from exc
         raise
+    if interrupted:
+        raise InterruptedAfterCommit
+
+
+def _commit(con: duckdb.DuckDBPyConnection, what: str, marker: Path | None) -> None:
+    try:
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+    kill_point(f"{what}:after-commit")
     if marker is not None:
+        con.execute("CHECKPOINT")
+        kill_point(f"{what}:after-checkpoint")
         _remove_marker(marker)
+
+
+@contextlib.contextmanager
+def _held_back_interrupts() -> Iterator[list[int]]:
+    """Note SIGINT instead of raising it (main thread only; elsewhere no SIGINT arrives)."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    import duckdb
+
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "Query interrupted" in str(exc)
+    )
 
 
 def _write_marker(marker: Path, what: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +15,10 @@ from segmint.console import Progress, SilentProgress
 
 if TYPE_CHECKING:
     import duckdb
+
+# DuckDB 1.5.6's common-subexpression pass grows faster than the square of a select's width:
+# it took 4 of the 5 s spent planning the stage of a one-row file with 1,000 columns.
+_WIDE_SELECT = 256
 
 
 @dataclass
@@ -50,6 +56,20 @@ class LoadContext:
             stop.set()
             poller.join()
             self.con.execute("SET enable_progress_bar = false")
+
+    @contextlib.contextmanager
+    def planning(self, width: int) -> Iterator[None]:
+        """Plan the statements inside for a select list ``width`` items long: past
+        ``_WIDE_SELECT`` items, without DuckDB's common-subexpression pass (a wide input then
+        repeats a few string functions per value, instead of taking seconds to plan)."""
+        if width <= _WIDE_SELECT:
+            yield
+            return
+        self.con.execute("SET disabled_optimizers = 'common_subexpressions'")
+        try:
+            yield
+        finally:
+            self.con.execute("RESET disabled_optimizers")
 
     def scalar(self, sql: str, params: list[object] | None = None) -> object:
         """First column of the first row of ``sql``."""

@@ -19,7 +19,9 @@ from segmint.ingest.stage import (
     convert_check,
     create_stage,
     infer_types,
+    json_text_checks,
     missing_check,
+    require_scalar_column,
 )
 from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
 from segmint.store.schema import BUILTIN_ATTRIBUTES
@@ -39,9 +41,13 @@ def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
             f"{source.label}: missing required column 'customer_id' "
             f"(columns: {', '.join(source.names) or 'none'})"
         )
+    require_scalar_column(source.label, cid, "customer_id")
+    require_scalar_column(source.label, source.column("email"), "email")
     targets = _targets(ctx, source)
     selects = [f"{cid.clean()} AS s_customer_id"]
     checks: list[Check] = [missing_check(cid, "customer_id")]
+    checks += json_text_checks(cid, "customer_id", integers=True)
+    checks += json_text_checks(source.column("email"), "email", integers=False)
     for i, (col, target) in enumerate(targets):
         value = cast_expr(col, target.logical, ctx.config.ingest.money_scale)
         if target.name == "country":
@@ -100,8 +106,10 @@ def _targets(ctx: LoadContext, source: Source) -> list[tuple[SourceColumn, Targe
 
 def _upsert(ctx: LoadContext, targets: list[tuple[SourceColumn, Target]]) -> tuple[int, int]:
     # Several rows for one customer in a file: the last given value of each field wins.
+    # arg_max skips a NULL ordering value, which skips the missing values; written as a
+    # FILTER, 1,000 columns of 2,000 customers took 25 s to aggregate instead of 1 s.
     latest = [
-        f"arg_max(s_v{i}, _record) FILTER (WHERE s_v{i} IS NOT NULL) AS v{i}"
+        f"arg_max(s_v{i}, CASE WHEN s_v{i} IS NOT NULL THEN _record END) AS v{i}"
         for i in range(len(targets))
     ]
     ctx.con.execute(

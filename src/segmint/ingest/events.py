@@ -26,24 +26,28 @@ from segmint.ingest.identity import (
     create_customers,
     create_unknown,
 )
-from segmint.ingest.sources import Source
+from segmint.ingest.sources import Source, check_names, json_columns
 from segmint.ingest.stage import (
     Check,
     convert_check,
     create_stage,
+    infer_json,
     infer_types,
+    json_text_checks,
     missing_check,
+    require_scalar_column,
     sample_types,
     settle_stage,
 )
 from segmint.ingest.types import (
     SourceColumn,
+    bad_offset,
     cast_can_fail,
     cast_expr,
-    inference_aggregates,
     json_path,
     money_can_fail,
-    pick_type,
+    money_reason,
+    quote_ident,
     quote_str,
 )
 
@@ -64,6 +68,15 @@ ORDERS = Layout(
     None, "ordered_at", "order_id", "total", ("order_id", "customer_id", "ordered_at", "total")
 )
 _IDENTIFIERS = ("customer_id", "anonymous_id", "email")
+# Columns that name something, and whether an integer is a name there (an id) or not.
+_NAMING_COLUMNS = {
+    "event": False,
+    "email": False,
+    "customer_id": True,
+    "anonymous_id": True,
+    "event_id": True,
+    "order_id": True,
+}
 
 
 def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, int]:
@@ -159,8 +172,10 @@ def _wrong_guesses(
 
 def _scan_counts(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) -> None:
     """One scan: good and rejected rows per event name, and which properties each carries."""
+    # A CASE, not a FILTER per property: DuckDB copies the input rows for each filtered
+    # aggregate, which took 29 s for 1,000 properties of 2,000 rows (0.3 s this way).
     present = "".join(
-        f", count(s_p{i}) FILTER (WHERE _reason IS NULL) AS c{i}" for i in range(len(props))
+        f", count(CASE WHEN _reason IS NULL THEN s_p{i} END) AS c{i}" for i in range(len(props))
     )
     ctx.con.execute(
         "CREATE OR REPLACE TEMP TABLE _counts AS SELECT s_event, "
@@ -178,6 +193,8 @@ def _check_columns(source: Source, layout: Layout) -> None:
             f"{source.label}: missing required column {', '.join(map(repr, missing))} "
             f"(columns: {', '.join(source.names) or 'none'})"
         )
+    for name in _NAMING_COLUMNS:
+        require_scalar_column(source.label, source.column(name), name)
 
 
 def _core_columns(
@@ -191,6 +208,9 @@ def _core_columns(
     else:
         selects.append(f"{_clean(col(layout.event))} AS s_event")
         checks.append(missing_check(col(layout.event), "event"))
+    for name in (layout.event, *_IDENTIFIERS, layout.event_id):
+        if name is not None:
+            checks.extend(json_text_checks(col(name), name, _NAMING_COLUMNS[name]))
     ts = _require(col(layout.timestamp))
     selects.append(f"{cast_expr(ts, 'timestamp')} AS s_ts")
     checks.append(missing_check(ts, layout.timestamp))
@@ -199,8 +219,9 @@ def _core_columns(
             convert_check(
                 "s_ts",
                 ts,
-                f"'{layout.timestamp}: not an ISO 8601 timestamp: \"' "
-                f"|| left({ts.text()}, 60) || '\"'",
+                f"'{layout.timestamp}: not an ISO 8601 timestamp' || CASE WHEN "
+                f"{bad_offset(ts.text())} THEN ' (its UTC offset is outside -23:59..+23:59)' "
+                f"ELSE '' END || ': \"' || left({ts.text()}, 60) || '\"'",
             )
         )
     for name in _IDENTIFIERS:
@@ -224,12 +245,7 @@ def _core_columns(
     selects.append(f"{cast_expr(revenue, 'money', scale) if revenue else 'NULL'} AS s_revenue")
     if revenue is not None and money_can_fail(revenue, scale):
         checks.append(
-            convert_check(
-                "s_revenue",
-                revenue,
-                f"'{layout.revenue}: expected a number with at most {scale} decimals, got \"' "
-                f"|| left({revenue.text()}, 60) || '\"'",
-            )
+            convert_check("s_revenue", revenue, money_reason(layout.revenue, revenue, scale))
         )
     if layout.event is None:
         checks.append(missing_check(revenue, layout.revenue))
@@ -286,7 +302,7 @@ def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[Check]
     ]
     catalog = property_catalog(ctx)
     types: dict[str, str] = {}
-    for key, logical in _infer_json_keys(ctx, col).items():
+    for key, logical in _infer_json_keys(ctx, source.label, col).items():
         known = catalog.get(key)
         target, _ = resolve(known, logical)
         types[key] = target or logical
@@ -303,23 +319,23 @@ def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[Check]
     return value_sql, checks, types
 
 
-def _infer_json_keys(ctx: LoadContext, col: SourceColumn) -> dict[str, str]:
-    """Logical type of each key of a JSON object column, from the JSON types of its values."""
-    value = SourceColumn("v", "v", "json", "JSON")
-    stats = ", ".join(inference_aggregates(value, 0))
-    rows = ctx.con.execute(
-        f"SELECT k, {stats} FROM (SELECT k, json_extract(p, "
-        "'$.\"' || replace(replace(k, '\\', '\\\\'), '\"', '\\\"') || '\"') AS v FROM "
-        f"(SELECT {col.sql} AS p, unnest(json_keys({col.sql})) AS k FROM _src "
-        f"WHERE json_type({col.sql}) = 'OBJECT')) GROUP BY k ORDER BY k"
-    )
-    names = [d[0] for d in rows.description]
-    found = {}
-    for row in rows.fetchall():
-        logical = pick_type(value, 0, dict(zip(names, row, strict=True)))
-        if logical is not None:
-            found[row[0]] = logical
-    return found
+def _infer_json_keys(ctx: LoadContext, label: str, col: SourceColumn) -> dict[str, str]:
+    """Logical type of each key of a JSON object column, from the JSON types of its values.
+
+    Keys that differ only in letter case refuse the file, as columns do (sources.check_names).
+    """
+    objects = f"SELECT _record, {col.sql} AS p FROM _src WHERE json_type({col.sql}) = 'OBJECT'"
+    keys = [
+        str(k)
+        for (k,) in ctx.con.execute(
+            f"SELECT k FROM (SELECT _record, unnest(json_keys(p)) AS k FROM ({objects})) "
+            "GROUP BY k ORDER BY min(_record), k"
+        ).fetchall()
+    ]
+    check_names(label, keys, "keys of properties")
+    values = [SourceColumn(k, quote_ident(k), "json", "JSON") for k in keys]
+    types = infer_json(ctx, json_columns("p", values, f"({objects})"), values)
+    return {k: t for k, t in types.items() if t is not None}
 
 
 def _reject_repeats_in_file(ctx: LoadContext) -> None:
@@ -520,11 +536,15 @@ def _record_usage(ctx: LoadContext, good: str, names: list[str]) -> None:
         "AND s_event NOT IN (SELECT event FROM event_names)"
     )
     if names:
-        unpivot = " UNION ALL ".join(
-            f"SELECT s_event AS event, {quote_str(name)} AS prop FROM _counts WHERE c{i} > 0"
-            for i, name in enumerate(names)
+        # One unpivot of the counts, not a select per column (1,000 took a second to plan).
+        counts = ", ".join(f"c{i}" for i in range(len(names)))
+        props = ", ".join(f"('c{i}', {quote_str(name)})" for i, name in enumerate(names))
+        record_usage(
+            ctx,
+            f"SELECT u.s_event AS event, p.prop FROM (UNPIVOT (SELECT s_event, {counts} "
+            f"FROM _counts) ON {counts} INTO NAME c VALUE n) u "
+            f"JOIN (VALUES {props}) p(c, prop) ON p.c = u.c WHERE u.n > 0",
         )
-        record_usage(ctx, unpivot)
     record_usage(
         ctx,
         f"SELECT s_event AS event, unnest(json_keys(s_props)) AS prop FROM ({good}) x "

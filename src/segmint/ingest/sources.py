@@ -2,18 +2,21 @@
 
 A :class:`Source` is a temporary view with one row per input record, a ``_record`` number
 (1-based, in file order), and the input's columns; plus a table of records that could not
-even be parsed (bad CSV lines, bad bytes, JSON Lines lines that are not JSON objects).
+even be parsed (bad CSV lines, bad bytes, JSON Lines lines that are not JSON objects or that
+nest too deep).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from segmint.errors import IngestError
-from segmint.ingest.types import SourceColumn, json_path, quote_ident, quote_str
+from segmint.ingest.types import SourceColumn, quote_ident, quote_str
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,6 +28,15 @@ _EXTENSIONS |= {".ndjson": "jsonl", ".json": "jsonl"}
 # One CSV field may be large (a 10 MB description); DuckDB's default line limit is 2 MB.
 _MAX_LINE_BYTES = 32 * 1024 * 1024
 _RAW_KEEP = 1000  # characters of a bad line kept in the rejects file
+# Every column costs SQL in each step of a load; a wider file is refused whole.
+MAX_COLUMNS = 1000
+# A JSON Lines record whose objects and arrays nest deeper than this is rejected: readers of
+# the stored JSON (Python's json module among them) recurse once per level.
+MAX_JSON_DEPTH = 64
+# A CSV line with a quote never closed swallowed the rest of the file into one field; the
+# line is set aside and the file read again, at most this many times.
+MAX_QUOTE_REPAIRS = 16
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ def open_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Source:
 def open_table(con: duckdb.DuckDBPyConnection, data: Any, label: str) -> Source:
     """Open an Arrow table, pandas or polars DataFrame as the ``_src`` view."""
     table = _to_arrow(data)
+    check_names(label, table.schema.names, "columns")
     _create_parse_rejects(con)
     con.register("_src_arrow", table)
     con.execute(
@@ -117,11 +130,60 @@ def _typed_columns(con: duckdb.DuckDBPyConnection) -> list[SourceColumn]:
 def _open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     if path.stat().st_size == 0:
         raise IngestError(f"{path.name}: the file is empty; a CSV file needs a header line")
+    names = _csv_header(path)
+    check_names(path.name, names, "header")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _csv_input (label VARCHAR, path VARCHAR, repairs INTEGER)"
+    )
+    con.execute("INSERT INTO _csv_input VALUES (?, ?, 0)", [path.name, str(path)])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _csv_blanked (line BIGINT, reason VARCHAR, raw VARCHAR)"
+    )
+    _create_csv_views(con, path, names)
+    try:
+        con.execute("DESCRIBE _src").fetchall()
+    except Exception as exc:  # DuckDB raises several types for unreadable files
+        raise IngestError(f"{path.name}: cannot read as CSV: {_first_line(exc)}") from exc
+    return Source(path.name, "csv", [SourceColumn(n, quote_ident(n), "text") for n in names])
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header's column names, read here rather than detected by DuckDB's sniffer.
+
+    The sniffer renamed repeated names (``channel`` twice became ``channel_1``), and on a
+    small file one malformed line made it refuse the whole file. Given the names, DuckDB
+    reads every line with the one dialect, and a bad line is a reject at any file size.
+    Names are trimmed of spaces and an empty one is ``column<i>``, as the sniffer had them.
+    """
+    import csv
+    import itertools
+
+    try:
+        with path.open("rb") as fh:
+            # Lines are decoded one at a time: only the header's need be UTF-8 here. A byte
+            # order mark is not data.
+            first = fh.readline().decode("utf-8").removeprefix("\ufeff")
+            lines = itertools.chain([first], (line.decode("utf-8") for line in fh))
+            header = next(csv.reader(lines, delimiter=",", quotechar='"', doublequote=True), [])
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path.name}: the header line is not UTF-8") from exc
+    except csv.Error as exc:
+        raise IngestError(f"{path.name}: cannot read the header line: {exc}") from exc
+    if not any(cell.strip() for cell in header):
+        raise IngestError(f"{path.name}: the first line is empty; a CSV file needs a header line")
+    width = len(str(len(header) - 1))
+    return [cell.strip(" ") or f"column{i:0{width}d}" for i, cell in enumerate(header)]
+
+
+def _create_csv_views(con: duckdb.DuckDBPyConnection, path: Path, names: list[str]) -> None:
+    """``_src`` (numbered records) and ``_src_unnumbered`` over the CSV file at ``path``."""
+    columns = ", ".join(f"{quote_str(n)}: 'VARCHAR'" for n in names)
     # Everything is read as text; segmint does its own strict typing (see types.py).
     scan = (
-        f"read_csv({quote_str(str(path))}, all_varchar = true, header = true, delim = ',', "
-        f"quote = '\"', escape = '\"', store_rejects = true, rejects_table = '_csv_errors', "
-        f"rejects_scan = '_csv_scans', max_line_size = {_MAX_LINE_BYTES})"
+        f"read_csv({quote_str(str(path))}, auto_detect = false, columns = {{{columns}}}, "
+        "header = true, delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
+        "rejects_table = '_csv_errors', rejects_scan = '_csv_scans', "
+        f"max_line_size = {_MAX_LINE_BYTES})"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _src AS SELECT row_number() OVER () AS _record, * FROM {scan}"
@@ -129,29 +191,114 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     # The same rows unnumbered: numbering serialises the parallel CSV scan, so the one full
     # pass reads this and takes record numbers from its order-preserving output instead.
     con.execute(f"CREATE OR REPLACE TEMP VIEW _src_unnumbered AS SELECT * FROM {scan}")
-    try:
-        names = [row[0] for row in con.execute("DESCRIBE _src").fetchall()][1:]
-    except Exception as exc:  # DuckDB raises several types for unreadable files
-        raise IngestError(f"{path.name}: cannot read as CSV: {_first_line(exc)}") from exc
-    _check_unique(path.name, names)
-    return Source(path.name, "csv", [SourceColumn(n, quote_ident(n), "text") for n in names])
+
+
+def repair_unterminated_quote(con: duckdb.DuckDBPyConnection, scratch: Path) -> bool:
+    """After a scan of a CSV input: set aside a line that opened a quote never closed.
+
+    Such a quote made the rest of the file one field of one rejected record, so every row
+    after it was lost. The line is blanked in a copy of the file (DuckDB skips a blank line,
+    and the line numbers stay), kept as a reject, and the views read the copy: the caller
+    scans again. True when the input changed.
+    """
+    if not _exists(con, "_csv_errors") or not _exists(con, "_csv_input"):
+        return False
+    label, current, repairs = con.execute(
+        "SELECT label, path, repairs FROM _csv_input"
+    ).fetchone() or ("", "", 0)
+    found = con.execute(
+        "SELECT e.line, e.line_byte_position, e.error_type, e.error_message, e.csv_line "
+        "FROM _csv_errors e JOIN _csv_scans s ON s.scan_id = e.scan_id AND s.file_id = e.file_id "
+        "WHERE s.file_path = ? AND e.error_type = 'UNQUOTED VALUE' "
+        "AND contains(rtrim(e.csv_line, chr(13) || chr(10)), chr(10)) ORDER BY e.line LIMIT 1",
+        [current],
+    ).fetchone()
+    if found is None:
+        return False
+    line, position, error_type, message, text = found
+    # After blank lines (lines set aside before) DuckDB starts the line's text with their
+    # line breaks; its line number is the right one.
+    body = text.lstrip("\r\n")
+    first = body.split("\n", 1)[0].rstrip("\r")
+    if not first:
+        return False
+    if repairs >= MAX_QUOTE_REPAIRS:
+        raise IngestError(
+            f"{label}: more than {MAX_QUOTE_REPAIRS} lines open a quote that is never closed "
+            f"(line {line}: {first[:60]!r}); fix the quoting and load again"
+        )
+    copy = scratch / f"input-{repairs + 1}.csv"
+    lead = len(text) - len(body)
+    if not _blank_line(Path(current), copy, (int(position), int(position) + lead), first):
+        return False
+    reason = f"unreadable CSV line: {error_type}: {message}"
+    con.execute("INSERT INTO _csv_blanked VALUES (?, ?, ?)", [line, reason, first[:_RAW_KEEP]])
+    con.execute("UPDATE _csv_input SET path = ?, repairs = repairs + 1", [str(copy)])
+    names = [row[0] for row in con.execute("DESCRIBE _src_unnumbered").fetchall()]
+    _create_csv_views(con, copy, names)
+    return True
+
+
+def _blank_line(source: Path, target: Path, positions: tuple[int, int], first: str) -> bool:
+    """Copy ``source`` to ``target`` with the line ``first`` at one of the byte ``positions``
+    emptied (its line break kept); False when the bytes there are not that line."""
+    import shutil
+
+    expected = first.encode("utf-8", "replace")
+    with source.open("rb") as src:
+        # DuckDB counts the byte position of a line from 1; check rather than trust it.
+        for start in (p + shift for p in positions for shift in (-1, 0)):
+            src.seek(max(start, 0))
+            if src.read(len(expected)) == expected:
+                break
+        else:
+            return False
+        src.seek(start)
+        rest = src.readline()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as out:
+            src.seek(0)
+            _copy_bytes(src, out, start)
+            out.write(rest[len(rest.rstrip(b"\r\n")) :])
+            src.seek(start + len(rest))
+            shutil.copyfileobj(src, out, 1 << 20)
+    return True
+
+
+def _copy_bytes(src: BinaryIO, out: BinaryIO, n: int) -> None:
+    while n > 0:
+        chunk = src.read(min(n, 1 << 20))
+        if not chunk:
+            return
+        out.write(chunk)
+        n -= len(chunk)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [table]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def collect_csv_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
     """Copy DuckDB's CSV parse errors (bad quoting, column count, encoding) to ``_parse_rejects``.
 
     Call after the scan that parses the file; DuckDB fills ``_csv_errors`` during a scan.
+    Only scans of the file as finally read count; lines set aside for a quote never closed
+    (:func:`repair_unterminated_quote`) are added with their reason.
     """
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_csv_errors'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not _exists(con, "_csv_errors"):
         return
     con.execute(
         # Every scan of the file reports its errors again: keep one row per line.
-        "INSERT INTO _parse_rejects SELECT line, "
-        "min('unreadable CSV line: ' || error_type || ': ' || error_message), "
-        f"min(left(csv_line, {_RAW_KEEP})) FROM _csv_errors GROUP BY line"
+        "INSERT INTO _parse_rejects SELECT e.line, min('unreadable CSV line: ' || e.error_type "
+        "|| ': ' || CASE WHEN e.error_type = 'INVALID ENCODING' AND e.column_name IS NOT NULL "
+        "THEN 'invalid UTF-8 in column ''' || e.column_name || '''' ELSE e.error_message END), "
+        f"min(left(e.csv_line, {_RAW_KEEP})) FROM _csv_errors e "
+        "JOIN _csv_scans s ON s.scan_id = e.scan_id AND s.file_id = e.file_id "
+        "WHERE s.file_path = (SELECT path FROM _csv_input) GROUP BY e.line "
+        "UNION ALL SELECT line, reason, raw FROM _csv_blanked"
     )
 
 
@@ -166,8 +313,19 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
         columns = _typed_columns(con)
     except Exception as exc:
         raise IngestError(f"{path.name}: cannot read as Parquet: {_first_line(exc)}") from exc
-    _check_unique(path.name, [c.name for c in columns])
+    # DuckDB renames a repeated name (``x`` twice reads as ``x`` and ``x_1``): check the
+    # names as the file has them.
+    check_names(path.name, _parquet_names(path) or [c.name for c in columns], "schema")
     return Source(path.name, "parquet", columns)
+
+
+def _parquet_names(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception:  # DuckDB read the file; pyarrow's own limits are no reason to refuse it
+        return []
 
 
 def _open_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
@@ -193,43 +351,118 @@ def _open_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
         "SELECT k FROM (SELECT unnest(json_keys(j)) AS k, _record FROM _src_json) "
         "GROUP BY k ORDER BY min(_record), k"
     ).fetchall()
+    check_names(path.name, [k for (k,) in keys], "top-level keys")
     columns = [SourceColumn(k, quote_ident(k), "json", "JSON") for (k,) in keys]
-    select = ", ".join(
-        f"json_extract(j, {quote_str(json_path(c.name))}) AS {c.sql}" for c in columns
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _src AS SELECT _record, j AS _raw"
-        f"{', ' if select else ''}{select} FROM _src_json"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _src AS {json_columns('j', columns, '_src_json')}")
     return Source(path.name, "jsonl", columns)
 
 
+def json_columns(value: str, columns: list[SourceColumn], table: str) -> str:
+    """SQL selecting ``_record``, ``_raw`` (the object) and one JSON column per key of the
+    JSON objects in column ``value`` of ``table``.
+
+    One json_transform parses each object once; a json_extract per key parsed it once per
+    key, so a record with 1,000 keys was parsed 1,000 times (and 2,000 such records ran out
+    of memory).
+    """
+    if not columns:
+        return f"SELECT _record, {value} AS _raw FROM {table}"
+    shape = quote_str(json.dumps({c.name: "JSON" for c in columns}))
+    picks = ", ".join(f"_t.{quote_ident(c.name)} AS {c.sql}" for c in columns)
+    return (
+        f"SELECT _record, _raw, {picks} FROM (SELECT _record, {value} AS _raw, "
+        f"json_transform({value}, {shape}) AS _t FROM {table})"
+    )
+
+
 def _split_jsonl(path: Path) -> tuple[list[int], list[str], list[tuple[int, str, str]]]:
-    """Split into lines; a line that is not UTF-8 is set aside with its reason."""
+    """Split into lines; a line that is not UTF-8, or nests objects and arrays too deep, is
+    set aside with its reason. A UTF-8 byte order mark before the first line is not data."""
     lines: list[int] = []
     texts: list[str] = []
     bad: list[tuple[int, str, str]] = []
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             stripped = raw.strip()
+            if number == 1 and stripped.startswith(_BOM):
+                stripped = stripped[len(_BOM) :].strip()
             if not stripped:
                 continue
             try:
-                texts.append(stripped.decode("utf-8"))
+                text = stripped.decode("utf-8")
             except UnicodeDecodeError as exc:
                 reason = f"not UTF-8 (byte {exc.start + 1} of the line)"
                 bad.append((number, reason, stripped[:_RAW_KEEP].decode("utf-8", "replace")))
                 continue
+            # Counting brackets is cheap; only a line with many is measured.
+            deep = stripped.count(b"[") + stripped.count(b"{") > MAX_JSON_DEPTH
+            if deep and json_depth(text) > MAX_JSON_DEPTH:
+                reason = f"objects or arrays nested more than {MAX_JSON_DEPTH} levels deep"
+                bad.append((number, reason, text[:_RAW_KEEP]))
+                continue
+            texts.append(text)
             lines.append(number)
     return lines, texts, bad
 
 
-def _check_unique(label: str, names: list[str]) -> None:
-    seen: dict[str, str] = {}
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep objects and arrays nest in JSON ``text`` (a scalar is 0, ``[]`` is 1),
+    counted up to just past ``limit``; brackets inside strings do not count.
+
+    >>> json_depth('{"a": [1, {"b": "]]"}]}')
+    3
+    """
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def json_members(con: duckdb.DuckDBPyConnection, text: str) -> list[tuple[str, str]]:
+    """The members of JSON object (or array) ``text`` as (key, value as JSON text), split by
+    DuckDB, whose JSON reader does not recurse once per level as Python's does."""
+    rows = con.execute("SELECT key, CAST(value AS VARCHAR) FROM json_each(?)", [text])
+    return [(str(key), "null" if value is None else str(value)) for key, value in rows.fetchall()]
+
+
+def check_names(label: str, names: Sequence[str], where: str) -> None:
+    """Refuse an input with more than :data:`MAX_COLUMNS` columns, or with two columns whose
+    names are equal once letter case is ignored: names are case-sensitive, but DuckDB
+    identifiers are not, so the two cannot both be kept as columns (DuckDB itself renamed
+    one, ``Plan`` and ``PLAN`` to ``Plan`` and ``PLAN_1``, without a word)."""
+    if len(names) > MAX_COLUMNS:
+        raise IngestError(
+            f"{label}: {len(names):,} columns ({where}); at most {MAX_COLUMNS:,} are "
+            "supported: split the file or leave columns out"
+        )
+    groups: dict[str, list[str]] = {}
     for name in names:
-        if name in seen:
-            raise IngestError(f"{label}: column {name!r} appears twice in the header")
-        seen[name] = name
+        groups.setdefault(name.lower(), []).append(name)
+    repeated = [group for group in groups.values() if len(group) > 1]
+    if repeated:
+        raise IngestError(f"{label}: {repeats_message(repeated, where)}")
+
+
+def repeats_message(repeated: list[list[str]], where: str) -> str:
+    """The message for names that repeat (exactly or but for letter case) in ``where``."""
+    parts = []
+    for group in repeated:
+        if len(set(group)) == 1:
+            parts.append(f"{group[0]!r} {len(group)} times")
+        else:
+            parts.append(" and ".join(repr(name) for name in dict.fromkeys(group)))
+    return (
+        f"repeated names in the {where}: {'; '.join(parts)} (names that differ only "
+        "in letter case are the same to DuckDB, so both cannot be kept): rename them"
+    )
 
 
 def _first_line(exc: Exception) -> str:

@@ -7,8 +7,12 @@ as JSON, so the rejects file can show the row as it came.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from segmint.errors import IngestError
 from segmint.ingest.context import LoadContext
-from segmint.ingest.sources import Source, raw_json
+from segmint.ingest.sources import Source, raw_json, repair_unterminated_quote
 from segmint.ingest.types import (
     SourceColumn,
     cast_expr,
@@ -19,6 +23,9 @@ from segmint.ingest.types import (
 )
 
 _SAMPLE_ROWS = 10_000
+# A wide file samples fewer rows (at least 1,000): a sample costs rows x columns.
+_SAMPLE_VALUES = 1_000_000
+_T = TypeVar("_T")
 
 
 def infer_types(ctx: LoadContext, columns: list[SourceColumn]) -> dict[str, str | None]:
@@ -31,14 +38,9 @@ def infer_types(ctx: LoadContext, columns: list[SourceColumn]) -> dict[str, str 
     sampled, to_verify = sample_types(ctx, columns)
     if not to_verify:
         return sampled
-    bad = ", ".join(
-        f"count(*) FILTER (WHERE {c.present()} AND ({cast_expr(c, str(sampled[c.name]))}) "
-        f"IS NULL) AS b{i}"
-        for i, c in enumerate(to_verify)
-    )
-    row = ctx.con.execute(f"SELECT {bad} FROM _src").fetchone() or ()
-    failed = [c for c, n in zip(to_verify, row, strict=True) if n]
-    return sampled | (_infer(ctx, failed, "_src") if failed else {})
+    wrong = scanning(ctx, lambda: _failed_guesses(ctx, to_verify, sampled))
+    failed = [c for c in to_verify if c.name in wrong]
+    return sampled | (scanning(ctx, lambda: _infer(ctx, failed, sample=False)) if failed else {})
 
 
 def sample_types(
@@ -55,21 +57,115 @@ def sample_types(
     other = [c for c in columns if c.kind != "text" and c not in typed]
     types: dict[str, str | None] = {c.name: typed_logical(c.duck_type) for c in typed}
     if text:
-        types |= _infer(ctx, text, f"(SELECT * FROM _src LIMIT {_SAMPLE_ROWS})")
+        scanning(ctx, lambda: _take_sample(ctx, len(text)))
+        types |= _infer(ctx, text, sample=True)
     unknown = [c for c in text if types[c.name] is None]
     if other or unknown:
-        types |= _infer(ctx, other + unknown, "_src")
+        types |= scanning(ctx, lambda: _infer(ctx, other + unknown, sample=False))
     guessed = [c for c in text if c not in unknown and types[c.name] != "string"]
     return types, guessed
 
 
-def _infer(ctx: LoadContext, columns: list[SourceColumn], table: str) -> dict[str, str | None]:
-    aggs = [a for i, col in enumerate(columns) for a in inference_aggregates(col, i)]
-    cursor = ctx.con.execute(f"SELECT {', '.join(aggs)} FROM {table}")
-    row = cursor.fetchone()
+def scanning(ctx: LoadContext, scan: Callable[[], _T]) -> _T:
+    """Run ``scan``, a statement that reads the whole input (or its start); when it met a
+    CSV line whose quote is never closed, that line is set aside and the scan runs again."""
+    result = scan()
+    while repair_unterminated_quote(ctx.con, ctx.scratch):
+        result = scan()
+    return result
+
+
+def _take_sample(ctx: LoadContext, width: int) -> None:
+    # Text columns come from a CSV file. All columns are kept: a scan of some columns only
+    # that meets a line with bad bytes fails in DuckDB 1.5.6 with an internal error.
+    rows = max(1_000, min(_SAMPLE_ROWS, _SAMPLE_VALUES // max(width, 1)))
+    ctx.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _sample AS SELECT * FROM _src_unnumbered LIMIT {rows}"
+    )
+
+
+def _infer(ctx: LoadContext, columns: list[SourceColumn], sample: bool) -> dict[str, str | None]:
+    """Logical types from the values of the sample or of the whole input.
+
+    Text and JSON values are unpivoted to (column, value) rows and grouped by column, so
+    one query holds five aggregates whatever the width: five per column in one select
+    grew faster than the square of the width (500 columns of one row: over 25 s, 3.4 GB).
+    """
+    types: dict[str, str | None] = {}
+    for kind in ("text", "json"):
+        group = [c for c in columns if c.kind == kind]
+        if group:
+            types |= _infer_values(ctx, group, kind, sample)
+    typed = [c for c in columns if c.kind == "typed"]
+    if typed:
+        counts = ", ".join(f"count({c.sql})" for c in typed)
+        row = ctx.con.execute(f"SELECT {counts} FROM _src").fetchone() or ()
+        for col, n in zip(typed, row, strict=True):
+            types[col.name] = typed_logical(col.duck_type) if n else None
+    return types
+
+
+def infer_json(
+    ctx: LoadContext, relation: str, columns: list[SourceColumn]
+) -> dict[str, str | None]:
+    """Logical types of the JSON ``columns`` of the select ``relation`` (see :func:`_infer`)."""
+    if not columns:
+        return {}
+    listed = ", ".join(c.sql for c in columns)
+    unpivot = f"UNPIVOT (SELECT {listed} FROM ({relation})) ON {listed} INTO NAME k VALUE v"
+    return _infer_unpivoted(ctx, columns, "json", unpivot)
+
+
+def _infer_values(
+    ctx: LoadContext, columns: list[SourceColumn], kind: str, sample: bool
+) -> dict[str, str | None]:
+    return _infer_unpivoted(ctx, columns, kind, _unpivot(columns, kind, sample))
+
+
+def _infer_unpivoted(
+    ctx: LoadContext, columns: list[SourceColumn], kind: str, unpivot: str
+) -> dict[str, str | None]:
+    value = SourceColumn("v", "v", "json" if kind == "json" else "text")
+    aggregates = ", ".join(inference_aggregates(value, 0))
+    cursor = ctx.con.execute(f"SELECT k, {aggregates} FROM ({unpivot}) GROUP BY k")
     names = [d[0] for d in cursor.description]
-    stats = dict(zip(names, row or (), strict=True))
-    return {col.name: pick_type(col, i, stats) for i, col in enumerate(columns)}
+    found = {
+        str(row[0]): pick_type(value, 0, dict(zip(names, row, strict=True)))
+        for row in cursor.fetchall()
+    }
+    return {c.name: found.get(c.name) for c in columns}
+
+
+def _unpivot(columns: list[SourceColumn], kind: str, sample: bool) -> str:
+    """SQL for rows (k: column name, v: value) of ``columns``; a NULL value has no row."""
+    listed = ", ".join(c.sql for c in columns)
+    if kind == "json":
+        return f"UNPIVOT (SELECT {listed} FROM _src) ON {listed} INTO NAME k VALUE v"
+    if sample:
+        return f"UNPIVOT (SELECT {listed} FROM _sample) ON {listed} INTO NAME k VALUE v"
+    # A scan of the CSV file reads every column (see _take_sample).
+    names = ", ".join(quote_str(c.name) for c in columns)
+    return (
+        "SELECT * FROM (UNPIVOT (SELECT * FROM _src_unnumbered) ON COLUMNS(*) "
+        f"INTO NAME k VALUE v) WHERE k IN ({names})"
+    )
+
+
+def _failed_guesses(
+    ctx: LoadContext, columns: list[SourceColumn], guesses: dict[str, str | None]
+) -> set[str]:
+    """The text columns with a value that does not convert to the sample's guess: one scan,
+    one cast per value (chosen by the column's guess, not one expression per column)."""
+    value = SourceColumn("v", "v", "text")
+    logicals = sorted({str(guesses[c.name]) for c in columns})
+    cases = " ".join(f"WHEN {quote_str(t)} THEN ({cast_expr(value, t)}) IS NULL" for t in logicals)
+    pairs = ", ".join(f"({quote_str(c.name)}, {quote_str(str(guesses[c.name]))})" for c in columns)
+    rows = ctx.con.execute(
+        f"SELECT DISTINCT u.k FROM ({_unpivot(columns, 'text', sample=False)}) u "
+        f"JOIN (VALUES {pairs}) g(k, logical) ON g.k = u.k "
+        f"WHERE {value.present()} AND CASE g.logical {cases} END"
+    ).fetchall()
+    return {str(k) for (k,) in rows}
 
 
 # A check is (condition that makes a row bad, SQL for the message saying why).
@@ -112,24 +208,35 @@ def create_stage(
     checked = f"SELECT *, {reason_sql(checks)} AS _reason FROM ({converted})"
     raw = f"CASE WHEN _reason IS NOT NULL THEN {raw_json(source)} END AS _raw"
     query = f"SELECT {', '.join(names[:-1])}, {raw} FROM ({checked})"
-    if to_file:
-        _stage_to_file(ctx, source, query, number_rows=unnumbered)
-    elif materialize:
-        # A temporary table: a table in the database file compressed on write and made the
-        # 5M-row CSV load 2x slower.
-        _drop_stage(ctx)
-        ctx.run(
-            f"reading and validating {source.label}",
-            f"CREATE OR REPLACE TEMP TABLE _stage AS {query}",
-        )
-    else:
-        _drop_stage(ctx)
-        ctx.con.execute(f"CREATE TEMP VIEW _stage AS {query}")
+    with ctx.planning(len(selects) + len(checks)):
+        _run_stage(ctx, source, query, materialize, to_file, unnumbered)
+    if not to_file and not materialize:
         # The same rows without the checks, for the scans after the first (settle_stage).
         ctx.con.execute(
             f"CREATE OR REPLACE TEMP VIEW _converted AS SELECT {', '.join(names[:-2])} "
             f"FROM ({converted})"
         )
+
+
+def _run_stage(
+    ctx: LoadContext, source: Source, query: str, materialize: bool, to_file: bool, unnumbered: bool
+) -> None:
+    if to_file:
+        scanning(ctx, lambda: _stage_to_file(ctx, source, query, number_rows=unnumbered))
+    elif materialize:
+        # A temporary table: a table in the database file compressed on write and made the
+        # 5M-row CSV load 2x slower.
+        _drop_stage(ctx)
+        scanning(
+            ctx,
+            lambda: ctx.run(
+                f"reading and validating {source.label}",
+                f"CREATE OR REPLACE TEMP TABLE _stage AS {query}",
+            ),
+        )
+    else:
+        _drop_stage(ctx)
+        ctx.con.execute(f"CREATE TEMP VIEW _stage AS {query}")
 
 
 def settle_stage(ctx: LoadContext, rejected: int) -> None:
@@ -211,3 +318,37 @@ def missing_check(col: SourceColumn | None, name: str) -> Check:
 def convert_check(alias: str, col: SourceColumn, message_sql: str) -> Check:
     """A check that rejects rows whose present value did not convert (``alias`` is NULL)."""
     return (f"{col.present()} AND {alias} IS NULL", message_sql)
+
+
+_JSON_KIND_NAMES = (
+    "CASE json_type({v}) WHEN 'ARRAY' THEN 'an array' WHEN 'OBJECT' THEN 'an object' "
+    "WHEN 'BOOLEAN' THEN 'a boolean' ELSE 'a number' END"
+)
+
+
+def json_text_checks(col: SourceColumn | None, name: str, integers: bool) -> list[Check]:
+    """For a JSON Lines value that names something (an event, an id, an email): a check that
+    rejects anything but a string, or with ``integers`` a string or an integer. Read as text,
+    ``["page_view"]`` was the event name ``["page_view"]``."""
+    if col is None or col.kind != "json":
+        return []
+    allowed = "('VARCHAR', 'BIGINT', 'UBIGINT')" if integers else "('VARCHAR')"
+    expected = "a string or an integer" if integers else "a string"
+    got = _JSON_KIND_NAMES.format(v=col.sql)
+    return [
+        (
+            f"{col.present()} AND json_type({col.sql}) NOT IN {allowed}",
+            f"'{name}: expected {expected}, got ' || {got} || ': ' || "
+            f"left(CAST({col.sql} AS VARCHAR), 60)",
+        )
+    ]
+
+
+def require_scalar_column(label: str, col: SourceColumn | None, name: str) -> None:
+    """Refuse a typed input (Parquet, Arrow) whose column ``name``, one that names something
+    (an event, an id, an email), is a list, struct or map column: no value of it is a name.
+    (A number column is read as text, as before: an all-null pandas column arrives as one.)"""
+    if col is None or col.kind != "typed":
+        return
+    if col.duck_type.endswith("]") or col.duck_type.startswith(("STRUCT", "MAP", "UNION")):
+        raise IngestError(f"{label}: column {name!r} is {col.duck_type}; expected text")

@@ -81,7 +81,52 @@ def cast_expr(col: SourceColumn, logical: str, money_scale: int = 4) -> str:
         return _cast_typed(col, logical, money_scale)
     if logical == "list" and col.kind == "json":
         return f"TRY_CAST({col.sql} AS VARCHAR[])"
+    if logical == "money":
+        return _cast_text(number_text(col), logical, money_scale)
     return _cast_text(col.text(), logical, money_scale)
+
+
+def number_text(col: SourceColumn) -> str:
+    """The value as text; for a JSON Lines number, the digits as written in the record.
+
+    DuckDB reads a JSON number with a fraction as a DOUBLE, so -99999999999999.9999 came
+    back as -100000000000000.0. Money must not pass through a float: the number is taken
+    from the record's own text (``_raw``), as the first number written for this key that
+    equals the DOUBLE (the key may also appear in nested objects; a key written with
+    escapes in the record is not found, and then only the DOUBLE is known).
+    """
+    if col.kind != "json":
+        return col.text()
+    written = quote_str('"' + re.escape(col.name) + r'"\s*:\s*(-?[0-9][0-9.eE+-]*)')
+    found = f"regexp_extract_all(CAST(_raw AS VARCHAR), {written}, 1)"
+    same = f"list_filter({found}, x -> TRY_CAST(x AS DOUBLE) = TRY_CAST({col.sql} AS DOUBLE))"
+    return (
+        f"CASE WHEN json_type({col.sql}) = 'DOUBLE' THEN coalesce({same}[1], {col.text()}) "
+        f"ELSE {col.text()} END"
+    )
+
+
+def money_limit(scale: int) -> str:
+    """The largest magnitude of money kept as DECIMAL(18, ``scale``): 99999999999999.9999."""
+    return "9" * (18 - scale) + "." + "9" * scale
+
+
+def money_reason(name: str, col: SourceColumn, scale: int) -> str:
+    """SQL text of the reason for a money value that did not convert: too large, or not a
+    number with at most ``scale`` decimals."""
+    t = f"trim({number_text(col)})"
+    bound = "1" + "0" * (18 - scale)
+    # Exact where the value fits DECIMAL(38, 10); a DOUBLE tells only for larger ones.
+    large = (
+        f"coalesce(abs(TRY_CAST({t} AS DECIMAL(38, 10))) >= {bound}, "
+        f"abs(TRY_CAST({t} AS DOUBLE)) >= {bound})"
+    )
+    got = f"'\"' || left({number_text(col)}, 60) || '\"'"
+    return (
+        f"CASE WHEN {large} THEN '{name}: too large: money holds -{money_limit(scale)} "
+        f"to {money_limit(scale)}, got ' || {got} "
+        f"ELSE '{name}: expected a number with at most {scale} decimals, got ' || {got} END"
+    )
 
 
 def cast_can_fail(col: SourceColumn, logical: str) -> bool:
@@ -106,6 +151,30 @@ def _iso_like(s: str) -> str:
     return f"(length({s}) >= 10 AND substr({s}, 5, 1) = '-' AND substr({s}, 1, 1) <> '-')"
 
 
+def _offset_ok(s: str) -> str:
+    # DuckDB reads +24:00 as a day, +05:60 as 6 hours and +99 as 99 hours; ISO 8601 offsets
+    # are -23:59..+23:59 written as +hh, +hhmm or +hh:mm. Anything after the date that
+    # starts with a sign is the offset; 'Z' ends most timestamps and is checked first.
+    time = f"substr({s}, 12)"
+    sign = f"greatest(strpos({time}, '+'), strpos({time}, '-'))"
+    offset = f"replace(substr({time}, {sign} + 1), ':', '')"
+    return (
+        f"(right({s}, 1) = 'Z' OR {sign} = 0 OR (length({offset}) IN (2, 4) AND "
+        f"TRY_CAST(left({offset}, 2) AS INTEGER) < 24 AND "
+        f"coalesce(TRY_CAST(substr({offset}, 3) AS INTEGER), 0) < 60))"
+    )
+
+
+def _iso_timestamp(s: str) -> str:
+    return f"({_iso_like(s)} AND {_offset_ok(s)})"
+
+
+def bad_offset(text_sql: str) -> str:
+    """SQL: true when ``text_sql`` looks like an ISO 8601 timestamp but for its UTC offset."""
+    s = f"trim({text_sql})"
+    return f"coalesce({_iso_like(s)} AND NOT {_offset_ok(s)}, false)"
+
+
 def _int_text(s: str) -> str:
     # BIGINT casts round 12.5 to 13 and read 0x10 as hex; equal to its DOUBLE reading or not.
     as_int = f"TRY_CAST({s} AS BIGINT)"
@@ -128,7 +197,7 @@ def _cast_text(t: str, logical: str, scale: int) -> str:
         return f"CASE WHEN {kept} = TRY_CAST({s} AS DECIMAL(38, 10)) THEN {kept} END"
     if logical in ("timestamp", "date"):
         target = STORAGE_TYPES[logical]
-        return f"CASE WHEN {_iso_like(s)} THEN TRY_CAST({s} AS {target}) END"
+        return f"CASE WHEN {_iso_timestamp(s)} THEN TRY_CAST({s} AS {target}) END"
     if logical == "list":
         return f"TRY_CAST(TRY_CAST({s} AS JSON) AS VARCHAR[])"
     raise ValueError(f"unknown logical type {logical!r}")
@@ -191,7 +260,8 @@ def inference_aggregates(col: SourceColumn, idx: int) -> list[str]:
         # A typed input (Parquet, Arrow) already says what a column is; a string is a string.
         return [f"count({col.sql}) AS n{idx}"]
     t = f"trim({col.text()})"
-    not_ts = f"NOT coalesce({_iso_like(t)} AND TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL, false)"
+    ts = f"TRY_CAST({t} AS TIMESTAMPTZ)"
+    not_ts = f"NOT coalesce({_iso_timestamp(t)} AND {ts} IS NOT NULL, false)"
     if col.kind == "json":
         jt = f"json_type({col.sql})"
         return [

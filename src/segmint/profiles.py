@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import ArgumentError, NotFoundError
+from segmint.ingest.sources import MAX_JSON_DEPTH, json_depth, json_members
 from segmint.ingest.types import quote_ident
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class CustomerView:
     event_counts: dict[str, int]
     first_seen_at: datetime | None
     last_seen_at: datetime | None
-    revenue_total: float
+    revenue_total: Decimal
     recent_events: list[dict[str, Any]]
     merged_from: list[dict[str, Any]]
     # Computed traits at ``as_of`` (missing ones left out); empty for an anonymous profile.
@@ -47,7 +48,7 @@ class CustomerView:
             "event_counts": self.event_counts,
             "first_seen_at": _jsonable(self.first_seen_at),
             "last_seen_at": _jsonable(self.last_seen_at),
-            "revenue_total": self.revenue_total,
+            "revenue_total": _jsonable(self.revenue_total),
             "recent_events": [{k: _jsonable(v) for k, v in e.items()} for e in self.recent_events],
             "merged_from": [{k: _jsonable(v) for k, v in m.items()} for m in self.merged_from],
             "as_of": _jsonable(self.as_of),
@@ -61,12 +62,21 @@ class CustomerView:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        return _money_json(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def _money_json(value: Decimal) -> int | float | str:
+    """Money for JSON: a number when a JSON reader gets the exact value back, else the
+    exact decimal as a string (-99999999999999.9999 is -100000000000000.0 as a float)."""
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else str(value)
 
 
 def find_pid(con: duckdb.DuckDBPyConnection, key: str) -> int:
@@ -109,7 +119,7 @@ def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) ->
         event_counts={event: int(n) for event, n, _ in counts},
         first_seen_at=row[-2],
         last_seen_at=row[-1],
-        revenue_total=float(sum(r for _, _, r in counts)),
+        revenue_total=sum((Decimal(r) for _, _, r in counts), Decimal(0)),
         recent_events=_recent(con, pid, recent),
         merged_from=_merges(con, pid),
         segments=[
@@ -142,18 +152,47 @@ def _recent(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, 
         "WHERE pid = ? ORDER BY ts DESC, event LIMIT ?",
         [pid, n],
     ).fetchall()
-    import json
-
     return [
         {
             "timestamp": ts,
             "event": event,
             "event_id": event_id,
-            "revenue": None if revenue is None else float(revenue),
-            "properties": {k: v for k, v in json.loads(props or "{}").items() if v is not None},
+            "revenue": revenue,
+            "properties": _properties(con, props),
         }
         for ts, event, event_id, revenue, props in rows
     ]
+
+
+# Characters of a value too deeply nested to show as a value, shown as its JSON text.
+_SHOWN_TEXT = 200
+
+
+def _properties(con: duckdb.DuckDBPyConnection, text: str | None) -> dict[str, Any]:
+    """An event's properties without null values, for showing.
+
+    Every reader here (json.loads, the JSON output, the table) recurses once per level of
+    nesting. Ingest rejects values nested deeper than MAX_JSON_DEPTH, but a workspace may
+    hold older ones: such a value is shown as the start of its JSON text instead.
+    """
+    import json
+
+    if not text:
+        return {}
+    if json_depth(text) <= MAX_JSON_DEPTH:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            return {"(properties)": data}
+        return {k: v for k, v in data.items() if v is not None}
+    shown: dict[str, Any] = {}
+    for key, value in json_members(con, text):
+        if value == "null":
+            continue
+        if json_depth(value) <= MAX_JSON_DEPTH:
+            shown[key] = json.loads(value)
+        else:
+            shown[key] = value[:_SHOWN_TEXT] + "…"
+    return shown
 
 
 def _merges(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def print_customer(view: CustomerView) -> None:
         attrs.add_row(name, _fmt(value))
     attrs.add_row("first seen", _fmt(view.first_seen_at))
     attrs.add_row("last seen", _fmt(view.last_seen_at))
-    attrs.add_row("revenue", f"{view.revenue_total:,.2f}")
+    attrs.add_row("revenue", _money(view.revenue_total))
     console.print(attrs)
     if view.identities:
         console.print(
@@ -54,9 +55,16 @@ def print_customer(view: CustomerView) -> None:
     recent = Table("time", "event", "revenue", "properties", title="recent", title_justify="left")
     for e in view.recent_events:
         props = ", ".join(f"{k}={v}" for k, v in e["properties"].items() if v is not None)
-        revenue = "" if e["revenue"] is None else f"{e['revenue']:,.2f}"
+        revenue = "" if e["revenue"] is None else _money(e["revenue"])
         recent.add_row(_fmt(e["timestamp"]), e["event"], revenue, props)
     console.print(recent)
+
+
+def _money(value: Decimal) -> str:
+    """Money with thousands separators and its cents, or every stored decimal it has: the
+    value is shown exactly (99999999999999.9999 is not rounded to 100,000,000,000,000.00)."""
+    cents = value.quantize(Decimal("0.01"))
+    return f"{cents:,}" if cents == value else f"{value.normalize():,f}"
 
 
 def _fmt(value: object) -> str:

@@ -523,3 +523,30 @@ def test_customer_show_does_not_crash_on_anything_stored(ws_dir: Path, files: Pa
 )
 def test_json_depth_counts_brackets_outside_strings(text: str, depth: int) -> None:
     assert json_depth(text) == depth
+
+
+def test_a_rejected_json_lines_record_keeps_its_exact_digits(ws_dir: Path, files: Path) -> None:
+    write_jsonl(
+        files / "o.jsonl",
+        [
+            '{"order_id": "O1", "customer_id": "C1", "ordered_at": "never", '
+            '"total": -99999999999999.9999, "note": "tab\\there, \\"quoted\\""}',
+            '{"order_id": "O2", "customer_id": "C1", "ordered_at": "2024-01-01", "total": 5}',
+            "not json at all, with a comma",
+        ],
+    )
+    done = cli(ws_dir, "ingest", "orders", str(files / "o.jsonl"))
+    assert "3 rows read, 1 accepted, 2 rejected" in done.stdout, done.stdout
+    line = next(x for x in done.stdout.splitlines() if x.startswith("rejected rows and"))
+    text = Path(line.split(": ", 1)[1]).read_text(encoding="utf-8")
+    assert "-99999999999999.9999" in text and "-100000000000000" not in text
+    first, second = (json.loads(x) for x in text.splitlines())
+    assert first["line"] == 1 and first["raw"] is None
+    assert first["row"]["note"] == 'tab\there, "quoted"'
+    assert first["reason"].startswith("ordered_at: ")
+    assert second == {
+        "reason": second["reason"],
+        "line": 3,
+        "row": None,
+        "raw": "not json at all, with a comma",
+    }

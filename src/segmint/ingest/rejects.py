@@ -48,12 +48,23 @@ def write_rejects(ctx: LoadContext, source: Source, final: Path) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(TMP_PREFIX + final.name + TMP_SUFFIX)
     if source.format == "jsonl":
+        # Each line is built as text around the record's own JSON text: DuckDB's JSON writer
+        # would print its numbers again as binary floats (-99999999999999.9999 became
+        # -100000000000000.0). One text column, written without quotes.
+        line = (
+            "'{\"reason\": ' || to_json(reason) || ', \"line\": ' || line || "
+            "', \"row\": ' || coalesce(row, 'null') || ', \"raw\": ' || "
+            "coalesce(CAST(to_json(raw) AS VARCHAR), 'null') || '}'"
+        )
         query = (
-            "SELECT reason, line, row, raw FROM (SELECT _reason AS reason, _record AS line, "
-            f"CAST(_raw AS JSON) AS row, NULL AS raw FROM ({_REJECTED}) r "
+            f"SELECT {line} FROM (SELECT _reason AS reason, _record AS line, "
+            f"CAST(_raw AS VARCHAR) AS row, NULL AS raw FROM ({_REJECTED}) r "
             "UNION ALL SELECT reason, line, NULL, raw FROM _parse_rejects) ORDER BY line"
         )
-        ctx.con.execute(f"COPY ({query}) TO {quote_str(str(tmp))} (FORMAT JSON)")
+        ctx.con.execute(
+            f"COPY ({query}) TO {quote_str(str(tmp))} "
+            "(FORMAT CSV, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+        )
         return _synced(tmp)
     fields = ", ".join(
         f"json_extract_string(CAST(_raw AS JSON), {quote_str(json_path(c.name))}) AS "

@@ -550,3 +550,25 @@ def test_a_rejected_json_lines_record_keeps_its_exact_digits(ws_dir: Path, files
         "row": None,
         "raw": "not json at all, with a comma",
     }
+
+
+EMPTY_KEY = '{"event": "x", "timestamp": "2026-01-01", "customer_id": "C1", '
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("e.jsonl", EMPTY_KEY + '"": 1}', "top-level keys"),
+        ("p.jsonl", EMPTY_KEY + '"properties": {" ": 1}}', "keys of properties"),
+    ],
+)
+def test_a_column_or_key_without_a_name_refuses_the_file(
+    ws_dir: Path, files: Path, name: str, text: str, where: str
+) -> None:
+    (files / name).write_text(text + "\n", encoding="utf-8")
+    done = cli(ws_dir, "ingest", "events", str(files / name))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: {name}: a name in the {where} is empty; every column and key needs a name "
+        "(name it or leave it out)\n"
+    )

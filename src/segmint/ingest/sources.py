@@ -434,7 +434,8 @@ def json_members(con: duckdb.DuckDBPyConnection, text: str) -> list[tuple[str, s
 
 
 def check_names(label: str, names: Sequence[str], where: str) -> None:
-    """Refuse an input with more than :data:`MAX_COLUMNS` columns, or with two columns whose
+    """Refuse an input with more than :data:`MAX_COLUMNS` columns, a column without a name,
+    or two columns whose
     names are equal once letter case is ignored: names are case-sensitive, but DuckDB
     identifiers are not, so the two cannot both be kept as columns (DuckDB itself renamed
     one, ``Plan`` and ``PLAN`` to ``Plan`` and ``PLAN_1``, without a word)."""
@@ -442,6 +443,11 @@ def check_names(label: str, names: Sequence[str], where: str) -> None:
         raise IngestError(
             f"{label}: {len(names):,} columns ({where}); at most {MAX_COLUMNS:,} are "
             "supported: split the file or leave columns out"
+        )
+    if any(not name.strip() for name in names):
+        raise IngestError(
+            f"{label}: a name in the {where} is empty; every column and key needs a name "
+            "(name it or leave it out)"
         )
     groups: dict[str, list[str]] = {}
     for name in names:

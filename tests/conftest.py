@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,19 @@ def ws(tmp_path: Path) -> Iterable[segmint.Workspace]:
     workspace = segmint.init(tmp_path / "ws")
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def ws_dir(tmp_path: Path) -> Path:
+    """A fresh workspace folder, closed (for tests that drive the real CLI)."""
+    segmint.init(tmp_path / "ws").close()
+    return tmp_path / "ws"
+
+
+def run_cli(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real ``segmint`` command on the workspace at ``root``."""
+    cmd = [sys.executable, "-m", "segmint", "--workspace", str(root), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture

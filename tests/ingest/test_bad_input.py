@@ -8,25 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 import segmint
-from tests.conftest import write_csv, write_jsonl
+from tests.conftest import run_cli, write_csv, write_jsonl
 
-
-def cli(ws_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "segmint", "--workspace", str(ws_dir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture
-def ws_dir(tmp_path: Path) -> Path:
-    segmint.init(tmp_path / "ws").close()
-    return tmp_path / "ws"
+cli = run_cli
 
 
 def event_count(ws_dir: Path) -> int:

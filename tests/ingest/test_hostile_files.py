@@ -21,20 +21,12 @@ import pytest
 
 import segmint
 from segmint.ingest.sources import MAX_COLUMNS, MAX_JSON_DEPTH, MAX_QUOTE_REPAIRS, json_depth
-from tests.conftest import write_csv, write_jsonl
+from tests.conftest import run_cli, write_csv, write_jsonl
 
 HEADER = "event,timestamp,customer_id"
 
 
-def cli(ws_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "segmint", "--workspace", str(ws_dir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture
-def ws_dir(tmp_path: Path) -> Path:
-    segmint.init(tmp_path / "ws").close()
-    return tmp_path / "ws"
+cli = run_cli
 
 
 def query(ws_dir: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source
 from segmint.ingest.types import json_path, quote_ident, quote_str
+from segmint.store.db import sync_folder
 
 if TYPE_CHECKING:
     import duckdb
@@ -85,7 +86,7 @@ def write_rejects(ctx: LoadContext, source: Source, final: Path) -> Path:
 def publish_rejects(tmp: Path, final: Path) -> None:
     """Give the written rejects file its final name (after the load committed)."""
     tmp.rename(final)
-    _sync_folder(final.parent)
+    sync_folder(final.parent)
 
 
 def settle_rejects(root: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -125,10 +126,3 @@ def _synced(path: Path) -> Path:
         os.fsync(fh.fileno())
     return path
 
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -196,6 +197,14 @@ def load_config(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    # The sections are the fields of Config: a new section is one field there.
+    sections = [f.name for f in fields(Config)]
+    for name in raw:
+        if name not in sections:
+            raise ConfigError(
+                f"{path}: unknown section [{name}]{_suggest(name, sections)} "
+                f"(known: {', '.join(sections)})"
+            )
     return Config(
         store=_check_store(path, _section(path, raw, "store", StoreConfig)),
         ingest=_check_ingest(path, _section(path, raw, "ingest", IngestConfig)),
@@ -277,16 +286,38 @@ def _check_clv(path: Path, c: ClvConfig) -> ClvConfig:
 
 def _section(path: Path, raw: dict[str, Any], name: str, cls: type[_T]) -> _T:
     values = raw.get(name, {})
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{path}: [{name}] must be a section (a table of settings), got {_shown(values)}; "
+            f"write it as a [{name}] header with keys below it"
+        )
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     for key in values:
         if key not in known:
-            raise ConfigError(f"{path}: [{name}] has unknown key {key!r}; known: {sorted(known)}")
+            raise ConfigError(
+                f"{path}: [{name}] has unknown key {key!r}{_suggest(key, known)} "
+                f"(known: {', '.join(known)})"
+            )
     kwargs = {k: _coerce(path, name, k, v, known[k].default) for k, v in values.items()}
     return cls(**kwargs)
 
 
+def _suggest(word: str, options: Iterable[str]) -> str:
+    # Imported here: the rules package loads pydantic, which a valid config never needs.
+    from segmint.rules.coerce import suggest
+
+    return suggest(word, options)
+
+
+def _shown(value: Any) -> str:
+    """A value as an error shows it: a table by its kind (its text may be long)."""
+    return "a table" if isinstance(value, dict) else repr(value)
+
+
 def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any:
     where = f"{path}: [{section}] {key}"
+    if isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a single value, got a table ({key} = {{...}})")
     if isinstance(default, tuple):
         kind = type(default[0])
         good = isinstance(value, list) and all(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -39,8 +40,9 @@ class CustomerView:
     segments: list[str] = field(default_factory=list)
     segment_changes: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (timestamps as ISO 8601 strings)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The customer's JSON document as plain Python values: timestamps as ISO 8601
+        strings, money as exact numbers (or strings where a float would not be exact)."""
         return {
             "customer_id": self.customer_id,
             "attributes": {k: _jsonable(v) for k, v in self.attributes.items()},
@@ -59,8 +61,31 @@ class CustomerView:
             ],
         }
 
+    def to_json(self, indent: int | None = 2) -> str:
+        """The customer's JSON document as text, exactly as ``segmint customer show --json``
+        prints it: profile, identities, traits, segments and their entries and exits, recent
+        events.
+
+        >>> import json, tempfile, pyarrow, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> people = pyarrow.table({"customer_id": ["C1"], "email": ["ada@example.com"]})
+        >>> _ = ws.ingest("customers", people)
+        >>> json.loads(ws.customer("ada@example.com").to_json())["customer_id"]
+        'C1'
+        >>> ws.close()
+        """
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity
     if isinstance(value, Decimal):
         return _money_json(value)
     if isinstance(value, datetime):

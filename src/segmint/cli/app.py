@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -166,7 +165,7 @@ def customer_show(
 
     view = run(action)
     if as_json:
-        print(json.dumps(view.to_json(), indent=2, ensure_ascii=False, default=str))
+        print(view.to_json())
         return
     from segmint.cli.render import print_customer
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from segmint.errors import ModelError, RuleError
+from segmint.errors import ModelError, RuleError, SegmintError
 from segmint.rules.catalog import Catalog, read_catalog
 from segmint.rules.coerce import as_rule, suggest
 from segmint.rules.model import RuleNode
@@ -36,18 +36,34 @@ DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
 def check_output(output: str) -> None:
     if output not in OUTPUTS:
         raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
+    if output != "arrow":
+        _require(output)
 
 
 def convert_output(table: Any, output: str) -> Any:
     """An Arrow table as ``output``: arrow, pandas or polars."""
     check_output(output)
+    if output == "arrow":
+        return table
     if output == "pandas":
         return table.to_pandas()
-    if output == "polars":
-        import polars as pl
+    import polars as pl
 
-        return pl.from_arrow(table)
-    return table
+    return pl.from_arrow(table)
+
+
+def _require(library: str) -> None:
+    """A clear error when the library an ``output`` needs is not installed (polars is not a
+    dependency of segmint; pandas is, but may be missing in a trimmed environment)."""
+    import importlib
+
+    try:
+        importlib.import_module(library)
+    except ImportError:
+        raise SegmintError(
+            f'output="{library}" needs {library}, which is not installed: '
+            f'pip install {library} (or use output="arrow")'
+        ) from None
 
 
 def parse_as_of(value: datetime | str | None, what: str = "as_of") -> datetime:

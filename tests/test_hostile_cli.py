@@ -266,9 +266,9 @@ def test_an_as_of_out_of_range_is_one_error_line(idle: Path, args: list[str]) ->
     for as_of in (OUT_OF_RANGE, "0001-01-01T00:00:00+01:00", "10000-01-01T00:00:00Z"):
         done = cli(idle, *args, "--as-of", as_of)
         if as_of.startswith("10000"):  # not a date Python can read: the format error
-            one_error_line(done, "as_of: expected an ISO 8601 timestamp with an offset")
+            one_error_line(done, "--as-of: expected an ISO 8601 date or instant with an offset")
         else:
-            one_error_line(done, "as_of: must be between 1900-01-01 and 9999-12-31 (UTC), got ")
+            one_error_line(done, "--as-of: must be between 1900-01-01 and 9999-12-31 (UTC), got ")
 
 
 def test_refresh_and_backfill_dates_out_of_range_are_one_error_line(idle: Path) -> None:

@@ -625,7 +625,7 @@ def test_backfill_gives_a_new_segment_history_from_day_one(living: Living, tmp_p
         ),
         (
             ["--backfill", "--from", "January", "--to", "2026-01-29"],
-            "error: --from: expected a date (2026-01-31) or an instant with an offset",
+            "error: --from: expected an ISO 8601 date or instant with an offset, got 'January'",
         ),
         (["--every", "abc"], "error: --every: expected a duration like"),
         (["--every", "1h", "--as-of", AS_OF], "error: --every refreshes at the current time"),

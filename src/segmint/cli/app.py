@@ -87,6 +87,21 @@ def run(action: Any) -> Any:
         raise typer.Exit(2) from None
 
 
+def instant(text: str | None, option: str = "--as-of") -> Any:
+    """An option's date or instant as a UTC datetime (None when not given), parsed as the
+    Python API parses ``as_of`` so both accept and refuse the same text."""
+    from segmint.segments.query import parse_as_of
+
+    return None if text is None else parse_as_of(text, option)
+
+
+def instant_or_now(text: str | None, option: str = "--as-of") -> Any:
+    """:func:`instant`, the current time when not given."""
+    from segmint.segments.query import parse_as_of
+
+    return parse_as_of(text, option)
+
+
 def _open() -> Any:
     import segmint
 
@@ -154,14 +169,17 @@ def customer_show(
     recent: Annotated[int, typer.Option(help="How many recent events to list.")] = 10,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Traits as of this ISO 8601 instant (default: now)."),
+        typer.Option(
+            "--as-of",
+            help="Traits as of this date (00:00 UTC) or instant with an offset (default: now).",
+        ),
     ] = None,
 ) -> None:
     """Show one customer's profile: attributes, traits, identities, activity, recent events."""
 
     def action() -> Any:
         with _open() as ws:
-            return ws.customer(key, recent, as_of)
+            return ws.customer(key, recent, instant(as_of))
 
     view = run(action)
     if as_json:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli.app import _open, app, run
+from segmint.cli.app import _open, app, instant, run
 from segmint.cli.output import progress_for_stderr
 from segmint.cli.segment import AsOfOpt
 
@@ -75,9 +75,10 @@ def cluster(
     def action() -> Any:
         names = [f.strip() for f in features.split(",") if f.strip()] if features else None
         span = parse_range(k_range) if k_range is not None else None
+        when = instant(as_of)
         with _open() as ws:
             return ws.cluster(
-                names, k, span, as_of, sample, seed, plot_dir, progress=progress_for_stderr()
+                names, k, span, when, sample, seed, plot_dir, progress=progress_for_stderr()
             )
 
     result = run(action)

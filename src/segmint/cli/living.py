@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from segmint.cli.app import _open, app, run
+from segmint.cli.app import _open, app, instant, run
 from segmint.cli.output import error, progress_for_stderr
 from segmint.cli.segment import AsOfOpt, segment_app
 
@@ -49,29 +49,6 @@ def parse_duration(text: str) -> timedelta:
 def _shown(text: str) -> str:
     """A user's text in a message: quoted, and cut short."""
     return repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
-
-
-def parse_day_or_instant(text: str, option: str) -> datetime:
-    """An ISO date (midnight UTC) or an ISO 8601 instant with an offset, in the range
-    rules and as_of support."""
-    from segmint.errors import ArgumentError, SegmintError
-    from segmint.rules.model import INSTANT_RANGE, MAX_INSTANT, MIN_INSTANT
-    from segmint.segments.query import parse_as_of
-
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        try:
-            datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise SegmintError(
-                f"{option}: expected a date (2026-01-31) or an instant with an offset "
-                f"(2026-01-31T00:00:00Z), got {_shown(text)}"
-            ) from None
-        return parse_as_of(text, option)
-    if not MIN_INSTANT <= datetime(day.year, day.month, day.day, tzinfo=UTC) <= MAX_INSTANT:
-        raise ArgumentError(f"{option}: must be {INSTANT_RANGE}, got {_shown(text)}")
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def backfill_dates(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
@@ -130,7 +107,7 @@ def refresh(
         def plan() -> list[datetime]:
             if from_ is None or to is None:
                 raise SegmintError("--backfill needs --from and --to")
-            start, end = parse_day_or_instant(from_, "--from"), parse_day_or_instant(to, "--to")
+            start, end = instant(from_, "--from"), instant(to, "--to")
             step = parse_duration(every or "7d")
             if end < start:
                 raise SegmintError(f"--to ({to}) is before --from ({from_})")
@@ -186,7 +163,7 @@ def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) 
 
     def action() -> Any:
         with _open() as ws:
-            when = parse_day_or_instant(as_of, "--as-of") if as_of else None
+            when = instant(as_of)
             result = ws.refresh(names or None, when, progress_for_stderr())
             return result, bool(result.runs or ws.segments.files())
 
@@ -232,7 +209,7 @@ class HistoryFormat(StrEnum):
 def history(
     name: Annotated[str, typer.Argument(help="A segment's name.")],
     since: Annotated[
-        str | None, typer.Option(help="Only changes at or after this instant or date.")
+        str | None, typer.Option(help="Only changes at or after this date (00:00 UTC) or instant.")
     ] = None,
     format: Annotated[
         HistoryFormat, typer.Option("--format", "-f", help="Output format.")
@@ -246,7 +223,7 @@ def history(
 
     def action() -> Any:
         with _open() as ws:
-            start = parse_day_or_instant(since, "--since") if since else None
+            start = instant(since, "--since")
             table = ws.history(name, start)
             write_members(table, format.value, out, sys.stdout)
             return table.num_rows

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli.app import Format, _open, app, run
+from segmint.cli.app import Format, _open, app, instant, instant_or_now, run
 
 segment_app = typer.Typer(help="Define segments and look at their members.", no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
@@ -30,7 +30,9 @@ RuleFileOpt = Annotated[
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
-        "--as-of", help="Evaluate as of this ISO 8601 instant (default: now).", show_default=False
+        "--as-of",
+        help="Evaluate as of this date (00:00 UTC) or instant with an offset (default: now).",
+        show_default=False,
     ),
 ]
 
@@ -127,9 +129,8 @@ def list_(
                     found.append(BrokenFile(name, str(exc)))
             counts = {}
             if sizes:
-                from segmint.segments.query import parse_as_of
-
-                when = parse_as_of(as_of)  # a bad --as-of is an error, not a "-" per segment
+                # A bad --as-of is an error, not a "-" per segment; None is now.
+                when = instant_or_now(as_of)
                 evaluator = ws.evaluator()
                 for d in found:
                     if not isinstance(d, BrokenFile):
@@ -172,7 +173,7 @@ def show(
         if plot is not None:
             check_plot_path(plot)  # before the report, which reads every member
         with _open() as ws:
-            report = segment_report(ws, name, as_of)
+            report = segment_report(ws, name, instant(as_of))
             if plot is not None:
                 plot_trend(report, plot)
             return report
@@ -199,7 +200,7 @@ def count(
 
     def action() -> Any:
         with _open() as ws:
-            return ws.count(_pick_rule(ws, name, rule, rule_file), as_of)
+            return ws.count(_pick_rule(ws, name, rule, rule_file), instant(as_of))
 
     print(run(action))
 
@@ -226,7 +227,8 @@ def members(
 
     def action() -> Any:
         with _open() as ws:
-            table = ws.members(_pick_rule(ws, name, rule, rule_file), as_of, "arrow", wanted)
+            when = instant(as_of)
+            table = ws.members(_pick_rule(ws, name, rule, rule_file), when, "arrow", wanted)
             write_members(table, format.value, out, sys.stdout)
             return table.num_rows
 
@@ -247,7 +249,7 @@ def sql(
 
     def action() -> Any:
         with _open() as ws:
-            return ws.sql(_pick_rule(ws, name, rule, rule_file), as_of, dialect.value)
+            return ws.sql(_pick_rule(ws, name, rule, rule_file), instant(as_of), dialect.value)
 
     print(run(action))
 

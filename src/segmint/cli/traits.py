@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli.app import Format, _open, app, run
+from segmint.cli.app import Format, _open, app, instant, instant_or_now, run
 from segmint.cli.output import progress_for_stderr
 from segmint.cli.segment import AsOfOpt
 
@@ -33,7 +33,7 @@ def traits(
 
     def action() -> Any:
         with _open() as ws:
-            result = ws.traits_result(as_of, progress=progress_for_stderr())
+            result = ws.traits_result(instant(as_of), progress=progress_for_stderr())
             write_members(result.table, format.value, out, sys.stdout)
             return result
 
@@ -55,7 +55,7 @@ def models(
 
     def action() -> Any:
         with _open() as ws:
-            return ws.models(as_of, time_unit.value)
+            return ws.models(instant(as_of), time_unit.value)
 
     print(json.dumps(run(action), indent=2))
 
@@ -86,8 +86,9 @@ def templates(
 
         def action() -> Any:
             with _open() as ws:
+                when = instant_or_now(as_of)
                 evaluator = ws.evaluator()
-                return {t.name: evaluator.count(t.rule, as_of) for t in TEMPLATES}
+                return {t.name: evaluator.count(t.rule, when) for t in TEMPLATES}
 
         counts = run(action)
     if as_json:

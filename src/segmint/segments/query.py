@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import ModelError, RuleError, SegmintError
@@ -66,29 +66,57 @@ def _require(library: str) -> None:
         ) from None
 
 
-def parse_as_of(value: datetime | str | None, what: str = "as_of") -> datetime:
-    """``as_of`` as a UTC datetime: now when None; naive input is an error, and so is an
-    instant outside the supported range (rules/model.py, ``MIN_INSTANT``)."""
+def parse_as_of(value: datetime | date | str | None, what: str = "as_of") -> datetime:
+    """``as_of`` (or any instant a user gives: ``--since``, ``--from``) as a UTC datetime.
+
+    None is now. A bare ISO date (``1998-06-30``, a ``date``) is 00:00 UTC that day; an
+    instant must carry an offset (``Z``, ``+02:00``): a naive one is an error. The result
+    must lie in the supported range (rules/model.py, ``MIN_INSTANT``). Every front-end
+    parses with this one function, naming the option in ``what`` (``--as-of``), and each
+    error echoes the input as it was given.
+
+    >>> parse_as_of("1998-06-30").isoformat()
+    '1998-06-30T00:00:00+00:00'
+    """
     from segmint.rules.model import in_range
 
     if value is None:
         return datetime.now(UTC)
-    shown = repr(value) if isinstance(value, str) else value.isoformat()
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
+        shown = repr(value)
+        value = _instant_from_text(value, what)
+    elif isinstance(value, datetime):
+        shown = value.isoformat()
+        if value.tzinfo is None or value.utcoffset() is None:
             raise RuleError(
-                what, f"expected an ISO 8601 timestamp with an offset, got {value!r}"
-            ) from None
-        value = parsed
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleError(what, f"needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {value!s}")
+                what, f"needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {shown}"
+            )
+    else:
+        shown = value.isoformat()
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
     try:
         return in_range(value, shown)
     except ValueError as exc:
         raise RuleError(what, str(exc)) from None
+
+
+def _instant_from_text(text: str, what: str) -> datetime:
+    """A bare date (00:00 UTC) or an instant with an offset, as written by a user."""
+    bad = RuleError(what, f"expected an ISO 8601 date or instant with an offset, got {text!r}")
+    stripped = text.strip()
+    try:
+        day = date.fromisoformat(stripped)
+    except ValueError:
+        pass
+    else:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(stripped)
+    except ValueError:
+        raise bad from None
+    if parsed.utcoffset() is None:
+        raise bad
+    return parsed
 
 
 class Evaluator:

@@ -185,6 +185,44 @@ def test_template_sizes_on_the_demo(shop: Path) -> None:
     assert all(sizes[n] > 0 for n in ("champions", "vip", "lifecycle-subscriber"))
 
 
+def test_template_sizes_on_a_shop_too_small_for_the_models_count_the_others(
+    tmp_path: Path,
+) -> None:
+    # Two buyers, one repeat order worth 0: neither CLV model can be fitted.
+    with segmint.init(tmp_path / "ws") as ws:
+        orders = write_csv(
+            tmp_path / "o.csv",
+            """order_id,customer_id,ordered_at,total
+            O1,C1,2026-01-05T10:00:00Z,40
+            O2,C1,2026-02-10T10:00:00Z,0
+            O3,C2,2026-02-11T10:00:00Z,5""",
+        )
+        ws.ingest("orders", orders)
+    root = tmp_path / "ws"
+    out = run(root, "templates", "--json", "--sizes", "--as-of", "2026-03-01")
+    assert out.exit_code == 0, out.stderr
+    listed = {t["name"]: t for t in json.loads(out.stdout)}
+    assert list(listed) == [t.name for t in TEMPLATES]
+    vip = listed.pop("vip")
+    assert vip["size"] is None
+    assert vip["size_error"].startswith("value_tier needs the CLV models, which cannot be fitted")
+    assert all(isinstance(t["size"], int) and "size_error" not in t for t in listed.values())
+    assert listed["lifecycle-repeat-buyer"]["size"] == 1
+    assert listed["lifecycle-first-time-buyer"]["size"] == 1
+    text = run(root, "templates", "--sizes", "--as-of", "2026-03-01")
+    assert text.exit_code == 0, text.stderr
+    assert "lifecycle-first-time-buyer" in text.stdout  # listed after vip
+    reason = next(line for line in text.stdout.splitlines() if line.startswith("vip: "))
+    # What is missing for the spend model: a repeat buyer whose repeat orders are worth > 0.
+    assert reason == (
+        "vip: not counted: value_tier needs the CLV models, which cannot be fitted at "
+        "2026-03-01T00:00:00Z: cannot fit BG/NBD: 2 customers, 1 with a repeat purchase; it "
+        "needs at least 20 customers and 5 repeat buyers; cannot fit Gamma-Gamma: 1 customers "
+        "with a repeat purchase, none with a positive average repeat order value (repeat "
+        "orders worth 0 are left out); it needs at least 10"
+    )
+
+
 def test_a_customer_column_named_like_a_trait_is_refused(
     ws: segmint.Workspace, files: Path
 ) -> None:

@@ -60,6 +60,22 @@ def test_free_repeat_orders_do_not_stop_the_spend_model(ws: segmint.Workspace, f
     assert traits.loc["C5", "predicted_clv_365d"] > 0
 
 
+def test_a_spend_model_without_paid_repeat_orders_says_what_is_missing(
+    ws: segmint.Workspace, files: Path
+) -> None:
+    lines = ["order_id,customer_id,ordered_at,total"]
+    for c in range(30):  # 30 repeat buyers; all but 3 repeat orders are free
+        lines.append(f"O{c}-a,C{c},2026-01-0{1 + c % 9}T10:00:00Z,20")
+        lines.append(f"O{c}-b,C{c},2026-02-1{c % 9}T10:00:00Z,{5 if c < 3 else 0}")
+    ws.ingest("orders", write_csv(files / "o.csv", "\n".join(lines)))
+    models = ws.fitted_models(AS_OF)
+    assert models.gamma_gamma is None and models.problem is not None
+    assert (
+        "cannot fit Gamma-Gamma: 30 customers with a repeat purchase, only 3 with a positive "
+        "average repeat order value (repeat orders worth 0 are left out); it needs at least 10"
+    ) in models.problem
+
+
 def test_models_are_fitted_once_per_as_of_and_data(ws: segmint.Workspace, files: Path) -> None:
     ws.ingest("orders", orders_file(files, 300))
     evaluator = ws.evaluator()

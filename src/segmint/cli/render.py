@@ -236,8 +236,9 @@ def print_overlap(sizes: dict[str, int], pairs: list[Any]) -> None:
     console.print("cells: shared members (Jaccard = shared / either)")
 
 
-def print_templates(templates: Any, sizes: dict[str, int] | None) -> None:
-    """The built-in templates: name, title, rule, campaign (and sizes when counted)."""
+def print_templates(templates: Any, sizes: dict[str, Any] | None) -> None:
+    """The built-in templates: name, title, rule, campaign (and sizes when counted, by
+    name; one that cannot be counted shows "-" and its reason under the table)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -250,9 +251,13 @@ def print_templates(templates: Any, sizes: dict[str, int] | None) -> None:
     for t in templates:
         row = [f"{t.name}\n[dim]{t.title}[/dim]", t.rule, t.campaign]
         if sizes is not None:
-            row.append(f"{sizes[t.name]:,}")
+            size = sizes[t.name].size
+            row.append("-" if size is None else f"{size:,}")
         table.add_row(*row)
     console.print(table)
+    for counted in (sizes or {}).values():
+        if counted.size is None:
+            console.print(f"{counted.template.name}: not counted: {counted.reason}", soft_wrap=True)
     console.print("add them as segments with: segmint templates add NAME... or --all")
 
 

@@ -79,18 +79,16 @@ def templates(
     """List the built-in segment templates with their rule and campaign."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmint.segments.templates import TEMPLATES
+    from segmint.segments.templates import TEMPLATES, count_templates
 
-    counts: dict[str, int] | None = None
+    counted = None
     if sizes:
 
         def action() -> Any:
             with _open() as ws:
-                when = instant_or_now(as_of)
-                evaluator = ws.evaluator()
-                return {t.name: evaluator.count(t.rule, when) for t in TEMPLATES}
+                return count_templates(ws.evaluator(), instant_or_now(as_of))
 
-        counts = run(action)
+        counted = {c.template.name: c for c in run(action)}
     if as_json:
         rows = [
             {
@@ -99,7 +97,7 @@ def templates(
                 "rule": t.rule,
                 "campaign": t.campaign,
                 "description": t.description,
-                **({"size": counts[t.name]} if counts is not None else {}),
+                **(_size_json(counted[t.name]) if counted is not None else {}),
             }
             for t in TEMPLATES
         ]
@@ -107,7 +105,14 @@ def templates(
         return
     from segmint.cli.render import print_templates
 
-    print_templates(TEMPLATES, counts)
+    print_templates(TEMPLATES, counted)
+
+
+def _size_json(counted: Any) -> dict[str, Any]:
+    """``size``, and ``size_error`` with the reason where the template cannot be counted."""
+    if counted.size is None:
+        return {"size": None, "size_error": counted.reason}
+    return {"size": counted.size}
 
 
 @templates_app.command("add")

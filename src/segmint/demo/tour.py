@@ -178,19 +178,11 @@ def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str,
 def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int | None]]:
     """Save every built-in template as a segment and count each at the data's end (a tiny
     shop may have too few repeat buyers for the CLV models: those sizes are None)."""
-    from segmint.errors import ModelError
-    from segmint.segments.templates import TEMPLATES
+    from segmint.segments.templates import count_templates
 
     ws.add_templates()
-    evaluator = ws.evaluator()
-    sizes: list[tuple[str, str, str, int | None]] = []
-    for t in TEMPLATES:
-        try:
-            size: int | None = evaluator.count(t.rule, as_of)
-        except ModelError:
-            size = None
-        sizes.append((t.name, t.title, t.rule, size))
-    return sizes
+    counted = count_templates(ws.evaluator(), as_of)
+    return [(c.template.name, c.template.title, c.template.rule, c.size) for c in counted]
 
 
 HISTORY_WEEKS = 8

@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from segmint.errors import NotFoundError
+from segmint.errors import ModelError, NotFoundError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from segmint.segments.query import Evaluator
     from segmint.segments.registry import SegmentDefinition
 
 
@@ -195,3 +198,25 @@ def get_template(name: str) -> Template:
             f"no template {name!r}{suggest(name, BY_NAME)}; `segmint templates` lists them"
         )
     return found
+
+
+@dataclass(frozen=True)
+class TemplateSize:
+    """How many customers a template holds at one as_of; ``size`` is None, with the reason,
+    when it cannot be counted (the VIP template on a shop too small for the CLV models)."""
+
+    template: Template
+    size: int | None
+    reason: str | None = None
+
+
+def count_templates(evaluator: Evaluator, as_of: datetime) -> list[TemplateSize]:
+    """Every template's size at ``as_of``. One that cannot be counted for want of data does
+    not stop the others: it gets its reason instead of a size."""
+    sizes = []
+    for template in TEMPLATES:
+        try:
+            sizes.append(TemplateSize(template, evaluator.count(template.rule, as_of)))
+        except ModelError as exc:
+            sizes.append(TemplateSize(template, None, str(exc)))
+    return sizes

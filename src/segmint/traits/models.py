@@ -104,7 +104,7 @@ def fit(summary: dict[str, np.ndarray], as_of: datetime) -> FittedModels:
     reason (the other is still fitted when it can be)."""
     import numpy as np
 
-    from segmint.traits.clv import fit_bgnbd, fit_gamma_gamma
+    from segmint.traits.clv import fit_bgnbd
 
     when = as_of.isoformat().replace("+00:00", "Z")
     problems = []
@@ -124,15 +124,33 @@ def fit(summary: dict[str, np.ndarray], as_of: datetime) -> FittedModels:
     except ModelError as exc:
         bgnbd = None
         problems.append(str(exc))
-    # Gamma-Gamma models positive spend: repeat buyers whose repeat purchases are worth 0
-    # on average (free orders) are left out of the fit (their prediction still uses it).
-    usable = (x > 0) & (np.nan_to_num(summary["mbar"]) > 0)
     try:
-        gamma_gamma = fit_gamma_gamma(x[usable], summary["mbar"][usable])
+        gamma_gamma = _fit_spend(x, summary["mbar"])
     except ModelError as exc:
         problems.append(str(exc))
     problem = f"at {when}: {'; '.join(problems)}" if problems else None
     return FittedModels(as_of, bgnbd, gamma_gamma, problem)
+
+
+def _fit_spend(x: np.ndarray, mbar: np.ndarray) -> GammaGamma:
+    """Gamma-Gamma on the repeat buyers with a positive average repeat order value."""
+    import numpy as np
+
+    from segmint.traits.clv import GAMMA_GAMMA_MIN_CUSTOMERS, fit_gamma_gamma
+
+    # Gamma-Gamma models positive spend: repeat buyers whose repeat purchases are worth 0
+    # on average (free orders) are left out of the fit (their prediction still uses it).
+    usable = (x > 0) & (np.nan_to_num(mbar) > 0)
+    repeat_buyers, paying = int(np.count_nonzero(x > 0)), int(np.count_nonzero(usable))
+    if paying < min(repeat_buyers, GAMMA_GAMMA_MIN_CUSTOMERS):
+        # Say what is missing: the buyers are there, their repeat orders are worth 0.
+        which = "none" if paying == 0 else f"only {paying}"
+        raise ModelError(
+            f"cannot fit Gamma-Gamma: {repeat_buyers} customers with a repeat purchase, "
+            f"{which} with a positive average repeat order value (repeat orders worth 0 "
+            f"are left out); it needs at least {GAMMA_GAMMA_MIN_CUSTOMERS}"
+        )
+    return fit_gamma_gamma(x[usable], mbar[usable])
 
 
 def fit_models(

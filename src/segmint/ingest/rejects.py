@@ -125,4 +125,3 @@ def _synced(path: Path) -> Path:
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
     return path
-

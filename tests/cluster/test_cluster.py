@@ -729,3 +729,23 @@ def test_a_static_list_above_the_limit_is_refused(
         smallest = min(run.clusters, key=lambda c: c.size)
         ws.save_cluster(run.run_id, smallest.id, "small-enough", "static", replace=True)
         assert ws.count("in segment small-enough", as_of=run.as_of) == smallest.size
+
+
+def test_four_groups_are_not_split_to_reach_the_zone(tmp_path: Path) -> None:
+    """Four groups, one wider: k=6 comes within the margin of k=4 (0.71 against 0.75), but
+    the silhouette is strong and the elbow agrees, so the run keeps the four groups."""
+    centres = [(0.0, 0.0), (6.0, 0.0), (0.0, 6.0), (6.0, 6.0)]
+    x, y = make_blobs(
+        n_samples=BLOB_CUSTOMERS, centers=centres, cluster_std=[0.5, 0.5, 0.5, 1.5], random_state=0
+    )
+    ids = customer_ids(BLOB_CUSTOMERS)
+    frame = pd.DataFrame(
+        {"customer_id": ids, "created_at": "2025-01-01T00:00:00Z", "x1": x[:, 0], "x2": x[:, 1]}
+    )
+    with segmint.init(tmp_path / "ws") as ws:
+        ws.ingest("customers", frame)
+        run = ws.cluster(features=["x1", "x2"], k_range=(2, 8), as_of=AS_OF)
+    assert run.k == 4, run.reason
+    assert "strong structure" in run.reason and "elbow is at k=4 too" in run.reason
+    got = run.labels.set_index("customer_id").cluster.loc[ids]
+    assert adjusted_rand_score(y, got.to_numpy()) > 0.95

@@ -9,6 +9,7 @@ import pytest
 from segmint.cluster.explain import ClusterProfile, FeatureProfile, suggest_names
 from segmint.cluster.model import (
     CLEAR_MARGIN,
+    STRONG,
     STRUCTURE,
     ZONE,
     Score,
@@ -42,6 +43,24 @@ def test_a_k_outside_the_zone_that_is_clearly_better_wins() -> None:
     assert got.k == 3
     assert got.reason.startswith("k=3")
     assert "clearly better" in got.reason
+
+
+def test_a_strong_structure_the_elbow_agrees_with_wins_by_any_margin() -> None:
+    """Four well-separated groups: 0.78 at k=4, 0.73 at k=5, the elbow at 4 (the case a
+    user met: the zone preference split a real group in two)."""
+    inertia = {2: 9000.0, 3: 5000.0, 4: 1000.0, 5: 900.0, 6: 820.0, 7: 760.0, 8: 700.0}
+    given = scores({2: 0.55, 3: 0.62, 4: 0.78, 5: 0.73, 6: 0.60, 7: 0.50, 8: 0.45}, inertia)
+    got = choose(given)
+    assert (got.k, got.elbow) == (4, 4)
+    assert "strong structure" in got.reason and "elbow is at k=4 too" in got.reason
+
+
+def test_a_strong_silhouette_without_the_elbow_keeps_the_margin_rule() -> None:
+    # The elbow (k=3) does not agree with the best silhouette (k=4): within the margin of
+    # the zone's best, the zone still wins.
+    inertia = {2: 9000.0, 3: 1000.0, 4: 900.0, 5: 850.0, 6: 800.0}
+    got = choose(scores({2: 0.5, 3: 0.6, 4: STRONG + 0.02, 5: STRONG, 6: 0.6}, inertia))
+    assert got.elbow == 3 and got.k == 5
 
 
 def test_a_weak_structure_outside_the_zone_does_not_beat_the_zone() -> None:
@@ -188,3 +207,39 @@ def test_thresholds_are_rounded_but_a_narrow_band_keeps_its_width() -> None:
     assert whole == [
         {"or": [{"attr": "n", "op": "between", "value": [3, 7]}, {"attr": "n", "op": "is_not_set"}]}
     ]
+
+
+def named(*features: FeatureProfile, ident: int = 0) -> ClusterProfile:
+    return ClusterProfile(ident, 10, 0.25, list(features))
+
+
+def test_a_name_word_needs_the_printed_lift_to_agree() -> None:
+    """Far above the other buyers on the transformed scale, yet a CLV lift of 0.9 against
+    everyone: no "high-value" beside that figure."""
+    orders = FeatureProfile("orders_count", 2.5, 2.0, 1.25, 0.2, buyer_gap=0.1)
+    clv = FeatureProfile("predicted_clv_365d", 90.0, 100.0, 0.9, 0.7, buyer_gap=0.9)
+    clusters = [named(orders, clv)]
+    suggest_names(clusters)
+    assert "high-value" not in clusters[0].name
+    clv_up = FeatureProfile("predicted_clv_365d", 150.0, 100.0, 1.5, 0.7, buyer_gap=0.9)
+    clusters = [named(orders, clv_up)]
+    suggest_names(clusters)
+    assert "high-value" in clusters[0].name
+
+
+def test_the_most_recently_active_cluster_is_never_called_lapsed() -> None:
+    def cluster(ident: int, days: float, buyer_gap: float) -> ClusterProfile:
+        return named(
+            FeatureProfile("orders_count", 2.0, 2.0, 1.0, 0.0, buyer_gap=0.0),
+            FeatureProfile(
+                "days_since_last_order", days, 100.0, days / 100.0, 0.0, buyer_gap=buyer_gap
+            ),
+            FeatureProfile("days_since_last_seen", days / 2, 50.0, days / 100.0, 0.0),
+            ident=ident,
+        )
+
+    # Both have a buyer gap that would say "lapsed"; the first was active most recently.
+    clusters = [cluster(0, 130.0, 0.8), cluster(1, 300.0, 1.5)]
+    suggest_names(clusters)
+    assert "lapsed" not in clusters[0].name
+    assert "lapsed" in clusters[1].name

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 TREE_DEPTH: Final = 3
 STANDS_OUT: Final = 0.5  # standard deviations from everyone that earn a word in a name
+# ... and the lift (cluster mean / everyone's) the printed figure must show for that word:
+# a name never says "high-value" beside a lift below 1, or "lapsed" beside fewer days.
+CLEAR_LIFT: Final = 1.2
+RECENCY_FEATURES: Final = ("days_since_last_seen", "days_since_last_order")
 VALUE_FEATURES: Final = ("predicted_clv_365d", "revenue_total", "aov")
 ENGAGEMENT_FEATURES: Final = ("email_open_rate_90d", "email_click_rate_90d")
 
@@ -187,7 +191,8 @@ def suggest_names(clusters: list[ClusterProfile], types: dict[str, str] | None =
     """Give each cluster a plain-language name from its profile (unique within the run);
     ``types`` (feature -> catalog type) lets flags read as flags."""
     kinds = types or {}
-    names = [_name(c, kinds) for c in clusters]
+    freshest = _most_recently_active(clusters)
+    names = [_name(c, kinds, c is freshest) for c in clusters]
     taken: set[str] = set()
     for cluster, name in zip(clusters, names, strict=True):
         if names.count(name) > 1:
@@ -214,41 +219,43 @@ def _phrase(f: FeatureProfile, kinds: dict[str, str]) -> str:
     return f"{_level(f.gap)} {f.feature}"
 
 
-def _name(cluster: ClusterProfile, kinds: dict[str, str]) -> str:
+def _name(cluster: ClusterProfile, kinds: dict[str, str], freshest: bool = False) -> str:
+    """Words for what sets the cluster apart; each needs its gap and its printed lift to
+    agree (``freshest``: the most recently active cluster is never "lapsed"/"dormant")."""
     by = {f.feature: f for f in cluster.features}
     words: list[str] = []
     orders = by.get("orders_count")
     buyers = orders is None or (orders.mean or 0) >= 0.05
     value = next((by[n] for n in VALUE_FEATURES if n in by), None)
     if buyers and value is not None:
-        if _among_buyers(value) >= STANDS_OUT:
+        if _high(value, among_buyers=True):
             words.append("high-value")
-        elif _among_buyers(value) <= -STANDS_OUT:
+        elif _low(value, among_buyers=True):
             words.append("low-value")
     if orders is not None and not buyers:
         words.append("non-buyers")
     recency = by.get("days_since_last_order") if buyers else None
     if recency is not None:
-        if _among_buyers(recency) <= -STANDS_OUT:
+        if _low(recency, among_buyers=True):
             words.append("recent")
-        elif _among_buyers(recency) >= STANDS_OUT:
+        elif _high(recency, among_buyers=True) and not freshest:
             words.append("lapsed")
     else:
         seen = by.get("days_since_last_seen")
-        if seen is not None and seen.gap <= -STANDS_OUT:
+        if seen is not None and _low(seen):
             words.append("active")
-        elif seen is not None and seen.gap >= STANDS_OUT:
+        elif seen is not None and _high(seen) and not freshest:
             words.append("dormant")
     if orders is not None and buyers and orders.mean is not None:
         if 0.8 <= orders.mean <= 1.3:
             words.append("one-time")
-        elif _among_buyers(orders) >= STANDS_OUT:
+        elif _high(orders, among_buyers=True):
             words.append("frequent")
     engaged = [by[n] for n in ENGAGEMENT_FEATURES if n in by]
-    if engaged and max(e.gap for e in engaged) >= STANDS_OUT:
+    if engaged and any(_high(e) for e in engaged):
         words.append("email-engaged")
     tenure = by.get("tenure_days")
-    if tenure is not None and tenure.gap <= -STANDS_OUT:
+    if tenure is not None and _low(tenure):
         words.append("new")
     if len(words) < 2:
         # Features without a word of their own: say what sets the cluster apart.
@@ -274,6 +281,32 @@ def _level(gap: float) -> str:
 
 def _among_buyers(f: FeatureProfile) -> float:
     return f.buyer_gap if f.buyer_gap is not None else f.gap
+
+
+def _high(f: FeatureProfile, among_buyers: bool = False) -> bool:
+    """Clearly above everyone: by its gap and by the lift printed beside it."""
+    gap = _among_buyers(f) if among_buyers else f.gap
+    return gap >= STANDS_OUT and (f.lift is None or f.lift >= CLEAR_LIFT)
+
+
+def _low(f: FeatureProfile, among_buyers: bool = False) -> bool:
+    """Clearly below everyone: by its gap and by the lift printed beside it."""
+    gap = _among_buyers(f) if among_buyers else f.gap
+    return gap <= -STANDS_OUT and (f.lift is None or f.lift <= 1 / CLEAR_LIFT)
+
+
+def _most_recently_active(clusters: list[ClusterProfile]) -> ClusterProfile | None:
+    """The cluster whose members were seen (or ordered) most recently on average."""
+    for feature in RECENCY_FEATURES:
+        means = [
+            (f.mean, c)
+            for c in clusters
+            for f in c.features
+            if f.feature == feature and f.mean is not None
+        ]
+        if len(means) == len(clusters) and means:
+            return min(means, key=lambda pair: pair[0])[1]
+    return None
 
 
 # --- rules ---------------------------------------------------------------------------

@@ -8,7 +8,11 @@ a silhouette of at least :data:`STRUCTURE` (0.5, where Kaufman and Rousseeuw's s
 starts calling a structure "reasonable") that beats the zone by more than
 :data:`CLEAR_MARGIN`. Customer data often splits weakly into buyers and non-buyers with
 a higher silhouette at k=2 or 3 than at 6; that split alone is not worth giving up the
-zone for. The elbow of the inertia curve is reported beside the choice.
+zone for. But when the best silhouette is strong (at least :data:`STRONG`, 0.7, Kaufman and
+Rousseeuw's "strong structure") and the elbow of the inertia curve is at the same k, two
+independent signals agree on how many groups there are, and the data wins whatever the
+margin: four well-separated groups (0.78 at k=4, 0.73 at k=5, elbow at 4) are not split to
+reach the zone. The elbow is reported beside the choice.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 ZONE: Final = (5, 8)  # the manageable number of segments
 CLEAR_MARGIN: Final = 0.05  # silhouette points a k outside the zone must win by
 STRUCTURE: Final = 0.5  # ... and the silhouette it must reach
+STRONG: Final = 0.7  # a silhouette this high that the elbow agrees with wins outright
 SILHOUETTE_SAMPLE: Final = 10_000
 N_INIT: Final = 4
 
@@ -144,6 +149,14 @@ def choose(scores: list[Score], fixed: bool = False) -> Choice:
         reason = (
             f"k={best.k} has the best silhouette ({best.silhouette:.3f}) and is in the "
             f"{ZONE[0]}-{ZONE[1]} zone of manageable segments{tail}"
+        )
+        return Choice(best.k, reason, scores, knee)
+    if best.silhouette >= STRONG and best.k == knee:
+        reason = (
+            f"k={best.k} has the best silhouette ({best.silhouette:.3f}, a strong structure) "
+            f"and the inertia elbow is at k={knee} too: the data has {best.k} groups of its "
+            f"own, so it wins over the {ZONE[0]}-{ZONE[1]} zone (best there: k={in_zone.k}, "
+            f"{in_zone.silhouette:.3f})"
         )
         return Choice(best.k, reason, scores, knee)
     if best.silhouette >= STRUCTURE and best.silhouette - in_zone.silhouette > CLEAR_MARGIN:

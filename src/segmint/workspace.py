@@ -107,15 +107,26 @@ def find_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else Path.cwd()
 
 
-def open(path: str | os.PathLike[str] | None = None) -> Workspace:
-    """Open an existing workspace (see :func:`find_root` for how it is found)."""
+def open(path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Workspace:
+    """Open an existing workspace (see :func:`find_root` for how it is found).
+
+    ``read_only=True`` (notebooks, dashboards) lets several processes read one workspace
+    together; writes are then refused. A process that writes needs it alone.
+
+    >>> import tempfile, segmint
+    >>> root = tempfile.mkdtemp() + "/shop"
+    >>> segmint.init(root).close()
+    >>> with segmint.open(root, read_only=True) as ws:
+    ...     ws.stats()["events"]
+    0
+    """
     root = find_root(path)
     if not (root / CONFIG_FILE).is_file() or not (root / DB_FILE).is_file():
         raise WorkspaceError(
             f"{root} is not a segmint workspace (no {CONFIG_FILE} and {DB_FILE}); "
             f"create one with: segmint init {root}"
         )
-    return Workspace(root, load_config(root / CONFIG_FILE))
+    return Workspace(root, load_config(root / CONFIG_FILE), read_only=read_only)
 
 
 @dataclass
@@ -124,6 +135,7 @@ class Workspace:
 
     root: Path
     config: Config
+    read_only: bool = False
     _con: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -133,10 +145,11 @@ class Workspace:
             from segmint.ingest.rejects import recover_rejects
             from segmint.store.migrate import upgrade
 
-            con = connect(self.root, self.config.store)
+            con = connect(self.root, self.config.store, self.read_only)
             try:
                 upgrade(con, self.root / DB_FILE)
-                recover_rejects(self.root, con)
+                if not self.read_only:
+                    recover_rejects(self.root, con)
             except BaseException:
                 release(con)
                 raise

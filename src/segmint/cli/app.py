@@ -102,10 +102,12 @@ def instant_or_now(text: str | None, option: str = "--as-of") -> Any:
     return parse_as_of(text, option)
 
 
-def _open() -> Any:
+def _open(read_only: bool = False) -> Any:
+    """The workspace; commands that only read open it read-only, so that several of them
+    (and notebooks opened with read_only=True) can work on it together."""
     import segmint
 
-    return segmint.open(STATE.workspace)
+    return segmint.open(STATE.workspace, read_only=read_only)
 
 
 @app.command()
@@ -178,7 +180,7 @@ def customer_show(
     """Show one customer's profile: attributes, traits, identities, activity, recent events."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.customer(key, recent, instant(as_of))
 
     view = run(action)

@@ -101,7 +101,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     """The stored cluster runs."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.cluster_runs()
 
     rows = run(action)
@@ -136,7 +136,7 @@ def show(
     """A stored run: parameters, the score of each k, and every cluster."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.cluster_run(run_id)
 
     result = run(action)

@@ -222,7 +222,7 @@ def history(
     from segmint.segments.export import write_members
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             start = instant(since, "--since")
             table = ws.history(name, start)
             write_members(table, format.value, out, sys.stdout)
@@ -261,7 +261,7 @@ def review(
     import json
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.review()
 
     result = run(action)
@@ -283,7 +283,7 @@ def overlap(
     import json
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.overlap(names or None)
 
     sizes, pairs = run(action)

@@ -84,7 +84,7 @@ def add(
     from segmint.errors import SegmintError
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             if (file is None) == (rule is None):
                 raise SegmintError("give a segment FILE or --rule TEXT with --name")
             if file is not None:
@@ -120,7 +120,7 @@ def list_(
     def action() -> Any:
         from segmint.segments.refresh import states
 
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             found: list[Any] = []
             for name in ws.segments.files():
                 try:
@@ -172,7 +172,7 @@ def show(
 
         if plot is not None:
             check_plot_path(plot)  # before the report, which reads every member
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             report = segment_report(ws, name, instant(as_of))
             if plot is not None:
                 plot_trend(report, plot)
@@ -199,7 +199,7 @@ def count(
     """Print how many customers a saved segment or a rule selects."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.count(_pick_rule(ws, name, rule, rule_file), instant(as_of))
 
     print(run(action))
@@ -226,7 +226,7 @@ def members(
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else []
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             when = instant(as_of)
             table = ws.members(_pick_rule(ws, name, rule, rule_file), when, "arrow", wanted)
             write_members(table, format.value, out, sys.stdout)
@@ -248,7 +248,7 @@ def sql(
     """Print the SQL of a segment for an engine, compiled from the same expression."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.sql(_pick_rule(ws, name, rule, rule_file), instant(as_of), dialect.value)
 
     print(run(action))
@@ -259,7 +259,7 @@ def remove(name: Annotated[str, typer.Argument(help="A saved segment's name.")])
     """Delete a saved segment's file."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             users = [
                 other
                 for other, rule in ws.segments.rules().items()

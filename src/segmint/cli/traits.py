@@ -32,7 +32,7 @@ def traits(
     from segmint.segments.export import write_members
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             result = ws.traits_result(instant(as_of), progress=progress_for_stderr())
             write_members(result.table, format.value, out, sys.stdout)
             return result
@@ -54,7 +54,7 @@ def models(
     """The CLV models (BG/NBD, Gamma-Gamma) fitted on purchases up to as_of, as JSON."""
 
     def action() -> Any:
-        with _open() as ws:
+        with _open(read_only=True) as ws:
             return ws.models(instant(as_of), time_unit.value)
 
     print(json.dumps(run(action), indent=2))
@@ -85,7 +85,7 @@ def templates(
     if sizes:
 
         def action() -> Any:
-            with _open() as ws:
+            with _open(read_only=True) as ws:
                 return count_templates(ws.evaluator(), instant_or_now(as_of))
 
         counted = {c.template.name: c for c in run(action)}

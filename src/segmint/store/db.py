@@ -34,23 +34,30 @@ class _Held:
     fd: int
     users: int
     marker: Path
+    read_only: bool
 
 
 _HELD: dict[Path, _Held] = {}
 _BY_CONNECTION: dict[int, Path] = {}
 
 
-def connect(root: Path, settings: StoreConfig) -> duckdb.DuckDBPyConnection:
+def connect(
+    root: Path, settings: StoreConfig, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Connect to ``root/segmint.duckdb`` in UTC with the configured memory limit.
 
-    The first connection of a process takes the workspace lock (``segmint.lock``) and, when
-    a commit marker says that a write was cut off, first drops what it left in the
-    write-ahead log, so the database opens as it was before that write.
+    The first connection of a process takes the workspace lock (``segmint.lock``):
+    exclusive to write, shared to read (several readers may work together; a writer waits
+    for none of them and is refused while one reads). When a commit marker says that a
+    write was cut off, it first drops what that write left in the write-ahead log, so the
+    database opens as it was before it.
     """
     import duckdb
 
     path = (root / DB_FILE).resolve()
-    _hold(path)
+    if read_only and not path.is_file():
+        raise WorkspaceError(f"{path} does not exist; create the workspace with segmint init")
+    _hold(path, read_only)
     config: dict[str, Any] = {
         "memory_limit": settings.memory_limit,
         "temp_directory": str(root / "tmp"),
@@ -58,7 +65,7 @@ def connect(root: Path, settings: StoreConfig) -> duckdb.DuckDBPyConnection:
     if settings.threads:
         config["threads"] = settings.threads
     try:
-        con = duckdb.connect(str(path), config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.Error as exc:
         _let_go(path)
         raise open_error(path, exc) from exc
@@ -71,6 +78,12 @@ def connect(root: Path, settings: StoreConfig) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar_print = false")
     con.execute("SET progress_bar_time = 0")
     return con
+
+
+def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` was opened read-only by :func:`connect`."""
+    path = _BY_CONNECTION.get(id(con))
+    return path is not None and path in _HELD and _HELD[path].read_only
 
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
@@ -88,33 +101,58 @@ def marker_of(con: duckdb.DuckDBPyConnection) -> Path | None:
     return _HELD[path].marker if path is not None and path in _HELD else None
 
 
-def _hold(path: Path) -> None:
+def _hold(path: Path, read_only: bool) -> None:
     held = _HELD.get(path)
     if held is not None:
+        if held.read_only != read_only:
+            mode = "read-only" if held.read_only else "for writing"
+            raise WorkspaceError(
+                f"{path} is already open {mode} in this process; close that workspace "
+                "before opening it the other way"
+            )
         held.users += 1
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path.parent / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-        os.close(fd)
-        by = f"process {holder}" if holder.isdigit() else "another process"
-        raise WorkspaceBusyError(
-            f"{path} is in use by {by}; wait for it to finish (only one segmint command "
-            "can use a workspace at a time)"
-        ) from None
-    # The holder's pid, for the message above (the lock itself is the flock).
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
     marker = path.with_name(MARKER_FILE)
     try:
+        _lock(fd, path, exclusive=not read_only or marker.exists())
         _recover(path, marker)
+        if read_only:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # recovered (if need be): now share it
     except BaseException:
         os.close(fd)
         raise
-    _HELD[path] = _Held(fd, 1, marker)
+    _HELD[path] = _Held(fd, 1, marker, read_only)
+
+
+def _lock(fd: int, path: Path, exclusive: bool) -> None:
+    """Take the workspace lock without waiting; the error says who holds it."""
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        try:  # only readers hold it when a shared lock is still possible
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            readers = True
+        except BlockingIOError:
+            readers = False
+        if readers:
+            message = (
+                f"{path} is open for reading by another process (a notebook or a command "
+                "that reads); close it, then write"
+            )
+        else:
+            by = f"process {holder}" if holder.isdigit() else "another process"
+            message = (
+                f"{path} is in use by {by}; wait for it to finish (only one segmint "
+                "command can write to a workspace at a time)"
+            )
+        raise WorkspaceBusyError(message) from None
+    if exclusive:
+        # The writer's pid, for the message above (the lock itself is the flock).
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
 
 
 def _let_go(path: Path) -> None:

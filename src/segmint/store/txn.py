@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from segmint.errors import StoreFullError
-from segmint.store.db import DB_FILE, marker_of, sync_folder, wal_is_empty
+from segmint.errors import StoreFullError, WorkspaceError
+from segmint.store.db import DB_FILE, is_read_only, marker_of, sync_folder, wal_is_empty
 
 if TYPE_CHECKING:
     import duckdb
@@ -50,6 +50,11 @@ def transaction(
     killed anywhere in between leaves the marker, and the next open drops the log. Ctrl-C
     during the commit is held back until it is done, then raised as
     :class:`InterruptedAfterCommit`."""
+    if is_read_only(con):
+        raise WorkspaceError(
+            f"this workspace is open read-only; {doing or what} writes to it: open it for "
+            "writing (segmint.open(path) without read_only=True)"
+        )
     marker = marker_of(con)
     try:
         if marker is not None:

@@ -32,7 +32,7 @@ CHECKS = [
     "fresh",
     "campaign",
 ]
-OVERLAP_ACTION = "merge them into one segment, or sharpen one rule so they differ"
+OVERLAP_ACTION = "merge pair_a into pair_b, or sharpen one rule so they differ"
 STALE_DATES = "redefine it with relative windows (last N days)"
 STALE_REFRESH = "refresh it (segmint refresh, or on a schedule)"
 
@@ -302,24 +302,139 @@ def test_more_than_max_active_segments_is_a_finding_naming_the_weakest(shop: Bui
         ws.add_segment(f"s{k}", f"n >= {4 * k} and n < {4 * k + size}", campaign="c")
     ws.refresh(as_of=AS_OF)
     message = (
-        "9 active segments; more than 8 is more than a team can act on and measure (the 5-8 zone)."
+        "9 active segments; more than 8 is more than a team can act on and measure "
+        "(the 5-8 zone): 1 should go."
     )
-    names = [f"s{k}" for k in range(9)]
-    # Most failed checks first, then the smallest.
+    # One must go: the one with a reason (s8), not the smallest clean one.
     assert ws.review().findings == [
-        Finding("too_many_active", names, message, "retire or merge the weakest: s8")
+        Finding(
+            "too_many_active",
+            ["s8"],
+            message,
+            "retire or merge the weakest, weakest first: s8 (4 members: few members reachable)",
+        )
     ]
     ws.add_segment("s9", "n >= 36", campaign="c")
     ws.refresh(["s9"], AS_OF)
     [finding] = ws.review().findings
-    assert finding.segments == [*names, "s9"]
-    assert finding.action == "retire or merge the weakest: s8, s7"
+    assert finding.segments == ["s8", "s7"]
+    assert finding.message.endswith("(the 5-8 zone): 2 should go.")
+    assert finding.action == (
+        "retire or merge the weakest, weakest first: s8 (4 members: few members reachable); "
+        "s7 (2 members)"
+    )
 
     ws.retire("s8")
     ws.retire("s9")
     review = ws.review()
     assert [s.name for s in review.segments] == [f"s{k}" for k in range(8)]
     assert review.findings == []
+
+
+def test_too_many_active_names_the_weakest_never_the_largest_distinct_ones(shop: Build) -> None:
+    ws = shop(list(map(reachable, range(40))), min_size=2, max_active=2)
+    rules = {
+        "all_buyers": "n < 20",  # 20 members; fails distinct (copy) but is the larger
+        "copy": "n < 18",  # 18 members, all in all_buyers: Jaccard 18 / 20 = 0.9
+        "second": "n >= 20 and n < 32",  # 12 members, distinct: strong
+        "tiny": "n = 32",  # 1 member < min_size 2: too small
+        "plain": "n >= 33 and n < 37",  # 4 members, nothing wrong
+    }
+    for name, rule in rules.items():
+        ws.add_segment(name, rule, campaign="c")
+    ws.add_segment("nocamp", "n >= 37")  # 3 members, no campaign
+    ws.refresh(as_of=AS_OF)
+    review = ws.review()
+    # 6 active, max_active 2: 4 go. Scores: tiny 3 (too small), copy 3 (covered by a
+    # larger one), nocamp 1 (no campaign), plain 0; ties go to the smaller. The old
+    # ranking (most failed checks, then smallest) named all_buyers in place of plain.
+    assert [(f.kind, f.segments) for f in review.findings] == [
+        ("too_many_active", ["tiny", "copy", "nocamp", "plain"]),
+        ("overlap", ["copy", "all_buyers"]),
+        ("too_small", ["tiny"]),
+        ("no_campaign", ["nocamp"]),
+    ]
+    too_many, merge = review.findings[:2]
+    assert too_many.message == (
+        "6 active segments; more than 2 is more than a team can act on and measure "
+        "(the 5-8 zone): 4 should go."
+    )
+    assert too_many.action == (
+        "retire or merge the weakest, weakest first: tiny (1 members: too small); "
+        "copy (18 members: overlaps the larger all_buyers (Jaccard 0.90)); "
+        "nocamp (3 members: no campaign); plain (4 members)"
+    )
+    # The smaller merges into the larger, whatever the names' order.
+    assert merge == Finding(
+        "overlap",
+        ["copy", "all_buyers"],
+        "copy (18 members) and all_buyers (20) share 18 members (Jaccard 0.90 > 0.5); "
+        "100% of copy is in all_buyers.",
+        "merge copy into all_buyers, or sharpen one rule so they differ",
+    )
+    shown = cli(ws, "review", "--format", "json")
+    assert json.loads(shown.stdout)["findings"][0]["segments"] == [
+        "tiny",
+        "copy",
+        "nocamp",
+        "plain",
+    ]
+
+
+def test_a_shop_without_contact_details_is_one_finding_before_the_segments(shop: Build) -> None:
+    # Nobody has an email with consent or a phone with SMS consent.
+    people = [person(i, email=f"c{i}@x.io", email_consent=False) for i in range(20)]
+    ws = shop(people, max_active=1)
+    ws.add_segment("low", "n < 4", campaign="c")  # 4 members
+    ws.add_segment("high", "n >= 10", campaign="c")  # 10 members
+    ws.refresh(as_of=AS_OF)
+    assert {c["reachable"].ok for c in checks_of(ws).values()} == {False}
+    no_contact = Finding(
+        "no_contact_data",
+        [],
+        "no customer has an email with email consent or a phone with SMS consent, so "
+        "segments cannot reach 50% of their members (reachable fails for the data, not for "
+        "the segments).",
+        "ingest the contact details: email and email_consent, phone and sms_consent in the "
+        "customers file",
+    )
+    review = ws.review()
+    assert review.findings[0] == no_contact
+    kinds = ["no_contact_data", "too_many_active", "too_small", "too_small"]
+    assert [f.kind for f in review.findings] == kinds
+    assert [f.segments for f in review.findings[1:]] == [["low"], ["low"], ["high"]]
+    # Not reachable is the shop's, not a reason to retire one segment rather than another.
+    assert review.findings[1].action == (
+        "retire or merge the weakest, weakest first: low (4 members: too small)"
+    )
+    md = review.to_markdown()
+    assert f"- **no_contact_data**: {no_contact.message} *Action:* {no_contact.action}" in md
+
+
+def test_few_reachable_customers_is_a_finding_enough_is_not(shop: Build) -> None:
+    # 3 of 20 reachable (15 %) is below min_reachable_share 0.5; 10 of 20 is on it.
+    few = shop([reachable(i) if i < 3 else person(i) for i in range(20)], min_size=1)
+    few.add_segment("a", "n < 10", campaign="c")
+    few.add_segment("b", "n >= 10", campaign="c")
+    few.refresh(as_of=AS_OF)
+    [finding] = few.review().findings
+    assert (finding.kind, finding.segments) == ("no_contact_data", [])
+    assert finding.message.startswith(
+        "only 3 of 20 customers (15.0%) have an email with email consent or a phone with SMS "
+        "consent"
+    )
+    # With contact details for half the shop (on the threshold) there is no such finding,
+    # and a segment whose members cannot be reached is the weaker for it.
+    half = shop([reachable(i) if i < 10 else person(i) for i in range(20)], max_active=1)
+    half.add_segment("a", "n < 10", campaign="c")
+    half.add_segment("b", "n >= 10 and n < 19", campaign="c")  # 9 members, none reachable
+    half.refresh(as_of=AS_OF)
+    findings = half.review().findings
+    assert [f.kind for f in findings] == ["too_many_active", "too_small", "too_small"]
+    assert findings[0].action == (
+        "retire or merge the weakest, weakest first: b (9 members: too small, few members "
+        "reachable)"
+    )
 
 
 def test_an_overlap_above_max_overlap_is_a_finding_one_at_it_is_not(shop: Build) -> None:
@@ -332,7 +447,12 @@ def test_an_overlap_above_max_overlap_is_a_finding_one_at_it_is_not(shop: Build)
     ws.add_segment("f", "n >= 10 and n < 13", campaign="c")  # 2 / 5 with e: below
     ws.refresh(as_of=AS_OF)
     assert findings(ws) == {
-        ("overlap", ("a", "b"), "a and b share 4 members (Jaccard 0.67 > 0.5).", OVERLAP_ACTION)
+        (
+            "overlap",
+            ("b", "a"),
+            "b (4 members) and a (6) share 4 members (Jaccard 0.67 > 0.5); 100% of b is in a.",
+            "merge b into a, or sharpen one rule so they differ",
+        )
     }
     distinct = {name: c["distinct"] for name, c in checks_of(ws).items()}
     assert distinct["d"] == Check("distinct", True, 0.5, 0.5)
@@ -386,7 +506,8 @@ def test_the_review_has_one_finding_per_situation_and_leaves_retired_segments_ou
         (
             "overlap",
             ("pair_a", "pair_b"),
-            "pair_a and pair_b share 3 members (Jaccard 0.75 > 0.5).",
+            "pair_a (3 members) and pair_b (4) share 3 members (Jaccard 0.75 > 0.5); 100% of "
+            "pair_a is in pair_b.",
             OVERLAP_ACTION,
         ),
         (
@@ -470,8 +591,9 @@ def test_segmint_review_prints_the_review_as_json_or_markdown(quarter: segmint.W
     assert "| pair_a | 3 | 15.0% | 2026-02-01T00:00:00Z | distinct |" in lines
     findings_at = lines.index("## Findings")
     assert (
-        "- **overlap** (pair_a, pair_b): pair_a and pair_b share 3 members (Jaccard 0.75 > 0.5)."
-        f" *Action:* {OVERLAP_ACTION}"
+        "- **overlap** (pair_a, pair_b): pair_a (3 members) and pair_b (4) share 3 members "
+        "(Jaccard 0.75 > 0.5); 100% of pair_a is in pair_b. "
+        f"*Action:* {OVERLAP_ACTION}"
     ) in lines[findings_at:]
     assert sum(line.startswith("- **") for line in lines[findings_at:]) == 7
     assert "gone" not in md.stdout
@@ -661,3 +783,42 @@ def test_segment_show_does_not_treat_timestamps_as_categories(buyers: segmint.Wo
     assert rows["orders_count"]["kind"] == "mean"  # the profile is there
     timestamps = {"first_order_at", "last_order_at", "first_seen_at", "last_seen_at"}
     assert timestamps.isdisjoint(rows)
+
+
+def test_segment_show_takes_every_share_among_everyone_at_as_of(shop: Build) -> None:
+    # 20 customers; only 4 have a plan (C00, C01 pro; C02, C03 free). Among those with a
+    # plan, pro is 2 / 4 = 50 % (lift 2); among everyone it is 2 / 20 = 10 %, the share
+    # of the size line: lift 1.0 / 0.1 = 10.
+    plans = {0: "pro", 1: "pro", 2: "free", 3: "free"}
+    ws = shop([person(i, **({"plan": plans[i]} if i in plans else {})) for i in range(20)])
+    ws.add_segment("pro", 'plan = "pro"')
+    ws.refresh(as_of=AS_OF)
+    shown = cli(ws, "segment", "show", "pro", "--json")
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert (data["size"], data["customers"], data["profile_base"]) == (2, 20, 20)
+    rows = {row["field"]: row for row in data["profile"]}
+    assert rows["plan"] == {
+        "field": "plan",
+        "kind": "share",
+        "value": "pro",
+        "segment": 1.0,
+        "everyone": 0.1,
+        "lift": 10.0,
+    }
+    text = cli(ws, "segment", "show", "pro")
+    assert "size: 2 of 20 customers (10.0%)" in text.stdout
+    assert "profile against everyone (20 customers)" in text.stdout
+    assert "10.00x" in text.stdout
+
+
+def test_segment_show_takes_trait_shares_among_everyone_not_the_buyers(
+    buyers: segmint.Workspace,
+) -> None:
+    # C00 and C01 ordered the same (one order of 100 on 2025-11-01), so they share an
+    # rfm_segment; 3 of 20 customers bought. The members' rfm_segment is 2 of 20 (10 %) of
+    # everyone, not 2 of the 3 buyers: lift 10, as the size line (2 of 20) says.
+    rows = profile_rows(buyers)
+    assert rows["rfm_segment"]["segment"] == 1.0
+    assert rows["rfm_segment"]["everyone"] == pytest.approx(0.1)
+    assert rows["rfm_segment"]["lift"] == pytest.approx(10.0)

@@ -357,6 +357,7 @@ def print_segment(report: Any) -> None:
             checks.add_row(c.check, mark, _fmt(c.value), _fmt(c.threshold))
         console.print(checks)
     if report.profile:
+        console.print(f"profile against everyone ({report.profile_base:,} customers)")
         table = Table("differs most in", "segment", "everyone", "lift", box=None)
         for row in report.profile:
             label = row.field if row.kind == "mean" else f"{row.field} = {row.value}"

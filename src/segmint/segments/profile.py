@@ -1,9 +1,12 @@
 """A segment against everyone: where its members differ most, in attributes and traits.
 
-For each numeric field (attributes and traits) the mean of the members is compared with
-the mean of all customers; for each categorical field (booleans, strings with at most
+Everyone is one base for every row: all customers in the population at as_of (the
+customers of the size line). For each numeric field (attributes and traits) the mean of the
+members is compared with the mean of everyone (each over those with a value: a mean of a
+missing amount means nothing); for each categorical field (booleans, strings with at most
 ``MAX_LEVELS`` values, the string traits) the value most over-represented among the
-members (at least ``MIN_SHARE`` of them) is compared with its share of everyone. The lift
+members (at least ``MIN_SHARE`` of them) is compared with its share of everyone, both
+shares counting the customers without a value in their base. The lift
 is segment / everyone; fields are ranked by how far the lift is from 1 (``|log lift|``).
 """
 
@@ -96,11 +99,13 @@ def compare(frame: pd.DataFrame, members: pd.Series, top: int = 8) -> list[Profi
 
 
 def _share_row(name: str, column: Any, inside: Any) -> list[ProfileRow]:
-    # Shares among customers with a value; value_counts leaves missing ones out.
-    everyone = column.value_counts(normalize=True)
-    if everyone.empty or len(everyone) > MAX_LEVELS:
+    # Shares of everyone on both sides: a customer without a value (an rfm_segment for
+    # someone who never ordered) counts in the base, as in the size line of segment show.
+    counts = column.value_counts()
+    if counts.empty or len(counts) > MAX_LEVELS:
         return []
-    segment = inside.value_counts(normalize=True)
+    everyone = counts / len(column)
+    segment = inside.value_counts() / len(inside)
     segment = segment[segment >= MIN_SHARE]
     if segment.empty:
         return []

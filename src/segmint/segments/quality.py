@@ -17,6 +17,11 @@ Checks (``check``, ``ok``, ``value``, ``threshold``):
   next month;
 - ``fresh``: days since the last refresh <= max_refresh_age_days;
 - ``campaign``: the ``campaign`` field is set (linked to a campaign).
+
+The review turns the checks into ranked findings (``FINDING_ORDER``): a workspace without
+contact details is one ``no_contact_data`` finding; ``too_many_active`` names only the
+segments that must go, the weakest by ``RETIRE_WEIGHTS``; ``overlap`` says which segment
+to merge into which.
 """
 
 from __future__ import annotations
@@ -338,78 +343,241 @@ class Review:
         if not self.findings:
             lines.append("Nothing to act on.")
         for f in self.findings:
-            who = ", ".join(f.segments)
-            lines.append(f"- **{f.kind}** ({who}): {f.message} *Action:* {f.action}")
+            who = f" ({', '.join(f.segments)})" if f.segments else ""
+            lines.append(f"- **{f.kind}**{who}: {f.message} *Action:* {f.action}")
         return "\n".join(lines) + "\n"
 
 
+# Weights of the reasons to retire a segment (docs/segments.md, "The review"): the weakest
+# segments have the largest sum; ties go to the smaller segment, so the largest distinct
+# segments are the last ever named.
+RETIRE_WEIGHTS = {
+    "failed": 5,
+    "too_small": 3,
+    "covered": 3,
+    "unstable": 2,
+    "stale": 2,
+    "unreachable": 1,
+    "no_campaign": 1,
+}
+# Findings come in this order (then, within a kind, the weakest segment or the largest
+# overlap first): what blocks everything, what cuts the count, then per-segment fixes.
+FINDING_ORDER = (
+    "no_contact_data",
+    "failed",
+    "too_many_active",
+    "overlap",
+    "too_small",
+    "unstable",
+    "stale",
+    "no_campaign",
+)
+
+
+@dataclass(frozen=True)
+class Weakness:
+    """Why a segment could go, and its score (the sum of RETIRE_WEIGHTS of its reasons)."""
+
+    segment: SegmentQuality
+    reasons: list[str]
+    covered_by: Overlap | None  # the larger segment it overlaps above max_overlap
+
+    @property
+    def score(self) -> int:
+        return sum(RETIRE_WEIGHTS[r] for r in self.reasons)
+
+    def rank_key(self) -> tuple[int, int, str]:
+        return (-self.score, self.segment.size or 0, self.segment.name)
+
+    def describe(self) -> str:
+        s = self.segment
+        size = "no members counted" if s.size is None else f"{s.size:,} members"
+        words = [_REASON_WORDS[r] for r in self.reasons if r != "covered"]
+        if self.covered_by is not None:
+            o = self.covered_by
+            other = o.b if o.a == s.name else o.a
+            words.append(f"overlaps the larger {other} (Jaccard {o.jaccard:.2f})")
+        return f"{s.name} ({size}{': ' + ', '.join(words) if words else ''})"
+
+
+_REASON_WORDS = {
+    "failed": "its refresh failed",
+    "too_small": "too small",
+    "unstable": "unstable",
+    "stale": "stale",
+    "unreachable": "few members reachable",
+    "no_campaign": "no campaign",
+}
+
+
 def review(ws: Workspace) -> Review:
-    """Checks of every active segment and the findings of DESIGN section 6."""
+    """Checks of every active segment and the findings of DESIGN section 6, ranked."""
     config = ws.config.quality
     segments = assess(ws)
+    sizes, pairs = overlaps(ws, [s.name for s in segments])
+    merges = _merge_pairs(pairs, sizes, config.max_overlap)
+    contact = _contact_share(ws)
+    no_contact = contact is not None and contact[0] / contact[1] < config.min_reachable_share
+    weak = {s.name: _weakness(s, merges, not no_contact) for s in segments}
+    ranked = sorted(weak.values(), key=Weakness.rank_key)
     findings: list[Finding] = []
-    names = [s.name for s in segments]
+    if no_contact and contact is not None:
+        findings.append(_no_contact_finding(*contact, config.min_reachable_share))
     if len(segments) > config.max_active:
-        weakest = sorted(segments, key=lambda s: (-len(s.failed_checks()), s.size or 0))
-        pick = [s.name for s in weakest[: len(segments) - config.max_active]]
-        findings.append(
+        findings.append(_too_many(ranked, config.max_active))
+    for small, large, o in merges:
+        findings.append(_merge_finding(small, large, o, sizes, config.max_overlap))
+    for w in ranked:
+        findings.extend(_segment_findings(w, config))
+    order = {kind: i for i, kind in enumerate(FINDING_ORDER)}
+    findings.sort(key=lambda f: order.get(f.kind, len(order)))  # stable: ranks kept
+    return Review(segments, findings, config)
+
+
+def _merge_pairs(
+    pairs: list[Overlap], sizes: dict[str, int], max_overlap: float
+) -> list[tuple[str, str, Overlap]]:
+    """(smaller, larger, overlap) of every pair above ``max_overlap``, largest Jaccard first;
+    of two equal sizes the later name is the smaller."""
+    out = []
+    for o in sorted(pairs, key=lambda o: (-o.jaccard, o.a, o.b)):
+        if o.jaccard > max_overlap:
+            small, large = (o.a, o.b) if (sizes[o.a], o.b) < (sizes[o.b], o.a) else (o.b, o.a)
+            out.append((small, large, o))
+    return out
+
+
+def _weakness(
+    s: SegmentQuality, merges: list[tuple[str, str, Overlap]], count_reach: bool
+) -> Weakness:
+    failed = set(s.failed_checks())
+    reasons = []
+    if s.status == "failed":
+        reasons.append("failed")
+    if failed & {"substantial", "substantial_share"}:
+        reasons.append("too_small")
+    covered = next((o for small, _, o in merges if small == s.name), None)
+    if covered is not None:
+        reasons.append("covered")
+    if "stable" in failed:
+        reasons.append("unstable")
+    if failed & {"fresh", "relative"}:
+        reasons.append("stale")
+    if count_reach and "reachable" in failed:
+        reasons.append("unreachable")
+    if "campaign" in failed:
+        reasons.append("no_campaign")
+    return Weakness(s, reasons, covered)
+
+
+def _contact_share(ws: Workspace) -> tuple[int, int] | None:
+    """Known customers with an email and email consent or a phone and SMS consent, and all
+    known customers (None when there are none)."""
+    row = ws.con.execute(
+        "SELECT count(*) FILTER (WHERE (email IS NOT NULL AND email_consent) OR "
+        "(phone IS NOT NULL AND sms_consent)), count(*) FROM profiles "
+        "WHERE customer_id IS NOT NULL"
+    ).fetchone()
+    if row is None or not row[1]:
+        return None
+    return int(row[0]), int(row[1])
+
+
+def _no_contact_finding(reachable: int, customers: int, minimum: float) -> Finding:
+    who = (
+        "no customer has"
+        if reachable == 0
+        else f"only {reachable:,} of {customers:,} customers ({reachable / customers:.1%}) have"
+    )
+    return Finding(
+        "no_contact_data",
+        [],
+        f"{who} an email with email consent or a phone with SMS consent, so segments "
+        f"cannot reach {minimum:.0%} of their members (reachable fails for the data, not "
+        "for the segments).",
+        "ingest the contact details: email and email_consent, phone and sms_consent "
+        "in the customers file",
+    )
+
+
+def _too_many(ranked: list[Weakness], max_active: int) -> Finding:
+    excess = len(ranked) - max_active
+    picks = ranked[:excess]
+    return Finding(
+        "too_many_active",
+        [w.segment.name for w in picks],
+        f"{len(ranked)} active segments; more than {max_active} is more than a team can act "
+        f"on and measure (the 5-8 zone): {excess} should go.",
+        "retire or merge the weakest, weakest first: " + "; ".join(w.describe() for w in picks),
+    )
+
+
+def _merge_finding(
+    small: str, large: str, o: Overlap, sizes: dict[str, int], max_overlap: float
+) -> Finding:
+    inside = o.both / sizes[small] if sizes[small] else 0.0
+    return Finding(
+        "overlap",
+        [small, large],
+        f"{small} ({sizes[small]:,} members) and {large} ({sizes[large]:,}) share {o.both:,} "
+        f"members (Jaccard {o.jaccard:.2f} > {max_overlap}); {inside:.0%} of {small} is "
+        f"in {large}.",
+        f"merge {small} into {large}, or sharpen one rule so they differ",
+    )
+
+
+def _segment_findings(w: Weakness, config: QualityConfig) -> list[Finding]:
+    s, out = w.segment, []
+    failed = set(s.failed_checks())
+    if s.status == "failed":
+        message = f"the last refresh of {s.name} failed: {s.error}"
+        action = "fix the segment file or the rule, then refresh"
+        out.append(Finding("failed", [s.name], message, action))
+    if "too_small" in w.reasons:
+        share = "-" if s.share is None else f"{s.share:.2%}"
+        out.append(
             Finding(
-                "too_many_active",
-                names,
-                f"{len(segments)} active segments; more than {config.max_active} is more "
-                "than a team can act on and measure (the 5-8 zone).",
-                f"retire or merge the weakest: {', '.join(pick)}",
+                "too_small",
+                [s.name],
+                f"{s.name} has {s.size:,} members ({share} of customers); minimum "
+                f"{config.min_size} and {config.min_share:.1%}.",
+                "retire it, or widen the rule",
             )
         )
-    _, pairs = overlaps(ws, names)
-    for o in sorted(pairs, key=lambda o: -o.jaccard):
-        if o.jaccard > config.max_overlap:
-            findings.append(
-                Finding(
-                    "overlap",
-                    [o.a, o.b],
-                    f"{o.a} and {o.b} share {o.both:,} members (Jaccard {o.jaccard:.2f} > "
-                    f"{config.max_overlap}).",
-                    "merge them into one segment, or sharpen one rule so they differ",
-                )
+    if "unstable" in w.reasons:
+        changed = next(c.value for c in s.checks if c.check == "stable")
+        out.append(
+            Finding(
+                "unstable",
+                [s.name],
+                f"{changed:.0%} of the members of {s.name} changed since the previous refresh "
+                f"(more than {config.max_changed_share:.0%}): it is hard to act on or measure.",
+                "retire it, or base the rule on longer windows",
             )
-    for s in segments:
-        failed = set(s.failed_checks())
-        if s.status == "failed":
-            message = f"the last refresh of {s.name} failed: {s.error}"
-            action = "fix the segment file or the rule, then refresh"
-            findings.append(Finding("failed", [s.name], message, action))
-        if failed & {"substantial", "substantial_share"}:
-            share = "-" if s.share is None else f"{s.share:.2%}"
-            findings.append(
-                Finding(
-                    "too_small",
-                    [s.name],
-                    f"{s.name} has {s.size:,} members ({share} of customers); minimum "
-                    f"{config.min_size} and {config.min_share:.1%}.",
-                    "retire it, or widen the rule",
-                )
+        )
+    if "campaign" in failed:
+        message = f"{s.name} is not linked to a campaign: not ready to activate."
+        action = "link a campaign (the campaign field of its file)"
+        out.append(Finding("no_campaign", [s.name], message, action))
+    if "stale" in w.reasons:
+        out.append(_stale_finding(s, failed, config))
+    return out
+
+
+def _stale_finding(s: SegmentQuality, failed: set[str], config: QualityConfig) -> Finding:
+    why = []
+    if "relative" in failed:
+        why.append("its rule uses absolute dates")
+    if "fresh" in failed:
+        if s.as_of is None:
+            why.append(
+                "it was never refreshed" if s.status == "never" else "it has no successful refresh"
             )
-        if "campaign" in failed:
-            message = f"{s.name} is not linked to a campaign: not ready to activate."
-            action = "link a campaign (the campaign field of its file)"
-            findings.append(Finding("no_campaign", [s.name], message, action))
-        if failed & {"fresh", "relative"}:
-            why = []
-            if "relative" in failed:
-                why.append("its rule uses absolute dates")
-            if "fresh" in failed:
-                if s.as_of is None:
-                    why.append(
-                        "it was never refreshed" if s.status == "never"
-                        else "it has no successful refresh"
-                    )  # fmt: skip
-                else:
-                    why.append(f"its last refresh is older than {config.max_refresh_age_days} days")
-            action = (
-                "redefine it with relative windows (last N days)"
-                if "relative" in failed
-                else "refresh it (segmint refresh, or on a schedule)"
-            )
-            findings.append(Finding("stale", [s.name], f"{s.name}: {' and '.join(why)}.", action))
-    return Review(segments, findings, config)
+        else:
+            why.append(f"its last refresh is older than {config.max_refresh_age_days} days")
+    action = (
+        "redefine it with relative windows (last N days)"
+        if "relative" in failed
+        else "refresh it (segmint refresh, or on a schedule)"
+    )
+    return Finding("stale", [s.name], f"{s.name}: {' and '.join(why)}.", action)

@@ -25,6 +25,7 @@ class SegmentReport:
     trend: list[tuple[datetime, int]] = field(default_factory=list)
     versions: list[tuple[int, datetime]] = field(default_factory=list)
     profile: list[ProfileRow] = field(default_factory=list)
+    profile_base: int = 0  # everyone the profile compares with: customers at as_of
 
     @property
     def share(self) -> float:
@@ -45,6 +46,7 @@ class SegmentReport:
             "versions": [{"version": v, "as_of": iso(a)} for v, a in self.versions],
             "checks": [c.to_json() for c in self.quality.checks] if self.quality else [],
             "profile": [p.to_json() for p in self.profile],
+            "profile_base": self.profile_base,
         }
 
 
@@ -89,15 +91,16 @@ def segment_report(
         size = evaluator.count(definition.rule, when)
         customers = evaluator.count({"and": []}, when)
         refreshed = False
-    rows = _profile(ws, name, definition, when, refreshed) if profile and size else []
+    rows, base = _profile(ws, name, definition, when, refreshed) if profile and size else ([], 0)
     return SegmentReport(
-        definition, when, size, customers, refreshed, quality, trend, versions, rows
+        definition, when, size, customers, refreshed, quality, trend, versions, rows, base
     )
 
 
 def _profile(
     ws: Workspace, name: str, definition: SegmentDefinition, when: datetime, refreshed: bool
-) -> list[ProfileRow]:
+) -> tuple[list[ProfileRow], int]:
+    """The profile rows and the number of customers they compare with."""
     from segmint.segments.profile import compare, population_frame
 
     frame = population_frame(ws, when)
@@ -111,7 +114,7 @@ def _profile(
     else:
         table = ws.members(definition.rule, when)
         members = set(table.column("customer_id").to_pylist())
-    return compare(frame, frame.index.isin(members))
+    return compare(frame, frame.index.isin(members)), len(frame)
 
 
 def check_plot_path(path: Any) -> None:

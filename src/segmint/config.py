@@ -24,6 +24,8 @@ MEMORY_LIMIT = re.compile(r"(\d{1,12}(\.\d{1,3})?) ?(B|KB|MB|GB|TB|KiB|MiB|GiB|T
 MAX_THREADS = 1024
 # revenue is stored as DECIMAL(18, 4): a larger scale would round what it claims to keep.
 MAX_MONEY_SCALE = 4
+# The furthest ahead of a load a timestamp may lie ([ingest] latest_days_ahead): 100 years.
+MAX_DAYS_AHEAD = 36_500
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class IngestConfig:
     purchase_events: tuple[str, ...] = ("order_completed",)
     # Rows with more decimal places than this in `revenue`/`total` are rejected, not rounded.
     money_scale: int = 4
+    # Timestamps before this date (00:00 UTC) or more than this many days after the load
+    # are rejected rows: a year 0001 or 9999 in a file is a placeholder, not an instant.
+    earliest: str = "1970-01-01"
+    latest_days_ahead: int = 1
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,10 @@ purchase_events = ["order_completed"]
 # Money (revenue, total) is stored exactly as DECIMAL(18, money_scale); a value with more
 # decimal places than this is rejected rather than rounded.
 money_scale = 4
+# A timestamp (of an event, order, profile or attribute) before this date (00:00 UTC), or
+# more than latest_days_ahead days after the load, is a rejected row.
+earliest = "1970-01-01"
+latest_days_ahead = 1
 
 [traits]
 # The events the email engagement traits count (email_open_rate_90d = opens / sent).
@@ -233,7 +243,28 @@ def _check_ingest(path: Path, c: IngestConfig) -> IngestConfig:
             f"{path}: [ingest] money_scale: at most {MAX_MONEY_SCALE} (money is stored as "
             f"DECIMAL(18, {MAX_MONEY_SCALE})), got {c.money_scale}"
         )
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", c.earliest) or not _is_date(c.earliest):
+        raise ConfigError(
+            f'{path}: [ingest] earliest: expected a date such as "1970-01-01", got {c.earliest!r}'
+        )
+    if c.earliest < "1900-01-01":
+        raise ConfigError(f"{path}: [ingest] earliest: at least 1900-01-01, got {c.earliest!r}")
+    if c.latest_days_ahead > MAX_DAYS_AHEAD:
+        raise ConfigError(
+            f"{path}: [ingest] latest_days_ahead: at most {MAX_DAYS_AHEAD}, "
+            f"got {c.latest_days_ahead}"
+        )
     return c
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_quality(path: Path, c: QualityConfig) -> QualityConfig:

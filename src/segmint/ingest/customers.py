@@ -21,6 +21,7 @@ from segmint.ingest.stage import (
     infer_types,
     json_text_checks,
     missing_check,
+    range_check,
     require_scalar_column,
 )
 from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
@@ -55,6 +56,8 @@ def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
             checks.append((_COUNTRY_CHECK[0].format(i=i), _COUNTRY_CHECK[1].format(i=i)))
         selects.append(f"{value} AS s_v{i}")
         checks.append(convert_check(f"s_v{i}", col, conflict_reason(target, col.text())))
+        if target.logical == "timestamp":
+            checks.append(range_check(ctx, f"s_v{i}", target.name, col.text()))
     create_stage(ctx, source, selects, checks)
     ctx.progress.phase("updating profiles")
     created, updated = _upsert(ctx, targets)

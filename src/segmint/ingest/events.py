@@ -35,6 +35,7 @@ from segmint.ingest.stage import (
     infer_types,
     json_text_checks,
     missing_check,
+    range_check,
     require_scalar_column,
     sample_types,
     settle_stage,
@@ -145,6 +146,8 @@ def _build_stage(
         selects.append(f"{cast_expr(col, target.logical)} AS s_p{i}")
         if cast_can_fail(col, target.logical):
             checks.append(convert_check(f"s_p{i}", col, conflict_reason(target, col.text())))
+        if target.logical == "timestamp":
+            checks.append(range_check(ctx, f"s_p{i}", col.name, col.text()))
         if col.name in guessed:
             selects.append(f"({col.present()} AND s_p{i} IS NULL) AS s_miss{i}")
     props_sql, props_checks, json_types = _json_properties(ctx, source)
@@ -224,6 +227,7 @@ def _core_columns(
                 f"ELSE '' END || ': \"' || left({ts.text()}, 60) || '\"'",
             )
         )
+    checks.append(range_check(ctx, "s_ts", layout.timestamp, ts.text()))
     for name in _IDENTIFIERS:
         expr = _clean(col(name))
         selects.append(f"{'lower(' + expr + ')' if name == 'email' else expr} AS s_{name}")
@@ -306,9 +310,11 @@ def _json_properties(ctx: LoadContext, source: Source) -> tuple[str, list[Check]
         known = catalog.get(key)
         target, _ = resolve(known, logical)
         types[key] = target or logical
+        value = SourceColumn(key, f"json_extract({col.sql}, {quote_str(json_path(key))})", "json")
+        if types[key] == "timestamp":
+            checks.append(range_check(ctx, cast_expr(value, "timestamp"), key, value.text()))
         if known is None or target == logical:
             continue
-        value = SourceColumn(key, f"json_extract({col.sql}, {quote_str(json_path(key))})", "json")
         checks.append(
             (
                 f"{value.present()} AND ({cast_expr(value, types[key])}) IS NULL",

@@ -8,6 +8,7 @@ as JSON, so the rejects file can show the row as it came.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from segmint.errors import IngestError
@@ -313,6 +314,29 @@ def _drop_stage(ctx: LoadContext) -> None:
 def missing_check(col: SourceColumn | None, name: str) -> Check:
     """A check that rejects rows without a value for a required column."""
     return ("true" if col is None else f"NOT {col.present()}", f"'missing {name}'")
+
+
+def instant_bounds(ctx: LoadContext) -> tuple[datetime, datetime]:
+    """The instants a timestamp in this load may lie between ([ingest] earliest and
+    latest_days_ahead, counted from the load's start)."""
+    start = date.fromisoformat(ctx.config.ingest.earliest)
+    ahead = timedelta(days=ctx.config.ingest.latest_days_ahead)
+    return datetime(start.year, start.month, start.day, tzinfo=UTC), ctx.started_at + ahead
+
+
+def range_check(ctx: LoadContext, alias: str, name: str, got_sql: str) -> Check:
+    """A check that rejects rows whose timestamp ``alias`` lies outside
+    :func:`instant_bounds`: a year 0001 or 9999 is a placeholder, not an instant."""
+    first, last = instant_bounds(ctx)
+    low, high = (f"CAST({quote_str(t.isoformat())} AS TIMESTAMPTZ)" for t in (first, last))
+    why = (
+        f"{name}: outside the accepted range {first:%Y-%m-%d}..{last:%Y-%m-%dT%H:%M:%SZ} "
+        '(segmint.toml [ingest] earliest, latest_days_ahead), got "'
+    )
+    return (
+        f"{alias} NOT BETWEEN {low} AND {high}",
+        f"{quote_str(why)} || left({got_sql}, 60) || '\"'",
+    )
 
 
 def convert_check(alias: str, col: SourceColumn, message_sql: str) -> Check:

@@ -145,34 +145,91 @@ def money_can_fail(col: SourceColumn, scale: int) -> bool:
     return places > scale or precision - places > 18 - scale
 
 
-def _iso_like(s: str) -> str:
-    # DuckDB's timestamp parser also takes 'epoch', 'infinity' and 2-digit years; a 4-digit
-    # year and a dash first is all it needs to be held to ISO 8601 (a regex cost 10x more).
-    return f"(length({s}) >= 10 AND substr({s}, 5, 1) = '-' AND substr({s}, 1, 1) <> '-')"
+# ISO 8601 instants as the files we read write them: a date alone, or a date and a time of
+# hh:mm or hh:mm:ss (a fraction after '.' or ','), then 'Z', an offset or nothing (UTC), in
+# the extended form (2024-06-01T10:00:00Z; a space for the 'T', as RFC 3339 and most CSV
+# exports write it) or the basic form (20240601T100000Z), not mixed. Nothing else is read:
+# DuckDB's own parser also takes 2024-6-1, 'epoch', 2-digit years and zone names (' UTC').
+_HOUR_OFFSET = (r"(?:[01][0-9]|2[0-3])", "[0-5][0-9]")
+_ANY_OFFSET = ("[0-9]{2}", "[0-9]{2}")
 
 
-def _offset_ok(s: str) -> str:
-    # DuckDB reads +24:00 as a day, +05:60 as 6 hours and +99 as 99 hours; ISO 8601 offsets
-    # are -23:59..+23:59 written as +hh, +hhmm or +hh:mm. Anything after the date that
-    # starts with a sign is the offset; 'Z' ends most timestamps and is checked first.
-    time = f"substr({s}, 12)"
-    sign = f"greatest(strpos({time}, '+'), strpos({time}, '-'))"
-    offset = f"replace(substr({time}, {sign} + 1), ':', '')"
+def _iso_pattern(offset: tuple[str, str]) -> str:
+    hours, minutes = offset
+    fraction = r"(?:[.,][0-9]+)?"
+    extended = (
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}" + fraction + ")?"
+        r"(?:Z|[+-]" + hours + "(?::?" + minutes + ")?)?)?"
+    )
+    basic = (
+        r"[0-9]{8}(?:T[0-9]{4}(?:[0-9]{2}" + fraction + ")?"
+        r"(?:Z|[+-]" + hours + "(?:" + minutes + ")?)?)?"
+    )
+    return f"(?:{extended})|(?:{basic})"
+
+
+# The common form DuckDB reads as it is: checked, then cast without rewriting.
+_ISO_PLAIN: Final = quote_str(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)?)?"
+)
+_ISO: Final = quote_str(_iso_pattern(_HOUR_OFFSET))
+_ISO_ANY_OFFSET: Final = quote_str(_iso_pattern(_ANY_OFFSET))
+# Groups of any form above, once checked: date, hour, minute, second, fraction, offset.
+_ISO_PARTS: Final = quote_str(
+    r"([0-9]{4})-?([0-9]{2})-?([0-9]{2})(?:[T ]([0-9]{2}):?([0-9]{2})"
+    r"(?::?([0-9]{2})(?:[.,]([0-9]+))?)?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
+
+
+def _iso_rewritten(s: str) -> str:
+    """SQL: a checked ISO 8601 instant (:data:`_ISO`) rewritten in the extended form with
+    seconds and a '.' fraction, which DuckDB reads."""
+
+    def part(n: int) -> str:
+        return f"regexp_extract({s}, {_ISO_PARTS}, {n})"
+
     return (
-        f"(right({s}, 1) = 'Z' OR {sign} = 0 OR (length({offset}) IN (2, 4) AND "
-        f"TRY_CAST(left({offset}, 2) AS INTEGER) < 24 AND "
-        f"coalesce(TRY_CAST(substr({offset}, 3) AS INTEGER), 0) < 60))"
+        f"{part(1)} || '-' || {part(2)} || '-' || {part(3)} || CASE WHEN {part(4)} = '' "
+        f"THEN '' ELSE ' ' || {part(4)} || ':' || {part(5)} || ':' || "
+        f"coalesce(nullif({part(6)}, ''), '00') || CASE WHEN {part(7)} = '' THEN '' "
+        f"ELSE '.' || {part(7)} END || {part(8)} END"
     )
 
 
-def _iso_timestamp(s: str) -> str:
-    return f"({_iso_like(s)} AND {_offset_ok(s)})"
+_DIGITS_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_DIGITS_TIME = "[T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+# The commonest forms, matched by GLOB first: a regular expression took twice as long.
+_SIMPLE_FORMS: Final = tuple(
+    quote_str(_DIGITS_DATE + tail) for tail in (_DIGITS_TIME + "Z", _DIGITS_TIME, "")
+)
+
+
+def _iso_simple(s: str) -> str:
+    return "(" + " OR ".join(f"{s} GLOB {form}" for form in _SIMPLE_FORMS) + ")"
+
+
+def iso_instant(s: str) -> str:
+    """SQL: the ISO 8601 instant in the trimmed text ``s`` as a TIMESTAMPTZ (no offset:
+    UTC), NULL when ``s`` is not one. The common form costs one match; others a rewrite."""
+    return (
+        f"CASE WHEN {_iso_simple(s)} THEN TRY_CAST({s} AS TIMESTAMPTZ) "
+        # Text that cannot be a date (most of a string column) skips the expressions.
+        f"WHEN length({s}) < 8 OR NOT substr({s}, 1, 1) BETWEEN '0' AND '9' THEN NULL "
+        f"WHEN regexp_full_match({s}, {_ISO_PLAIN}) THEN TRY_CAST({s} AS TIMESTAMPTZ) "
+        f"WHEN regexp_full_match({s}, {_ISO}) THEN TRY_CAST({_iso_rewritten(s)} AS TIMESTAMPTZ) "
+        "END"
+    )
 
 
 def bad_offset(text_sql: str) -> str:
-    """SQL: true when ``text_sql`` looks like an ISO 8601 timestamp but for its UTC offset."""
+    """SQL: true when ``text_sql`` is an ISO 8601 timestamp but for its UTC offset (DuckDB
+    reads +24:00 as a day and +05:60 as six hours; offsets are -23:59..+23:59)."""
     s = f"trim({text_sql})"
-    return f"coalesce({_iso_like(s)} AND NOT {_offset_ok(s)}, false)"
+    return (
+        f"coalesce(regexp_full_match({s}, {_ISO_ANY_OFFSET}) "
+        f"AND NOT regexp_full_match({s}, {_ISO}), false)"
+    )
 
 
 def _int_text(s: str) -> str:
@@ -196,8 +253,7 @@ def _cast_text(t: str, logical: str, scale: int) -> str:
         kept = f"TRY_CAST({s} AS DECIMAL(18, {scale}))"
         return f"CASE WHEN {kept} = TRY_CAST({s} AS DECIMAL(38, 10)) THEN {kept} END"
     if logical in ("timestamp", "date"):
-        target = STORAGE_TYPES[logical]
-        return f"CASE WHEN {_iso_timestamp(s)} THEN TRY_CAST({s} AS {target}) END"
+        return f"CAST({iso_instant(s)} AS {STORAGE_TYPES[logical]})"
     if logical == "list":
         return f"TRY_CAST(TRY_CAST({s} AS JSON) AS VARCHAR[])"
     raise ValueError(f"unknown logical type {logical!r}")
@@ -260,8 +316,7 @@ def inference_aggregates(col: SourceColumn, idx: int) -> list[str]:
         # A typed input (Parquet, Arrow) already says what a column is; a string is a string.
         return [f"count({col.sql}) AS n{idx}"]
     t = f"trim({col.text()})"
-    ts = f"TRY_CAST({t} AS TIMESTAMPTZ)"
-    not_ts = f"NOT coalesce({_iso_timestamp(t)} AND {ts} IS NOT NULL, false)"
+    not_ts = f"{iso_instant(t)} IS NULL"
     if col.kind == "json":
         jt = f"json_type({col.sql})"
         return [

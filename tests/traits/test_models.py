@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import segmint
@@ -88,3 +89,21 @@ def test_models_are_fitted_once_per_as_of_and_data(ws: segmint.Workspace, files:
     ws.ingest("orders", write_csv(files / "more.csv", more))
     ws.evaluator().count("p_alive > 0.5", AS_OF)
     assert ws.con.execute("SELECT key FROM segmint_clv_state").fetchall() != state
+
+
+def test_a_rule_on_an_email_rate_without_email_events_says_why(tmp_path: Path) -> None:
+    """No email was ever sent: the rate has no value for anyone, so the rule is an error
+    when evaluated (not an empty answer), yet it can be saved for data that comes later."""
+    with segmint.init(tmp_path / "ws") as ws:
+        ws.ingest(
+            "events",
+            pa.table({"event": ["page_view"], "timestamp": ["2026-01-01T00:00:00Z"],
+                      "customer_id": ["C1"]}),
+        )  # fmt: skip
+        rule = "email_open_rate_90d >= 0.3"
+        for attempt in (lambda: ws.count(rule), lambda: ws.count(f"not {rule}")):
+            with pytest.raises(ModelError, match="counts 'email_sent' events, and none have"):
+                attempt()
+        ws.add_segment("engaged", rule)
+        assert ws.refresh(as_of="2026-02-01T00:00:00Z").runs[0].status == "failed"
+        assert ws.members('country = "US"', columns=["email_open_rate_90d"]).num_rows == 0

@@ -204,7 +204,9 @@ class Evaluator:
         from segmint.traits.expressions import needs_models
         from segmint.traits.models import ensure_predictions
 
-        used = used_attributes(inline_segments(tree, self.catalog)) | set(columns)
+        in_rule = used_attributes(inline_segments(tree, self.catalog))
+        self.check_trait_events(in_rule)
+        used = in_rule | set(columns)
         if not needs_models(used):
             return
         # One evaluator checks many rules at one as_of (a refresh): look the fit up once.
@@ -220,6 +222,20 @@ class Evaluator:
             raise ModelError(
                 f"{', '.join(names)} {verb} the CLV models, which cannot be fitted {models.problem}"
             )
+
+    def check_trait_events(self, used: set[str]) -> None:
+        """A rate over events that were never loaded has no value for anyone: a rule on it
+        would select nobody (and its negation everyone) without saying why. Like a model
+        that cannot be fitted, that is an error when the rule is evaluated (docs/rules.md);
+        saving such a rule is allowed, as the events may be loaded later."""
+        c = self.catalog.traits.traits
+        for trait in sorted(used & {"email_open_rate_90d", "email_click_rate_90d"}):
+            if c.email_sent_event not in self.catalog.events:
+                raise ModelError(
+                    f"{trait} counts {c.email_sent_event!r} events, and none have been "
+                    "loaded, so it has no value for anyone; load them, or name your event in "
+                    "[traits] email_sent_event"
+                )
 
     def template(self, tree: RuleNode, columns: tuple[str, ...]) -> tuple[str, dict[str, int]]:
         from segmint.rules.compile import Clock, compile_template, inline_segments

@@ -24,6 +24,9 @@ ACCEPTED = {
     "2024-06-01T10:00:00.25-05": datetime(2024, 6, 1, 15, 0, 0, 250_000, tzinfo=UTC),
     "2024-06-01T10:00:00+05:30": datetime(2024, 6, 1, 4, 30, tzinfo=UTC),
     "2024-06-01T10:00:00-0130": datetime(2024, 6, 1, 11, 30, tzinfo=UTC),
+    "2024-06-01T10:00:00.123Z": datetime(2024, 6, 1, 10, 0, 0, 123_000, tzinfo=UTC),
+    "2024-06-01 10:00:00.000001Z": datetime(2024, 6, 1, 10, 0, 0, 1, tzinfo=UTC),
+    "2024-06-01T10:00:00-23:59": datetime(2024, 6, 2, 9, 59, tzinfo=UTC),
     "2024-06-01": datetime(2024, 6, 1, tzinfo=UTC),
     "20240601": datetime(2024, 6, 1, tzinfo=UTC),
 }
@@ -34,6 +37,8 @@ NOT_ISO = [
     "01/06/2024",
     "epoch",
     "2024-02-30",
+    "2024-06-01T 0:00:00Z",  # DuckDB reads a space for a digit
+    "2024-06-01T10:00:0Z",
 ]
 RANGE = "outside the accepted range 1970-01-01.."
 OUT_OF_RANGE = ["0001-01-01T00:00:00Z", "9999-12-31", "1969-12-31T23:59:59Z"]

@@ -201,7 +201,16 @@ _DIGITS_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 _DIGITS_TIME = "[T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
 # The commonest forms, matched by GLOB first: a regular expression took twice as long.
 _SIMPLE_FORMS: Final = tuple(
-    quote_str(_DIGITS_DATE + tail) for tail in (_DIGITS_TIME + "Z", _DIGITS_TIME, "")
+    quote_str(_DIGITS_DATE + tail)
+    for tail in (
+        _DIGITS_TIME + "Z",
+        _DIGITS_TIME + ".[0-9][0-9][0-9][0-9][0-9][0-9]Z",  # microseconds, as Python writes
+        _DIGITS_TIME + ".[0-9][0-9][0-9]Z",  # milliseconds, as JavaScript writes
+        # Real offsets are -12:00..+14:00; "-" first: DuckDB's GLOB matches nothing with [+-].
+        _DIGITS_TIME + "[-+][01][0-9]:[0-5][0-9]",
+        _DIGITS_TIME,
+        "",
+    )
 )
 
 
@@ -211,7 +220,8 @@ def _iso_simple(s: str) -> str:
 
 def iso_instant(s: str) -> str:
     """SQL: the ISO 8601 instant in the trimmed text ``s`` as a TIMESTAMPTZ (no offset:
-    UTC), NULL when ``s`` is not one. The common form costs one match; others a rewrite."""
+    UTC), NULL when ``s`` is not one. The commonest forms cost a GLOB, other extended forms
+    a regular expression, the rest (basic form, ',' fractions, hh:mm) a rewrite as well."""
     return (
         f"CASE WHEN {_iso_simple(s)} THEN TRY_CAST({s} AS TIMESTAMPTZ) "
         # Text that cannot be a date (most of a string column) skips the expressions.

@@ -254,6 +254,9 @@ class Workspace:
         >>> ws.traits(as_of="2026-01-01T00:00:00Z").column_names[:3]
         ['customer_id', 'orders_count', 'revenue_total']
         """
+        from segmint.segments.query import check_output
+
+        check_output(output)  # before the work: a missing polars says so at once
         result = self.traits_result(as_of, names)
         return _convert(result.table, output)
 
@@ -442,11 +445,12 @@ class Workspace:
     def history(self, name: str, since: datetime | str | None = None, output: str = "arrow") -> Any:
         """Every entry and exit of segment ``name`` (since ``since``): ``customer_id``,
         ``change`` (entered or exited) and ``as_of``, oldest first."""
-        from segmint.segments.query import parse_as_of
+        from segmint.segments.query import check_output, parse_as_of
         from segmint.segments.refresh import require_known
 
+        check_output(output)
         require_known(self, name)
-        start = parse_as_of(since) if since is not None else None
+        start = parse_as_of(since, "since") if since is not None else None
         table = (
             self.con.execute(
                 "SELECT p.customer_id, c.change, c.as_of FROM segment_changes c "

@@ -50,3 +50,19 @@ def test_polars_output_when_polars_is_installed(shop: segmint.Workspace, call: s
     pl = pytest.importorskip("polars")
     frame = CALLS[call](shop, "polars")
     assert isinstance(frame, pl.DataFrame) and frame["customer_id"][0] == "C1"
+
+
+def test_a_missing_library_is_reported_before_any_work(
+    shop: segmint.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "polars", None)
+    # The output is checked first: no traits computed, no segment looked up.
+    with pytest.raises(SegmintError, match="needs polars"):
+        shop.history("no-such-segment", output="polars")
+    with pytest.raises(SegmintError, match="needs polars"):
+        shop.traits(as_of="not a time", output="polars")
+
+
+def test_history_names_since_in_its_errors(shop: segmint.Workspace) -> None:
+    with pytest.raises(SegmintError, match=r"^since: expected an ISO 8601"):
+        shop.history("pros", since="last week")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,34 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any] | str]) -> Path:
 
 def rows(ws: segmint.Workspace, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     return ws.con.execute(sql, params or []).fetchall()
+
+
+def rejects_of(stdout: str) -> list[dict[str, Any]]:
+    """The rows of the rejects file a ``segmint ingest`` run printed the path of."""
+    line = next(x for x in stdout.splitlines() if x.startswith("rejected rows and reasons: "))
+    path = Path(line.split(": ", 1)[1])
+    if path.suffix == ".jsonl":
+        return [json.loads(x) for x in path.read_text().splitlines()]
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@contextmanager
+def holding(code: str, *args: str) -> Iterator[int]:
+    """Another Python process that runs ``code`` (which opens something and holds it) until
+    the end of the block; yields its pid once ``code`` has run."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code + "; print('ok', flush=True); sys.stdin.read()", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ok"
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream:
+                stream.close()

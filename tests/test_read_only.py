@@ -4,17 +4,14 @@ a writer is refused while anyone reads, and a reader while someone writes, in on
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 import segmint
 from segmint.errors import WorkspaceBusyError
-from tests.conftest import run_cli, write_csv
+from tests.conftest import holding, run_cli, write_csv
 from tests.faults.harness import run, snapshot
 
 RULE = "did page_view in last 400 days"
@@ -36,28 +33,12 @@ def shop(ws_dir: Path, files: Path) -> Path:
     return ws_dir
 
 
-@contextmanager
-def holder(root: Path, read_only: bool) -> Iterator[int]:
+def holder(root: Path, read_only: bool) -> AbstractContextManager[int]:
     """Another process with the workspace open (and its connection made) until the end."""
     code = (
-        "import segmint, sys; ws = segmint.open(sys.argv[1], read_only=sys.argv[2] == '1'); "
-        "ws.con; print('ok', flush=True); sys.stdin.read()"
+        "import segmint, sys; ws = segmint.open(sys.argv[1], read_only=sys.argv[2] == '1'); ws.con"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(root), "1" if read_only else "0"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ok"
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
-        for stream in (proc.stdin, proc.stdout):
-            if stream:
-                stream.close()
+    return holding(code, str(root), "1" if read_only else "0")
 
 
 def test_commands_that_read_work_beside_a_reader(shop: Path) -> None:

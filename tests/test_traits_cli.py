@@ -206,6 +206,10 @@ def test_template_sizes_on_a_shop_too_small_for_the_models_count_the_others(
     vip = listed.pop("vip")
     assert vip["size"] is None
     assert vip["size_error"].startswith("value_tier needs the CLV models, which cannot be fitted")
+    # No email was ever sent on this shop: the email templates say so too.
+    for name in ("email-engaged", "email-dormant"):
+        email = listed.pop(name)
+        assert email["size"] is None and "counts 'email_sent' events" in email["size_error"]
     assert all(isinstance(t["size"], int) and "size_error" not in t for t in listed.values())
     assert listed["lifecycle-repeat-buyer"]["size"] == 1
     assert listed["lifecycle-first-time-buyer"]["size"] == 1

@@ -18,7 +18,7 @@ import segmint
 from segmint import workspace
 from segmint.config import Config
 from segmint.errors import ConfigError
-from tests.conftest import write_csv
+from tests.conftest import holding, write_csv
 
 INJECTION = "3GB'; COPY (SELECT 'pwned') TO 'pwned.txt'; --"
 STRINGS = [INJECTION, "a\u0000b", "", "x" * 300, "two\nlines"]
@@ -196,24 +196,11 @@ def test_a_second_process_is_told_the_workspace_is_busy(shop: Path, holder: str)
         if holder == "segmint"
         else "import duckdb, sys; c = duckdb.connect(sys.argv[1] + '/segmint.duckdb')"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", opener + "; print('ok', flush=True); sys.stdin.read()", str(shop)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ok"
+    with holding(opener, str(shop)) as pid:
         done = _cli(shop, "segment", "count", "--rule", RULE)
-    finally:
-        proc.kill()
-        proc.wait()
-        for stream in (proc.stdin, proc.stdout):
-            if stream:
-                stream.close()
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
-    assert f"is in use by process {proc.pid}" in done.stderr
+    assert f"is in use by process {pid}" in done.stderr
 
 
 def test_one_process_may_open_a_workspace_twice(shop: Path) -> None:

@@ -6,12 +6,10 @@ and the rejects file holds exactly the rejected rows.
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import segmint
-from tests.conftest import run_cli, write_csv, write_jsonl
+from tests.conftest import rejects_of, run_cli, write_csv, write_jsonl
 
 cli = run_cli
 
@@ -19,15 +17,6 @@ cli = run_cli
 def event_count(ws_dir: Path) -> int:
     with segmint.open(ws_dir) as ws:
         return ws.stats()["events"]
-
-
-def rejects_of(stdout: str) -> list[dict[str, str]]:
-    line = next(x for x in stdout.splitlines() if x.startswith("rejected rows and reasons: "))
-    path = Path(line.split(": ", 1)[1])
-    if path.suffix == ".jsonl":
-        return [json.loads(x) for x in path.read_text().splitlines()]
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_missing_required_column_fails_the_whole_load(ws_dir: Path, files: Path) -> None:

@@ -6,7 +6,6 @@ input is one ``error:`` line on stderr with exit code 2, no traceback, nothing l
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 
 import segmint
 from segmint.ingest.sources import MAX_COLUMNS, MAX_JSON_DEPTH, MAX_QUOTE_REPAIRS, json_depth
-from tests.conftest import run_cli, write_csv, write_jsonl
+from tests.conftest import rejects_of, run_cli, write_csv, write_jsonl
 
 HEADER = "event,timestamp,customer_id"
 
@@ -32,15 +31,6 @@ cli = run_cli
 def query(ws_dir: Path, sql: str) -> list[tuple[Any, ...]]:
     with segmint.open(ws_dir) as ws:
         return ws.con.execute(sql).fetchall()
-
-
-def rejects_of(stdout: str) -> list[dict[str, Any]]:
-    line = next(x for x in stdout.splitlines() if x.startswith("rejected rows and reasons: "))
-    path = Path(line.split(": ", 1)[1])
-    if path.suffix == ".jsonl":
-        return [json.loads(x) for x in path.read_text().splitlines()]
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def refused(done: subprocess.CompletedProcess[str], message: str) -> None:

@@ -127,8 +127,9 @@ def refresh(
     while True:
         started = time.monotonic()
         try:
-            # An interrupt during the refresh itself becomes exit 130 inside (rolled back);
-            # one that escapes here came after the commit, while reporting or sleeping.
+            # An interrupt during the refresh itself becomes exit 130 inside (rolled back,
+            # or kept when it came during the commit); one that escapes here came while
+            # reporting or sleeping.
             try:
                 _refresh_once(wanted, None, scheduled=True)
             except _Busy as busy:
@@ -157,8 +158,8 @@ class _Busy(Exception):
 
 def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) -> bool:
     """One refresh with its report; True when a segment failed. A scheduled refresh
-    stopped by Ctrl-C was rolled back (its transaction never committed); one that finds
-    the workspace locked raises :class:`_Busy`."""
+    stopped by Ctrl-C was rolled back, or kept when the stop came during its commit; one
+    that finds the workspace locked raises :class:`_Busy`."""
     from segmint.errors import WorkspaceBusyError
 
     def action() -> Any:
@@ -177,7 +178,9 @@ def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) 
         outcome = run(tick if scheduled else action)
     except typer.Exit as stop:
         if scheduled and stop.exit_code == 130:
-            print("stopped; the unfinished refresh was rolled back", file=sys.stderr)
+            # run() has said whether the refresh was rolled back or (stopped during its
+            # commit) let finish and kept.
+            print("stopped the schedule", file=sys.stderr)
         raise
     if isinstance(outcome, WorkspaceBusyError):
         raise _Busy(str(outcome).split(";")[0])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -123,6 +123,51 @@ CLUSTER_DDL: Final = (
     "cluster INTEGER NOT NULL)",
 )
 
+# Money (ingest/orders.py): exchange rates into the base currency, and every order as last
+# loaded. The events table holds an order as a purchase only while its status counts; this
+# table keeps each order's status, original amount and currency, and its refunds.
+ORDERS_DDL: Final = (
+    """CREATE TABLE rates (
+    currency VARCHAR NOT NULL,
+    valid_from TIMESTAMPTZ NOT NULL,
+    rate DECIMAL(24, 12) NOT NULL,
+    load_id INTEGER NOT NULL
+)""",
+    """CREATE TABLE orders (
+    order_id VARCHAR NOT NULL,
+    pid BIGINT NOT NULL,
+    ordered_at TIMESTAMPTZ NOT NULL,
+    status VARCHAR,
+    currency VARCHAR NOT NULL,
+    total DECIMAL(18, 4) NOT NULL,
+    refunded_amount DECIMAL(18, 4) NOT NULL,
+    rate DECIMAL(24, 12) NOT NULL,
+    revenue DECIMAL(18, 4) NOT NULL,
+    counted BOOLEAN NOT NULL,
+    load_id INTEGER NOT NULL,
+    first_load_id INTEGER NOT NULL
+)""",
+)
+
+# CLV predictions (traits/models.py), stored per as_of and fit so that a rule reads only
+# the predictions of its own as_of, and printed SQL can name them.
+CLV_DDL: Final = (
+    """CREATE TABLE clv_fits (
+    fit_id INTEGER NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    models VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+)""",
+    """CREATE TABLE clv_predictions (
+    fit_id INTEGER NOT NULL,
+    pid BIGINT NOT NULL,
+    p_alive DOUBLE,
+    predicted_orders_365d DOUBLE,
+    predicted_clv_365d DOUBLE
+)""",
+)
+
 DDL: Final = (
     f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -180,7 +225,7 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
-    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL)
+    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL)
     + ";\n"
 )
 
@@ -196,6 +241,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     2: SEGMENT_DDL,
     # 3 -> 4: cluster runs.
     3: CLUSTER_DDL,
+    # 4 -> 5: exchange rates and orders as loaded; CLV predictions per as_of.
+    4: ORDERS_DDL + CLV_DDL,
 }
 
 

@@ -81,6 +81,23 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
+class RfmConfig:
+    """How ``r_score`` is scored; F and M are always quintiles among buyers."""
+
+    # "cadence": days since the last order against the shop's purchase cadence (the
+    # lifecycle day thresholds); "quintiles": rank among buyers.
+    recency: str = "cadence"
+    # With cadence, R = 5 up to this many days. Derived: the given quantile of the purchase
+    # gaps, or fallback_recent_days below [lifecycle] min_gaps gaps.
+    recent_days: int = 0
+    recent_quantile: float = 0.5
+    fallback_recent_days: int = 30
+
+
+RECENCY_MODES = ("cadence", "quintiles")
+
+
+@dataclass(frozen=True)
 class ClvConfig:
     """``churn_risk`` and ``value_tier`` thresholds."""
 
@@ -114,6 +131,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     traits: TraitsConfig = field(default_factory=TraitsConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    rfm: RfmConfig = field(default_factory=RfmConfig)
     clv: ClvConfig = field(default_factory=ClvConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
 
@@ -171,6 +189,21 @@ loyal_quantile = 0.8
 min_gaps = 30
 fallback_days = [90, 180, 365]
 
+[rfm]
+# r_score (1-5, 5 best). "cadence": against this shop's purchase cadence: R = 5 up to
+# recent_days since the last order, 4 up to the lifecycle at-risk threshold, 3 up to the
+# lapsed one, 2 up to the churned one, 1 beyond (a churned buyer is never R >= 2).
+# "quintiles": rank among buyers, 1 + floor(5 x (buyers with an older last order) / buyers),
+# which on a base where most buyers are long gone scores year-old orders R = 4 or 5.
+# f_score and m_score are quintiles among buyers either way.
+recency = "cadence"
+# 0 derives recent_days: the recent_quantile of the purchase gaps (0.5: half of repeat
+# purchases come sooner), or fallback_recent_days with fewer than [lifecycle] min_gaps
+# gaps; it is kept below the at-risk threshold.
+recent_days = 0
+recent_quantile = 0.5
+fallback_recent_days = 30
+
 [clv]
 # churn_risk: "high" when p_alive < churn_high_p_alive or the last order is older than
 # the lapsed threshold; "medium" when p_alive < churn_medium_p_alive or it is older than
@@ -220,6 +253,7 @@ def load_config(path: Path) -> Config:
         ingest=_check_ingest(path, _section(path, raw, "ingest", IngestConfig)),
         traits=_section(path, raw, "traits", TraitsConfig),
         lifecycle=_check_lifecycle(path, _section(path, raw, "lifecycle", LifecycleConfig)),
+        rfm=_check_rfm(path, _section(path, raw, "rfm", RfmConfig)),
         clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
         quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
     )
@@ -303,6 +337,24 @@ def _check_lifecycle(path: Path, c: LifecycleConfig) -> LifecycleConfig:
         raise ConfigError(
             f"{path}: [lifecycle] fallback_days must be three increasing day counts, "
             f"got {list(c.fallback_days)}"
+        )
+    return c
+
+
+def _check_rfm(path: Path, c: RfmConfig) -> RfmConfig:
+    if c.recency not in RECENCY_MODES:
+        raise ConfigError(
+            f"{path}: [rfm] recency: expected one of "
+            f"{', '.join(repr(m) for m in RECENCY_MODES)}, got {c.recency!r}"
+            f"{_suggest(c.recency, RECENCY_MODES)}"
+        )
+    if not 0 < c.recent_quantile < 1:
+        raise ConfigError(
+            f"{path}: [rfm] recent_quantile: must be between 0 and 1, got {c.recent_quantile}"
+        )
+    if c.fallback_recent_days < 1:
+        raise ConfigError(
+            f"{path}: [rfm] fallback_recent_days: must be >= 1, got {c.fallback_recent_days}"
         )
     return c
 

@@ -9,6 +9,9 @@ the rule semantics of docs/rules.md alone, not from segmint's trait expressions:
   ``created_at``, else its earliest event of all time) is ``<= as_of``, or that have neither;
 * only events with ``ts <= as_of`` count; "days since t" is ``floor((as_of - t) / 1 day)``;
   "the last N days" is ``as_of - N days < t <= as_of``;
+* R is scored as ``[rfm] recency`` says: "cadence" counts the day thresholds (R = 5 up to
+  ``recent_days``, then the lifecycle thresholds) that days since the last order exceed,
+  "quintiles" ranks among buyers like F and M; the grid's R = 1 row differs with cadence;
 * "buyers" for RFM and value tiers are the population's customers with a purchase up to
   ``as_of``; the lifecycle thresholds use "all buyers": every profile's purchases up to
   ``as_of``, also of profiles outside the population (a ``created_at`` after ``as_of``), as
@@ -72,6 +75,10 @@ RFM_GRID = {
     3: ("About to Sleep", "Need Attention", "Need Attention", "Loyal", "Loyal"),
     2: ("Hibernating", "About to Sleep", "At Risk", "At Risk", "Can't Lose"),
     1: ("Lost", "Hibernating", "At Risk", "Can't Lose", "Can't Lose"),
+}
+# docs/traits.md: with cadence recency R = 1 (churned) is never At Risk or Can't Lose.
+CADENCE_GRID = RFM_GRID | {
+    1: ("Lost", "Hibernating", "Hibernating", "Hibernating", "Hibernating"),
 }
 
 
@@ -171,9 +178,36 @@ def scores(values: list[Any], worse_is_more: bool) -> list[int]:
     return out
 
 
-def rfm_segment(r: int, f: int, m: int) -> str:
+def rfm_segment(r: int, f: int, m: int, recency: str = "quintiles") -> str:
     fm = -(-(f + m) // 2)  # ceil((F + M) / 2) in integers
-    return RFM_GRID[r][fm - 1]
+    grid = CADENCE_GRID if recency == "cadence" else RFM_GRID
+    return grid[r][fm - 1]
+
+
+def recency_days(purchases: pd.DataFrame, config: Config) -> dict[str, int]:
+    """docs/traits.md "Recency against the shop's cadence": recent_days and the lifecycle
+    day thresholds, from every purchase up to as_of."""
+    days = lifecycle_thresholds(purchases, config)
+    c = config.rfm
+    gaps = purchase_gaps(purchases)
+    if c.recent_days:
+        recent = c.recent_days
+    elif len(gaps) < config.lifecycle.min_gaps:
+        recent = c.fallback_recent_days
+    else:
+        recent = max(1, _quantile_up(gaps, c.recent_quantile))
+    return {
+        "recent_days": min(recent, days["at_risk_days"] - 1),
+        "at_risk_days": days["at_risk_days"],
+        "lapsed_days": days["lapsed_days"],
+        "churned_days": days["churned_days"],
+    }
+
+
+def cadence_score(d: int, days: dict[str, int]) -> int:
+    """5 less the number of the four day thresholds that ``d`` exceeds."""
+    bounds = ("recent_days", "at_risk_days", "lapsed_days", "churned_days")
+    return 5 - sum(d > days[b] for b in bounds)
 
 
 # --- lifecycle ----------------------------------------------------------------------------
@@ -295,7 +329,7 @@ def reference_traits(
     table["last_seen_at"] = seen.max()
     table["created"] = people["created"]
     _add_scalar_traits(table, as_of)
-    _add_rfm(table)
+    _add_rfm(table, recency_days(every_purchase, config), config.rfm.recency)
     thresholds = lifecycle_thresholds(every_purchase, config)
     table["lifecycle_stage"] = [
         lifecycle_stage(n, d, thresholds)
@@ -322,14 +356,17 @@ def _add_scalar_traits(table: pd.DataFrame, as_of: datetime) -> None:
         )
 
 
-def _add_rfm(table: pd.DataFrame) -> None:
+def _add_rfm(table: pd.DataFrame, days: dict[str, int], recency: str) -> None:
     buyers = table[table["orders_count"] > 0]
-    r = scores(buyers["days_since_last_order"].tolist(), worse_is_more=True)
+    if recency == "cadence":
+        r = [cadence_score(d, days) for d in buyers["days_since_last_order"]]
+    else:
+        r = scores(buyers["days_since_last_order"].tolist(), worse_is_more=True)
     f = scores(buyers["orders_count"].tolist(), worse_is_more=False)
     m = scores(buyers["revenue_total"].tolist(), worse_is_more=False)
     for name, values in [("r_score", r), ("f_score", f), ("m_score", m)]:
         table[name] = pd.Series(values, index=buyers.index, dtype=object)
-    segments = [rfm_segment(*rfm) for rfm in zip(r, f, m, strict=True)]
+    segments = [rfm_segment(*rfm, recency) for rfm in zip(r, f, m, strict=True)]
     table["rfm_segment"] = pd.Series(segments, index=buyers.index, dtype=object)
 
 

@@ -9,10 +9,12 @@ rates and the derived lifecycle thresholds have something to measure.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -179,16 +181,26 @@ def case(
 
 
 # Every lifecycle threshold fixed (a fixed loyal_orders once repeated every row: see
-# test_a_fixed_loyal_orders_keeps_one_row_per_customer).
+# test_a_fixed_loyal_orders_keeps_one_row_per_customer), and the top of cadence R = 5.
 FIXED = {"at_risk_days": 45, "lapsed_days": 100, "churned_days": 200, "loyal_orders": 3}
+FIXED_RECENT_DAYS = 20
 
 
 @pytest.fixture(scope="module")
 def fixed_case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
     """A random workspace whose segmint.toml sets the lifecycle day thresholds."""
     built = build_case(tmp_path_factory.mktemp("traits-fixed"), FIXED_CONFIG_SEED)
-    ws = with_lifecycle(built.ws, **FIXED)
+    ws = with_settings(built.ws, **FIXED, recent_days=FIXED_RECENT_DAYS)
     yield Case(ws, FIXED_CONFIG_SEED, ref.read_raw(ws))
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def quintiles_case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
+    """A random workspace scoring recency as quintiles among buyers ([rfm] recency)."""
+    built = build_case(tmp_path_factory.mktemp("traits-quintiles"), SEEDS[0])
+    ws = with_settings(built.ws, recency="quintiles")
+    yield Case(ws, SEEDS[0], ref.read_raw(ws))
     ws.close()
 
 
@@ -270,6 +282,18 @@ def test_fixed_thresholds_from_the_config_are_used_as_is(fixed_case: Case, as_of
     assert fixed_case.ws.lifecycle_thresholds(as_of) == FIXED | {"loyal_orders": loyal}
     expected = fixed_case.expected(as_of)
     assert_same_traits(expected, fixed_case.got(as_of), _where(fixed_case, as_of))
+    # recent_days is used as is too: cadence R = 5 is exactly the last 20 days.
+    got = fixed_case.got(as_of).dropna(subset=["r_score"])
+    recent = got["days_since_last_order"] <= FIXED_RECENT_DAYS
+    assert recent.any() and (recent == (got["r_score"] == 5)).all()
+
+
+@pytest.mark.parametrize("as_of", AS_OFS, ids=lambda a: a.isoformat())
+def test_quintile_recency_matches_the_reference(quintiles_case: Case, as_of: datetime) -> None:
+    # The reference ranks R among buyers here, as every R was scored before [rfm] recency.
+    case = quintiles_case
+    assert_same_traits(case.expected(as_of), case.got(as_of), _where(case, as_of))
+    assert set(case.got(as_of)["r_score"].dropna()) == {1, 2, 3, 4, 5}
 
 
 # A rule over a trait selects exactly the customers whose trait satisfies it (missing
@@ -356,13 +380,14 @@ def scores_of(table: pd.DataFrame) -> dict[str, tuple[int, int, int]]:
     }
 
 
-def with_lifecycle(ws: segmint.Workspace, **settings: int) -> segmint.Workspace:
-    """Reopen ``ws`` with ``[lifecycle]`` settings written into its segmint.toml."""
+def with_settings(ws: segmint.Workspace, **settings: int | str) -> segmint.Workspace:
+    """Reopen ``ws`` with settings (keys of any section, each named once in the file)
+    written into its segmint.toml."""
     ws.close()
     path = ws.root / CONFIG_FILE
     text = path.read_text(encoding="utf-8")
     for key, value in settings.items():
-        text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+        text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {json.dumps(value)}", text)
         assert n == 1, key
     path.write_text(text, encoding="utf-8")
     return segmint.open(ws.root)
@@ -415,12 +440,24 @@ TIES_SEGMENTS = {
 }
 
 
+@contextmanager
+def quintile_recency(ws: segmint.Workspace) -> Iterator[segmint.Workspace]:
+    """``ws`` reopened with ``[rfm] recency = "quintiles"``, closed afterwards."""
+    ws = with_settings(ws, recency="quintiles")
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
 def test_ties_share_a_score_and_customers_without_orders_have_none(
     ws: segmint.Workspace, files: Path
 ) -> None:
     orders = [o for cid, spec in TIES.items() for o in buyer(cid, *spec)]
     load(ws, files, [*TIES, "n00"], orders)
-    table = traits_at(ws)
+    # R as quintiles: the ties on days since the last order are what is tested.
+    with quintile_recency(ws) as ws:
+        table = traits_at(ws)
     assert scores_of(table) == TIES_SCORES
     assert table["rfm_segment"].dropna().to_dict() == TIES_SEGMENTS
     none = table.loc["n00"]
@@ -447,22 +484,24 @@ def test_two_orders_score_4_when_60_percent_of_buyers_have_one(
 
 
 def test_two_orders_on_the_same_day_tie_on_r(ws: segmint.Workspace, files: Path) -> None:
-    # AS_OF is 2026-03-01 00:00: orders on 2026-02-20 at 01:00 and at 23:00 are both 8 whole
-    # days ago (8 d 23 h, 8 d 1 h), so w = 0 for both -> R = 1; the order of 2026-02-25
-    # 12:00 (3 d 12 h) has w = 2 -> 1 + floor(10 / 3) = 4. Ranked by the exact time, the
-    # 23:00 order would have w = 1 and R = 2.
+    # With quintile recency. AS_OF is 2026-03-01 00:00: orders on 2026-02-20 at 01:00 and
+    # at 23:00 are both 8 whole days ago (8 d 23 h, 8 d 1 h), so w = 0 for both -> R = 1;
+    # the order of 2026-02-25 12:00 (3 d 12 h) has w = 2 -> 1 + floor(10 / 3) = 4. Ranked
+    # by the exact time, the 23:00 order would have w = 1 and R = 2.
     orders = [
         ("early", datetime(2026, 2, 20, 1, tzinfo=UTC), "10"),
         ("late", datetime(2026, 2, 20, 23, tzinfo=UTC), "10"),
         ("recent", datetime(2026, 2, 25, 12, tzinfo=UTC), "10"),
     ]
     load(ws, files, ["early", "late", "recent"], orders)
-    table = traits_at(ws)
+    with quintile_recency(ws) as ws:
+        table = traits_at(ws)
     assert table["days_since_last_order"].to_dict() == {"early": 8, "late": 8, "recent": 3}
     assert table["r_score"].to_dict() == {"early": 1, "late": 1, "recent": 4}
 
 
-# With 5 buyers of distinct values w = 0..4, so each score is 1 + w: a buyer's R is set by
+# With 5 buyers of distinct values w = 0..4, so each score is 1 + w (R too, with quintile
+# recency; the cadence grid's R = 1 row is in tests/traits/test_rfm_recency.py): R is set by
 # the last order (6 - R) * 10 days ago, F by F orders, M by a total of 100 * M.
 GRID_CASES = [
     # (R, F, M) -> FM = ceil((F + M) / 2) -> the cell (R, FM)
@@ -497,7 +536,8 @@ def test_rfm_segment_is_the_grid_cell_of_r_and_fm(
     names = {rfm: "x{}{}{}".format(*rfm) for rfm in cells}
     orders = [o for (r, f, m), cid in names.items() for o in buyer(cid, f, 100 * m, (6 - r) * 10)]
     load(ws, files, list(names.values()), orders)
-    table = traits_at(ws)
+    with quintile_recency(ws) as ws:
+        table = traits_at(ws)
     assert scores_of(table) == {cid: rfm for rfm, cid in names.items()}
     assert table["rfm_segment"].to_dict() == {names[rfm]: name for rfm, name in cells.items()}
 
@@ -527,7 +567,7 @@ def test_lifecycle_stage_first_match_wins_with_fixed_day_thresholds(
     orders += [("edge10", AS_OF - 11 * DAY + US, "10")]
     orders += [("first", AS_OF + US, "10"), ("first", AS_OF + 3 * DAY, "10")]
     load(ws, files, [*LIFECYCLE, "sub"], orders)
-    ws = with_lifecycle(ws, at_risk_days=10, lapsed_days=20, churned_days=30)
+    ws = with_settings(ws, at_risk_days=10, lapsed_days=20, churned_days=30)
     try:
         thresholds = {"at_risk_days": 10, "lapsed_days": 20, "churned_days": 30}
         assert ws.lifecycle_thresholds(AS_OF) == thresholds | {"loyal_orders": 5}
@@ -613,7 +653,7 @@ def test_a_fixed_loyal_orders_keeps_one_row_per_customer(
     # repeat_buyer), the one-order buyer a first-time buyer; one row per customer.
     orders = buyer("two", 2, 10, 3) + buyer("one", 1, 10, 3) + buyer("other", 1, 10, 3)
     load(ws, files, ["two", "one", "other", "none"], orders)
-    ws = with_lifecycle(ws, loyal_orders=2)
+    ws = with_settings(ws, loyal_orders=2)
     try:
         assert ws.lifecycle_thresholds(AS_OF)["loyal_orders"] == 2
         table = ws.traits(as_of=AS_OF, output="pandas")

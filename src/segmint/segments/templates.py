@@ -104,7 +104,7 @@ TEMPLATES: tuple[Template, ...] = (
         "Hibernating",
         "Hibernating",
         "low-cost reactivation with relevant products",
-        "Few, small, old orders (RFM).",
+        "Few, small, old orders; by cadence recency also bigger buyers now churned (RFM).",
     ),
     _rfm(
         "churned",

@@ -32,7 +32,7 @@ TRAITS: Final[tuple[Trait, ...]] = (
     Trait("last_seen_at", "timestamp", "activity", "time of the latest event"),
     Trait("days_since_last_seen", "integer", "activity", "whole days from last_seen_at"),
     Trait("tenure_days", "integer", "activity", "whole days since the profile was created"),
-    Trait("r_score", "integer", "rfm", "recency score 1-5 among buyers (5 = most recent)"),
+    Trait("r_score", "integer", "rfm", "recency score 1-5, 5 = most recent ([rfm] recency)"),
     Trait("f_score", "integer", "rfm", "frequency score 1-5 among buyers (5 = most orders)"),
     Trait("m_score", "integer", "rfm", "monetary score 1-5 among buyers (5 = most revenue)"),
     Trait("rfm_segment", "string", "rfm", "named RFM group (Champions ... Lost)"),
@@ -62,6 +62,14 @@ RFM_GRID: Final[dict[int, tuple[str, str, str, str, str]]] = {
     3: ("About to Sleep", "Need Attention", "Need Attention", "Loyal", "Loyal"),
     2: ("Hibernating", "About to Sleep", "At Risk", "At Risk", "Can't Lose"),
     1: ("Lost", "Hibernating", "At Risk", "Can't Lose", "Can't Lose"),
+}
+# With cadence recency R = 1 means churned (silent past the lifecycle churned threshold,
+# by default longer than 97 % of the shop's repeat purchases took): a win-back audience,
+# never "At Risk" or "Can't Lose", whose campaign (a personal call) is for a valuable buyer
+# still within reach (R = 2 there).
+CADENCE_RFM_GRID: Final[dict[int, tuple[str, str, str, str, str]]] = {
+    **RFM_GRID,
+    1: ("Lost", "Hibernating", "Hibernating", "Hibernating", "Hibernating"),
 }
 RFM_SEGMENTS: Final[tuple[str, ...]] = (
     "Champions",
@@ -97,6 +105,7 @@ TRAIT_VALUES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def rfm_segment(r: int, f: int, m: int) -> str:
-    """The RFM group of scores (r, f, m), each 1-5."""
-    return RFM_GRID[r][(f + m + 1) // 2 - 1]
+def rfm_segment(r: int, f: int, m: int, recency: str = "cadence") -> str:
+    """The RFM group of scores (r, f, m), each 1-5, for an [rfm] recency mode."""
+    grid = CADENCE_RFM_GRID if recency == "cadence" else RFM_GRID
+    return grid[r][(f + m + 1) // 2 - 1]

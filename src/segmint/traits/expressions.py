@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segmint.config import ClvConfig, Config, LifecycleConfig, TraitsConfig
-from segmint.traits.definitions import MODEL_TRAITS, RFM_GRID, TRAIT_NAMES
+from segmint.config import ClvConfig, Config, LifecycleConfig, RfmConfig, TraitsConfig
+from segmint.traits.definitions import CADENCE_RFM_GRID, MODEL_TRAITS, RFM_GRID, TRAIT_NAMES
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -73,10 +73,17 @@ class TraitSettings:
     traits: TraitsConfig = field(default_factory=TraitsConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     clv: ClvConfig = field(default_factory=ClvConfig)
+    rfm: RfmConfig = field(default_factory=RfmConfig)
 
     @classmethod
     def from_config(cls, config: Config) -> TraitSettings:
-        return cls(config.ingest.purchase_events, config.traits, config.lifecycle, config.clv)
+        return cls(
+            config.ingest.purchase_events,
+            config.traits,
+            config.lifecycle,
+            config.clv,
+            rfm=config.rfm,
+        )
 
 
 def clv_table() -> ir.Table:
@@ -222,15 +229,35 @@ class TraitBuilder:
 
         c = self.settings.lifecycle
         p = self.purchases()
+        days_table = self.day_thresholds()
+        if c.loyal_orders:
+            return days_table.mutate(loyal_orders=ibis.literal(c.loyal_orders, type="int64"))
+        per_buyer = p.group_by("pid").aggregate(n=p.count())
+        q = self.backend.quantile(per_buyer.n, c.loyal_quantile).ceil().cast("int64")
+        loyal = per_buyer.aggregate(loyal_orders=ibis.greatest(q.fill_null(3), 3))
+        return days_table.cross_join(loyal)
+
+    def day_thresholds(self, recent: bool = False) -> ir.Table:
+        """One row: at_risk_days, lapsed_days and churned_days in force; with ``recent``
+        also recent_days, the last day of R = 5 in cadence recency."""
+        import ibis
+
+        c = self.settings.lifecycle
+        p = self.purchases()
         days = p.select("pid", day=self.day_number(p.ts)).distinct()
         gap = days.day - days.day.lag().over(group_by="pid", order_by="day")
         gaps = days.select(gap=gap).filter(lambda g: g.gap.notnull())
         fallback = c.fallback_days
+        quantiles = {
+            "q_at_risk": c.at_risk_quantile,
+            "q_lapsed": c.lapsed_quantile,
+            "q_churned": c.churned_quantile,
+        }
+        if recent:
+            quantiles["q_recent"] = self.settings.rfm.recent_quantile
         derived = gaps.aggregate(
             n_gaps=gaps.count(),
-            q_at_risk=self.backend.quantile(gaps.gap, c.at_risk_quantile),
-            q_lapsed=self.backend.quantile(gaps.gap, c.lapsed_quantile),
-            q_churned=self.backend.quantile(gaps.gap, c.churned_quantile),
+            **{k: self.backend.quantile(gaps.gap, q) for k, q in quantiles.items()},
         )
         enough = derived.n_gaps >= c.min_gaps
 
@@ -246,17 +273,19 @@ class TraitBuilder:
         # Strictly increasing whatever the data: a stage must be reachable.
         lapsed = ibis.greatest(lapsed, at_risk + 1)
         churned = ibis.greatest(churned, lapsed + 1)
-        days_table = derived.select(at_risk_days=at_risk, lapsed_days=lapsed, churned_days=churned)
-        if c.loyal_orders:
-            return days_table.mutate(loyal_orders=ibis.literal(c.loyal_orders, type="int64"))
-        per_buyer = p.group_by("pid").aggregate(n=p.count())
-        q = self.backend.quantile(per_buyer.n, c.loyal_quantile).ceil().cast("int64")
-        loyal = per_buyer.aggregate(loyal_orders=ibis.greatest(q.fill_null(3), 3))
-        return days_table.cross_join(loyal)
+        out = {"at_risk_days": at_risk, "lapsed_days": lapsed, "churned_days": churned}
+        if recent:
+            r = self.settings.rfm
+            top = pick(r.recent_days, derived.q_recent, r.fallback_recent_days)
+            # Below at_risk_days, so that R = 4 can be reached.
+            out["recent_days"] = ibis.least(top, at_risk - 1)
+        return derived.select(**out)
 
     def add_rfm(self, t: ir.Table) -> ir.Table:
         """R, F, M scores among buyers: 1 + floor(5 * worse / buyers), ``worse`` being how
-        many buyers are strictly worse on that measure, so ties share a score."""
+        many buyers are strictly worse on that measure, so ties share a score. With cadence
+        recency ([rfm] recency), R is instead from days since the last order against the
+        shop's cadence thresholds (see :meth:`cadence_score`)."""
         import ibis
 
         # From the order facts alone, not from ``t``: a window over ``t`` would repeat
@@ -268,6 +297,11 @@ class TraitBuilder:
             n=o.orders_count,
             money=o.revenue_total,
         )
+        cadence = self.settings.rfm.recency == "cadence"
+        if cadence:
+            # The select ends the join, so the windows below are over a plain relation.
+            days = self.day_thresholds(recent=True)
+            b = b.cross_join(days).select(*b.columns, *days.columns)
         buyers = b.count().over()
 
         def score(order: Any) -> ir.IntegerValue:
@@ -276,17 +310,29 @@ class TraitBuilder:
 
         scores = b.select(
             "pid",
-            r_score=score(ibis.desc(b.days)),
+            r_score=self.cadence_score(b) if cadence else score(ibis.desc(b.days)),
             f_score=score(b.n),
             m_score=score(b.money),
         )
         fm = (scores.f_score + scores.m_score + 1) // 2
         key = scores.r_score * 10 + fm
-        cells = [
-            (r * 10 + i + 1, name) for r, row in RFM_GRID.items() for i, name in enumerate(row)
-        ]
+        grid = CADENCE_RFM_GRID if cadence else RFM_GRID
+        cells = [(r * 10 + i + 1, name) for r, row in grid.items() for i, name in enumerate(row)]
         scores = scores.mutate(rfm_segment=key.cases(*cells, else_=None))
         return t.left_join(scores, "pid").drop("pid_right")
+
+    def cadence_score(self, b: ir.Table) -> ir.IntegerValue:
+        """R from ``b.days`` (days since the last order) and the day thresholds of
+        :meth:`day_thresholds` crossed into ``b``: 5 minus the thresholds passed."""
+        import ibis
+
+        return ibis.cases(
+            (b.days <= b.recent_days, 5),
+            (b.days <= b.at_risk_days, 4),
+            (b.days <= b.lapsed_days, 3),
+            (b.days <= b.churned_days, 2),
+            else_=1,
+        ).cast("int64")
 
     def add_value_tier(self, t: ir.Table) -> ir.Table:
         """Tiers by predicted CLV among buyers with a prediction: a customer is in the top

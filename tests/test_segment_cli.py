@@ -121,8 +121,13 @@ def test_add_list_show_count_members_remove(shop: Path, tmp_path: Path) -> None:
     )
     assert cli(shop, "segment", "add", str(tmp_path / "us.yaml")).returncode == 0
     assert cli(shop, "segment", "count", "us-boxing", "--as-of", AS_OF).stdout == "3\n"
-    listed = cli(shop, "segment", "list", "--sizes", "--as-of", AS_OF).stdout
-    assert "ios-boxing" in listed and "US boxing fans" in listed
+    listed = cli(shop, "segment", "list", "--sizes", "--as-of", AS_OF).stdout.splitlines()
+    # 80 columns (a pipe): the compact list; the title and rule are in `segment show`.
+    assert [line.split() for line in listed[1:3]] == [
+        ["ios-boxing", "-", "-", "never", "1"],
+        ["us-boxing", "-", "-", "never", "3"],
+    ]
+    assert "us-boxing: US boxing fans" in cli(shop, "segment", "show", "us-boxing").stdout
     shown = json.loads(
         cli(shop, "segment", "show", "ios-boxing", "--as-of", AS_OF, "--json").stdout
     )

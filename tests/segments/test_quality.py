@@ -630,7 +630,7 @@ def test_segmint_overlap_prints_shared_members_and_jaccard(shop: Build) -> None:
     }
     table = cli(ws, "overlap", "a", "b")
     assert table.exit_code == 0, table.output
-    assert "4 (0.67)" in table.stdout
+    assert "4 (67%)" in table.stdout  # shared members (Jaccard)
 
     for args in (["c", "a"], []):
         refused = cli(ws, "overlap", *args, "--json")

@@ -8,8 +8,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
+from segmint.cli.formats import currency_of, plural, seconds
 from segmint.cli.output import error, progress_for_stderr
+
+
+def _flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """No ``<bool>`` after an on/off flag in rich help: ``--sizes`` takes no value."""
+    if self.is_flag and not self.count:
+        return None
+    return _option_type(self, ctx)
+
+
+# Typer's rich help prints the type of every option, a flag's too (its plain help does
+# not); this brings the rich help in line for every command, --help included.
+_option_type = typer.core.TyperOption.display_type_rich
+setattr(typer.core.TyperOption, "display_type_rich", _flag_type)  # noqa: B010
 
 app = typer.Typer(
     help="segmint: customer segmentation on your own data.",
@@ -41,6 +56,18 @@ class Format(StrEnum):
     jsonl = "jsonl"
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("segmint")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from segmint import __version__ as found
+        print(f"segmint {found}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     workspace: Annotated[
@@ -52,6 +79,16 @@ def _global(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     STATE.workspace = workspace
     STATE.debug = debug
@@ -125,16 +162,44 @@ def ingest(
     kind: Annotated[Kind, typer.Argument(help="What the file holds.")],
     file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines file.")],
     format: Annotated[
-        Format | None, typer.Option("--format", "-f", help="Override the format.")
+        Format | None,
+        typer.Option("--format", "-f", help="The file's format (default: from its extension)."),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            "-d",
+            help="The CSV field separator, one character such as ';' or \\t (default: ',').",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Load customers, events or orders; bad rows go to rejects/ with the reason."""
+    if file.is_dir():
+        error(
+            f"{file} is a folder; pass one CSV, Parquet or JSON Lines file (for several: "
+            f'for f in {file}/*.csv; do segmint ingest {kind.value} "$f"; done)'
+        )
+        raise typer.Exit(2)
 
     def action() -> Any:
-        with _open() as ws:
-            return ws.ingest(
-                kind.value, file, format.value if format else None, progress_for_stderr()
-            )
+        from segmint.errors import IngestError
+        from segmint.ingest import sources
+
+        with sources.csv_delimiter(delimiter or ","), _open() as ws:
+            try:
+                return ws.ingest(
+                    kind.value, file, format.value if format else None, progress_for_stderr()
+                )
+            except IngestError as exc:
+                # A semicolon-separated file read with commas is one column that misses
+                # every required one: say which separator the header seems to use.
+                missing = "missing required column" in str(exc)
+                hint = sources.delimiter_hint(file) if missing else None
+                if hint is None:
+                    raise
+                raise IngestError(f"{exc}; {hint}") from exc
 
     result = run(action)
     print(result.summary())
@@ -156,11 +221,11 @@ def optimize(
 
     result = run(action)
     if result.already_sorted:
-        print(f"events already in order ({result.rows:,} events); nothing to do")
+        print(f"events already in order ({plural(result.rows, 'event')}); nothing to do")
     else:
         print(
-            f"ordered {result.rows:,} events of {result.names} names by name and time "
-            f"in {result.seconds:.1f} s"
+            f"ordered {plural(result.rows, 'event')} of {plural(result.names, 'name')} "
+            f"by name and time in {seconds(result.seconds)}"
         )
 
 
@@ -181,15 +246,15 @@ def customer_show(
 
     def action() -> Any:
         with _open(read_only=True) as ws:
-            return ws.customer(key, recent, instant(as_of))
+            return ws.customer(key, recent, instant(as_of)), currency_of(ws.config)
 
-    view = run(action)
+    view, currency = run(action)
     if as_json:
         print(view.to_json())
         return
     from segmint.cli.render import print_customer
 
-    print_customer(view)
+    print_customer(view, currency)
 
 
 @app.command()
@@ -204,4 +269,11 @@ def demo(
     from segmint.demo.tour import build_demo
 
     report = run(lambda: build_demo(directory, customers, seed, progress_for_stderr(), force=force))
-    print_demo(report)
+    print_demo(report, _currency(report.root))
+
+
+def _currency(root: Path) -> str:
+    """The base currency in a workspace's config, without opening its database."""
+    from segmint.config import CONFIG_FILE, load_config
+
+    return currency_of(load_config(root / CONFIG_FILE))

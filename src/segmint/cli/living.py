@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from segmint.cli.app import _open, app, instant, run
+from segmint.cli.formats import plural
 from segmint.cli.output import error, progress_for_stderr
 from segmint.cli.segment import AsOfOpt, segment_app
 
@@ -233,7 +234,7 @@ def history(
 
     rows = run(action)
     if out is not None:
-        print(f"wrote {rows:,} changes to {out}", file=sys.stderr)
+        print(f"wrote {plural(rows, 'change')} to {out}", file=sys.stderr)
 
 
 @segment_app.command("retire")
@@ -259,8 +260,10 @@ def review(
         ReviewFormat, typer.Option("--format", "-f", help="md (to read, share) or json.")
     ] = ReviewFormat.md,
 ) -> None:
-    """The quarterly review: each active segment's checks, and what to merge, retire,
-    link to a campaign or redefine."""
+    """The quarterly review: each active segment's checks, and what to change.
+
+    Findings say which segments to merge, retire, link to a campaign or redefine.
+    """
     import json
 
     def action() -> Any:
@@ -281,8 +284,16 @@ def overlap(
         typer.Argument(help="Segments (default: every active one).", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    all_pairs: Annotated[
+        bool,
+        typer.Option("--all", help="List every pair, most overlapping first, instead of the grid."),
+    ] = False,
 ) -> None:
-    """Shared members and Jaccard overlap of segments, from their last refresh."""
+    """Shared members and Jaccard overlap of segments, from their last refresh.
+
+    The grid of every pair is shown when it fits the terminal; otherwise the most
+    overlapping pairs are listed (all of them with --all).
+    """
     import json
 
     def action() -> Any:
@@ -301,4 +312,4 @@ def overlap(
         return
     from segmint.cli.render import print_overlap
 
-    print_overlap(sizes, pairs)
+    print_overlap(sizes, pairs, show_all=all_pairs)

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from segmint.cli.formats import (
+    DEFAULT_CURRENCY,
+    MONEY_TRAITS,
+    RATE_TRAITS,
+    instant,
+    money,
+    percent,
+    plain,
+    plural,
+    seconds,
+    trait,
+)
 
 if TYPE_CHECKING:
     from segmint.demo.tour import DemoReport
     from segmint.profiles import CustomerView
 
 
-def print_customer(view: CustomerView) -> None:
+# At least this many columns show the wide `segment list` (rule and campaign in the table).
+WIDE_LIST: int = 120
+# The most overlapping pairs listed when the overlap grid does not fit the terminal.
+TOP_PAIRS: int = 10
+
+
+def print_customer(view: CustomerView, currency: str = DEFAULT_CURRENCY) -> None:
     """Print a customer profile as a few compact tables."""
     from rich.console import Console
     from rich.table import Table
@@ -20,10 +38,10 @@ def print_customer(view: CustomerView) -> None:
     console.print(f"[bold]{title}[/bold]")
     attrs = Table(show_header=False, box=None, padding=(0, 2))
     for name, value in view.attributes.items():
-        attrs.add_row(name, _fmt(value))
-    attrs.add_row("first seen", _fmt(view.first_seen_at))
-    attrs.add_row("last seen", _fmt(view.last_seen_at))
-    attrs.add_row("revenue", _money(view.revenue_total))
+        attrs.add_row(name, plain(value))
+    attrs.add_row("first seen", instant(view.first_seen_at))
+    attrs.add_row("last seen", instant(view.last_seen_at))
+    attrs.add_row("revenue", money(view.revenue_total, currency))
     console.print(attrs)
     if view.identities:
         console.print(
@@ -32,13 +50,13 @@ def print_customer(view: CustomerView) -> None:
     for merge in view.merged_from:
         console.print(
             f"merged: profile of {merge['via']}={merge['value']} "
-            f"({merge['events_moved']} events) at {_fmt(merge['merged_at'])}"
+            f"({plural(merge['events_moved'], 'event')}) at {instant(merge['merged_at'])}"
         )
     if view.traits:
-        as_of = _fmt(view.as_of)
+        as_of = instant(view.as_of)
         traits = Table(show_header=False, box=None, padding=(0, 2))
         for name, value in view.traits.items():
-            traits.add_row(name, _fmt(value))
+            traits.add_row(name, trait(name, value, currency))
         console.print(f"[bold]traits[/bold] as of {as_of}")
         console.print(traits)
     if view.segments:
@@ -46,7 +64,7 @@ def print_customer(view: CustomerView) -> None:
     if view.segment_changes:
         changes = Table("as of", "segment", "change", title="segment history", title_justify="left")
         for c in view.segment_changes:
-            changes.add_row(_fmt(c["as_of"]), c["segment"], c["change"])
+            changes.add_row(instant(c["as_of"]), c["segment"], c["change"])
         console.print(changes)
     counts = Table("event", "count", title="events", title_justify="left")
     for event, n in view.event_counts.items():
@@ -55,31 +73,12 @@ def print_customer(view: CustomerView) -> None:
     recent = Table("time", "event", "revenue", "properties", title="recent", title_justify="left")
     for e in view.recent_events:
         props = ", ".join(f"{k}={v}" for k, v in e["properties"].items() if v is not None)
-        revenue = "" if e["revenue"] is None else _money(e["revenue"])
-        recent.add_row(_fmt(e["timestamp"]), e["event"], revenue, props)
+        revenue = "" if e["revenue"] is None else money(e["revenue"], currency)
+        recent.add_row(instant(e["timestamp"]), e["event"], revenue, props)
     console.print(recent)
 
 
-def _money(value: Decimal) -> str:
-    """Money with thousands separators and its cents, or every stored decimal it has: the
-    value is shown exactly (99999999999999.9999 is not rounded to 100,000,000,000,000.00)."""
-    cents = value.quantize(Decimal("0.01"))
-    return f"{cents:,}" if cents == value else f"{value.normalize():,f}"
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat()).replace("+00:00", "Z")
-    if isinstance(value, list):
-        return ", ".join(map(str, value)) or "(empty)"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
-    return str(value)
-
-
-def print_demo(report: DemoReport) -> None:
+def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
     """The demo tour: what was loaded, what identity resolution did, where to go next."""
     from rich.console import Console
     from rich.table import Table
@@ -88,7 +87,7 @@ def print_demo(report: DemoReport) -> None:
     s = report.stats
     console.print(
         f"[bold]segmint demo[/bold]: a synthetic shop in [cyan]{report.root}[/cyan] "
-        f"(data up to {_fmt(report.data_end)}, built in {report.seconds:.1f} s)\n"
+        f"(data up to {instant(report.data_end)}, built in {seconds(report.seconds)})\n"
     )
     loads = Table("file", "rows", "accepted", "rejected", "new profiles", "merges", box=None)
     for r in report.loads:
@@ -104,7 +103,7 @@ def print_demo(report: DemoReport) -> None:
     )
     console.print(
         f"[bold]{s['events']:,} events[/bold], {report.orders:,} orders, "
-        f"revenue {report.revenue:,.2f}."
+        f"revenue {money(report.revenue, currency)}."
     )
     events = ", ".join(f"{name} {n:,}" for name, n in report.events_by_name[:9])
     console.print(f"events by name: {events}")
@@ -114,27 +113,28 @@ def print_demo(report: DemoReport) -> None:
     rejects = [r for r in report.loads if r.rejected]
     for r in rejects:
         console.print(
-            f"[yellow]{r.rejected} rows rejected[/yellow] from {r.source}: {r.rejects_file}"
+            f"[yellow]{plural(r.rejected, 'row')} rejected[/yellow] from {r.source}: "
+            f"{r.rejects_file}"
         )
     customers = s["customers"]
     console.print(
-        f"\n[bold]Example segments[/bold] (saved in segments/; as of {_fmt(report.data_end)})"
+        f"\n[bold]Example segments[/bold] (saved in segments/; as of {instant(report.data_end)})"
     )
     table = Table("segment", "customers", "share", "rule", box=None)
     for name, title, text, size in report.segments:
-        share = f"{size / customers:.1%}" if customers else "-"
+        share = percent(size / customers) if customers else "-"
         table.add_row(f"{name}\n[dim]{title}[/dim]", f"{size:,}", share, text)
     console.print(table)
     console.print(
         f"\n[bold]Built-in templates[/bold] (saved in segments/; RFM, lifecycle, CLV and "
-        f"engagement traits as of {_fmt(report.data_end)}; `segmint templates` for campaigns)"
+        f"engagement traits as of {instant(report.data_end)}; `segmint templates` for campaigns)"
     )
     table = Table("template", "customers", "share", "rule", box=None)
     for name, _, text, counted in report.templates:
         if counted is None:  # too few repeat buyers for the CLV models
             table.add_row(name, "-", "-", f"{text} [dim](CLV models need more data)[/dim]")
             continue
-        share = f"{counted / customers:.1%}" if customers else "-"
+        share = percent(counted / customers) if customers else "-"
         table.add_row(name, f"{counted:,}", share, text)
     console.print(table)
     t = report.thresholds
@@ -150,7 +150,8 @@ def print_demo(report: DemoReport) -> None:
         summary = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing to act on"
         console.print(
             f"\n[bold]Living segments[/bold]: every saved segment refreshed weekly "
-            f"({report.refreshes} refreshes up to {_fmt(report.data_end)}), entries and exits "
+            f"({plural(report.refreshes, 'refresh', 'refreshes')} up to "
+            f"{instant(report.data_end)}), entries and exits "
             f"stored. Review findings: {summary}."
         )
         for kind, _, message in report.findings:
@@ -167,13 +168,13 @@ def print_demo(report: DemoReport) -> None:
         table.columns[4].overflow = "fold"
         for ident, label, size, part, rule, precision, recall in found.clusters:
             table.add_row(
-                str(ident), label, f"{size:,}", f"{part:.1%}",
+                str(ident), label, f"{size:,}", percent(part),
                 f"{rule} [dim]({precision:.2f}, {recall:.2f})[/dim]",
             )  # fmt: skip
         console.print(table)
         console.print(
             f"cluster {found.saved_cluster} saved as the rule segment {found.saved} and "
-            f"refreshed: {found.saved_size:,} customers"
+            f"refreshed: {plural(found.saved_size, 'customer')}"
         )
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
@@ -207,17 +208,51 @@ def print_refresh(result: Any) -> None:
     console.print(table)
     failed = len(result.failed)
     console.print(
-        f"refreshed {len(result.runs) - failed} segments at {_fmt(result.as_of)} in "
-        f"{result.seconds:.1f} s" + (f"; {failed} failed" if failed else "")
+        f"refreshed {plural(len(result.runs) - failed, 'segment')} at {instant(result.as_of)} "
+        f"in {seconds(result.seconds)}" + (f"; {failed:,} failed" if failed else "")
     )
 
 
-def print_overlap(sizes: dict[str, int], pairs: list[Any]) -> None:
-    """The overlap matrix: shared members and Jaccard for each pair."""
+def print_overlap(sizes: dict[str, int], pairs: list[Any], show_all: bool = False) -> None:
+    """The overlap of segments: the grid of every pair when it fits the terminal, else the
+    pairs ranked by Jaccard (the top :data:`TOP_PAIRS`, or all of them with ``show_all``)."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(highlight=False)
+    grid = _overlap_grid(sizes, pairs)
+    if not show_all and _fits(console, grid):
+        console.print(grid)
+        console.print("cells: shared members (Jaccard = shared / either)")
+        return
+    ranked = sorted(pairs, key=lambda o: (-o.jaccard, -o.both, o.a, o.b))
+    shown = ranked if show_all else ranked[:TOP_PAIRS]
+    console.print(_ranked_pairs(console, sizes, shown))
+    console.print(
+        "Jaccard = shared / in either; of smaller = shared / the smaller segment's size",
+        soft_wrap=True,
+    )
+    if len(shown) < len(ranked):
+        console.print(
+            f"the {len(shown)} most overlapping of {plural(len(ranked), 'pair')}; "
+            "all: segmint overlap --all (or --json)",
+            soft_wrap=True,
+        )
+
+
+def _fits(console: Any, table: Any) -> bool:
+    """Whether ``table`` fits the console's width without wrapping or cutting a cell."""
+    from rich.measure import Measurement
+
+    # Measured without the console's limit: a table measures at most the width it is given.
+    unlimited = console.options.update_width(1_000_000)
+    width: int = Measurement.get(console, unlimited, table).maximum
+    limit: int = console.width
+    return width <= limit
+
+
+def _overlap_grid(sizes: dict[str, int], pairs: list[Any]) -> Any:
+    from rich.table import Table
+
     names = sorted(sizes)
     shared = {(o.a, o.b): o for o in pairs} | {(o.b, o.a): o for o in pairs}
     table = Table("segment", "size", *names, box=None)
@@ -228,12 +263,33 @@ def print_overlap(sizes: dict[str, int], pairs: list[Any]) -> None:
                 cells.append("-")
                 continue
             o = shared[(a, b)]
-            style = "bold red" if o.jaccard > 0.5 else ""
-            text = f"{o.both:,} ({o.jaccard:.2f})"
-            cells.append(f"[{style}]{text}[/{style}]" if style else text)
+            text = f"{o.both:,} ({percent(o.jaccard, 0)})"
+            cells.append(f"[bold red]{text}[/bold red]" if o.jaccard > 0.5 else text)
         table.add_row(a, f"{sizes[a]:,}", *cells)
-    console.print(table)
-    console.print("cells: shared members (Jaccard = shared / either)")
+    return table
+
+
+def _ranked_pairs(console: Any, sizes: dict[str, int], pairs: list[Any]) -> Any:
+    """One row per pair; the two names stacked in one cell when side by side is too wide."""
+    from rich.table import Table
+
+    def table(stacked: bool) -> Table:
+        names = ["segments"] if stacked else ["segment", "and segment"]
+        t = Table(*names, "shared", "Jaccard", "of smaller", box=None, pad_edge=False)
+        for column in t.columns[len(names) :]:
+            column.justify = "right"
+        for o in pairs:
+            smaller = min(sizes.get(o.a, 0), sizes.get(o.b, 0))
+            row = [f"{o.a}\n  & {o.b}"] if stacked else [o.a, o.b]
+            of_smaller = percent(o.both / smaller) if smaller else "-"
+            jaccard = percent(o.jaccard)
+            if o.jaccard > 0.5:
+                jaccard = f"[bold red]{jaccard}[/bold red]"
+            t.add_row(*row, f"{o.both:,}", jaccard, of_smaller)
+        return t
+
+    wide = table(stacked=False)
+    return wide if _fits(console, wide) else table(stacked=True)
 
 
 def print_templates(templates: Any, sizes: dict[str, Any] | None) -> None:
@@ -264,33 +320,90 @@ def print_templates(templates: Any, sizes: dict[str, Any] | None) -> None:
 def print_segment_list(
     definitions: list[Any], sizes: dict[str, int | None] | None, states: dict[str, Any]
 ) -> None:
-    """Saved segments as a table with their last refresh; sizes when they were counted."""
+    """Saved segments with their last refresh (and sizes now when counted): with rule and
+    campaign on a wide terminal, else a compact list (details in ``segment show NAME``)."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from segmint.rules.text import to_text
 
     console = Console(highlight=False)
     if not definitions:
         console.print("no saved segments (add one with: segmint segment add --rule TEXT --name N)")
         return
+    if console.width >= WIDE_LIST:
+        console.print(_wide_list(definitions, sizes, states))
+    else:
+        _print_compact_list(console, definitions, sizes, states)
+    console.print(f"{plural(len(definitions), 'segment')}", soft_wrap=True)
+
+
+def _wide_list(
+    definitions: list[Any], sizes: dict[str, int | None] | None, states: dict[str, Any]
+) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from segmint.rules.text import to_text
+
     table = Table("segment", "rule", "campaign", "last refresh")
     table.columns[0].no_wrap = True
     if sizes is not None:
         table.add_column("size now", justify="right")
     for d in definitions:
-        state = states.get(d.name)
         if hasattr(d, "error"):  # a file that cannot be read
             table.add_row(d.name, f"[red]unreadable:[/red] {escape(d.error)}", "", "")
             continue
         label = d.name + (f"\n[dim]{d.title}[/dim]" if d.title else "")
-        row = [label, to_text(d.rule), d.campaign or "", _state(state)]
+        row = [label, to_text(d.rule), d.campaign or "", _state(states.get(d.name))]
+        if sizes is not None:
+            size = sizes.get(d.name)
+            row.append("-" if size is None else f"{size:,}")
+        table.add_row(*row)
+    return table
+
+
+def _print_compact_list(
+    console: Any,
+    definitions: list[Any],
+    sizes: dict[str, int | None] | None,
+    states: dict[str, Any],
+) -> None:
+    """One line per segment: name, size and time of the last refresh, status; errors of
+    failed refreshes and unreadable files under the table, whole."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("segment", "size", "last refresh", "status", box=None, pad_edge=False)
+    table.columns[0].overflow = "fold"
+    table.columns[1].justify = "right"
+    if sizes is not None:
+        table.add_column("size now", justify="right")
+    problems: list[str] = []
+    for d in definitions:
+        state = states.get(d.name)
+        if hasattr(d, "error"):
+            row = [d.name, "-", "-", "[red]unreadable[/red]"]
+            problems.append(f"{d.name}: unreadable: {escape(d.error)}")
+        else:
+            row = [d.name, *_compact_state(state)]
+            if state is not None and state.status == "failed":
+                problems.append(f"{d.name}: refresh failed: {escape(state.error or '')}")
         if sizes is not None:
             size = sizes.get(d.name)
             row.append("-" if size is None else f"{size:,}")
         table.add_row(*row)
     console.print(table)
+    for problem in problems:
+        console.print(problem, soft_wrap=True)
+    console.print("rule, campaign, trend and checks: segmint segment show NAME", soft_wrap=True)
+
+
+def _compact_state(state: Any) -> list[str]:
+    """Size, time and status of the last refresh, for the compact list."""
+    if state is None or state.status == "never":
+        return ["-", "-", "never"]
+    size = "-" if state.size is None else f"{state.size:,}"
+    if state.status == "failed":
+        return [size, instant(state.as_of), "[red]failed[/red]"]
+    return [size, instant(state.as_of), state.status]
 
 
 def _state(state: Any) -> str:
@@ -301,8 +414,8 @@ def _state(state: Any) -> str:
     if state.status == "failed":
         from rich.markup import escape
 
-        return f"[red]failed[/red] {_fmt(state.as_of)}: {escape(state.error or '')}"
-    return f"{state.size:,} at {_fmt(state.as_of)}"
+        return f"[red]failed[/red] {instant(state.as_of)}: {escape(state.error or '')}"
+    return f"{state.size:,} at {instant(state.as_of)}"
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -318,7 +431,7 @@ def sparkline(values: list[int]) -> str:
     return "".join(SPARKS[round((v - low) / span * (len(SPARKS) - 1))] for v in values)
 
 
-def print_segment(report: Any) -> None:
+def print_segment(report: Any, currency: str = DEFAULT_CURRENCY) -> None:
     """One segment: definition, size and share, trend, checks, profile against everyone."""
     from rich.console import Console
     from rich.table import Table
@@ -336,37 +449,65 @@ def print_segment(report: Any) -> None:
     console.print(f"rule: {to_text(definition.rule)}")
     source = "last refresh" if report.refreshed else "counted now, not a refresh"
     console.print(
-        f"size: {report.size:,} of {report.customers:,} customers ({report.share:.1%}) "
-        f"as of {_fmt(report.as_of)} ({source})"
+        f"size: {report.size:,} of {plural(report.customers, 'customer')} "
+        f"({percent(report.share)}) as of {instant(report.as_of)} ({source})"
     )
     if report.trend:
         sizes = [s for _, s in report.trend]
         console.print(
-            f"trend: {sparkline(sizes)}  {sizes[0]:,} -> {sizes[-1]:,} over {len(sizes)} "
-            f"refreshes since {_fmt(report.trend[0][0])}"
+            f"trend: {sparkline(sizes)}  {sizes[0]:,} -> {sizes[-1]:,} over "
+            f"{plural(len(sizes), 'refresh', 'refreshes')} since {instant(report.trend[0][0])}"
         )
     else:
         console.print("trend: not refreshed yet (segmint refresh; --backfill for history)")
     if len(report.versions) > 1:
-        changes = ", ".join(f"v{v} from {_fmt(a)}" for v, a in report.versions)
+        changes = ", ".join(f"v{v} from {instant(a)}" for v, a in report.versions)
         console.print(f"definition versions: {changes}")
     if report.quality is not None:
         checks = Table("check", "ok", "value", "threshold", box=None)
         for c in report.quality.checks:
             mark = "[green]yes[/green]" if c.ok else "[red]no[/red]"
-            checks.add_row(c.check, mark, _fmt(c.value), _fmt(c.threshold))
+            checks.add_row(c.check, mark, *_check_values(c.check, c.value, c.threshold))
         console.print(checks)
     if report.profile:
-        console.print(f"profile against everyone ({report.profile_base:,} customers)")
+        console.print(f"profile against everyone ({plural(report.profile_base, 'customer')})")
         table = Table("differs most in", "segment", "everyone", "lift", box=None)
         for row in report.profile:
             label = row.field if row.kind == "mean" else f"{row.field} = {row.value}"
             if row.kind == "mean":
-                seg, everyone = f"mean {row.segment:,.4g}", f"mean {row.everyone:,.4g}"
+                seg, everyone = (
+                    f"mean {_mean(row.field, v, currency)}" for v in (row.segment, row.everyone)
+                )
             else:
-                seg, everyone = f"{row.segment:.1%}", f"{row.everyone:.1%}"
+                seg, everyone = percent(row.segment), percent(row.everyone)
             table.add_row(label, seg, everyone, f"{row.lift:.2f}x")
         console.print(table)
+
+
+# Checks whose value and threshold are shares (0..1), and the one counted in days.
+SHARE_CHECKS = frozenset({"substantial_share", "reachable", "distinct", "stable"})
+
+
+def _check_values(check: str, value: Any, threshold: Any) -> tuple[str, str]:
+    """A quality check's value and threshold: shares as percentages, ages in days."""
+    if check in SHARE_CHECKS:
+        return percent(value), percent(threshold)
+    if check == "fresh":
+        return _days(value), _days(threshold)
+    return trait("", value), trait("", threshold)
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} day" + ("" if value == 1 else "s")
+
+
+def _mean(field: str, value: float, currency: str) -> str:
+    """A profile mean: money and rates as such, other numbers to four digits."""
+    if field in MONEY_TRAITS:
+        return money(value, currency)
+    if field in RATE_TRAITS:
+        return percent(value)
+    return f"{value:,.4g}"
 
 
 def print_cluster_run(result: Any) -> None:
@@ -376,9 +517,9 @@ def print_cluster_run(result: Any) -> None:
 
     console = Console(highlight=False)
     console.print(
-        f"cluster run {result.run_id} at {_fmt(result.as_of)}: "
+        f"cluster run {result.run_id} at {instant(result.as_of)}: "
         f"{result.params['customers']:,} customers, features "
-        f"{', '.join(result.params['features'])} ({result.seconds:.1f} s)"
+        f"{', '.join(result.params['features'])} ({seconds(result.seconds)})"
     )
     scores = Table("k", "silhouette", "inertia", "", box=None)
     for s in result.scores:
@@ -390,7 +531,7 @@ def print_cluster_run(result: Any) -> None:
     table.columns[4].overflow = "fold"
     for c in result.clusters:
         apart = "\n".join(f.describe() for f in c.standout())
-        table.add_row(str(c.id), c.name, f"{c.size:,}", f"{c.share:.1%}", apart)
+        table.add_row(str(c.id), c.name, f"{c.size:,}", percent(c.share), apart)
     console.print(table)
     for c in result.clusters:
         fidelity = (

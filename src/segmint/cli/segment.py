@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from segmint.cli.app import Format, _open, app, instant, instant_or_now, run
+from segmint.cli.formats import currency_of, plural
 
 segment_app = typer.Typer(help="Define segments and look at their members.", no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
@@ -113,8 +114,12 @@ def list_(
     sizes: Annotated[bool, typer.Option(help="Count each segment's members now.")] = False,
     as_of: AsOfOpt = None,
 ) -> None:
-    """List saved segments: name, title, campaign, rule, and the last refresh (status and
-    size); a file that cannot be read is listed with its error."""
+    """List saved segments with the size and time of their last refresh.
+
+    On a wide terminal (120 columns or more) the list shows each rule and campaign too;
+    `segmint segment show NAME` has every detail. A file that cannot be read is listed
+    with its error.
+    """
     from segmint.errors import SegmintError
 
     def action() -> Any:
@@ -164,8 +169,11 @@ def show(
         typer.Option("--plot", help="Write the size over time as a PNG chart.", show_default=False),
     ] = None,
 ) -> None:
-    """Show a segment: definition, size and share, trend, reachability, how its members
-    differ from everyone, quality checks (from the last refresh unless --as-of)."""
+    """Show a segment: definition, size and share, trend, checks and profile.
+
+    The size and checks are those of the last refresh unless --as-of is given; the
+    profile says how the members differ from everyone.
+    """
 
     def action() -> Any:
         from segmint.segments.report import check_plot_path, plot_trend, segment_report
@@ -176,15 +184,15 @@ def show(
             report = segment_report(ws, name, instant(as_of))
             if plot is not None:
                 plot_trend(report, plot)
-            return report
+            return report, currency_of(ws.config)
 
-    report = run(action)
+    report, currency = run(action)
     if as_json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
         return
     from segmint.cli.render import print_segment
 
-    print_segment(report)
+    print_segment(report, currency)
     if plot is not None:
         print(f"wrote {plot}")
 
@@ -234,7 +242,7 @@ def members(
 
     rows = run(action)
     if out is not None:
-        print(f"wrote {rows:,} members to {out}", file=sys.stderr)
+        print(f"wrote {plural(rows, 'member')} to {out}", file=sys.stderr)
 
 
 @segment_app.command("sql")

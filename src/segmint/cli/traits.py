@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from segmint.cli.app import Format, _open, app, instant, instant_or_now, run
+from segmint.cli.formats import plural
 from segmint.cli.output import progress_for_stderr
 from segmint.cli.segment import AsOfOpt
 
@@ -41,7 +42,8 @@ def traits(
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if out is not None:
-        print(f"wrote the traits of {result.table.num_rows:,} customers to {out}", file=sys.stderr)
+        customers = plural(result.table.num_rows, "customer")
+        print(f"wrote the traits of {customers} to {out}", file=sys.stderr)
 
 
 @app.command()
@@ -136,6 +138,7 @@ def templates_add(
     saved = [name for name, ok in done if ok]
     kept = [name for name, ok in done if not ok]
     if saved:
-        print(f"saved {len(saved)} segments: {', '.join(saved)}")
+        print(f"saved {plural(len(saved), 'segment')}: {', '.join(saved)}")
     if kept:
-        print(f"kept {len(kept)} existing segments (use --replace to overwrite): {', '.join(kept)}")
+        existing = plural(len(kept), "existing segment")
+        print(f"kept {existing} (use --replace to overwrite): {', '.join(kept)}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -37,6 +39,11 @@ MAX_JSON_DEPTH = 64
 # line is set aside and the file read again, at most this many times.
 MAX_QUOTE_REPAIRS = 16
 _BOM = b"\xef\xbb\xbf"
+# The field separator of CSV inputs: a comma unless a caller (``segmint ingest --delimiter``)
+# sets another around one load with :func:`csv_delimiter`.
+_DELIMITER: ContextVar[str] = ContextVar("csv_delimiter", default=",")
+# Separators a header is checked for when it does not contain the one in use.
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,49 @@ class Source:
     def names(self) -> list[str]:
         """Column names in input order."""
         return [c.name for c in self.columns]
+
+
+def check_delimiter(text: str) -> str:
+    """A CSV field separator: one character other than a quote or a line break; ``\\t`` and
+    ``tab`` mean a tab.
+
+    >>> check_delimiter(";"), check_delimiter("\\t")
+    (';', '\\t')
+    """
+    delimiter = "\t" if text in ("\\t", "tab") else text
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        shown = repr(text) if len(text) <= 20 else repr(text[:17]) + "..."
+        raise IngestError(
+            f"--delimiter: expected one character such as ';', '|' or \\t (tab), got {shown}"
+        )
+    return delimiter
+
+
+@contextmanager
+def csv_delimiter(delimiter: str) -> Iterator[None]:
+    """Read CSV inputs with ``delimiter`` (checked by :func:`check_delimiter`) inside."""
+    token = _DELIMITER.set(check_delimiter(delimiter))
+    try:
+        yield
+    finally:
+        _DELIMITER.reset(token)
+
+
+def delimiter_hint(path: Path) -> str | None:
+    """When a CSV file's header has none of the separator in use but another one: what to
+    pass instead (the file then read as one column, which misses every required one)."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(64 * 1024).decode("utf-8", "replace").removeprefix("\ufeff")
+    except OSError:
+        return None
+    if _DELIMITER.get() in first:
+        return None
+    for delimiter, name in _OTHER_DELIMITERS.items():
+        if delimiter in first:
+            shown = "\\t" if delimiter == "\t" else delimiter
+            return f"the header looks {name}-separated; pass --delimiter '{shown}'"
+    return None
 
 
 def detect_format(path: Path, fmt: str | None) -> str:
@@ -164,7 +214,10 @@ def _csv_header(path: Path) -> list[str]:
             # order mark is not data.
             first = fh.readline().decode("utf-8").removeprefix("\ufeff")
             lines = itertools.chain([first], (line.decode("utf-8") for line in fh))
-            header = next(csv.reader(lines, delimiter=",", quotechar='"', doublequote=True), [])
+            header = next(
+                csv.reader(lines, delimiter=_DELIMITER.get(), quotechar='"', doublequote=True),
+                [],
+            )
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path.name}: the header line is not UTF-8") from exc
     except csv.Error as exc:
@@ -181,7 +234,8 @@ def _create_csv_views(con: duckdb.DuckDBPyConnection, path: Path, names: list[st
     # Everything is read as text; segmint does its own strict typing (see types.py).
     scan = (
         f"read_csv({quote_str(str(path))}, auto_detect = false, columns = {{{columns}}}, "
-        "header = true, delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
+        f"header = true, delim = {quote_str(_DELIMITER.get())}, quote = '\"', escape = '\"', "
+        "store_rejects = true, "
         "rejects_table = '_csv_errors', rejects_scan = '_csv_scans', "
         f"max_line_size = {_MAX_LINE_BYTES})"
     )

@@ -42,9 +42,10 @@ ORDERS_HEADER = [
     "ordered_at",
     "total",
     "currency",
-    "status",
     "category",
     "items",
+    "status",
+    "refunded_amount",
 ]
 WEB_EVENTS = {"page_view", "product_view", "add_to_cart"}
 EMAIL_EVENTS = {"email_sent", "email_opened", "email_clicked"}
@@ -84,6 +85,8 @@ class Shop:
         self.events_header, self.events = read_csv(files.events)
         self.app = read_jsonl(files.app_events)
         self.orders_header, self.orders = read_csv(files.orders)
+        _, self.updates = read_csv(files.order_updates)
+        _, self.rates = read_csv(files.rates)
         self.by_id = {c["customer_id"]: c for c in self.customers}
         self.by_email = {c["email"]: c["customer_id"] for c in self.customers}
 
@@ -281,12 +284,48 @@ def test_orders_are_money_except_the_bad_rows(shop: Shop) -> None:
         assert row["customer_id"] in shop.by_id
         ts = parse_ts(row["ordered_at"])
         assert ts is not None and END - WINDOW <= ts < END
-        assert row["status"] in {"completed", "refunded"}
+        assert row["status"] in {"completed", "cancelled"} and row["refunded_amount"] == ""
         assert row["currency"] and int(row["items"]) >= 1
     assert Counter(r["status"] for r in shop.orders).most_common(1)[0][0] == "completed"
     per_customer = Counter(r["customer_id"] for r in shop.orders)
     assert 0.2 < 1 - len(per_customer) / len(shop.customers) < 0.5
     assert any(n == 1 for n in per_customer.values()) and any(n >= 3 for n in per_customer.values())
+
+
+def test_refunds_arrive_later_as_updates_of_loaded_orders(shop: Shop) -> None:
+    by_id = {r["order_id"]: r for r in shop.orders}
+    assert shop.updates
+    refunded = partial = 0
+    for row in shop.updates:
+        before = by_id[row["order_id"]]
+        assert before["status"] == "completed"
+        same = ("customer_id", "ordered_at", "total", "currency", "category", "items")
+        assert all(row[k] == before[k] for k in same)
+        if row["status"] == "refunded":
+            refunded += 1
+            assert row["refunded_amount"] == ""
+        else:
+            partial += 1
+            assert row["status"] == "completed"
+            assert 0 < float(row["refunded_amount"]) < float(row["total"])
+    assert refunded and partial
+
+
+def test_order_totals_are_in_the_customers_currency_with_monthly_rates(shop: Shop) -> None:
+    currencies = {r["currency"] for r in shop.orders}
+    assert "EUR" in currencies and len(currencies) >= 5
+    rated = {r["currency"] for r in shop.rates}
+    assert currencies - rated == {"EUR"} and "EUR" not in rated
+    first = min(parse_ts(r["valid_from"]) for r in shop.rates)  # type: ignore[type-var]
+    assert all(first <= parse_ts(r["ordered_at"]) for r in shop.orders)  # type: ignore[operator]
+    # A Swedish order is about ten times a euro one in number (one SEK is about 0.09 EUR).
+    def median(code: str) -> float:
+        values = sorted(float(r["total"]) for r in shop.orders if r["currency"] == code and
+                        MONEY.fullmatch(r["total"]))  # fmt: skip
+        return values[len(values) // 2]
+
+    if "SEK" in currencies:
+        assert 5 < median("SEK") / median("EUR") < 20
 
 
 def test_a_small_shop_is_fast(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ MAX_THREADS = 1024
 MAX_MONEY_SCALE = 4
 # The furthest ahead of a load a timestamp may lie ([ingest] latest_days_ahead): 100 years.
 MAX_DAYS_AHEAD = 36_500
+# Lists that may be empty (no status excluded); every other list needs a value.
+_MAY_BE_EMPTY = frozenset({"exclude_statuses"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,24 @@ class IngestConfig:
     # are rejected rows: a year 0001 or 9999 in a file is a placeholder, not an instant.
     earliest: str = "1970-01-01"
     latest_days_ahead: int = 1
+
+
+@dataclass(frozen=True)
+class MoneyConfig:
+    """The currency that revenue, RFM, CLV and money rules are in."""
+
+    # ISO 4217 code. Orders in another currency are converted with the loaded rates
+    # (`segmint ingest rates`) at their order time.
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
+class PurchasesConfig:
+    """Which orders are purchases."""
+
+    # Orders with one of these statuses (any letter case) are kept but are not purchases:
+    # no trait, CLV fit or rule counts them.
+    exclude_statuses: tuple[str, ...] = ("refunded", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,8 @@ class Config:
 
     store: StoreConfig = field(default_factory=StoreConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    money: MoneyConfig = field(default_factory=MoneyConfig)
+    purchases: PurchasesConfig = field(default_factory=PurchasesConfig)
     traits: TraitsConfig = field(default_factory=TraitsConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     rfm: RfmConfig = field(default_factory=RfmConfig)
@@ -163,6 +185,18 @@ money_scale = 4
 # more than latest_days_ahead days after the load, is a rejected row.
 earliest = "1970-01-01"
 latest_days_ahead = 1
+
+[money]
+# The base currency (ISO 4217) of revenue, RFM, CLV and every money rule. An order in
+# another currency is converted at its order time with the rates loaded by
+# `segmint ingest rates` (columns currency, rate, valid_from); one without a rate is a
+# rejected row. Fixed once orders are loaded.
+currency = "EUR"
+
+[purchases]
+# Orders with these statuses (any letter case) are stored but are not purchases: traits,
+# CLV and rules leave them out. A re-loaded order with a new status or total updates it.
+exclude_statuses = ["refunded", "cancelled"]
 
 [traits]
 # The events the email engagement traits count (email_open_rate_90d = opens / sent).
@@ -251,6 +285,8 @@ def load_config(path: Path) -> Config:
     return Config(
         store=_check_store(path, _section(path, raw, "store", StoreConfig)),
         ingest=_check_ingest(path, _section(path, raw, "ingest", IngestConfig)),
+        money=_check_money(path, _section(path, raw, "money", MoneyConfig)),
+        purchases=_section(path, raw, "purchases", PurchasesConfig),
         traits=_section(path, raw, "traits", TraitsConfig),
         lifecycle=_check_lifecycle(path, _section(path, raw, "lifecycle", LifecycleConfig)),
         rfm=_check_rfm(path, _section(path, raw, "rfm", RfmConfig)),
@@ -287,6 +323,15 @@ def _check_ingest(path: Path, c: IngestConfig) -> IngestConfig:
         raise ConfigError(
             f"{path}: [ingest] latest_days_ahead: at most {MAX_DAYS_AHEAD}, "
             f"got {c.latest_days_ahead}"
+        )
+    return c
+
+
+def _check_money(path: Path, c: MoneyConfig) -> MoneyConfig:
+    if not re.fullmatch(r"[A-Z]{3}", c.currency):
+        raise ConfigError(
+            f'{path}: [money] currency: expected an ISO 4217 code such as "EUR" or "USD", '
+            f"got {c.currency!r}"
         )
     return c
 
@@ -406,8 +451,9 @@ def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any
         good = isinstance(value, list) and all(
             isinstance(v, kind) and not isinstance(v, bool) for v in value
         )
-        if not good or not value or (kind is int and len(value) != len(default)):
-            size = f"{len(default)} " if kind is int else "a non-empty "
+        empty_ok = key in _MAY_BE_EMPTY
+        if not good or (not value and not empty_ok) or (kind is int and len(value) != len(default)):
+            size = f"{len(default)} " if kind is int else "a " if empty_ok else "a non-empty "
             raise ConfigError(f"{where}: expected {size}list of {kind.__name__}, got {value!r}")
         for item in value:
             if isinstance(item, str):

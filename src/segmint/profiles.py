@@ -39,6 +39,9 @@ class CustomerView:
     # Segments the customer is in at their last refresh, and past entries and exits.
     segments: list[str] = field(default_factory=list)
     segment_changes: list[dict[str, Any]] = field(default_factory=list)
+    # The latest orders as last loaded, excluded ones too: status, the original total and
+    # currency, the refund, revenue in the base currency, and whether it counts.
+    orders: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The customer's JSON document as plain Python values: timestamps as ISO 8601
@@ -59,6 +62,7 @@ class CustomerView:
             "segment_changes": [
                 {k: _jsonable(v) for k, v in c.items()} for c in self.segment_changes
             ],
+            "orders": [{k: _jsonable(v) for k, v in o.items()} for o in self.orders],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -147,6 +151,7 @@ def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) ->
         revenue_total=sum((Decimal(r) for _, _, r in counts), Decimal(0)),
         recent_events=_recent(con, pid, recent),
         merged_from=_merges(con, pid),
+        orders=_orders(con, pid, recent),
         segments=[
             name
             for (name,) in con.execute(
@@ -174,7 +179,7 @@ def _identities(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, str]
 def _recent(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, Any]]:
     rows = con.execute(
         "SELECT ts, event, event_id, revenue, CAST(properties AS VARCHAR) FROM events "
-        "WHERE pid = ? ORDER BY ts DESC, event LIMIT ?",
+        "WHERE pid = ? ORDER BY ts DESC, event, event_id LIMIT ?",
         [pid, n],
     ).fetchall()
     return [
@@ -218,6 +223,19 @@ def _properties(con: duckdb.DuckDBPyConnection, text: str | None) -> dict[str, A
         else:
             shown[key] = value[:_SHOWN_TEXT] + "…"
     return shown
+
+
+def _orders(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT order_id, ordered_at, status, total, currency, refunded_amount, revenue, "
+        "counted FROM orders WHERE pid = ? ORDER BY ordered_at DESC, order_id LIMIT ?",
+        [pid, n],
+    ).fetchall()
+    keys = (
+        "order_id", "ordered_at", "status", "total", "currency", "refunded_amount", "revenue",
+        "counted",
+    )  # fmt: skip
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def _merges(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, Any]]:

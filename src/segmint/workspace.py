@@ -174,14 +174,29 @@ class Workspace:
         data: str | os.PathLike[str] | Any,
         format: str | None = None,
         progress: Progress | None = None,
+        delimiter: str = ",",
     ) -> LoadResult:
-        """Load customers, events or orders from a file or an Arrow/pandas/polars table.
+        """Load customers, events, orders or exchange rates (``"rates"``) from a file or an
+        Arrow/pandas/polars table; a CSV file's fields are separated by ``delimiter``.
 
         Bad rows go to ``rejects/`` with their reason; the load is atomic.
         """
+        from segmint.errors import IngestError
         from segmint.ingest.load import run_load
+        from segmint.ingest.sources import csv_delimiter, delimiter_hint
 
-        return run_load(self.con, self.config, self.root, kind, data, format, progress)
+        with csv_delimiter(delimiter):
+            try:
+                return run_load(self.con, self.config, self.root, kind, data, format, progress)
+            except IngestError as exc:
+                # A semicolon-separated file read with commas is one column that misses
+                # every required one: say which separator the header seems to use.
+                path = Path(data) if isinstance(data, str | os.PathLike) else None
+                missing = path is not None and "missing required column" in str(exc)
+                hint = delimiter_hint(path) if path is not None and missing else None
+                if hint is None:
+                    raise
+                raise IngestError(f"{exc}; {hint}") from exc
 
     def customer(
         self, key: str, recent: int = 10, as_of: datetime | str | None = None

@@ -65,10 +65,30 @@ def make_inputs(folder: Path) -> dict[str, Path]:
             con,
             f"SELECT 'O{batch}-' || i AS order_id, 'C' || ((i * 13) % {CUSTOMERS}) AS "
             "customer_id, strftime(TIMESTAMPTZ '2025-07-01 00:00:00+00' + to_minutes(i * 17), "
-            "'%Y-%m-%dT%H:%M:%SZ') AS ordered_at, round(10 + (i % 300) * 1.25, 2) AS total "
+            "'%Y-%m-%dT%H:%M:%SZ') AS ordered_at, round(10 + (i % 300) * 1.25, 2) AS total, "
+            "CASE WHEN i % 2 = 0 THEN 'USD' ELSE 'EUR' END AS currency "
             f"FROM range({CUSTOMERS // 2}) t(i)",
             folder / f"orders{batch}.csv",
         )
+    out["rates"] = _write(
+        con, "SELECT 'USD' AS currency, 0.9 AS rate, '2025-01-01' AS valid_from",
+        folder / "rates.csv",
+    )  # fmt: skip
+    # A correction of the rate and a new one: every stored USD order is converted again.
+    out["rates2"] = _write(
+        con,
+        "SELECT * FROM (VALUES ('USD', 0.95, '2025-01-01'), ('USD', 0.8, '2025-08-01')) "
+        "v(currency, rate, valid_from)",
+        folder / "rates2.csv",
+    )
+    # The first batch of orders again: a third refunded, a third partly refunded.
+    out["orders_updated"] = _write(
+        con,
+        "SELECT o.* REPLACE (CASE WHEN i % 3 = 0 THEN 'refunded' ELSE 'completed' END AS "
+        "status), CASE WHEN i % 3 = 1 THEN 5 END AS refunded_amount FROM (SELECT *, "
+        f"row_number() OVER () AS i, 'completed' AS status FROM read_csv('{out['orders']}')) o",
+        folder / "orders_updated.csv",
+    )
     return out
 
 
@@ -78,7 +98,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path
     root = tmp_path_factory.mktemp("faults")
     inputs = make_inputs(root / "in")
     with segmint.init(root / "base") as ws:
-        for kind in ("customers", "events", "orders"):
+        for kind in ("customers", "events", "rates", "orders"):
             ws.ingest(kind, inputs[kind])
         for name, rule in SEGMENTS.items():
             ws.add_segment(name, rule)
@@ -144,7 +164,14 @@ def _diff(state: Snapshot, before: Snapshot, after: Snapshot) -> str:
 
 @pytest.mark.parametrize(
     ("kind", "into"),
-    [("events", "empty"), ("events", "shop"), ("customers", "shop"), ("orders", "shop")],
+    [
+        ("events", "empty"),
+        ("events", "shop"),
+        ("customers", "shop"),
+        ("orders", "shop"),
+        ("orders_updated", "shop"),
+        ("rates2", "shop"),
+    ],
 )
 def test_a_killed_load_leaves_the_state_before_or_after(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path, kind: str, into: str
@@ -156,7 +183,11 @@ def test_a_killed_load_leaves_the_state_before_or_after(
         base = tmp_path / "empty"
         segmint.init(base).close()
     extra = ("ingest:before-rejects-rename",) if kind == "events" else ()
-    args = ["ingest", kind, str(inputs[kind + "2"])]
+    # Order updates replace stored orders and their events; a rates load converts the
+    # stored orders again: both write to existing rows.
+    loads = {"orders_updated": "orders", "rates2": "rates"}
+    given = inputs[kind] if kind in loads else inputs[kind + "2"]
+    args = ["ingest", loads.get(kind, kind), str(given)]
     inside = check_kills(base, tmp_path, args, "ingest", extra)
     # The log of these loads is several MB: some kills must have landed inside COMMIT.
     assert inside >= 1

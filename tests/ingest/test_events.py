@@ -23,14 +23,19 @@ def test_orders_are_stored_as_purchase_events_with_exact_money(
         O2,C1,2024-01-02T00:00:00Z,0.20,USD,completed
         O3,C2,2024-01-03T00:00:00Z,19.99999,EUR,completed""",
     )
+    write_csv(files / "r.csv", "currency,rate,valid_from\nUSD,0.5,2023-12-01")
+    ws.ingest("rates", files / "r.csv")
     result = ws.ingest("orders", files / "o.csv")
     assert (result.accepted, result.rejected, result.profiles_created) == (2, 1, 1)
     got = rows(
-        ws, "SELECT event, event_id, revenue, properties->>'currency' FROM events ORDER BY ts"
+        ws,
+        "SELECT event, event_id, revenue, properties->>'currency', properties->>'total' "
+        "FROM events ORDER BY ts",
     )
-    assert got[0] == ("order_completed", "O1", Decimal("0.1000"), "USD")
-    # Decimal money: 0.10 + 0.20 is exactly 0.30, whatever the summation order.
-    assert rows(ws, "SELECT sum(revenue) FROM events") == [(Decimal("0.3000"),)]
+    # Revenue in the base currency (EUR); the original amount and currency as properties.
+    assert got[0] == ("order_completed", "O1", Decimal("0.0500"), "USD", "0.1")
+    # Decimal money: 0.05 + 0.10 is exactly 0.15, whatever the summation order.
+    assert rows(ws, "SELECT sum(revenue) FROM events") == [(Decimal("0.1500"),)]
 
 
 def test_loading_the_same_file_twice_adds_nothing(ws: segmint.Workspace, files: Path) -> None:

@@ -323,6 +323,10 @@ def build_store(folder: Path, seed: int, customers: int = 300) -> RandomStore:
             }
         )
     order_cols = ["order_id", "customer_id", "ordered_at", "total", "currency", "status"]
+    # The base currency is EUR: USD totals are converted at the rate of their order time.
+    rates = [{"currency": "USD", "rate": "0.9", "valid_from": "2000-01-01"}]
+    rates.append({"currency": "USD", "rate": "0.85", "valid_from": g.iso(when(owner()))})
+    ws.ingest("rates", _csv(folder / "rates.csv", ["currency", "rate", "valid_from"], rates))
     ws.ingest("orders", _csv(folder / "orders.csv", [*order_cols, "items", "coupon"], orders))
 
     data = load_store(ws)

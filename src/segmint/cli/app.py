@@ -48,6 +48,7 @@ class Kind(StrEnum):
     customers = "customers"
     events = "events"
     orders = "orders"
+    rates = "rates"
 
 
 class Format(StrEnum):
@@ -147,6 +148,7 @@ def _open(read_only: bool = False) -> Any:
     return segmint.open(STATE.workspace, read_only=read_only)
 
 
+
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")]) -> None:
     """Create a workspace: segmint.toml (documented defaults) and segmint.duckdb."""
@@ -175,7 +177,7 @@ def ingest(
         ),
     ] = None,
 ) -> None:
-    """Load customers, events or orders; bad rows go to rejects/ with the reason."""
+    """Load customers, events, orders or exchange rates; bad rows go to rejects/ with the reason."""
     if file.is_dir():
         error(
             f"{file} is a folder; pass one CSV, Parquet or JSON Lines file (for several: "
@@ -184,22 +186,14 @@ def ingest(
         raise typer.Exit(2)
 
     def action() -> Any:
-        from segmint.errors import IngestError
-        from segmint.ingest import sources
-
-        with sources.csv_delimiter(delimiter or ","), _open() as ws:
-            try:
-                return ws.ingest(
-                    kind.value, file, format.value if format else None, progress_for_stderr()
-                )
-            except IngestError as exc:
-                # A semicolon-separated file read with commas is one column that misses
-                # every required one: say which separator the header seems to use.
-                missing = "missing required column" in str(exc)
-                hint = sources.delimiter_hint(file) if missing else None
-                if hint is None:
-                    raise
-                raise IngestError(f"{exc}; {hint}") from exc
+        with _open() as ws:
+            return ws.ingest(
+                kind.value,
+                file,
+                format.value if format else None,
+                progress_for_stderr(),
+                delimiter=delimiter or ",",
+            )
 
     result = run(action)
     print(result.summary())

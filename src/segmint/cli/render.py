@@ -89,11 +89,13 @@ def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
         f"[bold]segmint demo[/bold]: a synthetic shop in [cyan]{report.root}[/cyan] "
         f"(data up to {instant(report.data_end)}, built in {seconds(report.seconds)})\n"
     )
-    loads = Table("file", "rows", "accepted", "rejected", "new profiles", "merges", box=None)
+    loads = Table(
+        "file", "rows", "accepted", "updated", "rejected", "new profiles", "merges", box=None
+    )
     for r in report.loads:
         loads.add_row(
-            r.source, f"{r.rows_read:,}", f"{r.accepted:,}", f"{r.rejected:,}",
-            f"{r.profiles_created:,}", f"{r.merges:,}",
+            r.source, f"{r.rows_read:,}", f"{r.accepted:,}", f"{r.updated:,}",
+            f"{r.rejected:,}", f"{r.profiles_created:,}", f"{r.merges:,}",
         )  # fmt: skip
     console.print(loads)
     console.print(
@@ -104,6 +106,14 @@ def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
     console.print(
         f"[bold]{s['events']:,} events[/bold], {report.orders:,} orders, "
         f"revenue {money(report.revenue, currency)}."
+    )
+    console.print(
+        f"Revenue is in {currency}, the base currency: "
+        f"{plural(report.orders_converted, 'order')} in {report.other_currencies} other "
+        "currencies converted at the rate of their order date, "
+        f"{plural(report.orders_partly_refunded, 'partial refund')} deducted, and "
+        f"{plural(report.orders_left_out, 'refunded or cancelled order')} left out (they are "
+        "not purchases)."
     )
     events = ", ".join(f"{name} {n:,}" for name, n in report.events_by_name[:9])
     console.print(f"events by name: {events}")

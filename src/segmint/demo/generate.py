@@ -287,6 +287,8 @@ class ShopFiles:
     events: Path  # events.csv
     app_events: Path  # app_events.jsonl
     orders: Path  # orders.csv
+    rates: Path  # rates.csv: monthly exchange rates into EUR, the demo's base currency
+    order_updates: Path  # order_updates.csv: late refunds and partial refunds
     end: datetime  # tz-aware UTC instant the data ends at (exclusive)
     customers_count: int
     events_count: int  # rows in events.csv + app_events.jsonl
@@ -387,6 +389,8 @@ def generate_shop(
         events=out_dir / "events.csv",
         app_events=out_dir / "app_events.jsonl",
         orders=out_dir / "orders.csv",
+        rates=out_dir / "rates.csv",
+        order_updates=out_dir / "order_updates.csv",
         end=end_utc,
         customers_count=people.n,
         events_count=rows.size + BAD_EVENT_ROWS + len(app),
@@ -394,7 +398,11 @@ def generate_shop(
     )
     _write_events(paths.events, rng, rows, people, anon_ids)
     _write_lines(paths.app_events, app)
-    _write_orders(paths.orders, rng, orders, people)
+    # Rates and refunds draw from their own stream, so the other files stay as they were.
+    money_rng = np.random.default_rng([seed, 1])
+    rates = _make_rates(money_rng, clock)
+    _write_rates(paths.rates, rates)
+    _write_orders(paths.orders, paths.order_updates, rng, money_rng, orders, people, rates)
     _write_lines(paths.customers, _customer_lines(rng, people, orders, clock))
     return paths
 
@@ -1009,13 +1017,85 @@ def _make_orders(rng: np.random.Generator, people: _People, clock: _Clock) -> _O
     )
 
 
-def _write_orders(path: Path, rng: np.random.Generator, orders: _Orders, people: _People) -> None:
+# Rough value in EUR of one unit of each currency of the demo's countries.
+BASE_CURRENCY = "EUR"
+_EUR_PER_UNIT = {
+    "USD": 0.92, "GBP": 1.17, "CAD": 0.68, "AUD": 0.61, "SEK": 0.088,
+    "CHF": 1.04, "PLN": 0.23, "DKK": 0.134, "NOK": 0.086,
+}  # fmt: skip
+# Share of orders cancelled before shipping, refunded later in full, and refunded in part.
+CANCELLED_SHARE = 0.01
+PARTIAL_REFUND_SHARE = 0.03
+
+
+@dataclass(frozen=True)
+class _Rates:
+    month_s: IntArr  # start of each month (UTC seconds), the first before the data starts
+    eur: dict[str, FloatArr]  # per currency: EUR for one unit, per month (4 decimals)
+
+
+def _make_rates(rng: np.random.Generator, clock: _Clock) -> _Rates:
+    """Monthly rates into EUR, each a random walk (about 1.5 % a month) from a rough value."""
+    first = np.datetime64(clock.start_s, "s").astype("datetime64[M]")
+    last = np.datetime64(clock.end_s, "s").astype("datetime64[M]")
+    months = np.arange(first, last + 1)
+    month_s = months.astype("datetime64[s]").astype(np.int64)
+    eur = {}
+    for code, value in _EUR_PER_UNIT.items():
+        walk = np.exp(np.cumsum(rng.normal(0.0, 0.015, months.size)))
+        eur[code] = np.round(value * walk, 4 if value > 0.5 else 5)
+    return _Rates(month_s, eur)
+
+
+def _write_rates(path: Path, rates: _Rates) -> None:
+    valid_from = (_iso(rates.month_s, "s") + "Z").tolist()
+    rows = [
+        (code, f"{rate:.5f}".rstrip("0").rstrip("."), when)
+        for code, values in rates.eur.items()
+        for rate, when in zip(values.tolist(), valid_from, strict=True)
+    ]
+    _write_csv(
+        path,
+        {
+            "currency": np.array([r[0] for r in rows], dtype=object),
+            "rate": np.array([r[1] for r in rows], dtype=object),
+            "valid_from": np.array([r[2] for r in rows], dtype=object),
+        },
+    )
+
+
+def _local_cents(orders: _Orders, currency: ObjArr, rates: _Rates) -> IntArr:
+    """Order totals in the customer's own currency: the EUR value at the month's rate."""
+    month = np.searchsorted(rates.month_s, orders.t, side="right") - 1
+    rate = np.ones(orders.t.size)
+    for code, values in rates.eur.items():
+        mine = currency == code
+        rate[mine] = values[month[mine]]
+    return np.maximum(np.round(orders.cents / rate), 1).astype(np.int64)
+
+
+def _write_orders(
+    path: Path,
+    updates_path: Path,
+    rng: np.random.Generator,
+    money_rng: np.random.Generator,
+    orders: _Orders,
+    people: _People,
+    rates: _Rates,
+) -> None:
     currency = [_COUNTRIES[c].currency for c in people.country.tolist()]
-    columns = _order_columns(orders, people, currency)
+    local = _local_cents(orders, _lookup(currency, orders.cust), rates)
+    columns = _order_columns(orders, people, currency, local)
+    # Cancelled orders come as such; refunds arrive later as updates of completed orders.
+    cancelled = (money_rng.random(local.size) < CANCELLED_SHARE) & ~orders.refunded
+    columns["status"] = np.where(cancelled, "cancelled", "completed").astype(object)
+    columns["refunded_amount"] = np.full(local.size, "", dtype=object)
+    updates = _order_updates(money_rng, orders, local, cancelled, columns)
     who = rng.integers(0, people.n, BAD_ORDER_ROWS)
     span = people.hi_s[who] - people.lo_s[who]
     bad_t = people.lo_s[who] + (rng.random(BAD_ORDER_ROWS) * span).astype(np.int64)
     bad = {
+        "refunded_amount": [""] * BAD_ORDER_ROWS,
         "customer_id": [people.ids[int(i)] for i in who],
         "ordered_at": (_iso(bad_t, "s") + "Z").tolist(),
         "total": list(BAD_ORDER_TOTALS),
@@ -1027,19 +1107,47 @@ def _write_orders(path: Path, rng: np.random.Generator, orders: _Orders, people:
     size = int(orders.t.size)
     # A tiny shop may have fewer orders than bad rows: places may then repeat.
     at = np.sort(rng.choice(size + 1, size=BAD_ORDER_ROWS, replace=size < BAD_ORDER_ROWS))
+    ids = _numbered("O", size + BAD_ORDER_ROWS)
+    good_ids = np.delete(ids, at + np.arange(BAD_ORDER_ROWS))
     for name, values in columns.items():
         columns[name] = np.insert(values, at, bad[name])
-    _write_csv(path, {"order_id": _numbered("O", size + BAD_ORDER_ROWS), **columns})
+    _write_csv(path, {"order_id": ids, **columns})
+    _write_csv(updates_path, {"order_id": good_ids[updates["index"]], **updates["columns"]})
 
 
-def _order_columns(orders: _Orders, people: _People, currency: list[str]) -> dict[str, ObjArr]:
-    totals = [f"{c // 100}.{c % 100:02d}" for c in orders.cents.tolist()]
+def _order_updates(
+    rng: np.random.Generator,
+    orders: _Orders,
+    local: IntArr,
+    cancelled: BoolArr,
+    columns: dict[str, ObjArr],
+) -> dict[str, Any]:
+    """Rows of order_updates.csv: every refunded order again with status "refunded", and a
+    few completed ones with a partial refund (20-50 % of the total)."""
+    partial = ~orders.refunded & ~cancelled & (rng.random(local.size) < PARTIAL_REFUND_SHARE)
+    index = np.flatnonzero(orders.refunded | partial)
+    share = rng.uniform(0.2, 0.5, local.size)
+    refund = np.maximum(np.round(local * share), 1).astype(np.int64)
+    updated = {name: values[index].copy() for name, values in columns.items()}
+    updated["status"] = np.where(orders.refunded[index], "refunded", "completed").astype(object)
+    updated["refunded_amount"] = np.array(
+        [f"{c // 100}.{c % 100:02d}" if p else "" for c, p in zip(
+            refund[index].tolist(), partial[index].tolist(), strict=True
+        )],
+        dtype=object,
+    )  # fmt: skip
+    return {"index": index, "columns": updated}
+
+
+def _order_columns(
+    orders: _Orders, people: _People, currency: list[str], local: IntArr
+) -> dict[str, ObjArr]:
+    totals = [f"{c // 100}.{c % 100:02d}" for c in local.tolist()]
     return {
         "customer_id": _lookup(people.ids, orders.cust),
         "ordered_at": _iso(orders.t, "s") + "Z",
         "total": np.array(totals, dtype=object),
         "currency": _lookup(currency, orders.cust),
-        "status": np.where(orders.refunded, "refunded", "completed").astype(object),
         "category": _lookup(CATEGORIES, orders.category),
         "items": orders.items.astype(str).astype(object),
     }

@@ -27,7 +27,13 @@ class DemoReport:
     anonymous_profiles: int
     events_by_name: list[tuple[str, int]]
     orders: int
-    revenue: float
+    revenue: float  # in the base currency, refunds and excluded statuses left out
+    # Orders as stored: left out (excluded status or refunded in full), partly refunded,
+    # converted from another currency, and how many other currencies.
+    orders_left_out: int
+    orders_partly_refunded: int
+    orders_converted: int
+    other_currencies: int
     countries: list[tuple[str, int]]
     devices: list[tuple[str, int]]
     merged_example: str | None
@@ -153,7 +159,11 @@ def build_demo(
             ws.ingest("events", history, progress=progress),
             ws.ingest("events", recent, progress=progress),
             ws.ingest("events", shop.app_events, progress=progress),
+            # Rates first: an order in a currency without a rate would be rejected.
+            ws.ingest("rates", shop.rates, progress=progress),
             ws.ingest("orders", shop.orders, progress=progress),
+            # Refunds arrive later, as orders loaded again with a new status or refund.
+            ws.ingest("orders", shop.order_updates, progress=progress),
         ]
         segments = _example_segments(ws, shop.end)
         templates = _templates(ws, shop.end)
@@ -276,6 +286,13 @@ def _report(
         "SELECT count(*), coalesce(sum(revenue), 0) FROM events WHERE event = ?",
         [ws.config.order_event],
     )[0]
+    left_out, partly, converted, currencies = all_rows(
+        "SELECT count(*) FILTER (WHERE NOT counted), "
+        "count(*) FILTER (WHERE counted AND refunded_amount > 0), "
+        "count(*) FILTER (WHERE counted AND currency <> ?), "
+        "count(DISTINCT currency) FILTER (WHERE currency <> ?) FROM orders",
+        [ws.config.money.currency, ws.config.money.currency],
+    )[0]
     merged = all_rows(
         "SELECT p.customer_id FROM identity_merges m JOIN profiles p ON p.pid = m.into_pid "
         "ORDER BY m.events_moved DESC, p.customer_id LIMIT 1"
@@ -291,6 +308,10 @@ def _report(
         events_by_name=all_rows("SELECT event, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC"),
         orders=int(orders),
         revenue=float(revenue),
+        orders_left_out=int(left_out),
+        orders_partly_refunded=int(partly),
+        orders_converted=int(converted),
+        other_currencies=int(currencies),
         countries=all_rows(
             "SELECT coalesce(country, '(none)'), count(*) FROM profiles "
             "WHERE customer_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 5"

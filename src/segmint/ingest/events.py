@@ -26,6 +26,15 @@ from segmint.ingest.identity import (
     create_customers,
     create_unknown,
 )
+from segmint.ingest.orders import (
+    ORDER_PROPERTIES,
+    ROLE_COLUMNS,
+    order_columns,
+    order_counts,
+    order_properties,
+    prepare_orders,
+    store_orders,
+)
 from segmint.ingest.sources import Source, check_names, json_columns
 from segmint.ingest.stage import (
     Check,
@@ -110,21 +119,40 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     _scan_counts(ctx, props)
     settle_stage(ctx, ctx.count("SELECT sum(bad) FROM _counts"))
     _reject_repeats_in_file(ctx)
+    orders = layout is ORDERS
+    if orders:
+        prepare_orders(ctx)
     good = _good_rows(ctx, layout)
     ctx.progress.phase("resolving identities")
     created, merges = _resolve(ctx, good)
-    inserted = _insert(
-        ctx, good, props, bool(json_types) or source.column("properties") is not None
-    )
+    has_json = bool(json_types) or source.column("properties") is not None
+    if orders:
+        _idmap(ctx)
+        store_orders(ctx, good, ctx.config.order_event)
+        _insert(ctx, f"SELECT * FROM ({good}) WHERE s_counted", props, has_json, orders=True)
+        new, changed, same = order_counts(ctx)
+        inserted, duplicates, updated = new + changed, same, changed
+    else:
+        inserted = _insert(ctx, good, props, has_json)
     _update_activity(ctx)
     carried = _carried(ctx, props)
-    record_properties(ctx, json_types | {t.name: t.logical for _, t in carried})
+    extra_types = ORDER_PROPERTIES if orders else {}
+    record_properties(ctx, json_types | {t.name: t.logical for _, t in carried} | extra_types)
     _record_usage(ctx, good, [t.name for _, t in props])
+    if orders:
+        record_usage(
+            ctx,
+            "SELECT g.s_event AS event, unnest(json_keys(json_merge_patch('{}', "
+            f"{order_properties()}))) AS prop FROM ({good}) g WHERE g.s_counted",
+        )
     extra = ctx.count("SELECT count(*) FROM _extra_rejects")
-    valid = ctx.count("SELECT sum(ok) FROM _counts") - extra
+    if not orders:
+        valid = ctx.count("SELECT sum(ok) FROM _counts") - extra
+        duplicates, updated = valid - inserted, 0
     return {
         "inserted": inserted,
-        "duplicates": valid - inserted,
+        "updated": updated,
+        "duplicates": duplicates,
         "profiles_created": created,
         "merges": merges,
         "parsed": ctx.count("SELECT sum(ok) + sum(bad) FROM _counts"),
@@ -253,6 +281,10 @@ def _core_columns(
         )
     if layout.event is None:
         checks.append(missing_check(revenue, layout.revenue))
+    if layout is ORDERS:
+        more, more_checks = order_columns(ctx, source)
+        selects.extend(more)
+        checks.extend(more_checks)
     return selects, checks
 
 
@@ -267,6 +299,8 @@ def _clean(col: SourceColumn | None) -> str:
 
 def _role_columns(layout: Layout) -> set[str]:
     roles = {layout.timestamp, layout.event_id, layout.revenue, *_IDENTIFIERS, "properties"}
+    if layout is ORDERS:
+        roles |= set(ROLE_COLUMNS)
     return roles | ({layout.event} if layout.event else set())
 
 
@@ -377,9 +411,17 @@ def _reject_repeats_in_file(ctx: LoadContext) -> None:
 def _good_rows(ctx: LoadContext, layout: Layout) -> str:
     """SQL for the rows to load: valid, not repeated in the file, not loaded before.
 
-    Orders and events are two namespaces: an order is skipped when an earlier orders load
-    has its order_id, an event when an earlier events load has its event_id (an order 1001
-    is not the event 1001)."""
+    Orders and events are two namespaces: an order is compared with the stored orders
+    (ingest/orders.py: skipped when unchanged, replaced when changed), an event is skipped
+    when an earlier events load has its event_id (an order 1001 is not the event 1001)."""
+    # Which identifier decides the profile, computed on read rather than stored.
+    keys = (
+        f"CASE WHEN s_customer_id IS NOT NULL THEN {KEY_CUSTOMER} WHEN s_anonymous_id IS NOT "
+        f"NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END AS _kk, "
+        "coalesce(s_customer_id, s_anonymous_id, s_email) AS _key"
+    )
+    if layout is ORDERS:
+        return f"SELECT *, {keys} FROM _orders_in WHERE s_change <> 'same'"
     conditions = ["_reason IS NULL"]
     if ctx.count("SELECT count(*) FROM _extra_rejects"):
         conditions.append("_record NOT IN (SELECT _record FROM _extra_rejects)")
@@ -387,16 +429,9 @@ def _good_rows(ctx: LoadContext, layout: Layout) -> str:
         ctx.con.execute(
             "CREATE OR REPLACE TEMP TABLE _seen AS SELECT s._record FROM _stage s "
             "SEMI JOIN events e ON e.event_id = s.s_event_id AND e.load_id IN "
-            "(SELECT load_id FROM loads WHERE kind = ?) WHERE s._reason IS NULL",
-            ["orders" if layout is ORDERS else "events"],
+            "(SELECT load_id FROM loads WHERE kind = 'events') WHERE s._reason IS NULL"
         )
         conditions.append("_record NOT IN (SELECT _record FROM _seen)")
-    # Which identifier decides the profile, computed on read rather than stored.
-    keys = (
-        f"CASE WHEN s_customer_id IS NOT NULL THEN {KEY_CUSTOMER} WHEN s_anonymous_id IS NOT "
-        f"NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END AS _kk, "
-        "coalesce(s_customer_id, s_anonymous_id, s_email) AS _key"
-    )
     return f"SELECT *, {keys} FROM _stage WHERE {' AND '.join(conditions)}"
 
 
@@ -432,7 +467,11 @@ def _resolve(ctx: LoadContext, good: str) -> tuple[int, int]:
 
 
 def _insert(
-    ctx: LoadContext, good: str, props: list[tuple[SourceColumn, Target]], has_json: bool
+    ctx: LoadContext,
+    good: str,
+    props: list[tuple[SourceColumn, Target]],
+    has_json: bool,
+    orders: bool = False,
 ) -> int:
     columns_json = _columns_json(ctx, props)
     if columns_json is None:
@@ -443,13 +482,10 @@ def _insert(
         )
     else:
         properties = columns_json
-    ctx.con.execute(
-        "CREATE OR REPLACE TEMP VIEW _idmap AS "
-        f"SELECT {KEY_CUSTOMER} AS kk, customer_id AS key, pid FROM profiles "
-        "WHERE customer_id IS NOT NULL UNION ALL "
-        f"SELECT CASE kind WHEN 'anonymous_id' THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END, "
-        "value, pid FROM identities"
-    )
+    if orders:
+        # The order's own amount, currency, status and refund, over any column's value.
+        properties = f"json_merge_patch(coalesce({properties}, '{{}}'), {order_properties()})"
+    _idmap(ctx)
     # Physical order of events does not matter (a later issue sorts them for scans), and
     # keeping the input order made this insert single-threaded in places.
     ctx.con.execute("SET preserve_insertion_order = false")
@@ -463,6 +499,17 @@ def _insert(
     finally:
         ctx.con.execute("SET preserve_insertion_order = true")
     return ctx.count(f"SELECT count(*) FROM events WHERE load_id = {ctx.load_id}")
+
+
+def _idmap(ctx: LoadContext) -> None:
+    """``_idmap``: the profile of each identifier (customer id, anonymous id, email)."""
+    ctx.con.execute(
+        "CREATE OR REPLACE TEMP VIEW _idmap AS "
+        f"SELECT {KEY_CUSTOMER} AS kk, customer_id AS key, pid FROM profiles "
+        "WHERE customer_id IS NOT NULL UNION ALL "
+        f"SELECT CASE kind WHEN 'anonymous_id' THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END, "
+        "value, pid FROM identities"
+    )
 
 
 # At most this many different property sets get their own JSON object; beyond, every key.

@@ -82,6 +82,7 @@ def merge_profiles(ctx: LoadContext) -> int:
         "FROM _merges m LEFT JOIN events e ON e.pid = m.merged_pid GROUP BY m.merged_pid"
     )
     con.execute("UPDATE events SET pid = m.into_pid FROM _merges m WHERE events.pid = m.merged_pid")
+    con.execute("UPDATE orders SET pid = m.into_pid FROM _merges m WHERE orders.pid = m.merged_pid")
     con.execute(
         "UPDATE identities SET pid = m.into_pid FROM _merges m WHERE identities.pid = m.merged_pid"
     )

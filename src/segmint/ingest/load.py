@@ -18,14 +18,15 @@ from segmint.ingest import sources
 from segmint.ingest.context import LoadContext
 from segmint.ingest.customers import load_customers
 from segmint.ingest.events import EVENTS, ORDERS, load_events
+from segmint.ingest.rates import load_rates
 from segmint.ingest.rejects import publish_rejects, rejects_path, settle_rejects, write_rejects
 from segmint.store.txn import kill_point, transaction
 
 if TYPE_CHECKING:
     import duckdb
 
-Kind = Literal["customers", "events", "orders"]
-KINDS: tuple[Kind, ...] = ("customers", "events", "orders")
+Kind = Literal["customers", "events", "orders", "rates"]
+KINDS: tuple[Kind, ...] = ("customers", "events", "orders", "rates")
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,20 @@ class LoadResult:
     rejects_file: Path | None
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    # Stored rows this load replaced (an order with a new status or total, a corrected
+    # rate); they are part of ``accepted``.
+    updated: int = 0
+    # Stored orders whose revenue a rates load converted again.
+    reconverted: int = 0
 
     def summary(self) -> str:
         """One line for people: what was read, accepted, rejected and skipped."""
         parts = [f"{self.accepted:,} accepted", f"{self.rejected:,} rejected"]
+        if self.updated:
+            noun = {"orders": "order", "rates": "rate"}.get(self.kind, "row")
+            parts.append(f"{_plural(self.updated, noun)} updated")
+        if self.reconverted:
+            parts.append(f"{_plural(self.reconverted, 'stored order')} converted again")
         if self.duplicates:
             parts.append(f"{self.duplicates:,} already loaded (skipped)")
         if self.profiles_created:
@@ -59,6 +70,10 @@ class LoadResult:
             parts.append(f"{self.merges:,} profiles merged")
         rows = "row" if self.rows_read == 1 else "rows"
         return f"{self.source}: {self.rows_read:,} {rows} read, " + ", ".join(parts)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def run_load(
@@ -126,6 +141,8 @@ def _load(ctx: LoadContext, kind: str, source: sources.Source) -> dict[str, int]
     )
     if kind == "customers":
         counts = load_customers(ctx, source)
+    elif kind == "rates":
+        counts = load_rates(ctx, source)
     else:
         counts = load_events(ctx, source, EVENTS if kind == "events" else ORDERS)
     if source.format == "csv":
@@ -162,6 +179,8 @@ def _finish(
         rejects_file=final,
         seconds=time.perf_counter() - clock,
         warnings=list(ctx.warnings),
+        updated=counts.get("updated", 0),
+        reconverted=counts.get("reconverted", 0),
     )
     ctx.con.execute(
         "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

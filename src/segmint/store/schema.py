@@ -130,7 +130,7 @@ ORDERS_DDL: Final = (
     """CREATE TABLE rates (
     currency VARCHAR NOT NULL,
     valid_from TIMESTAMPTZ NOT NULL,
-    rate DECIMAL(24, 12) NOT NULL,
+    rate DECIMAL(18, 10) NOT NULL,
     load_id INTEGER NOT NULL
 )""",
     """CREATE TABLE orders (
@@ -141,7 +141,7 @@ ORDERS_DDL: Final = (
     currency VARCHAR NOT NULL,
     total DECIMAL(18, 4) NOT NULL,
     refunded_amount DECIMAL(18, 4) NOT NULL,
-    rate DECIMAL(24, 12) NOT NULL,
+    rate DECIMAL(18, 10) NOT NULL,
     revenue DECIMAL(18, 4) NOT NULL,
     counted BOOLEAN NOT NULL,
     load_id INTEGER NOT NULL,
@@ -241,8 +241,19 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     2: SEGMENT_DDL,
     # 3 -> 4: cluster runs.
     3: CLUSTER_DDL,
-    # 4 -> 5: exchange rates and orders as loaded; CLV predictions per as_of.
-    4: ORDERS_DDL + CLV_DDL,
+    # 4 -> 5: exchange rates and orders as loaded; CLV predictions per as_of. The orders
+    # loaded before are recorded as they were stored (in their own currency, counted),
+    # so re-loading their files compares with them: an order whose status is excluded or
+    # whose currency now has a rate is then updated, not added twice.
+    4: (
+        *ORDERS_DDL,
+        *CLV_DDL,
+        "INSERT INTO orders SELECT e.event_id, e.pid, e.ts, "
+        "json_extract_string(e.properties, '$.status'), "
+        "coalesce(upper(json_extract_string(e.properties, '$.currency')), ''), e.revenue, 0, 1, "
+        "e.revenue, true, e.load_id, e.load_id FROM events e "
+        "WHERE e.load_id IN (SELECT load_id FROM loads WHERE kind = 'orders')",
+    ),
 }
 
 

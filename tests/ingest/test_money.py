@@ -178,6 +178,8 @@ def test_a_reloaded_order_with_a_new_status_or_refund_updates_the_stored_one(
     orders = {o["order_id"]: o for o in json.loads(shown.stdout)["orders"]}
     assert (orders["O1"]["status"], orders["O1"]["counted"]) == ("refunded", False)
     assert (orders["O2"]["refunded_amount"], orders["O2"]["revenue"]) == (50.5, 149.5)
+    text = run_cli(ws_dir, "customer", "show", "C1").stdout
+    assert "excluded" in text and "149.50 EUR" in text and "50.50 EUR" in text
 
 
 def test_a_corrected_rate_converts_the_stored_orders_again(

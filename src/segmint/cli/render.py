@@ -66,6 +66,20 @@ def print_customer(view: CustomerView, currency: str = DEFAULT_CURRENCY) -> None
         for c in view.segment_changes:
             changes.add_row(instant(c["as_of"]), c["segment"], c["change"])
         console.print(changes)
+    if view.orders:
+        refunds = any(o["refunded_amount"] for o in view.orders)
+        orders = Table(title="orders (latest first)", title_justify="left")
+        for name in ("ordered", "order", "status", "total", *(("refunded",) * refunds)):
+            orders.add_column(name, no_wrap=True)
+        orders.add_column("revenue", no_wrap=True)
+        for o in view.orders:
+            refunded = money(o["refunded_amount"], o["currency"]) if o["refunded_amount"] else ""
+            orders.add_row(
+                instant(o["ordered_at"]), o["order_id"], o["status"] or "",
+                money(o["total"], o["currency"]), *((refunded,) * refunds),
+                money(o["revenue"], currency) if o["counted"] else "excluded",
+            )  # fmt: skip
+        console.print(orders)
     counts = Table("event", "count", title="events", title_justify="left")
     for event, n in view.event_counts.items():
         counts.add_row(event, f"{n:,}")

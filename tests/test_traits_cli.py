@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import segmint
 from segmint.cli import app
 from segmint.demo.tour import build_demo
 from segmint.errors import ConfigError, IngestError, ModelError
+from segmint.segments.query import parse_as_of
 from segmint.segments.templates import TEMPLATES
 from segmint.traits.definitions import LIFECYCLE_STAGES, RFM_SEGMENTS, TRAIT_NAMES
 from tests.conftest import write_csv
@@ -99,7 +101,14 @@ def test_a_rule_on_a_trait_selects_the_customers_whose_trait_holds(shop: Path) -
             ws.count('lifecycle_stage = "loyal" and did order_completed in last 365 days', AS_OF)
             > 0
         )
-        assert "segmint_clv" in ws.sql("p_alive > 0.5", AS_OF, "postgres")
+        sql = ws.sql("p_alive > 0.5", AS_OF, "postgres")
+        # It reads the stored predictions of the fit at AS_OF, named by its id.
+        found = re.search(
+            r'FROM "clv_predictions" AS "t\d+"\s+WHERE\s+"t\d+"."fit_id" = (\d+)', sql
+        )
+        assert found is not None, sql
+        fit = "SELECT as_of FROM clv_fits WHERE fit_id = ?"
+        assert ws.con.execute(fit, [int(found[1])]).fetchone() == (parse_as_of(AS_OF),)
 
 
 def test_models_command_and_units(shop: Path) -> None:

@@ -311,12 +311,18 @@ class Workspace:
         return self.fitted_models(as_of).to_json(time_unit)
 
     def fitted_models(self, as_of: datetime | str | None = None) -> FittedModels:
-        """The fitted BG/NBD and Gamma-Gamma models at ``as_of`` (either may be None)."""
+        """The fitted BG/NBD and Gamma-Gamma models at ``as_of`` (either may be None),
+        with their predictions stored for the SQL of rules at that as_of (:meth:`sql`;
+        kept for this session only when the workspace is open read-only)."""
         from segmint.segments.query import parse_as_of
-        from segmint.traits.expressions import TraitSettings
-        from segmint.traits.models import fit_models
 
-        return fit_models(self.con, parse_as_of(as_of), TraitSettings.from_config(self.config))
+        return self.evaluator().fit_at(parse_as_of(as_of), store=True).models
+
+    def predictions_stored(self, rule: Any, as_of: datetime | str | None = None) -> bool:
+        """Whether the SQL of ``rule`` at ``as_of`` (:meth:`sql`) runs on the workspace as
+        printed: true unless the rule uses the CLV traits and their predictions at that
+        as_of are not stored (:meth:`models` stores them)."""
+        return not self.evaluator().unstored_fit(rule, as_of)
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
         """How many customers ``rule`` (a tree, a dict or text) selects at ``as_of``.
@@ -342,7 +348,11 @@ class Workspace:
         return self.evaluator().members(rule, as_of, output, columns)
 
     def sql(self, rule: Any, as_of: datetime | str | None = None, dialect: str = "duckdb") -> str:
-        """The SQL of ``rule`` for ``dialect`` (duckdb, postgres, spark, bigquery, snowflake)."""
+        """The SQL of ``rule`` for ``dialect`` (duckdb, postgres, spark, bigquery, snowflake).
+
+        A rule on the CLV traits reads the predictions of the fit at ``as_of`` by its id;
+        they are stored first, so that the DuckDB SQL runs on the workspace as printed
+        (open read-only, they are this session's: :meth:`predictions_stored` says so)."""
         return self.evaluator().sql(rule, as_of, dialect)
 
     def add_segment(

@@ -34,6 +34,7 @@ VOLATILE: dict[str, set[str]] = {
     "segment_versions": {"seen_at"},
     "segment_state": {"retired_at"},
     "cluster_runs": {"created_at", "seconds", "result"},
+    "clv_fits": {"created_at"},
 }
 
 Snapshot = dict[str, Any]

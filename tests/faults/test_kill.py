@@ -220,8 +220,11 @@ def test_the_rejects_of_a_load_killed_before_their_rename_are_kept(
         (["optimize"], "optimize"),
         (["cluster", "--k", "3", "--as-of", AS_OF, "--sample", "5000"], "cluster"),
         (["segment", "retire", "de"], "retire"),
+        # Stores the CLV fit at AS_OF (this shop's buyers never buy twice: a fit whose
+        # predictions are all empty, written all the same).
+        (["segment", "sql", "--rule", "p_alive > 0.5", "--as-of", AS_OF], "clv"),
     ],
-    ids=["refresh", "optimize", "cluster", "retire"],
+    ids=["refresh", "optimize", "cluster", "retire", "clv"],
 )
 def test_a_killed_write_leaves_the_state_before_or_after(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path, args: list[str], path: str

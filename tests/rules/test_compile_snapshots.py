@@ -55,7 +55,9 @@ def _compile(name: str, dialect: str) -> str:
     catalog = shop_catalog({"vip": "loyalty_points > 1000 or vip = true"})
     rule = parse(RULES[name])
     validate(rule, catalog)
-    sql = render_sql(compile_rule(rule, catalog, AS_OF, dialect).select("customer_id"), dialect)
+    # A rule on the CLV traits reads the stored predictions of one fit (here fit 1).
+    expr = compile_rule(rule, catalog, AS_OF, dialect, clv=("clv_predictions", 1))
+    sql = render_sql(expr.select("customer_id"), dialect)
     # Ibis names some helper columns with a random suffix (ibis_bq_arr_contains_<26 chars>).
     return re.sub(r"\b(ibis_[a-z_]+?_)[a-z0-9]{26}\b", r"\1N", sql)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -78,17 +79,39 @@ def test_a_spend_model_without_paid_repeat_orders_says_what_is_missing(
 
 
 def test_models_are_fitted_once_per_as_of_and_data(ws: segmint.Workspace, files: Path) -> None:
+    def fits() -> list[tuple[Any, ...]]:
+        return ws.con.execute("SELECT fit_id, as_of, fingerprint FROM clv_fits").fetchall()
+
     ws.ingest("orders", orders_file(files, 300))
-    evaluator = ws.evaluator()
-    first = evaluator.count("p_alive > 0.5", AS_OF)
-    state = ws.con.execute("SELECT key FROM segmint_clv_state").fetchall()
-    assert evaluator.count("p_alive > 0.5", AS_OF) == first
-    assert ws.con.execute("SELECT key FROM segmint_clv_state").fetchall() == state
-    # A load changes the data: the next evaluation refits.
+    first = ws.count("p_alive > 0.5", AS_OF)
+    assert fits() == []  # a count stores nothing: the fit is the session's
+    ws.fitted_models(AS_OF)
+    stored = fits()
+    assert len(stored) == 1
+    assert ws.count("p_alive > 0.5", AS_OF) == first
+    ws.fitted_models(AS_OF)
+    assert fits() == stored
+    # A load changes the data: the next evaluation fits again, under a new fingerprint.
     more = "order_id,customer_id,ordered_at,total\nX1,C1,2025-12-01,99"
     ws.ingest("orders", write_csv(files / "more.csv", more))
-    ws.evaluator().count("p_alive > 0.5", AS_OF)
-    assert ws.con.execute("SELECT key FROM segmint_clv_state").fetchall() != state
+    ws.fitted_models(AS_OF)
+    after = fits()
+    assert len(after) == 2 and after[1][2] != stored[0][2]
+
+
+def test_old_fits_are_pruned(ws: segmint.Workspace, files: Path) -> None:
+    from segmint.traits.models import KEEP_FITS
+
+    ws.ingest("orders", orders_file(files, 60))
+    days = [f"2026-01-{d:02d}T00:00:00Z" for d in range(1, KEEP_FITS + 4)]
+    for day in days:
+        ws.fitted_models(day)
+    kept = ws.con.execute("SELECT min(fit_id), count(*) FROM clv_fits").fetchone()
+    assert kept == (4, KEEP_FITS)
+    ids = ws.con.execute("SELECT DISTINCT fit_id FROM clv_predictions ORDER BY 1").fetchall()
+    assert [i for (i,) in ids] == list(range(4, KEEP_FITS + 4))
+    ws.fitted_models(days[0])  # fitted again when asked for
+    assert ws.con.execute("SELECT max(fit_id) FROM clv_fits").fetchone() == (KEEP_FITS + 4,)
 
 
 def test_a_rule_on_an_email_rate_without_email_events_says_why(tmp_path: Path) -> None:

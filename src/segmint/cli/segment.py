@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +45,21 @@ class Dialect(StrEnum):
     spark = "spark"
     bigquery = "bigquery"
     snowflake = "snowflake"
+
+
+def _writing_if_free(action: Callable[[Any], Any]) -> tuple[Any, bool]:
+    """``action`` on the workspace open for writing, so that it may store what it
+    computes (the CLV predictions at an as_of); read-only when another process has the
+    workspace open. Returns its result and whether it could write."""
+    from segmint.errors import WorkspaceBusyError
+
+    try:
+        with _open() as ws:
+            ws.con  # noqa: B018 - take the lock now: a busy workspace falls back below
+            return action(ws), True
+    except WorkspaceBusyError:
+        with _open(read_only=True) as ws:
+            return action(ws), False
 
 
 def _pick_rule(ws: Any, name: str | None, rule: str | None, rule_file: Path | None) -> Any:
@@ -255,11 +271,28 @@ def sql(
 ) -> None:
     """Print the SQL of a segment for an engine, compiled from the same expression."""
 
-    def action() -> Any:
+    def action() -> tuple[str, str | None]:
+        when = instant_or_now(as_of)
         with _open(read_only=True) as ws:
-            return ws.sql(_pick_rule(ws, name, rule, rule_file), instant(as_of), dialect.value)
+            chosen = _pick_rule(ws, name, rule, rule_file)
+            if ws.predictions_stored(chosen, when):
+                return ws.sql(chosen, when, dialect.value), None
+        # The SQL names the CLV fit at as_of: store it, so that the SQL runs as printed.
+        text, stored = _writing_if_free(lambda ws: ws.sql(chosen, when, dialect.value))
+        if stored:
+            return text, None
+        shown = when.isoformat().replace("+00:00", "Z")
+        return text, (
+            "note: the CLV predictions this SQL reads are not stored in the workspace "
+            "(another process has it open), so it runs only in this session; store them "
+            f"with `segmint models --as-of {shown}` when no other process has the workspace "
+            "open, then print the SQL again"
+        )
 
-    print(run(action))
+    text, note = run(action)
+    print(text)
+    if note:
+        print(note, file=sys.stderr)
 
 
 @segment_app.command("remove")

@@ -13,7 +13,7 @@ import typer
 from segmint.cli.app import Format, _open, app, instant, instant_or_now, run
 from segmint.cli.formats import plural
 from segmint.cli.output import progress_for_stderr
-from segmint.cli.segment import AsOfOpt
+from segmint.cli.segment import AsOfOpt, _writing_if_free
 
 
 class TimeUnit(StrEnum):
@@ -56,8 +56,9 @@ def models(
     """The CLV models (BG/NBD, Gamma-Gamma) fitted on purchases up to as_of, as JSON."""
 
     def action() -> Any:
-        with _open(read_only=True) as ws:
-            return ws.models(instant(as_of), time_unit.value)
+        # Stored when it can be, for rules at this as_of (docs/traits.md).
+        when = instant_or_now(as_of)
+        return _writing_if_free(lambda ws: ws.models(when, time_unit.value))[0]
 
     print(json.dumps(run(action), indent=2))
 

@@ -244,6 +244,7 @@ class Bound:
 
 
 AS_OF = Bound(days=0)
+CLV_FIT_VARIABLE = "segmint_clv_fit"
 
 
 @dataclass
@@ -257,6 +258,22 @@ class Clock:
     as_of: datetime
     use_variables: bool = False
     variables: dict[str, int] = field(default_factory=dict)
+    # The CLV fit at as_of (traits/models.py): its table, and its id when written as a
+    # literal; in variable mode the id is the DuckDB variable CLV_FIT_VARIABLE.
+    clv_table: str = "clv_predictions"
+    clv_fit: int | None = None
+
+    def clv_fit_id(self) -> ir.IntegerValue:
+        """The id of the CLV fit at as_of, for the rows of ``clv_table`` to read."""
+        import ibis
+
+        if self.use_variables:
+            from segmint.rules.duckdb_functions import getvariable_int
+
+            return getvariable_int(CLV_FIT_VARIABLE)
+        if self.clv_fit is None:
+            raise AssertionError("a query with CLV traits needs the fit at its as_of")
+        return ibis.literal(self.clv_fit, "int32")
 
     def ago(self, days: int) -> ir.TimestampValue:
         """The instant ``days`` days before as_of."""
@@ -844,11 +861,19 @@ def combine(op: Callable[[Any, Any], Any], items: list[Any]) -> Any:
 
 
 def compile_rule(
-    rule: RuleNode, catalog: Catalog, as_of: datetime, backend: str = "duckdb"
+    rule: RuleNode,
+    catalog: Catalog,
+    as_of: datetime,
+    backend: str = "duckdb",
+    clv: tuple[str, int] | None = None,
 ) -> ir.Table:
     """The members of ``rule`` at ``as_of`` as an Ibis table (``pid``, ``customer_id``),
-    with every instant written as a literal."""
-    return Compiler(catalog, Clock(as_of.astimezone(UTC)), BACKENDS[backend]).members(rule)
+    with every instant written as a literal; ``clv`` is the table and id of the CLV fit at
+    as_of, for a rule on its traits."""
+    clock = Clock(as_of.astimezone(UTC))
+    if clv is not None:
+        clock.clv_table, clock.clv_fit = clv
+    return Compiler(catalog, clock, BACKENDS[backend]).members(rule)
 
 
 def compile_many(
@@ -859,18 +884,21 @@ def compile_many(
 
 
 def compile_many_template(
-    rules: list[RuleNode], catalog: Catalog
+    rules: list[RuleNode], catalog: Catalog, clv_table: str = "clv_predictions"
 ) -> tuple[ir.Table, dict[str, int]]:
     """:func:`compile_many` on DuckDB for any as_of: the expression, and the variables to
-    set before running it (name -> days before as_of)."""
-    clock = Clock(datetime.now(UTC), use_variables=True)
+    set before running it (name -> days before as_of; and CLV_FIT_VARIABLE, the id of the
+    CLV fit at as_of in ``clv_table``)."""
+    clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
     expr = Compiler(catalog, clock, BACKENDS["duckdb"]).many(rules)
     return expr, clock.variables
 
 
-def compile_template(rule: RuleNode, catalog: Catalog) -> tuple[ir.Table, dict[str, int]]:
+def compile_template(
+    rule: RuleNode, catalog: Catalog, clv_table: str = "clv_predictions"
+) -> tuple[ir.Table, dict[str, int]]:
     """The members of ``rule`` on DuckDB for any as_of: the expression, and the variables
-    to set before running it (name -> days before as_of)."""
-    clock = Clock(datetime.now(UTC), use_variables=True)
+    to set before running it (as :func:`compile_many_template`)."""
+    clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
     expr = Compiler(catalog, clock, BACKENDS["duckdb"]).members(rule)
     return expr, clock.variables

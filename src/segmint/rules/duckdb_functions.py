@@ -20,6 +20,11 @@ def getvariable(variable: str) -> dt.Timestamp(timezone="UTC"):  # type: ignore[
     query is planned, so filters on it still prune row groups."""
 
 
+@ibis.udf.scalar.builtin(name="getvariable")  # type: ignore[untyped-decorator]
+def getvariable_int(variable: str) -> dt.int32:
+    """:func:`getvariable` of an integer variable (the id of a CLV fit)."""
+
+
 @ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
 def epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
     """Microseconds since 1970-01-01 UTC: plain arithmetic, where ``date_diff`` on a

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from segmint.rules.compile import Clock
     from segmint.traits.expressions import TraitSettings
-    from segmint.traits.models import FittedModels
+    from segmint.traits.models import ClvFit
 
 OUTPUTS = ("arrow", "pandas", "polars")
 TEMPLATE_CACHE_SIZE = 256
@@ -130,7 +130,8 @@ class Evaluator:
     ) -> None:
         self.con = con
         self.catalog: Catalog = read_catalog(con, segments, traits)
-        self._models: dict[datetime, FittedModels] = {}
+        # The CLV fit of each as_of this evaluator ran a rule on (a refresh runs many).
+        self._fits: dict[datetime, ClvFit] = {}
 
     def prepare(self, rule: Any, name: str | None = None) -> RuleNode:
         """The validated tree of a tree, dict or text."""
@@ -169,7 +170,7 @@ class Evaluator:
         trees = [self.prepare(rule) for rule in rules]
         for tree in trees:
             self.prepare_traits(tree, (), when)
-        sql, variables = self.many_template([inline_segments(t, self.catalog) for t in trees])
+        sql, variables = self.many_template([inline_segments(t, self.catalog) for t in trees], when)
         self.set_clock(variables, when)
         return (
             self.con.execute(
@@ -191,18 +192,17 @@ class Evaluator:
         """
         when = parse_as_of(as_of)
         tree = self.prepare(rule)
-        sql, variables = self.template(tree, columns)
         self.prepare_traits(tree, columns, when)
+        sql, variables = self.template(tree, columns, when)
         self.set_clock(variables, when)
         return self.con.execute(sql)
 
     def prepare_traits(self, tree: RuleNode, columns: tuple[str, ...], when: datetime) -> None:
-        """Fit the CLV models at ``when`` if the rule or the columns use their traits;
-        a rule that needs a model that cannot be fitted is an error."""
+        """Find (or fit and store) the CLV fit at ``when`` if the rule or the columns use
+        its traits; a rule that needs a model that cannot be fitted is an error."""
         from segmint.rules.compile import inline_segments, used_attributes
         from segmint.traits.definitions import MODEL_TRAITS
         from segmint.traits.expressions import needs_models
-        from segmint.traits.models import ensure_predictions
 
         in_rule = used_attributes(inline_segments(tree, self.catalog))
         self.check_trait_events(in_rule)
@@ -210,9 +210,7 @@ class Evaluator:
         if not needs_models(used):
             return
         # One evaluator checks many rules at one as_of (a refresh): look the fit up once.
-        models = self._models.get(when)
-        if models is None:
-            models = self._models[when] = ensure_predictions(self.con, when, self.catalog.traits)
+        models = self.fit_at(when).models
         # churn_risk falls back to recency alone; the others have no value without models.
         needs_bgnbd = used & (MODEL_TRAITS - {"churn_risk"})
         needs_both = used & {"predicted_clv_365d", "value_tier"}
@@ -222,6 +220,17 @@ class Evaluator:
             raise ModelError(
                 f"{', '.join(names)} {verb} the CLV models, which cannot be fitted {models.problem}"
             )
+
+    def fit_at(self, when: datetime, store: bool = False) -> ClvFit:
+        """The CLV fit at ``when``, found or fitted once per evaluator; with ``store`` a
+        fit that is not stored is stored (when the workspace is open for writing)."""
+        from segmint.traits.models import ensure_predictions
+
+        found = self._fits.get(when)
+        if found is None or (store and not found.stored):
+            settings = self.catalog.traits
+            found = self._fits[when] = ensure_predictions(self.con, when, settings, store)
+        return found
 
     def check_trait_events(self, used: set[str]) -> None:
         """A rate over events that were never loaded has no value for anyone: a rule on it
@@ -237,39 +246,61 @@ class Evaluator:
                     "[traits] email_sent_event"
                 )
 
-    def template(self, tree: RuleNode, columns: tuple[str, ...]) -> tuple[str, dict[str, int]]:
+    def clv_table(self, when: datetime | None) -> str:
+        """The table that holds the CLV fit at ``when`` (the stored one when none is
+        known: a query that needs a fit has one, :meth:`prepare_traits`)."""
+        from segmint.traits.expressions import STORED_TABLE
+
+        found = self._fits.get(when) if when is not None else None
+        return STORED_TABLE if found is None else found.table
+
+    def template(
+        self, tree: RuleNode, columns: tuple[str, ...], when: datetime | None = None
+    ) -> tuple[str, dict[str, int]]:
         from segmint.rules.compile import Clock, compile_template, inline_segments
 
         inlined = inline_segments(tree, self.catalog)
+        clv_table = self.clv_table(when)
 
         def build() -> tuple[Any, dict[str, int]]:
-            members, variables = compile_template(inlined, self.catalog)
+            members, variables = compile_template(inlined, self.catalog, clv_table)
             if not columns:
                 return members.count(), variables
-            clock = Clock(datetime.now(UTC), use_variables=True)
+            clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
             expr = self.with_columns(members, list(columns[1:]), clock)
             return expr, {**variables, **clock.variables}
 
-        key = (inlined.model_dump_json(by_alias=True), self.fingerprint(), columns)
+        key = (inlined.model_dump_json(by_alias=True), self.fingerprint(), columns, clv_table)
         return _cached(key, build)
 
-    def many_template(self, rules: list[RuleNode]) -> tuple[str, dict[str, int]]:
+    def many_template(
+        self, rules: list[RuleNode], when: datetime | None = None
+    ) -> tuple[str, dict[str, int]]:
         """The SQL of several (inlined) rules at once (``pid``, ``s0``, ``s1``, ...) for
         any as_of, compiled once per process for the same rules and catalog: a refresh
         every hour or a backfill over many dates compiles its shared query once."""
         from segmint.rules.compile import compile_many_template
 
+        clv_table = self.clv_table(when)
         key = (
             "many",
             tuple(rule.model_dump_json(by_alias=True) for rule in rules),
             self.fingerprint(),
+            clv_table,
         )
-        return _cached(key, lambda: compile_many_template(rules, self.catalog))
+        return _cached(key, lambda: compile_many_template(rules, self.catalog, clv_table))
 
     def set_clock(self, variables: dict[str, int], when: datetime) -> None:
-        """Set the DuckDB variables of a compiled template for ``when``."""
+        """Set the DuckDB variables of a compiled template for ``when``, the id of the CLV
+        fit at ``when`` among them (NULL when there is none: no other as_of's fit is
+        ever read)."""
+        from segmint.rules.compile import CLV_FIT_VARIABLE
+
         for name, days in variables.items():
             self.con.execute(f"SET VARIABLE {name} = ?", [when - timedelta(days=days)])
+        found = self._fits.get(when)
+        fit_id = None if found is None else found.fit_id
+        self.con.execute(f"SET VARIABLE {CLV_FIT_VARIABLE} = ?::INTEGER", [fit_id])
 
     def fingerprint(self) -> tuple[Any, ...]:
         """What a compiled rule depends on besides the rule: attribute columns and types,
@@ -312,11 +343,30 @@ class Evaluator:
             raise RuleError(
                 "dialect", f"expected one of {', '.join(DIALECTS)}, got {dialect!r}{hint}"
             )
-        from segmint.rules.compile import compile_rule
+        from segmint.rules.compile import compile_rule, inline_segments, used_attributes
+        from segmint.traits.expressions import needs_models
 
+        when = parse_as_of(as_of)
         tree = self.prepare(rule)
-        expr = compile_rule(tree, self.catalog, parse_as_of(as_of), dialect)
+        clv = None
+        if needs_models(used_attributes(inline_segments(tree, self.catalog))):
+            # The SQL names the fit at as_of; one that could not be fitted selects nobody
+            # (an error only where the rule is run: prepare_traits).
+            found = self.fit_at(when, store=True)
+            clv = (found.table, found.fit_id)
+        expr = compile_rule(tree, self.catalog, when, dialect, clv)
         return render_sql(expr.select("customer_id"), dialect)
+
+    def unstored_fit(self, rule: Any, as_of: datetime | str | None) -> bool:
+        """Whether ``rule`` at ``as_of`` uses the CLV traits and their fit for the current
+        data is not stored in the workspace (its SQL then cannot run there as printed)."""
+        from segmint.rules.compile import inline_segments, used_attributes
+        from segmint.traits.expressions import needs_models
+        from segmint.traits.models import stored_fit
+
+        used = used_attributes(inline_segments(self.prepare(rule), self.catalog))
+        when = parse_as_of(as_of)
+        return needs_models(used) and stored_fit(self.con, when, self.catalog.traits) is None
 
 
 def _cached(

@@ -302,7 +302,7 @@ class _Plan:
         catalog = self.evaluator.catalog
         stored = frozenset(self.runs_ok())
         rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
-        sql, variables = self.evaluator.many_template(rules)
+        sql, variables = self.evaluator.many_template(rules, self.as_of)
         self.evaluator.set_clock(variables, self.as_of)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {self.checked(names, sql)}")
 

@@ -6,9 +6,9 @@ those traits need are built: order facts and the purchase trend share one scan o
 purchase events; engagement is one scan of the three email events; ``last_seen_at`` scans
 events only for profiles whose latest event is after ``as_of``. Scores among buyers (RFM,
 value tiers) are window functions; the derived lifecycle thresholds are a one-row table
-crossed in. The CLV predictions come from the table ``segmint_clv`` that
-:mod:`segmint.traits.models` fills for an ``as_of`` (the BG/NBD expectation needs the
-hypergeometric function, which SQL does not have).
+crossed in. The CLV predictions come from the fit at ``as_of`` that
+:mod:`segmint.traits.models` stores in ``clv_predictions`` (the BG/NBD expectation needs
+the hypergeometric function, which SQL does not have).
 
 Instants come from the rule compiler's :class:`~segmint.rules.compile.Clock`, so a
 query with traits is, like any rule, compiled once and run at any as_of.
@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
     from segmint.rules.compile import Backend, Clock
 
-CLV_TABLE = "segmint_clv"
+# The CLV predictions per fit: stored in the workspace, or (a read-only session's own
+# fits) in a temporary table; a query reads the rows of the fit of its as_of (the Clock's).
+STORED_TABLE = "clv_predictions"
+SESSION_TABLE = "segmint_clv_session"
 DAY_US = 86_400_000_000
 HORIZON_DAYS = 365
 
@@ -86,19 +89,21 @@ class TraitSettings:
         )
 
 
-def clv_table() -> ir.Table:
-    """The unbound table of CLV predictions per buyer (filled per as_of)."""
+def clv_table(clock: Clock) -> ir.Table:
+    """The CLV predictions per buyer of the fit at the clock's as_of."""
     import ibis
 
-    return ibis.table(
+    t = ibis.table(
         {
+            "fit_id": "int32",
             "pid": "int64",
             "p_alive": "float64",
             "predicted_orders_365d": "float64",
             "predicted_clv_365d": "float64",
         },
-        name=CLV_TABLE,
+        name=clock.clv_table,
     )
+    return t.filter(t.fit_id == clock.clv_fit_id()).drop("fit_id")
 
 
 def needs_models(traits: Iterable[str]) -> bool:
@@ -125,7 +130,7 @@ def with_traits(
     if "email" in parts:
         t = builder.add_email(t)
     if "clv" in parts:
-        t = t.left_join(clv_table(), "pid").drop("pid_right")
+        t = t.left_join(clv_table(clock), "pid").drop("pid_right")
     if "thresholds" in parts:
         t = t.cross_join(builder.thresholds())
     if "rfm" in parts:
@@ -340,7 +345,7 @@ class TraitBuilder:
         import ibis
 
         c = self.settings.clv
-        scores = clv_table().semi_join(self.people, "pid")
+        scores = clv_table(self.clock).semi_join(self.people, "pid")
         b = scores.filter(scores.predicted_clv_365d.notnull()).select(
             "pid", clv=scores.predicted_clv_365d
         )

@@ -5,9 +5,10 @@ the last one and the observation time ``T`` (days, from the first purchase to as
 and the mean value ``mbar`` of the repeat transactions — is one Ibis expression run in
 the engine. Several purchases on one UTC day count as one transaction, at the time of the
 day's first purchase and worth the day's total. The fits (:mod:`segmint.traits.clv`)
-run on that summary in numpy; the predictions go to the connection's temporary table
-``segmint_clv``, which trait queries join. It is rebuilt only when as_of, the data or
-the settings change.
+run on that summary in numpy; the predictions are stored per as_of in ``clv_predictions``
+under a ``fit_id`` (``clv_fits`` says which as_of, data and settings each fit is for), and
+a query at as_of X reads only the rows of X's fit. A session that finds no stored fit for
+its as_of keeps one in a temporary table for itself (docs/traits.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import ModelError
-from segmint.traits.expressions import CLV_TABLE, DAY_US, HORIZON_DAYS, TraitSettings
+from segmint.traits.expressions import (
+    DAY_US,
+    HORIZON_DAYS,
+    SESSION_TABLE,
+    STORED_TABLE,
+    TraitSettings,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,7 +35,10 @@ if TYPE_CHECKING:
     from segmint.traits.clv import BGNBD, GammaGamma
 
 TIME_UNITS = {"day": 1.0, "week": 7.0}
-_STATE = "segmint_clv_state"
+STORED_FITS = "clv_fits"
+_SESSION_FITS = "segmint_clv_session_fits"
+# Stored fits kept (the newest); see _prune.
+KEEP_FITS = 16
 
 
 @dataclass(frozen=True)
@@ -185,32 +195,144 @@ def predictions(models: FittedModels, summary: dict[str, np.ndarray]) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class ClvFit:
+    """Where the predictions at one as_of are: the rows of ``table`` with ``fit_id``.
+
+    ``table`` is the stored ``clv_predictions``, or, in a read-only session whose as_of
+    has no stored fit, the session's temporary table (negative fit ids)."""
+
+    fit_id: int
+    table: str
+    models: FittedModels
+
+    @property
+    def stored(self) -> bool:
+        return self.table == STORED_TABLE
+
+
 def ensure_predictions(
-    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
-) -> FittedModels:
-    """Make ``segmint_clv`` hold the predictions at ``as_of``, fitting only when as_of,
-    the data or the settings changed since it was last filled on this connection."""
-    key = _state_key(con, as_of, settings)
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STATE} (key VARCHAR, models VARCHAR)")
-    row = con.execute(f"SELECT models FROM {_STATE} WHERE key = ?", [key]).fetchone()
-    if row is not None:
-        return _models_from_json(as_of, json.loads(row[0]))
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings, store: bool = False
+) -> ClvFit:
+    """The fit at ``as_of`` for the current data and settings: the stored one, else this
+    session's, else one fitted now and kept for this session; with ``store`` (and the
+    workspace open for writing) a fit that is not stored is fitted and stored.
+
+    Only the commands that are asked for stored predictions store them (``models``,
+    ``segment sql``): a count, a refresh or a cluster run writes nothing it was not asked
+    to, so a kill leaves the state before or after that command (docs/crash-safety.md)."""
+    from segmint.store.db import is_read_only
+
+    key = fingerprint(con, settings)
+    store = store and not is_read_only(con)
+    found = _find(con, STORED_FITS, STORED_TABLE, as_of, key)
+    if found is None and not store:
+        found = _find(con, _SESSION_FITS, SESSION_TABLE, as_of, key)
+    if found is not None:
+        return found
     summary = read_summary(con, as_of, settings)
     models = fit(summary, as_of)
     scores = predictions(models, summary)
+    if store:
+        return _store(con, as_of, key, models, scores)
+    return _keep_for_session(con, as_of, key, models, scores)
+
+
+def stored_fit(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
+) -> ClvFit | None:
+    """The stored fit at ``as_of`` for the current data and settings, if there is one."""
+    return _find(con, STORED_FITS, STORED_TABLE, as_of, fingerprint(con, settings))
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, settings: TraitSettings) -> str:
+    """What predictions depend on besides as_of: the data (every load adds a row to
+    ``loads``) and the trait settings."""
+    import hashlib
+
+    version = con.execute("SELECT count(*), coalesce(max(load_id), 0) FROM loads").fetchone()
+    text = json.dumps([list(version or ()), repr(settings)])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _find(
+    con: duckdb.DuckDBPyConnection, fits: str, table: str, as_of: datetime, key: str
+) -> ClvFit | None:
+    if fits == _SESSION_FITS:
+        con.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_SESSION_FITS} "
+            "(fit_id INTEGER, as_of TIMESTAMPTZ, fingerprint VARCHAR, models VARCHAR)"
+        )
+        con.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {SESSION_TABLE} AS "
+            f"SELECT * FROM {STORED_TABLE} LIMIT 0"
+        )
+    row = con.execute(
+        f"SELECT fit_id, models FROM {fits} WHERE as_of = ? AND fingerprint = ? "
+        "ORDER BY fit_id DESC LIMIT 1",
+        [as_of, key],
+    ).fetchone()
+    if row is None:
+        return None
+    return ClvFit(int(row[0]), table, _models_from_json(as_of, json.loads(row[1])))
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, key: str, models: FittedModels, scores: Any
+) -> ClvFit:
+    """Store a fit and its predictions in one write, and prune old fits."""
+    from segmint.store.txn import transaction
+
     con.register("segmint_clv_arrow", scores)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {CLV_TABLE} AS SELECT * FROM segmint_clv_arrow")
+        with transaction(con, "clv", "storing CLV predictions"):
+            row = con.execute(f"SELECT coalesce(max(fit_id), 0) + 1 FROM {STORED_FITS}")
+            fit_id = int(row.fetchone()[0])  # type: ignore[index]
+            con.execute(
+                f"INSERT INTO {STORED_FITS} VALUES (?, ?, ?, ?, now())",
+                [fit_id, as_of, key, json.dumps(_models_json(models))],
+            )
+            con.execute(
+                f"INSERT INTO {STORED_TABLE} SELECT ?, pid, p_alive, predicted_orders_365d, "
+                "predicted_clv_365d FROM segmint_clv_arrow",
+                [fit_id],
+            )
+            _prune(con, fit_id)
     finally:
         con.unregister("segmint_clv_arrow")
-    con.execute(f"DELETE FROM {_STATE}")
-    con.execute(f"INSERT INTO {_STATE} VALUES (?, ?)", [key, json.dumps(_models_json(models))])
-    return models
+    return ClvFit(fit_id, STORED_TABLE, models)
 
 
-def _state_key(con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings) -> str:
-    version = con.execute("SELECT count(*), coalesce(max(load_id), 0) FROM loads").fetchone()
-    return json.dumps([as_of.isoformat(), list(version or ()), repr(settings)])
+def _prune(con: duckdb.DuckDBPyConnection, newest: int) -> None:
+    """Keep the :data:`KEEP_FITS` newest fits: an older one is fitted again when asked
+    for (to the same values), and each as_of asked for would otherwise stay for good."""
+    oldest_kept = newest - KEEP_FITS + 1
+    con.execute(f"DELETE FROM {STORED_TABLE} WHERE fit_id < ?", [oldest_kept])
+    con.execute(f"DELETE FROM {STORED_FITS} WHERE fit_id < ?", [oldest_kept])
+
+
+def _keep_for_session(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, key: str, models: FittedModels, scores: Any
+) -> ClvFit:
+    """A session's fit, in temporary tables under a negative fit id (never one of the
+    stored ids, and each as_of its own)."""
+    _find(con, _SESSION_FITS, SESSION_TABLE, as_of, key)  # creates the tables
+    row = con.execute(f"SELECT coalesce(min(fit_id), 0) - 1 FROM {_SESSION_FITS}").fetchone()
+    fit_id = int(row[0])  # type: ignore[index]
+    con.execute(
+        f"INSERT INTO {_SESSION_FITS} VALUES (?, ?, ?, ?)",
+        [fit_id, as_of, key, json.dumps(_models_json(models))],
+    )
+    con.register("segmint_clv_arrow", scores)
+    try:
+        con.execute(
+            f"INSERT INTO {SESSION_TABLE} SELECT ?, pid, p_alive, predicted_orders_365d, "
+            "predicted_clv_365d FROM segmint_clv_arrow",
+            [fit_id],
+        )
+    finally:
+        con.unregister("segmint_clv_arrow")
+    return ClvFit(fit_id, SESSION_TABLE, models)
 
 
 def _models_json(models: FittedModels) -> dict[str, Any]:

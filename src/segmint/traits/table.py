@@ -64,13 +64,15 @@ def compute_traits(
 
     warnings = []
     models = FittedModels(as_of, None, None, None)
+    clock = Clock(as_of)
     if needs_models(names):
         progress.phase("fitting the CLV models")
-        models = ensure_predictions(con, as_of, settings)
+        found = ensure_predictions(con, as_of, settings)
+        models, clock.clv_table, clock.clv_fit = found.models, found.table, found.fit_id
         if models.problem:
             warnings.append(f"CLV traits are empty where a model is missing: {models.problem}")
     progress.phase("computing traits")
-    sql = render_sql(traits_expr(Clock(as_of), settings, names, pid), pretty=False)
+    sql = render_sql(traits_expr(clock, settings, names, pid), pretty=False)
     table = con.execute(sql).arrow().read_all()
     progress.done()
     return TraitsResult(table, models, warnings)

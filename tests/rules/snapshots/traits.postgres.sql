@@ -5,7 +5,7 @@ WITH "t4" AS (
   WHERE
     "t1"."event" IN ('order_completed')
     AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-), "t10" AS (
+), "t12" AS (
   SELECT
     *
   FROM "profiles" AS "t2"
@@ -29,14 +29,14 @@ WITH "t4" AS (
         )
       )
     )
-), "t21" AS (
+), "t23" AS (
   SELECT
     *
   FROM (
     SELECT
-      "t8"."day" - LAG("t8"."day") OVER (
-        PARTITION BY "t8"."pid"
-        ORDER BY "t8"."day" ASC
+      "t9"."day" - LAG("t9"."day") OVER (
+        PARTITION BY "t9"."pid"
+        ORDER BY "t9"."day" ASC
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
       ) AS "gap"
     FROM (
@@ -53,455 +53,455 @@ WITH "t4" AS (
       WHERE
         "t1"."event" IN ('order_completed')
         AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "t8"
-  ) AS "t17"
+    ) AS "t9"
+  ) AS "t19"
   WHERE
-    "t17"."gap" IS NOT NULL
+    "t19"."gap" IS NOT NULL
 )
 SELECT
-  "t52"."customer_id"
+  "t54"."customer_id"
 FROM (
   SELECT
-    "t51"."pid",
-    "t51"."customer_id",
+    "t53"."pid",
+    "t53"."customer_id",
     CAST(FLOOR(
       CAST((
-        CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t51"."last_seen" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+        CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_seen" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
       ) AS DOUBLE PRECISION) / (
         86400000000
       )
     ) AS BIGINT) AS "days_since_last_seen",
     CASE
-      WHEN "t51"."orders_count" IS NULL
+      WHEN "t53"."orders_count" IS NULL
       THEN 'subscriber'
       WHEN CAST(FLOOR(
         CAST((
-          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t51"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
         ) AS DOUBLE PRECISION) / (
           86400000000
         )
-      ) AS BIGINT) > "t51"."churned_days"
+      ) AS BIGINT) > "t53"."churned_days"
       THEN 'churned'
       WHEN CAST(FLOOR(
         CAST((
-          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t51"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
         ) AS DOUBLE PRECISION) / (
           86400000000
         )
-      ) AS BIGINT) > "t51"."lapsed_days"
+      ) AS BIGINT) > "t53"."lapsed_days"
       THEN 'lapsed'
       WHEN CAST(FLOOR(
         CAST((
-          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t51"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
         ) AS DOUBLE PRECISION) / (
           86400000000
         )
-      ) AS BIGINT) > "t51"."at_risk_days"
+      ) AS BIGINT) > "t53"."at_risk_days"
       THEN 'at_risk'
-      WHEN "t51"."orders_count" >= "t51"."loyal_orders"
+      WHEN "t53"."orders_count" >= "t53"."loyal_orders"
       THEN 'loyal'
-      WHEN "t51"."orders_count" >= 2
+      WHEN "t53"."orders_count" >= 2
       THEN 'repeat_buyer'
       ELSE 'first_time_buyer'
     END AS "lifecycle_stage",
-    "t51"."p_alive",
-    "t51"."rfm_segment"
+    "t53"."p_alive",
+    "t53"."rfm_segment"
   FROM (
     SELECT
-      "t50"."pid",
-      "t50"."customer_id",
-      "t50"."created_at",
-      "t50"."first_event_at",
-      "t50"."last_event_at",
-      "t50"."email",
-      "t50"."phone",
-      "t50"."first_name",
-      "t50"."last_name",
-      "t50"."country",
-      "t50"."region",
-      "t50"."city",
-      "t50"."postal_code",
-      "t50"."gender",
-      "t50"."birth_date",
-      "t50"."email_consent",
-      "t50"."sms_consent",
-      "t50"."x_attr_0",
-      "t50"."x_attr_1",
-      "t50"."x_attr_2",
-      "t50"."x_attr_3",
-      "t50"."x_attr_4",
-      "t50"."x_attr_5",
-      "t50"."x_attr_6",
-      "t50"."orders_count",
-      "t50"."revenue_total",
-      "t50"."first_order_at",
-      "t50"."last_order_at",
-      "t50"."orders_60d",
-      "t50"."orders_prior_60d",
-      "t50"."scanned_last",
-      "t50"."last_seen",
-      "t50"."p_alive",
-      "t50"."predicted_orders_365d",
-      "t50"."predicted_clv_365d",
-      "t50"."at_risk_days",
-      "t50"."lapsed_days",
-      "t50"."churned_days",
-      "t50"."loyal_orders",
-      "t50"."r_score",
-      "t50"."f_score",
-      "t50"."m_score",
-      "t50"."rfm_segment"
+      "t52"."pid",
+      "t52"."customer_id",
+      "t52"."created_at",
+      "t52"."first_event_at",
+      "t52"."last_event_at",
+      "t52"."email",
+      "t52"."phone",
+      "t52"."first_name",
+      "t52"."last_name",
+      "t52"."country",
+      "t52"."region",
+      "t52"."city",
+      "t52"."postal_code",
+      "t52"."gender",
+      "t52"."birth_date",
+      "t52"."email_consent",
+      "t52"."sms_consent",
+      "t52"."x_attr_0",
+      "t52"."x_attr_1",
+      "t52"."x_attr_2",
+      "t52"."x_attr_3",
+      "t52"."x_attr_4",
+      "t52"."x_attr_5",
+      "t52"."x_attr_6",
+      "t52"."orders_count",
+      "t52"."revenue_total",
+      "t52"."first_order_at",
+      "t52"."last_order_at",
+      "t52"."orders_60d",
+      "t52"."orders_prior_60d",
+      "t52"."scanned_last",
+      "t52"."last_seen",
+      "t52"."p_alive",
+      "t52"."predicted_orders_365d",
+      "t52"."predicted_clv_365d",
+      "t52"."at_risk_days",
+      "t52"."lapsed_days",
+      "t52"."churned_days",
+      "t52"."loyal_orders",
+      "t52"."r_score",
+      "t52"."f_score",
+      "t52"."m_score",
+      "t52"."rfm_segment"
     FROM (
       SELECT
-        "t47"."pid",
-        "t47"."customer_id",
-        "t47"."created_at",
-        "t47"."first_event_at",
-        "t47"."last_event_at",
-        "t47"."email",
-        "t47"."phone",
-        "t47"."first_name",
-        "t47"."last_name",
-        "t47"."country",
-        "t47"."region",
-        "t47"."city",
-        "t47"."postal_code",
-        "t47"."gender",
-        "t47"."birth_date",
-        "t47"."email_consent",
-        "t47"."sms_consent",
-        "t47"."x_attr_0",
-        "t47"."x_attr_1",
-        "t47"."x_attr_2",
-        "t47"."x_attr_3",
-        "t47"."x_attr_4",
-        "t47"."x_attr_5",
-        "t47"."x_attr_6",
-        "t47"."orders_count",
-        "t47"."revenue_total",
-        "t47"."first_order_at",
-        "t47"."last_order_at",
-        "t47"."orders_60d",
-        "t47"."orders_prior_60d",
-        "t47"."scanned_last",
-        "t47"."last_seen",
-        "t47"."p_alive",
-        "t47"."predicted_orders_365d",
-        "t47"."predicted_clv_365d",
-        "t41"."at_risk_days",
-        "t41"."lapsed_days",
-        "t41"."churned_days",
-        "t41"."loyal_orders",
-        "t49"."pid" AS "pid_right",
-        "t49"."r_score",
-        "t49"."f_score",
-        "t49"."m_score",
-        "t49"."rfm_segment"
+        "t49"."pid",
+        "t49"."customer_id",
+        "t49"."created_at",
+        "t49"."first_event_at",
+        "t49"."last_event_at",
+        "t49"."email",
+        "t49"."phone",
+        "t49"."first_name",
+        "t49"."last_name",
+        "t49"."country",
+        "t49"."region",
+        "t49"."city",
+        "t49"."postal_code",
+        "t49"."gender",
+        "t49"."birth_date",
+        "t49"."email_consent",
+        "t49"."sms_consent",
+        "t49"."x_attr_0",
+        "t49"."x_attr_1",
+        "t49"."x_attr_2",
+        "t49"."x_attr_3",
+        "t49"."x_attr_4",
+        "t49"."x_attr_5",
+        "t49"."x_attr_6",
+        "t49"."orders_count",
+        "t49"."revenue_total",
+        "t49"."first_order_at",
+        "t49"."last_order_at",
+        "t49"."orders_60d",
+        "t49"."orders_prior_60d",
+        "t49"."scanned_last",
+        "t49"."last_seen",
+        "t49"."p_alive",
+        "t49"."predicted_orders_365d",
+        "t49"."predicted_clv_365d",
+        "t43"."at_risk_days",
+        "t43"."lapsed_days",
+        "t43"."churned_days",
+        "t43"."loyal_orders",
+        "t51"."pid" AS "pid_right",
+        "t51"."r_score",
+        "t51"."f_score",
+        "t51"."m_score",
+        "t51"."rfm_segment"
       FROM (
         SELECT
-          "t44"."pid",
-          "t44"."customer_id",
-          "t44"."created_at",
-          "t44"."first_event_at",
-          "t44"."last_event_at",
-          "t44"."email",
-          "t44"."phone",
-          "t44"."first_name",
-          "t44"."last_name",
-          "t44"."country",
-          "t44"."region",
-          "t44"."city",
-          "t44"."postal_code",
-          "t44"."gender",
-          "t44"."birth_date",
-          "t44"."email_consent",
-          "t44"."sms_consent",
-          "t44"."x_attr_0",
-          "t44"."x_attr_1",
-          "t44"."x_attr_2",
-          "t44"."x_attr_3",
-          "t44"."x_attr_4",
-          "t44"."x_attr_5",
-          "t44"."x_attr_6",
-          "t44"."orders_count",
-          "t44"."revenue_total",
-          "t44"."first_order_at",
-          "t44"."last_order_at",
-          "t44"."orders_60d",
-          "t44"."orders_prior_60d",
-          "t44"."scanned_last",
-          "t44"."last_seen",
-          "t44"."p_alive",
-          "t44"."predicted_orders_365d",
-          "t44"."predicted_clv_365d"
+          "t46"."pid",
+          "t46"."customer_id",
+          "t46"."created_at",
+          "t46"."first_event_at",
+          "t46"."last_event_at",
+          "t46"."email",
+          "t46"."phone",
+          "t46"."first_name",
+          "t46"."last_name",
+          "t46"."country",
+          "t46"."region",
+          "t46"."city",
+          "t46"."postal_code",
+          "t46"."gender",
+          "t46"."birth_date",
+          "t46"."email_consent",
+          "t46"."sms_consent",
+          "t46"."x_attr_0",
+          "t46"."x_attr_1",
+          "t46"."x_attr_2",
+          "t46"."x_attr_3",
+          "t46"."x_attr_4",
+          "t46"."x_attr_5",
+          "t46"."x_attr_6",
+          "t46"."orders_count",
+          "t46"."revenue_total",
+          "t46"."first_order_at",
+          "t46"."last_order_at",
+          "t46"."orders_60d",
+          "t46"."orders_prior_60d",
+          "t46"."scanned_last",
+          "t46"."last_seen",
+          "t46"."p_alive",
+          "t46"."predicted_orders_365d",
+          "t46"."predicted_clv_365d"
         FROM (
           SELECT
-            "t43"."pid",
-            "t43"."customer_id",
-            "t43"."created_at",
-            "t43"."first_event_at",
-            "t43"."last_event_at",
-            "t43"."email",
-            "t43"."phone",
-            "t43"."first_name",
-            "t43"."last_name",
-            "t43"."country",
-            "t43"."region",
-            "t43"."city",
-            "t43"."postal_code",
-            "t43"."gender",
-            "t43"."birth_date",
-            "t43"."email_consent",
-            "t43"."sms_consent",
-            "t43"."x_attr_0",
-            "t43"."x_attr_1",
-            "t43"."x_attr_2",
-            "t43"."x_attr_3",
-            "t43"."x_attr_4",
-            "t43"."x_attr_5",
-            "t43"."x_attr_6",
-            "t43"."orders_count",
-            "t43"."revenue_total",
-            "t43"."first_order_at",
-            "t43"."last_order_at",
-            "t43"."orders_60d",
-            "t43"."orders_prior_60d",
-            "t43"."scanned_last",
-            "t43"."last_seen",
-            "t3"."pid" AS "pid_right",
-            "t3"."p_alive",
-            "t3"."predicted_orders_365d",
-            "t3"."predicted_clv_365d"
+            "t45"."pid",
+            "t45"."customer_id",
+            "t45"."created_at",
+            "t45"."first_event_at",
+            "t45"."last_event_at",
+            "t45"."email",
+            "t45"."phone",
+            "t45"."first_name",
+            "t45"."last_name",
+            "t45"."country",
+            "t45"."region",
+            "t45"."city",
+            "t45"."postal_code",
+            "t45"."gender",
+            "t45"."birth_date",
+            "t45"."email_consent",
+            "t45"."sms_consent",
+            "t45"."x_attr_0",
+            "t45"."x_attr_1",
+            "t45"."x_attr_2",
+            "t45"."x_attr_3",
+            "t45"."x_attr_4",
+            "t45"."x_attr_5",
+            "t45"."x_attr_6",
+            "t45"."orders_count",
+            "t45"."revenue_total",
+            "t45"."first_order_at",
+            "t45"."last_order_at",
+            "t45"."orders_60d",
+            "t45"."orders_prior_60d",
+            "t45"."scanned_last",
+            "t45"."last_seen",
+            "t10"."pid" AS "pid_right",
+            "t10"."p_alive",
+            "t10"."predicted_orders_365d",
+            "t10"."predicted_clv_365d"
           FROM (
             SELECT
-              "t36"."pid",
-              "t36"."customer_id",
-              "t36"."created_at",
-              "t36"."first_event_at",
-              "t36"."last_event_at",
-              "t36"."email",
-              "t36"."phone",
-              "t36"."first_name",
-              "t36"."last_name",
-              "t36"."country",
-              "t36"."region",
-              "t36"."city",
-              "t36"."postal_code",
-              "t36"."gender",
-              "t36"."birth_date",
-              "t36"."email_consent",
-              "t36"."sms_consent",
-              "t36"."x_attr_0",
-              "t36"."x_attr_1",
-              "t36"."x_attr_2",
-              "t36"."x_attr_3",
-              "t36"."x_attr_4",
-              "t36"."x_attr_5",
-              "t36"."x_attr_6",
-              "t36"."orders_count",
-              "t36"."revenue_total",
-              "t36"."first_order_at",
-              "t36"."last_order_at",
-              "t36"."orders_60d",
-              "t36"."orders_prior_60d",
-              "t36"."scanned_last",
+              "t38"."pid",
+              "t38"."customer_id",
+              "t38"."created_at",
+              "t38"."first_event_at",
+              "t38"."last_event_at",
+              "t38"."email",
+              "t38"."phone",
+              "t38"."first_name",
+              "t38"."last_name",
+              "t38"."country",
+              "t38"."region",
+              "t38"."city",
+              "t38"."postal_code",
+              "t38"."gender",
+              "t38"."birth_date",
+              "t38"."email_consent",
+              "t38"."sms_consent",
+              "t38"."x_attr_0",
+              "t38"."x_attr_1",
+              "t38"."x_attr_2",
+              "t38"."x_attr_3",
+              "t38"."x_attr_4",
+              "t38"."x_attr_5",
+              "t38"."x_attr_6",
+              "t38"."orders_count",
+              "t38"."revenue_total",
+              "t38"."first_order_at",
+              "t38"."last_order_at",
+              "t38"."orders_60d",
+              "t38"."orders_prior_60d",
+              "t38"."scanned_last",
               CASE
-                WHEN COALESCE("t36"."last_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
-                THEN "t36"."last_event_at"
-                ELSE "t36"."scanned_last"
+                WHEN COALESCE("t38"."last_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
+                THEN "t38"."last_event_at"
+                ELSE "t38"."scanned_last"
               END AS "last_seen"
             FROM (
               SELECT
-                "t33"."pid",
-                "t33"."customer_id",
-                "t33"."created_at",
-                "t33"."first_event_at",
-                "t33"."last_event_at",
-                "t33"."email",
-                "t33"."phone",
-                "t33"."first_name",
-                "t33"."last_name",
-                "t33"."country",
-                "t33"."region",
-                "t33"."city",
-                "t33"."postal_code",
-                "t33"."gender",
-                "t33"."birth_date",
-                "t33"."email_consent",
-                "t33"."sms_consent",
-                "t33"."x_attr_0",
-                "t33"."x_attr_1",
-                "t33"."x_attr_2",
-                "t33"."x_attr_3",
-                "t33"."x_attr_4",
-                "t33"."x_attr_5",
-                "t33"."x_attr_6",
-                "t33"."orders_count",
-                "t33"."revenue_total",
-                "t33"."first_order_at",
-                "t33"."last_order_at",
-                "t33"."orders_60d",
-                "t33"."orders_prior_60d",
-                "t33"."scanned_last"
+                "t35"."pid",
+                "t35"."customer_id",
+                "t35"."created_at",
+                "t35"."first_event_at",
+                "t35"."last_event_at",
+                "t35"."email",
+                "t35"."phone",
+                "t35"."first_name",
+                "t35"."last_name",
+                "t35"."country",
+                "t35"."region",
+                "t35"."city",
+                "t35"."postal_code",
+                "t35"."gender",
+                "t35"."birth_date",
+                "t35"."email_consent",
+                "t35"."sms_consent",
+                "t35"."x_attr_0",
+                "t35"."x_attr_1",
+                "t35"."x_attr_2",
+                "t35"."x_attr_3",
+                "t35"."x_attr_4",
+                "t35"."x_attr_5",
+                "t35"."x_attr_6",
+                "t35"."orders_count",
+                "t35"."revenue_total",
+                "t35"."first_order_at",
+                "t35"."last_order_at",
+                "t35"."orders_60d",
+                "t35"."orders_prior_60d",
+                "t35"."scanned_last"
               FROM (
                 SELECT
-                  "t32"."pid",
-                  "t32"."customer_id",
-                  "t32"."created_at",
-                  "t32"."first_event_at",
-                  "t32"."last_event_at",
-                  "t32"."email",
-                  "t32"."phone",
-                  "t32"."first_name",
-                  "t32"."last_name",
-                  "t32"."country",
-                  "t32"."region",
-                  "t32"."city",
-                  "t32"."postal_code",
-                  "t32"."gender",
-                  "t32"."birth_date",
-                  "t32"."email_consent",
-                  "t32"."sms_consent",
-                  "t32"."x_attr_0",
-                  "t32"."x_attr_1",
-                  "t32"."x_attr_2",
-                  "t32"."x_attr_3",
-                  "t32"."x_attr_4",
-                  "t32"."x_attr_5",
-                  "t32"."x_attr_6",
-                  "t32"."orders_count",
-                  "t32"."revenue_total",
-                  "t32"."first_order_at",
-                  "t32"."last_order_at",
-                  "t32"."orders_60d",
-                  "t32"."orders_prior_60d",
-                  "t27"."pid" AS "pid_right",
-                  "t27"."scanned_last"
+                  "t34"."pid",
+                  "t34"."customer_id",
+                  "t34"."created_at",
+                  "t34"."first_event_at",
+                  "t34"."last_event_at",
+                  "t34"."email",
+                  "t34"."phone",
+                  "t34"."first_name",
+                  "t34"."last_name",
+                  "t34"."country",
+                  "t34"."region",
+                  "t34"."city",
+                  "t34"."postal_code",
+                  "t34"."gender",
+                  "t34"."birth_date",
+                  "t34"."email_consent",
+                  "t34"."sms_consent",
+                  "t34"."x_attr_0",
+                  "t34"."x_attr_1",
+                  "t34"."x_attr_2",
+                  "t34"."x_attr_3",
+                  "t34"."x_attr_4",
+                  "t34"."x_attr_5",
+                  "t34"."x_attr_6",
+                  "t34"."orders_count",
+                  "t34"."revenue_total",
+                  "t34"."first_order_at",
+                  "t34"."last_order_at",
+                  "t34"."orders_60d",
+                  "t34"."orders_prior_60d",
+                  "t29"."pid" AS "pid_right",
+                  "t29"."scanned_last"
                 FROM (
                   SELECT
-                    "t30"."pid",
-                    "t30"."customer_id",
-                    "t30"."created_at",
-                    "t30"."first_event_at",
-                    "t30"."last_event_at",
-                    "t30"."email",
-                    "t30"."phone",
-                    "t30"."first_name",
-                    "t30"."last_name",
-                    "t30"."country",
-                    "t30"."region",
-                    "t30"."city",
-                    "t30"."postal_code",
-                    "t30"."gender",
-                    "t30"."birth_date",
-                    "t30"."email_consent",
-                    "t30"."sms_consent",
-                    "t30"."x_attr_0",
-                    "t30"."x_attr_1",
-                    "t30"."x_attr_2",
-                    "t30"."x_attr_3",
-                    "t30"."x_attr_4",
-                    "t30"."x_attr_5",
-                    "t30"."x_attr_6",
-                    "t30"."orders_count",
-                    "t30"."revenue_total",
-                    "t30"."first_order_at",
-                    "t30"."last_order_at",
-                    "t30"."orders_60d",
-                    "t30"."orders_prior_60d"
+                    "t32"."pid",
+                    "t32"."customer_id",
+                    "t32"."created_at",
+                    "t32"."first_event_at",
+                    "t32"."last_event_at",
+                    "t32"."email",
+                    "t32"."phone",
+                    "t32"."first_name",
+                    "t32"."last_name",
+                    "t32"."country",
+                    "t32"."region",
+                    "t32"."city",
+                    "t32"."postal_code",
+                    "t32"."gender",
+                    "t32"."birth_date",
+                    "t32"."email_consent",
+                    "t32"."sms_consent",
+                    "t32"."x_attr_0",
+                    "t32"."x_attr_1",
+                    "t32"."x_attr_2",
+                    "t32"."x_attr_3",
+                    "t32"."x_attr_4",
+                    "t32"."x_attr_5",
+                    "t32"."x_attr_6",
+                    "t32"."orders_count",
+                    "t32"."revenue_total",
+                    "t32"."first_order_at",
+                    "t32"."last_order_at",
+                    "t32"."orders_60d",
+                    "t32"."orders_prior_60d"
                   FROM (
                     SELECT
-                      "t15"."pid",
-                      "t15"."customer_id",
-                      "t15"."created_at",
-                      "t15"."first_event_at",
-                      "t15"."last_event_at",
-                      "t15"."email",
-                      "t15"."phone",
-                      "t15"."first_name",
-                      "t15"."last_name",
-                      "t15"."country",
-                      "t15"."region",
-                      "t15"."city",
-                      "t15"."postal_code",
-                      "t15"."gender",
-                      "t15"."birth_date",
-                      "t15"."email_consent",
-                      "t15"."sms_consent",
-                      "t15"."x_attr_0",
-                      "t15"."x_attr_1",
-                      "t15"."x_attr_2",
-                      "t15"."x_attr_3",
-                      "t15"."x_attr_4",
-                      "t15"."x_attr_5",
-                      "t15"."x_attr_6",
-                      "t26"."pid" AS "pid_right",
-                      "t26"."orders_count",
-                      "t26"."revenue_total",
-                      "t26"."first_order_at",
-                      "t26"."last_order_at",
-                      "t26"."orders_60d",
-                      "t26"."orders_prior_60d"
-                    FROM "t10" AS "t15"
+                      "t17"."pid",
+                      "t17"."customer_id",
+                      "t17"."created_at",
+                      "t17"."first_event_at",
+                      "t17"."last_event_at",
+                      "t17"."email",
+                      "t17"."phone",
+                      "t17"."first_name",
+                      "t17"."last_name",
+                      "t17"."country",
+                      "t17"."region",
+                      "t17"."city",
+                      "t17"."postal_code",
+                      "t17"."gender",
+                      "t17"."birth_date",
+                      "t17"."email_consent",
+                      "t17"."sms_consent",
+                      "t17"."x_attr_0",
+                      "t17"."x_attr_1",
+                      "t17"."x_attr_2",
+                      "t17"."x_attr_3",
+                      "t17"."x_attr_4",
+                      "t17"."x_attr_5",
+                      "t17"."x_attr_6",
+                      "t28"."pid" AS "pid_right",
+                      "t28"."orders_count",
+                      "t28"."revenue_total",
+                      "t28"."first_order_at",
+                      "t28"."last_order_at",
+                      "t28"."orders_60d",
+                      "t28"."orders_prior_60d"
+                    FROM "t12" AS "t17"
                     LEFT OUTER JOIN (
                       SELECT
-                        "t18"."pid",
-                        "t18"."orders_count",
-                        "t18"."revenue_total",
-                        "t18"."first_order_at",
-                        "t18"."last_order_at",
-                        "t18"."orders_60d",
-                        "t18"."orders_prior_60d"
+                        "t20"."pid",
+                        "t20"."orders_count",
+                        "t20"."revenue_total",
+                        "t20"."first_order_at",
+                        "t20"."last_order_at",
+                        "t20"."orders_60d",
+                        "t20"."orders_prior_60d"
                       FROM (
                         SELECT
-                          "t6"."pid",
+                          "t7"."pid",
                           COUNT(*) AS "orders_count",
-                          COALESCE(SUM("t6"."revenue"), 0) AS "revenue_total",
-                          MIN("t6"."ts") AS "first_order_at",
-                          MAX("t6"."ts") AS "last_order_at",
+                          COALESCE(SUM("t7"."revenue"), 0) AS "revenue_total",
+                          MIN("t7"."ts") AS "first_order_at",
+                          MAX("t7"."ts") AS "last_order_at",
                           COUNT(*) FILTER(WHERE
-                            "t6"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)) AS "orders_60d",
+                            "t7"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)) AS "orders_60d",
                           COUNT(*) FILTER(WHERE
                             (
-                              "t6"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
+                              "t7"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
                             )
                             AND (
-                              "t6"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+                              "t7"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
                             )) AS "orders_prior_60d"
-                        FROM "t4" AS "t6"
+                        FROM "t4" AS "t7"
                         GROUP BY
                           1
-                      ) AS "t18"
+                      ) AS "t20"
                       WHERE
                         EXISTS(
                           SELECT
                             1
-                          FROM "t10" AS "t14"
+                          FROM "t12" AS "t16"
                           WHERE
-                            "t18"."pid" = "t14"."pid"
+                            "t20"."pid" = "t16"."pid"
                         )
-                    ) AS "t26"
-                      ON "t15"."pid" = "t26"."pid"
-                  ) AS "t30"
-                ) AS "t32"
+                    ) AS "t28"
+                      ON "t17"."pid" = "t28"."pid"
+                  ) AS "t32"
+                ) AS "t34"
                 LEFT OUTER JOIN (
                   SELECT
-                    "t19"."pid",
-                    MAX("t19"."ts") AS "scanned_last"
+                    "t21"."pid",
+                    MAX("t21"."ts") AS "scanned_last"
                   FROM (
                     SELECT
-                      "t7"."pid",
-                      "t7"."event",
-                      "t7"."ts",
-                      "t7"."revenue",
-                      "t7"."properties"
+                      "t8"."pid",
+                      "t8"."event",
+                      "t8"."ts",
+                      "t8"."revenue",
+                      "t8"."properties"
                     FROM (
                       SELECT
                         *
                       FROM "events" AS "t1"
                       WHERE
                         "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-                    ) AS "t7"
+                    ) AS "t8"
                     WHERE
                       EXISTS(
                         SELECT
@@ -531,62 +531,75 @@ FROM (
                               )
                             )
                             AND "t2"."last_event_at" > CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-                        ) AS "t13"
+                        ) AS "t15"
                         WHERE
-                          "t7"."pid" = "t13"."pid"
+                          "t8"."pid" = "t15"."pid"
                       )
-                  ) AS "t19"
+                  ) AS "t21"
                   GROUP BY
                     1
-                ) AS "t27"
-                  ON "t32"."pid" = "t27"."pid"
-              ) AS "t33"
-            ) AS "t36"
-          ) AS "t43"
-          LEFT OUTER JOIN "segmint_clv" AS "t3"
-            ON "t43"."pid" = "t3"."pid"
-        ) AS "t44"
-      ) AS "t47"
+                ) AS "t29"
+                  ON "t34"."pid" = "t29"."pid"
+              ) AS "t35"
+            ) AS "t38"
+          ) AS "t45"
+          LEFT OUTER JOIN (
+            SELECT
+              "t3"."pid",
+              "t3"."p_alive",
+              "t3"."predicted_orders_365d",
+              "t3"."predicted_clv_365d"
+            FROM (
+              SELECT
+                *
+              FROM "clv_predictions" AS "t0"
+              WHERE
+                "t0"."fit_id" = 1
+            ) AS "t3"
+          ) AS "t10"
+            ON "t45"."pid" = "t10"."pid"
+        ) AS "t46"
+      ) AS "t49"
       CROSS JOIN (
         SELECT
-          "t37"."at_risk_days",
-          "t37"."lapsed_days",
-          "t37"."churned_days",
-          "t22"."loyal_orders"
+          "t39"."at_risk_days",
+          "t39"."lapsed_days",
+          "t39"."churned_days",
+          "t24"."loyal_orders"
         FROM (
           SELECT
             CASE
-              WHEN "t28"."n_gaps" >= 30
-              THEN GREATEST(CAST(CEIL("t28"."q_at_risk") AS BIGINT), 1)
+              WHEN "t30"."n_gaps" >= 30
+              THEN GREATEST(CAST(CEIL("t30"."q_at_risk") AS BIGINT), 1)
               ELSE 90
             END AS "at_risk_days",
             GREATEST(
               CASE
-                WHEN "t28"."n_gaps" >= 30
-                THEN GREATEST(CAST(CEIL("t28"."q_lapsed") AS BIGINT), 1)
+                WHEN "t30"."n_gaps" >= 30
+                THEN GREATEST(CAST(CEIL("t30"."q_lapsed") AS BIGINT), 1)
                 ELSE 180
               END,
               CASE
-                WHEN "t28"."n_gaps" >= 30
-                THEN GREATEST(CAST(CEIL("t28"."q_at_risk") AS BIGINT), 1)
+                WHEN "t30"."n_gaps" >= 30
+                THEN GREATEST(CAST(CEIL("t30"."q_at_risk") AS BIGINT), 1)
                 ELSE 90
               END + 1
             ) AS "lapsed_days",
             GREATEST(
               CASE
-                WHEN "t28"."n_gaps" >= 30
-                THEN GREATEST(CAST(CEIL("t28"."q_churned") AS BIGINT), 1)
+                WHEN "t30"."n_gaps" >= 30
+                THEN GREATEST(CAST(CEIL("t30"."q_churned") AS BIGINT), 1)
                 ELSE 365
               END,
               GREATEST(
                 CASE
-                  WHEN "t28"."n_gaps" >= 30
-                  THEN GREATEST(CAST(CEIL("t28"."q_lapsed") AS BIGINT), 1)
+                  WHEN "t30"."n_gaps" >= 30
+                  THEN GREATEST(CAST(CEIL("t30"."q_lapsed") AS BIGINT), 1)
                   ELSE 180
                 END,
                 CASE
-                  WHEN "t28"."n_gaps" >= 30
-                  THEN GREATEST(CAST(CEIL("t28"."q_at_risk") AS BIGINT), 1)
+                  WHEN "t30"."n_gaps" >= 30
+                  THEN GREATEST(CAST(CEIL("t30"."q_at_risk") AS BIGINT), 1)
                   ELSE 90
                 END + 1
               ) + 1
@@ -595,41 +608,41 @@ FROM (
             SELECT
               COUNT(*) AS "n_gaps",
               PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY
-                "t23"."gap") AS "q_at_risk",
+                "t25"."gap") AS "q_at_risk",
               PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
-                "t23"."gap") AS "q_lapsed",
+                "t25"."gap") AS "q_lapsed",
               PERCENTILE_CONT(0.97) WITHIN GROUP (ORDER BY
-                "t23"."gap") AS "q_churned"
-            FROM "t21" AS "t23"
-          ) AS "t28"
-        ) AS "t37"
+                "t25"."gap") AS "q_churned"
+            FROM "t23" AS "t25"
+          ) AS "t30"
+        ) AS "t39"
         CROSS JOIN (
           SELECT
             GREATEST(
               COALESCE(CAST(CEIL(PERCENTILE_CONT(0.8) WITHIN GROUP (ORDER BY
-                "t9"."n")) AS BIGINT), 3),
+                "t11"."n")) AS BIGINT), 3),
               3
             ) AS "loyal_orders"
           FROM (
             SELECT
-              "t6"."pid",
+              "t7"."pid",
               COUNT(*) AS "n"
-            FROM "t4" AS "t6"
+            FROM "t4" AS "t7"
             GROUP BY
               1
-          ) AS "t9"
-        ) AS "t22"
-      ) AS "t41"
+          ) AS "t11"
+        ) AS "t24"
+      ) AS "t43"
       LEFT OUTER JOIN (
         SELECT
-          "t45"."pid",
-          "t45"."r_score",
-          "t45"."f_score",
-          "t45"."m_score",
+          "t47"."pid",
+          "t47"."r_score",
+          "t47"."f_score",
+          "t47"."m_score",
           CASE (
-              "t45"."r_score" * 10
+              "t47"."r_score" * 10
             ) + CAST(FLOOR(CAST((
-              "t45"."f_score" + "t45"."m_score" + 1
+              "t47"."f_score" + "t47"."m_score" + 1
             ) AS DOUBLE PRECISION) / (
               2
             )) AS BIGINT)
@@ -687,22 +700,22 @@ FROM (
           END AS "rfm_segment"
         FROM (
           SELECT
-            "t40"."pid",
+            "t42"."pid",
             CAST(CASE
-              WHEN "t40"."days" <= "t40"."recent_days"
+              WHEN "t42"."days" <= "t42"."recent_days"
               THEN 5
-              WHEN "t40"."days" <= "t40"."at_risk_days"
+              WHEN "t42"."days" <= "t42"."at_risk_days"
               THEN 4
-              WHEN "t40"."days" <= "t40"."lapsed_days"
+              WHEN "t42"."days" <= "t42"."lapsed_days"
               THEN 3
-              WHEN "t40"."days" <= "t40"."churned_days"
+              WHEN "t42"."days" <= "t42"."churned_days"
               THEN 2
               ELSE 1
             END AS BIGINT) AS "r_score",
             CAST(FLOOR(
               CAST((
                 (
-                  RANK() OVER (ORDER BY "t40"."n" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1
+                  RANK() OVER (ORDER BY "t42"."n" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1
                 ) * 5
               ) AS DOUBLE PRECISION) / (
                 COUNT(*) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -712,7 +725,7 @@ FROM (
               CAST((
                 (
                   RANK() OVER (
-                    ORDER BY "t40"."money" ASC
+                    ORDER BY "t42"."money" ASC
                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
                   ) - 1
                 ) * 5
@@ -722,87 +735,87 @@ FROM (
             ) AS BIGINT) + 1 AS "m_score"
           FROM (
             SELECT
-              "t18"."pid",
+              "t20"."pid",
               CAST(FLOOR(
                 CAST((
-                  CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t18"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+                  CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t20"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
                 ) AS DOUBLE PRECISION) / (
                   86400000000
                 )
               ) AS BIGINT) AS "days",
-              "t18"."orders_count" AS "n",
-              "t18"."revenue_total" AS "money",
-              "t38"."at_risk_days",
-              "t38"."lapsed_days",
-              "t38"."churned_days",
-              "t38"."recent_days"
+              "t20"."orders_count" AS "n",
+              "t20"."revenue_total" AS "money",
+              "t40"."at_risk_days",
+              "t40"."lapsed_days",
+              "t40"."churned_days",
+              "t40"."recent_days"
             FROM (
               SELECT
-                "t6"."pid",
+                "t7"."pid",
                 COUNT(*) AS "orders_count",
-                COALESCE(SUM("t6"."revenue"), 0) AS "revenue_total",
-                MIN("t6"."ts") AS "first_order_at",
-                MAX("t6"."ts") AS "last_order_at",
+                COALESCE(SUM("t7"."revenue"), 0) AS "revenue_total",
+                MIN("t7"."ts") AS "first_order_at",
+                MAX("t7"."ts") AS "last_order_at",
                 COUNT(*) FILTER(WHERE
-                  "t6"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)) AS "orders_60d",
+                  "t7"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)) AS "orders_60d",
                 COUNT(*) FILTER(WHERE
                   (
-                    "t6"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
+                    "t7"."ts" > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMPTZ)
                   )
                   AND (
-                    "t6"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+                    "t7"."ts" <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
                   )) AS "orders_prior_60d"
-              FROM "t4" AS "t6"
+              FROM "t4" AS "t7"
               GROUP BY
                 1
-            ) AS "t18"
+            ) AS "t20"
             CROSS JOIN (
               SELECT
                 CASE
-                  WHEN "t29"."n_gaps" >= 30
-                  THEN GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1)
+                  WHEN "t31"."n_gaps" >= 30
+                  THEN GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1)
                   ELSE 90
                 END AS "at_risk_days",
                 GREATEST(
                   CASE
-                    WHEN "t29"."n_gaps" >= 30
-                    THEN GREATEST(CAST(CEIL("t29"."q_lapsed") AS BIGINT), 1)
+                    WHEN "t31"."n_gaps" >= 30
+                    THEN GREATEST(CAST(CEIL("t31"."q_lapsed") AS BIGINT), 1)
                     ELSE 180
                   END,
                   CASE
-                    WHEN "t29"."n_gaps" >= 30
-                    THEN GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1)
+                    WHEN "t31"."n_gaps" >= 30
+                    THEN GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1)
                     ELSE 90
                   END + 1
                 ) AS "lapsed_days",
                 GREATEST(
                   CASE
-                    WHEN "t29"."n_gaps" >= 30
-                    THEN GREATEST(CAST(CEIL("t29"."q_churned") AS BIGINT), 1)
+                    WHEN "t31"."n_gaps" >= 30
+                    THEN GREATEST(CAST(CEIL("t31"."q_churned") AS BIGINT), 1)
                     ELSE 365
                   END,
                   GREATEST(
                     CASE
-                      WHEN "t29"."n_gaps" >= 30
-                      THEN GREATEST(CAST(CEIL("t29"."q_lapsed") AS BIGINT), 1)
+                      WHEN "t31"."n_gaps" >= 30
+                      THEN GREATEST(CAST(CEIL("t31"."q_lapsed") AS BIGINT), 1)
                       ELSE 180
                     END,
                     CASE
-                      WHEN "t29"."n_gaps" >= 30
-                      THEN GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1)
+                      WHEN "t31"."n_gaps" >= 30
+                      THEN GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1)
                       ELSE 90
                     END + 1
                   ) + 1
                 ) AS "churned_days",
                 LEAST(
                   CASE
-                    WHEN "t29"."n_gaps" >= 30
-                    THEN GREATEST(CAST(CEIL("t29"."q_recent") AS BIGINT), 1)
+                    WHEN "t31"."n_gaps" >= 30
+                    THEN GREATEST(CAST(CEIL("t31"."q_recent") AS BIGINT), 1)
                     ELSE 30
                   END,
                   CASE
-                    WHEN "t29"."n_gaps" >= 30
-                    THEN GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1)
+                    WHEN "t31"."n_gaps" >= 30
+                    THEN GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1)
                     ELSE 90
                   END - 1
                 ) AS "recent_days"
@@ -810,33 +823,33 @@ FROM (
                 SELECT
                   COUNT(*) AS "n_gaps",
                   PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_at_risk",
+                    "t25"."gap") AS "q_at_risk",
                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_lapsed",
+                    "t25"."gap") AS "q_lapsed",
                   PERCENTILE_CONT(0.97) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_churned",
+                    "t25"."gap") AS "q_churned",
                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_recent"
-                FROM "t21" AS "t23"
-              ) AS "t29"
-            ) AS "t38"
+                    "t25"."gap") AS "q_recent"
+                FROM "t23" AS "t25"
+              ) AS "t31"
+            ) AS "t40"
             WHERE
               EXISTS(
                 SELECT
                   1
-                FROM "t10" AS "t14"
+                FROM "t12" AS "t16"
                 WHERE
-                  "t18"."pid" = "t14"."pid"
+                  "t20"."pid" = "t16"."pid"
               )
-          ) AS "t40"
-        ) AS "t45"
-      ) AS "t49"
-        ON "t47"."pid" = "t49"."pid"
-    ) AS "t50"
-  ) AS "t51"
-) AS "t52"
+          ) AS "t42"
+        ) AS "t47"
+      ) AS "t51"
+        ON "t49"."pid" = "t51"."pid"
+    ) AS "t52"
+  ) AS "t53"
+) AS "t54"
 WHERE
-  COALESCE("t52"."rfm_segment" = 'Champions', FALSE)
-  AND COALESCE("t52"."p_alive" > 0.5, FALSE)
-  AND COALESCE("t52"."lifecycle_stage" <> 'churned', FALSE)
-  AND COALESCE("t52"."days_since_last_seen" <= 30, FALSE)
+  COALESCE("t54"."rfm_segment" = 'Champions', FALSE)
+  AND COALESCE("t54"."p_alive" > 0.5, FALSE)
+  AND COALESCE("t54"."lifecycle_stage" <> 'churned', FALSE)
+  AND COALESCE("t54"."days_since_last_seen" <= 30, FALSE)

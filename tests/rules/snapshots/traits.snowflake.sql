@@ -5,7 +5,7 @@ WITH "t4" AS (
   WHERE
     "t1"."event" IN ('order_completed')
     AND "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
-), "t10" AS (
+), "t12" AS (
   SELECT
     *
   FROM "profiles" AS "t2"
@@ -29,12 +29,12 @@ WITH "t4" AS (
         )
       )
     )
-), "t21" AS (
+), "t23" AS (
   SELECT
     *
   FROM (
     SELECT
-      "t8"."day" - LAG("t8"."day") OVER (PARTITION BY "t8"."pid" ORDER BY "t8"."day" ASC) AS "gap"
+      "t9"."day" - LAG("t9"."day") OVER (PARTITION BY "t9"."pid" ORDER BY "t9"."day" ASC) AS "gap"
     FROM (
       SELECT DISTINCT
         "t1"."pid",
@@ -49,17 +49,17 @@ WITH "t4" AS (
       WHERE
         "t1"."event" IN ('order_completed')
         AND "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
-    ) AS "t8"
-  ) AS "t17"
+    ) AS "t9"
+  ) AS "t19"
   WHERE
-    "t17"."gap" IS NOT NULL
+    "t19"."gap" IS NOT NULL
 )
 SELECT
-  "t52"."customer_id"
+  "t54"."customer_id"
 FROM (
   SELECT
-    "t51"."pid",
-    "t51"."customer_id",
+    "t53"."pid",
+    "t53"."customer_id",
     CAST(FLOOR(
       (
         DATEDIFF(
@@ -69,14 +69,14 @@ FROM (
         ) - DATEDIFF(
           MICROSECOND,
           TIMESTAMP_TZ_FROM_PARTS(1970, 1, 1, 0, 0, 0, 0, 'UTC'),
-          "t51"."last_seen"
+          "t53"."last_seen"
         )
       ) / (
         86400000000
       )
     ) AS BIGINT) AS "days_since_last_seen",
     CASE
-      WHEN "t51"."orders_count" IS NULL
+      WHEN "t53"."orders_count" IS NULL
       THEN 'subscriber'
       WHEN CAST(FLOOR(
         (
@@ -87,12 +87,12 @@ FROM (
           ) - DATEDIFF(
             MICROSECOND,
             TIMESTAMP_TZ_FROM_PARTS(1970, 1, 1, 0, 0, 0, 0, 'UTC'),
-            "t51"."last_order_at"
+            "t53"."last_order_at"
           )
         ) / (
           86400000000
         )
-      ) AS BIGINT) > "t51"."churned_days"
+      ) AS BIGINT) > "t53"."churned_days"
       THEN 'churned'
       WHEN CAST(FLOOR(
         (
@@ -103,12 +103,12 @@ FROM (
           ) - DATEDIFF(
             MICROSECOND,
             TIMESTAMP_TZ_FROM_PARTS(1970, 1, 1, 0, 0, 0, 0, 'UTC'),
-            "t51"."last_order_at"
+            "t53"."last_order_at"
           )
         ) / (
           86400000000
         )
-      ) AS BIGINT) > "t51"."lapsed_days"
+      ) AS BIGINT) > "t53"."lapsed_days"
       THEN 'lapsed'
       WHEN CAST(FLOOR(
         (
@@ -119,289 +119,289 @@ FROM (
           ) - DATEDIFF(
             MICROSECOND,
             TIMESTAMP_TZ_FROM_PARTS(1970, 1, 1, 0, 0, 0, 0, 'UTC'),
-            "t51"."last_order_at"
+            "t53"."last_order_at"
           )
         ) / (
           86400000000
         )
-      ) AS BIGINT) > "t51"."at_risk_days"
+      ) AS BIGINT) > "t53"."at_risk_days"
       THEN 'at_risk'
-      WHEN "t51"."orders_count" >= "t51"."loyal_orders"
+      WHEN "t53"."orders_count" >= "t53"."loyal_orders"
       THEN 'loyal'
-      WHEN "t51"."orders_count" >= 2
+      WHEN "t53"."orders_count" >= 2
       THEN 'repeat_buyer'
       ELSE 'first_time_buyer'
     END AS "lifecycle_stage",
-    "t51"."p_alive",
-    "t51"."rfm_segment"
+    "t53"."p_alive",
+    "t53"."rfm_segment"
   FROM (
     SELECT
-      "t50".*
+      "t52".*
       EXCLUDE ("pid_right")
     FROM (
       SELECT
-        "t47"."pid",
-        "t47"."customer_id",
-        "t47"."created_at",
-        "t47"."first_event_at",
-        "t47"."last_event_at",
-        "t47"."email",
-        "t47"."phone",
-        "t47"."first_name",
-        "t47"."last_name",
-        "t47"."country",
-        "t47"."region",
-        "t47"."city",
-        "t47"."postal_code",
-        "t47"."gender",
-        "t47"."birth_date",
-        "t47"."email_consent",
-        "t47"."sms_consent",
-        "t47"."x_attr_0",
-        "t47"."x_attr_1",
-        "t47"."x_attr_2",
-        "t47"."x_attr_3",
-        "t47"."x_attr_4",
-        "t47"."x_attr_5",
-        "t47"."x_attr_6",
-        "t47"."orders_count",
-        "t47"."revenue_total",
-        "t47"."first_order_at",
-        "t47"."last_order_at",
-        "t47"."orders_60d",
-        "t47"."orders_prior_60d",
-        "t47"."scanned_last",
-        "t47"."last_seen",
-        "t47"."p_alive",
-        "t47"."predicted_orders_365d",
-        "t47"."predicted_clv_365d",
-        "t41"."at_risk_days",
-        "t41"."lapsed_days",
-        "t41"."churned_days",
-        "t41"."loyal_orders",
-        "t49"."pid" AS "pid_right",
-        "t49"."r_score",
-        "t49"."f_score",
-        "t49"."m_score",
-        "t49"."rfm_segment"
+        "t49"."pid",
+        "t49"."customer_id",
+        "t49"."created_at",
+        "t49"."first_event_at",
+        "t49"."last_event_at",
+        "t49"."email",
+        "t49"."phone",
+        "t49"."first_name",
+        "t49"."last_name",
+        "t49"."country",
+        "t49"."region",
+        "t49"."city",
+        "t49"."postal_code",
+        "t49"."gender",
+        "t49"."birth_date",
+        "t49"."email_consent",
+        "t49"."sms_consent",
+        "t49"."x_attr_0",
+        "t49"."x_attr_1",
+        "t49"."x_attr_2",
+        "t49"."x_attr_3",
+        "t49"."x_attr_4",
+        "t49"."x_attr_5",
+        "t49"."x_attr_6",
+        "t49"."orders_count",
+        "t49"."revenue_total",
+        "t49"."first_order_at",
+        "t49"."last_order_at",
+        "t49"."orders_60d",
+        "t49"."orders_prior_60d",
+        "t49"."scanned_last",
+        "t49"."last_seen",
+        "t49"."p_alive",
+        "t49"."predicted_orders_365d",
+        "t49"."predicted_clv_365d",
+        "t43"."at_risk_days",
+        "t43"."lapsed_days",
+        "t43"."churned_days",
+        "t43"."loyal_orders",
+        "t51"."pid" AS "pid_right",
+        "t51"."r_score",
+        "t51"."f_score",
+        "t51"."m_score",
+        "t51"."rfm_segment"
       FROM (
         SELECT
-          "t44".*
+          "t46".*
           EXCLUDE ("pid_right")
         FROM (
           SELECT
-            "t43"."pid",
-            "t43"."customer_id",
-            "t43"."created_at",
-            "t43"."first_event_at",
-            "t43"."last_event_at",
-            "t43"."email",
-            "t43"."phone",
-            "t43"."first_name",
-            "t43"."last_name",
-            "t43"."country",
-            "t43"."region",
-            "t43"."city",
-            "t43"."postal_code",
-            "t43"."gender",
-            "t43"."birth_date",
-            "t43"."email_consent",
-            "t43"."sms_consent",
-            "t43"."x_attr_0",
-            "t43"."x_attr_1",
-            "t43"."x_attr_2",
-            "t43"."x_attr_3",
-            "t43"."x_attr_4",
-            "t43"."x_attr_5",
-            "t43"."x_attr_6",
-            "t43"."orders_count",
-            "t43"."revenue_total",
-            "t43"."first_order_at",
-            "t43"."last_order_at",
-            "t43"."orders_60d",
-            "t43"."orders_prior_60d",
-            "t43"."scanned_last",
-            "t43"."last_seen",
-            "t3"."pid" AS "pid_right",
-            "t3"."p_alive",
-            "t3"."predicted_orders_365d",
-            "t3"."predicted_clv_365d"
+            "t45"."pid",
+            "t45"."customer_id",
+            "t45"."created_at",
+            "t45"."first_event_at",
+            "t45"."last_event_at",
+            "t45"."email",
+            "t45"."phone",
+            "t45"."first_name",
+            "t45"."last_name",
+            "t45"."country",
+            "t45"."region",
+            "t45"."city",
+            "t45"."postal_code",
+            "t45"."gender",
+            "t45"."birth_date",
+            "t45"."email_consent",
+            "t45"."sms_consent",
+            "t45"."x_attr_0",
+            "t45"."x_attr_1",
+            "t45"."x_attr_2",
+            "t45"."x_attr_3",
+            "t45"."x_attr_4",
+            "t45"."x_attr_5",
+            "t45"."x_attr_6",
+            "t45"."orders_count",
+            "t45"."revenue_total",
+            "t45"."first_order_at",
+            "t45"."last_order_at",
+            "t45"."orders_60d",
+            "t45"."orders_prior_60d",
+            "t45"."scanned_last",
+            "t45"."last_seen",
+            "t10"."pid" AS "pid_right",
+            "t10"."p_alive",
+            "t10"."predicted_orders_365d",
+            "t10"."predicted_clv_365d"
           FROM (
             SELECT
-              "t36"."pid",
-              "t36"."customer_id",
-              "t36"."created_at",
-              "t36"."first_event_at",
-              "t36"."last_event_at",
-              "t36"."email",
-              "t36"."phone",
-              "t36"."first_name",
-              "t36"."last_name",
-              "t36"."country",
-              "t36"."region",
-              "t36"."city",
-              "t36"."postal_code",
-              "t36"."gender",
-              "t36"."birth_date",
-              "t36"."email_consent",
-              "t36"."sms_consent",
-              "t36"."x_attr_0",
-              "t36"."x_attr_1",
-              "t36"."x_attr_2",
-              "t36"."x_attr_3",
-              "t36"."x_attr_4",
-              "t36"."x_attr_5",
-              "t36"."x_attr_6",
-              "t36"."orders_count",
-              "t36"."revenue_total",
-              "t36"."first_order_at",
-              "t36"."last_order_at",
-              "t36"."orders_60d",
-              "t36"."orders_prior_60d",
-              "t36"."scanned_last",
+              "t38"."pid",
+              "t38"."customer_id",
+              "t38"."created_at",
+              "t38"."first_event_at",
+              "t38"."last_event_at",
+              "t38"."email",
+              "t38"."phone",
+              "t38"."first_name",
+              "t38"."last_name",
+              "t38"."country",
+              "t38"."region",
+              "t38"."city",
+              "t38"."postal_code",
+              "t38"."gender",
+              "t38"."birth_date",
+              "t38"."email_consent",
+              "t38"."sms_consent",
+              "t38"."x_attr_0",
+              "t38"."x_attr_1",
+              "t38"."x_attr_2",
+              "t38"."x_attr_3",
+              "t38"."x_attr_4",
+              "t38"."x_attr_5",
+              "t38"."x_attr_6",
+              "t38"."orders_count",
+              "t38"."revenue_total",
+              "t38"."first_order_at",
+              "t38"."last_order_at",
+              "t38"."orders_60d",
+              "t38"."orders_prior_60d",
+              "t38"."scanned_last",
               IFF(
                 COALESCE(
-                  "t36"."last_event_at" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC'),
+                  "t38"."last_event_at" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC'),
                   FALSE
                 ),
-                "t36"."last_event_at",
-                "t36"."scanned_last"
+                "t38"."last_event_at",
+                "t38"."scanned_last"
               ) AS "last_seen"
             FROM (
               SELECT
-                "t33".*
+                "t35".*
                 EXCLUDE ("pid_right")
               FROM (
                 SELECT
-                  "t32"."pid",
-                  "t32"."customer_id",
-                  "t32"."created_at",
-                  "t32"."first_event_at",
-                  "t32"."last_event_at",
-                  "t32"."email",
-                  "t32"."phone",
-                  "t32"."first_name",
-                  "t32"."last_name",
-                  "t32"."country",
-                  "t32"."region",
-                  "t32"."city",
-                  "t32"."postal_code",
-                  "t32"."gender",
-                  "t32"."birth_date",
-                  "t32"."email_consent",
-                  "t32"."sms_consent",
-                  "t32"."x_attr_0",
-                  "t32"."x_attr_1",
-                  "t32"."x_attr_2",
-                  "t32"."x_attr_3",
-                  "t32"."x_attr_4",
-                  "t32"."x_attr_5",
-                  "t32"."x_attr_6",
-                  "t32"."orders_count",
-                  "t32"."revenue_total",
-                  "t32"."first_order_at",
-                  "t32"."last_order_at",
-                  "t32"."orders_60d",
-                  "t32"."orders_prior_60d",
-                  "t27"."pid" AS "pid_right",
-                  "t27"."scanned_last"
+                  "t34"."pid",
+                  "t34"."customer_id",
+                  "t34"."created_at",
+                  "t34"."first_event_at",
+                  "t34"."last_event_at",
+                  "t34"."email",
+                  "t34"."phone",
+                  "t34"."first_name",
+                  "t34"."last_name",
+                  "t34"."country",
+                  "t34"."region",
+                  "t34"."city",
+                  "t34"."postal_code",
+                  "t34"."gender",
+                  "t34"."birth_date",
+                  "t34"."email_consent",
+                  "t34"."sms_consent",
+                  "t34"."x_attr_0",
+                  "t34"."x_attr_1",
+                  "t34"."x_attr_2",
+                  "t34"."x_attr_3",
+                  "t34"."x_attr_4",
+                  "t34"."x_attr_5",
+                  "t34"."x_attr_6",
+                  "t34"."orders_count",
+                  "t34"."revenue_total",
+                  "t34"."first_order_at",
+                  "t34"."last_order_at",
+                  "t34"."orders_60d",
+                  "t34"."orders_prior_60d",
+                  "t29"."pid" AS "pid_right",
+                  "t29"."scanned_last"
                 FROM (
                   SELECT
-                    "t30".*
+                    "t32".*
                     EXCLUDE ("pid_right")
                   FROM (
                     SELECT
-                      "t15"."pid",
-                      "t15"."customer_id",
-                      "t15"."created_at",
-                      "t15"."first_event_at",
-                      "t15"."last_event_at",
-                      "t15"."email",
-                      "t15"."phone",
-                      "t15"."first_name",
-                      "t15"."last_name",
-                      "t15"."country",
-                      "t15"."region",
-                      "t15"."city",
-                      "t15"."postal_code",
-                      "t15"."gender",
-                      "t15"."birth_date",
-                      "t15"."email_consent",
-                      "t15"."sms_consent",
-                      "t15"."x_attr_0",
-                      "t15"."x_attr_1",
-                      "t15"."x_attr_2",
-                      "t15"."x_attr_3",
-                      "t15"."x_attr_4",
-                      "t15"."x_attr_5",
-                      "t15"."x_attr_6",
-                      "t26"."pid" AS "pid_right",
-                      "t26"."orders_count",
-                      "t26"."revenue_total",
-                      "t26"."first_order_at",
-                      "t26"."last_order_at",
-                      "t26"."orders_60d",
-                      "t26"."orders_prior_60d"
-                    FROM "t10" AS "t15"
+                      "t17"."pid",
+                      "t17"."customer_id",
+                      "t17"."created_at",
+                      "t17"."first_event_at",
+                      "t17"."last_event_at",
+                      "t17"."email",
+                      "t17"."phone",
+                      "t17"."first_name",
+                      "t17"."last_name",
+                      "t17"."country",
+                      "t17"."region",
+                      "t17"."city",
+                      "t17"."postal_code",
+                      "t17"."gender",
+                      "t17"."birth_date",
+                      "t17"."email_consent",
+                      "t17"."sms_consent",
+                      "t17"."x_attr_0",
+                      "t17"."x_attr_1",
+                      "t17"."x_attr_2",
+                      "t17"."x_attr_3",
+                      "t17"."x_attr_4",
+                      "t17"."x_attr_5",
+                      "t17"."x_attr_6",
+                      "t28"."pid" AS "pid_right",
+                      "t28"."orders_count",
+                      "t28"."revenue_total",
+                      "t28"."first_order_at",
+                      "t28"."last_order_at",
+                      "t28"."orders_60d",
+                      "t28"."orders_prior_60d"
+                    FROM "t12" AS "t17"
                     LEFT OUTER JOIN (
                       SELECT
-                        "t18"."pid",
-                        "t18"."orders_count",
-                        "t18"."revenue_total",
-                        "t18"."first_order_at",
-                        "t18"."last_order_at",
-                        "t18"."orders_60d",
-                        "t18"."orders_prior_60d"
+                        "t20"."pid",
+                        "t20"."orders_count",
+                        "t20"."revenue_total",
+                        "t20"."first_order_at",
+                        "t20"."last_order_at",
+                        "t20"."orders_60d",
+                        "t20"."orders_prior_60d"
                       FROM (
                         SELECT
-                          "t6"."pid",
+                          "t7"."pid",
                           COUNT(*) AS "orders_count",
-                          COALESCE(SUM("t6"."revenue"), 0) AS "revenue_total",
-                          MIN("t6"."ts") AS "first_order_at",
-                          MAX("t6"."ts") AS "last_order_at",
-                          COUNT_IF("t6"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')) AS "orders_60d",
+                          COALESCE(SUM("t7"."revenue"), 0) AS "revenue_total",
+                          MIN("t7"."ts") AS "first_order_at",
+                          MAX("t7"."ts") AS "last_order_at",
+                          COUNT_IF("t7"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')) AS "orders_60d",
                           COUNT_IF(
                             (
-                              "t6"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 7, 4, 0, 0, 0, 0, 'UTC')
+                              "t7"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 7, 4, 0, 0, 0, 0, 'UTC')
                             )
                             AND (
-                              "t6"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
+                              "t7"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
                             )
                           ) AS "orders_prior_60d"
-                        FROM "t4" AS "t6"
+                        FROM "t4" AS "t7"
                         GROUP BY
                           1
-                      ) AS "t18"
+                      ) AS "t20"
                       WHERE
                         EXISTS(
                           SELECT
                             1
-                          FROM "t10" AS "t14"
+                          FROM "t12" AS "t16"
                           WHERE
-                            "t18"."pid" = "t14"."pid"
+                            "t20"."pid" = "t16"."pid"
                         )
-                    ) AS "t26"
-                      ON "t15"."pid" = "t26"."pid"
-                  ) AS "t30"
-                ) AS "t32"
+                    ) AS "t28"
+                      ON "t17"."pid" = "t28"."pid"
+                  ) AS "t32"
+                ) AS "t34"
                 LEFT OUTER JOIN (
                   SELECT
-                    "t19"."pid",
-                    MAX("t19"."ts") AS "scanned_last"
+                    "t21"."pid",
+                    MAX("t21"."ts") AS "scanned_last"
                   FROM (
                     SELECT
-                      "t7"."pid",
-                      "t7"."event",
-                      "t7"."ts",
-                      "t7"."revenue",
-                      "t7"."properties"
+                      "t8"."pid",
+                      "t8"."event",
+                      "t8"."ts",
+                      "t8"."revenue",
+                      "t8"."properties"
                     FROM (
                       SELECT
                         *
                       FROM "events" AS "t1"
                       WHERE
                         "t1"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
-                    ) AS "t7"
+                    ) AS "t8"
                     WHERE
                       EXISTS(
                         SELECT
@@ -431,81 +431,92 @@ FROM (
                               )
                             )
                             AND "t2"."last_event_at" > TIMESTAMP_TZ_FROM_PARTS(2026, 11, 1, 0, 0, 0, 0, 'UTC')
-                        ) AS "t13"
+                        ) AS "t15"
                         WHERE
-                          "t7"."pid" = "t13"."pid"
+                          "t8"."pid" = "t15"."pid"
                       )
-                  ) AS "t19"
+                  ) AS "t21"
                   GROUP BY
                     1
-                ) AS "t27"
-                  ON "t32"."pid" = "t27"."pid"
-              ) AS "t33"
-            ) AS "t36"
-          ) AS "t43"
-          LEFT OUTER JOIN "segmint_clv" AS "t3"
-            ON "t43"."pid" = "t3"."pid"
-        ) AS "t44"
-      ) AS "t47"
+                ) AS "t29"
+                  ON "t34"."pid" = "t29"."pid"
+              ) AS "t35"
+            ) AS "t38"
+          ) AS "t45"
+          LEFT OUTER JOIN (
+            SELECT
+              "t3".*
+              EXCLUDE ("fit_id")
+            FROM (
+              SELECT
+                *
+              FROM "clv_predictions" AS "t0"
+              WHERE
+                "t0"."fit_id" = 1
+            ) AS "t3"
+          ) AS "t10"
+            ON "t45"."pid" = "t10"."pid"
+        ) AS "t46"
+      ) AS "t49"
       CROSS JOIN (
         SELECT
-          "t37"."at_risk_days",
-          "t37"."lapsed_days",
-          "t37"."churned_days",
-          "t22"."loyal_orders"
+          "t39"."at_risk_days",
+          "t39"."lapsed_days",
+          "t39"."churned_days",
+          "t24"."loyal_orders"
         FROM (
           SELECT
-            IFF("t28"."n_gaps" >= 30, GREATEST(CAST(CEIL("t28"."q_at_risk") AS BIGINT), 1), 90) AS "at_risk_days",
+            IFF("t30"."n_gaps" >= 30, GREATEST(CAST(CEIL("t30"."q_at_risk") AS BIGINT), 1), 90) AS "at_risk_days",
             GREATEST(
-              IFF("t28"."n_gaps" >= 30, GREATEST(CAST(CEIL("t28"."q_lapsed") AS BIGINT), 1), 180),
-              IFF("t28"."n_gaps" >= 30, GREATEST(CAST(CEIL("t28"."q_at_risk") AS BIGINT), 1), 90) + 1
+              IFF("t30"."n_gaps" >= 30, GREATEST(CAST(CEIL("t30"."q_lapsed") AS BIGINT), 1), 180),
+              IFF("t30"."n_gaps" >= 30, GREATEST(CAST(CEIL("t30"."q_at_risk") AS BIGINT), 1), 90) + 1
             ) AS "lapsed_days",
             GREATEST(
-              IFF("t28"."n_gaps" >= 30, GREATEST(CAST(CEIL("t28"."q_churned") AS BIGINT), 1), 365),
+              IFF("t30"."n_gaps" >= 30, GREATEST(CAST(CEIL("t30"."q_churned") AS BIGINT), 1), 365),
               GREATEST(
-                IFF("t28"."n_gaps" >= 30, GREATEST(CAST(CEIL("t28"."q_lapsed") AS BIGINT), 1), 180),
-                IFF("t28"."n_gaps" >= 30, GREATEST(CAST(CEIL("t28"."q_at_risk") AS BIGINT), 1), 90) + 1
+                IFF("t30"."n_gaps" >= 30, GREATEST(CAST(CEIL("t30"."q_lapsed") AS BIGINT), 1), 180),
+                IFF("t30"."n_gaps" >= 30, GREATEST(CAST(CEIL("t30"."q_at_risk") AS BIGINT), 1), 90) + 1
               ) + 1
             ) AS "churned_days"
           FROM (
             SELECT
               COUNT(*) AS "n_gaps",
               PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY
-                "t23"."gap") AS "q_at_risk",
+                "t25"."gap") AS "q_at_risk",
               PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
-                "t23"."gap") AS "q_lapsed",
+                "t25"."gap") AS "q_lapsed",
               PERCENTILE_CONT(0.97) WITHIN GROUP (ORDER BY
-                "t23"."gap") AS "q_churned"
-            FROM "t21" AS "t23"
-          ) AS "t28"
-        ) AS "t37"
+                "t25"."gap") AS "q_churned"
+            FROM "t23" AS "t25"
+          ) AS "t30"
+        ) AS "t39"
         CROSS JOIN (
           SELECT
             GREATEST(
               COALESCE(CAST(CEIL(PERCENTILE_CONT(0.8) WITHIN GROUP (ORDER BY
-                "t9"."n")) AS BIGINT), 3),
+                "t11"."n")) AS BIGINT), 3),
               3
             ) AS "loyal_orders"
           FROM (
             SELECT
-              "t6"."pid",
+              "t7"."pid",
               COUNT(*) AS "n"
-            FROM "t4" AS "t6"
+            FROM "t4" AS "t7"
             GROUP BY
               1
-          ) AS "t9"
-        ) AS "t22"
-      ) AS "t41"
+          ) AS "t11"
+        ) AS "t24"
+      ) AS "t43"
       LEFT OUTER JOIN (
         SELECT
-          "t45"."pid",
-          "t45"."r_score",
-          "t45"."f_score",
-          "t45"."m_score",
+          "t47"."pid",
+          "t47"."r_score",
+          "t47"."f_score",
+          "t47"."m_score",
           CASE (
-              "t45"."r_score" * 10
+              "t47"."r_score" * 10
             ) + CAST(FLOOR((
-              "t45"."f_score" + "t45"."m_score" + 1
+              "t47"."f_score" + "t47"."m_score" + 1
             ) / (
               2
             )) AS BIGINT)
@@ -563,22 +574,22 @@ FROM (
           END AS "rfm_segment"
         FROM (
           SELECT
-            "t40"."pid",
+            "t42"."pid",
             CAST(CASE
-              WHEN "t40"."days" <= "t40"."recent_days"
+              WHEN "t42"."days" <= "t42"."recent_days"
               THEN 5
-              WHEN "t40"."days" <= "t40"."at_risk_days"
+              WHEN "t42"."days" <= "t42"."at_risk_days"
               THEN 4
-              WHEN "t40"."days" <= "t40"."lapsed_days"
+              WHEN "t42"."days" <= "t42"."lapsed_days"
               THEN 3
-              WHEN "t40"."days" <= "t40"."churned_days"
+              WHEN "t42"."days" <= "t42"."churned_days"
               THEN 2
               ELSE 1
             END AS BIGINT) AS "r_score",
             CAST(FLOOR(
               (
                 (
-                  RANK() OVER (ORDER BY "t40"."n" ASC) - 1
+                  RANK() OVER (ORDER BY "t42"."n" ASC) - 1
                 ) * 5
               ) / (
                 COUNT(*) OVER (ORDER BY NULL ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -587,7 +598,7 @@ FROM (
             CAST(FLOOR(
               (
                 (
-                  RANK() OVER (ORDER BY "t40"."money" ASC) - 1
+                  RANK() OVER (ORDER BY "t42"."money" ASC) - 1
                 ) * 5
               ) / (
                 COUNT(*) OVER (ORDER BY NULL ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -595,7 +606,7 @@ FROM (
             ) AS BIGINT) + 1 AS "m_score"
           FROM (
             SELECT
-              "t18"."pid",
+              "t20"."pid",
               CAST(FLOOR(
                 (
                   DATEDIFF(
@@ -605,87 +616,87 @@ FROM (
                   ) - DATEDIFF(
                     MICROSECOND,
                     TIMESTAMP_TZ_FROM_PARTS(1970, 1, 1, 0, 0, 0, 0, 'UTC'),
-                    "t18"."last_order_at"
+                    "t20"."last_order_at"
                   )
                 ) / (
                   86400000000
                 )
               ) AS BIGINT) AS "days",
-              "t18"."orders_count" AS "n",
-              "t18"."revenue_total" AS "money",
-              "t38"."at_risk_days",
-              "t38"."lapsed_days",
-              "t38"."churned_days",
-              "t38"."recent_days"
+              "t20"."orders_count" AS "n",
+              "t20"."revenue_total" AS "money",
+              "t40"."at_risk_days",
+              "t40"."lapsed_days",
+              "t40"."churned_days",
+              "t40"."recent_days"
             FROM (
               SELECT
-                "t6"."pid",
+                "t7"."pid",
                 COUNT(*) AS "orders_count",
-                COALESCE(SUM("t6"."revenue"), 0) AS "revenue_total",
-                MIN("t6"."ts") AS "first_order_at",
-                MAX("t6"."ts") AS "last_order_at",
-                COUNT_IF("t6"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')) AS "orders_60d",
+                COALESCE(SUM("t7"."revenue"), 0) AS "revenue_total",
+                MIN("t7"."ts") AS "first_order_at",
+                MAX("t7"."ts") AS "last_order_at",
+                COUNT_IF("t7"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')) AS "orders_60d",
                 COUNT_IF(
                   (
-                    "t6"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 7, 4, 0, 0, 0, 0, 'UTC')
+                    "t7"."ts" > TIMESTAMP_TZ_FROM_PARTS(2026, 7, 4, 0, 0, 0, 0, 'UTC')
                   )
                   AND (
-                    "t6"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
+                    "t7"."ts" <= TIMESTAMP_TZ_FROM_PARTS(2026, 9, 2, 0, 0, 0, 0, 'UTC')
                   )
                 ) AS "orders_prior_60d"
-              FROM "t4" AS "t6"
+              FROM "t4" AS "t7"
               GROUP BY
                 1
-            ) AS "t18"
+            ) AS "t20"
             CROSS JOIN (
               SELECT
-                IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1), 90) AS "at_risk_days",
+                IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1), 90) AS "at_risk_days",
                 GREATEST(
-                  IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_lapsed") AS BIGINT), 1), 180),
-                  IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1), 90) + 1
+                  IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_lapsed") AS BIGINT), 1), 180),
+                  IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1), 90) + 1
                 ) AS "lapsed_days",
                 GREATEST(
-                  IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_churned") AS BIGINT), 1), 365),
+                  IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_churned") AS BIGINT), 1), 365),
                   GREATEST(
-                    IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_lapsed") AS BIGINT), 1), 180),
-                    IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1), 90) + 1
+                    IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_lapsed") AS BIGINT), 1), 180),
+                    IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1), 90) + 1
                   ) + 1
                 ) AS "churned_days",
                 LEAST(
-                  IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_recent") AS BIGINT), 1), 30),
-                  IFF("t29"."n_gaps" >= 30, GREATEST(CAST(CEIL("t29"."q_at_risk") AS BIGINT), 1), 90) - 1
+                  IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_recent") AS BIGINT), 1), 30),
+                  IFF("t31"."n_gaps" >= 30, GREATEST(CAST(CEIL("t31"."q_at_risk") AS BIGINT), 1), 90) - 1
                 ) AS "recent_days"
               FROM (
                 SELECT
                   COUNT(*) AS "n_gaps",
                   PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_at_risk",
+                    "t25"."gap") AS "q_at_risk",
                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_lapsed",
+                    "t25"."gap") AS "q_lapsed",
                   PERCENTILE_CONT(0.97) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_churned",
+                    "t25"."gap") AS "q_churned",
                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-                    "t23"."gap") AS "q_recent"
-                FROM "t21" AS "t23"
-              ) AS "t29"
-            ) AS "t38"
+                    "t25"."gap") AS "q_recent"
+                FROM "t23" AS "t25"
+              ) AS "t31"
+            ) AS "t40"
             WHERE
               EXISTS(
                 SELECT
                   1
-                FROM "t10" AS "t14"
+                FROM "t12" AS "t16"
                 WHERE
-                  "t18"."pid" = "t14"."pid"
+                  "t20"."pid" = "t16"."pid"
               )
-          ) AS "t40"
-        ) AS "t45"
-      ) AS "t49"
-        ON "t47"."pid" = "t49"."pid"
-    ) AS "t50"
-  ) AS "t51"
-) AS "t52"
+          ) AS "t42"
+        ) AS "t47"
+      ) AS "t51"
+        ON "t49"."pid" = "t51"."pid"
+    ) AS "t52"
+  ) AS "t53"
+) AS "t54"
 WHERE
-  COALESCE("t52"."rfm_segment" = 'Champions', FALSE)
-  AND COALESCE("t52"."p_alive" > 0.5, FALSE)
-  AND COALESCE("t52"."lifecycle_stage" <> 'churned', FALSE)
-  AND COALESCE("t52"."days_since_last_seen" <= 30, FALSE)
+  COALESCE("t54"."rfm_segment" = 'Champions', FALSE)
+  AND COALESCE("t54"."p_alive" > 0.5, FALSE)
+  AND COALESCE("t54"."lifecycle_stage" <> 'churned', FALSE)
+  AND COALESCE("t54"."days_since_last_seen" <= 30, FALSE)

@@ -63,7 +63,8 @@ def test_config_rejects_unknown_keys_and_wrong_types(tmp_path: Path) -> None:
     [
         (
             '[stroe]\nmemory_limit = "1GB"\n',
-            "unknown section [stroe]; did you mean 'store'? (known: store, ingest, money, purchases, traits,",
+            "unknown section [stroe]; did you mean 'store'? (known: store, ingest, money, "
+            "purchases, traits,",
         ),
         (
             "[lifecycel]\nat_risk_days = 30\n",

@@ -18,7 +18,7 @@ from segmint.cli.formats import (
 )
 
 if TYPE_CHECKING:
-    from segmint.demo.tour import DemoReport
+    from segmint.demo.tour import DemoClusters, DemoReport
     from segmint.profiles import CustomerView
 
 
@@ -90,6 +90,54 @@ def print_customer(view: CustomerView, currency: str = DEFAULT_CURRENCY) -> None
         revenue = "" if e["revenue"] is None else money(e["revenue"], currency)
         recent.add_row(instant(e["timestamp"]), e["event"], revenue, props)
     console.print(recent)
+
+
+def _separation(silhouette: float) -> str:
+    """A silhouette in words (scikit-learn's score: -1 to 1; above 0.7 is a strong
+    structure, 0.5 a reasonable one, below 0.25 hardly any)."""
+    if silhouette >= 0.7:
+        return "clearly apart"
+    if silhouette >= 0.5:
+        return "fairly well apart"
+    if silhouette >= 0.25:
+        return "overlapping at their edges, as customers usually are"
+    return "hardly apart: treat them as a starting point"
+
+
+def _print_demo_clusters(console: Any, found: DemoClusters) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"\n[bold]Clusters[/bold]: segmint also let the data group the customers by itself "
+        f"(k-means on {found.features} traits: orders, money, recency, tenure, email and "
+        f"predicted value) and found {found.k} groups, {_separation(found.silhouette)} "
+        f"(silhouette {found.silhouette:.2f}). Each group is named from what sets it apart "
+        "and comes with a rule you can read and save: of the customers a rule picks, "
+        '"precise" is the share who are in the group; of the group, "caught" is the share '
+        f"the rule picks. Run {found.run_id}; `segmint cluster show {found.run_id}` tells why "
+        f"k={found.k}."
+    )
+    table = Table("id", "group", "customers", "share", "rule", "precise", "caught", box=None)
+    table.columns[4].overflow = "fold"
+    for ident, label, size, part, rule, precision, recall in found.clusters:
+        table.add_row(
+            str(ident), label, f"{size:,}", percent(part), rule, percent(precision),
+            percent(recall),
+        )  # fmt: skip
+    console.print(table)
+    size, precision, recall = next(
+        (c[2], c[5], c[6]) for c in found.clusters if c[0] == found.saved_cluster
+    )
+    caught = round(size * recall)
+    others = max(found.saved_size - caught, 0)
+    console.print(
+        f"Group {found.saved_cluster} ({plural(size, 'customer')}) is saved as the rule segment "
+        f"{found.saved}. Refreshed, the rule picks {plural(found.saved_size, 'customer')}: "
+        f"{caught:,} of the group ({percent(recall)} of it) and {others:,} others whose traits "
+        "the rule's few thresholds cannot tell from the group's. A rule keeps the segment "
+        "fresh as customers change; `segmint cluster save ... --as static` keeps the exact "
+        "members instead."
+    )
 
 
 def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
@@ -167,6 +215,18 @@ def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
         f"{t['at_risk_days']} days without an order, lapsed after {t['lapsed_days']}, "
         f"churned after {t['churned_days']}; loyal from {t['loyal_orders']} orders"
     )
+    sizes = {name: size for name, _, _, size in report.templates}
+    churn = [sizes.get(n) for n in ("churned", "lifecycle-churned", "high-churn-risk")]
+    if None not in churn:
+        lost, stage, risk = (f"{n:,}" for n in churn)
+        console.print(
+            "Three templates speak of churn, and each answers its own question: "
+            f'churned ({lost}) are the RFM group "Lost", lowest on recency, frequency and '
+            f"money at once; lifecycle-churned ({stage}) have not ordered for over "
+            f"{t['churned_days']} days, longer than almost every gap between two orders here; "
+            f"high-churn-risk ({risk}) are buyers the CLV model gives a low chance of still "
+            f"buying, or silent past the lapsed threshold ({t['lapsed_days']} days)."
+        )
     if report.refreshes:
         kinds: dict[str, int] = {}
         for kind, _, _ in report.findings:
@@ -183,23 +243,7 @@ def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
                 console.print(f"  {kind}: {message}")
                 break
     if report.clusters is not None:
-        found = report.clusters
-        console.print(
-            f"\n[bold]Clusters[/bold] found by k-means on RFM, tenure, activity, email and CLV "
-            f"traits (run {found.run_id}): {found.reason}"
-        )
-        table = Table("id", "cluster", "customers", "share", "rule (precision, recall)", box=None)
-        table.columns[4].overflow = "fold"
-        for ident, label, size, part, rule, precision, recall in found.clusters:
-            table.add_row(
-                str(ident), label, f"{size:,}", percent(part),
-                f"{rule} [dim]({precision:.2f}, {recall:.2f})[/dim]",
-            )  # fmt: skip
-        console.print(table)
-        console.print(
-            f"cluster {found.saved_cluster} saved as the rule segment {found.saved} and "
-            f"refreshed: {plural(found.saved_size, 'customer')}"
-        )
+        _print_demo_clusters(console, report.clusters)
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:

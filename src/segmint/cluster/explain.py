@@ -210,12 +210,33 @@ def suggest_names(clusters: list[ClusterProfile], types: dict[str, str] | None =
         cluster.name = final
 
 
+# Plain words for a computed trait that stands out high or low; a shop's own attributes
+# keep their names ("high points").
+_TRAIT_WORDS: dict[str, tuple[str, str]] = {
+    "email_open_rate_90d": ("opens most emails", "opens few emails"),
+    "email_click_rate_90d": ("clicks emails", "rarely clicks"),
+    "aov": ("big baskets", "small baskets"),
+    "revenue_total": ("big spenders", "small spenders"),
+    "predicted_clv_365d": ("high predicted value", "low predicted value"),
+    "predicted_orders_365d": ("many orders ahead", "few orders ahead"),
+    "p_alive": ("likely to buy again", "unlikely to buy again"),
+    "orders_count": ("many orders", "few orders"),
+    "days_since_last_order": ("last order long ago", "ordered lately"),
+    "days_since_last_seen": ("not seen for long", "seen lately"),
+    "tenure_days": ("long-standing", "newcomers"),
+    "orders_trend_60d": ("ordering more", "ordering less"),
+}
+
+
 def _phrase(f: FeatureProfile, kinds: dict[str, str]) -> str:
-    """A feature's standing in a few words: "high aov", "plan premium", "no email_consent"."""
+    """A feature's standing in a few words: "big baskets", "plan premium", "no email_consent"."""
     if f.value is not None:
         return f"no {f.feature}" if f.value == "(missing)" else f"{f.feature} {f.value}"
     if kinds.get(f.feature) == "bool":
         return f.feature if f.gap > 0 else f"not {f.feature}"
+    if f.feature in _TRAIT_WORDS:
+        high, low = _TRAIT_WORDS[f.feature]
+        return high if f.gap > 0 else low
     return f"{_level(f.gap)} {f.feature}"
 
 

@@ -59,6 +59,8 @@ class DemoClusters:
     saved: str  # the segment name
     saved_cluster: int
     saved_size: int  # its size when refreshed at data_end
+    silhouette: float  # of the chosen k
+    features: int  # traits clustered on
 
 
 # The tour's example segments: (name, title, campaign, rule text). The first is the
@@ -95,10 +97,11 @@ EXAMPLE_SEGMENTS = (
         'did product_view where category = "shoes" at least 3 times in last 30 days',
     ),
     (
-        "slowing-down",
-        "Ordering half as often as the two months before",
-        "reactivation discount",
-        "trend of order_completed over 60 days <= -0.5",
+        "window-shoppers",
+        "Browsed five products this month, no order in 90 days",
+        "best-sellers email with free shipping",
+        "did product_view at least 5 times in last 30 days and "
+        "not did order_completed in last 90 days",
     ),
     (
         "lapsed-buyers",
@@ -235,6 +238,8 @@ def _clusters(ws: segmint.Workspace, end: datetime, progress: Progress | None) -
         name,
         best.id,
         refreshed.runs[0].size or 0,
+        next(s.silhouette for s in run.scores if s.k == run.k),
+        len(run.params.get("features", [])),
     )
 
 

@@ -318,6 +318,7 @@ def test_order_totals_are_in_the_customers_currency_with_monthly_rates(shop: Sho
     assert currencies - rated == {"EUR"} and "EUR" not in rated
     first = min(parse_ts(r["valid_from"]) for r in shop.rates)  # type: ignore[type-var]
     assert all(first <= parse_ts(r["ordered_at"]) for r in shop.orders)  # type: ignore[operator]
+
     # A Swedish order is about ten times a euro one in number (one SEK is about 0.09 EUR).
     def median(code: str) -> float:
         values = sorted(float(r["total"]) for r in shop.orders if r["currency"] == code and

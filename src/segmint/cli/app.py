@@ -148,7 +148,6 @@ def _open(read_only: bool = False) -> Any:
     return segmint.open(STATE.workspace, read_only=read_only)
 
 
-
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")]) -> None:
     """Create a workspace: segmint.toml (documented defaults) and segmint.duckdb."""

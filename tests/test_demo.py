@@ -15,6 +15,10 @@ from segmint.errors import WorkspaceError
 from segmint.segments.templates import TEMPLATES
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
+RFM_GROUPS = (
+    "Champions", "Loyal", "Potential Loyalist", "New", "Promising", "Need Attention",
+    "About to Sleep", "At Risk", "Can't Lose", "Hibernating", "Lost",
+)  # fmt: skip
 
 
 def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
@@ -53,6 +57,18 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
     template_sizes = {name: size for name, _, _, size in report.templates}
     assert template_sizes["champions"] > 0 and template_sizes["vip"] > 0
     assert sum(v for k, v in template_sizes.items() if k.startswith("lifecycle-")) == 800
+    # The RFM templates cover every RFM group: each buyer is in exactly one of them.
+    rfm = [t for t in TEMPLATES if t.rule.startswith("rfm_segment")]
+    assert {t.rule.split('"')[1] for t in rfm} == set(RFM_GROUPS)
+    with segmint.open(report.root) as ws:
+        buyers = ws.count("orders_count >= 1", as_of=report.data_end)
+    assert sum(template_sizes[t.name] for t in rfm) == buyers
+    # The revenue is in the base currency, with refunds and other currencies accounted.
+    assert report.orders_converted > 0 and report.other_currencies == 9
+    assert report.orders_left_out > 0 and report.orders_partly_refunded > 0
+    with segmint.open(report.root) as ws:
+        (net,) = ws.con.execute("SELECT sum(revenue) FROM orders WHERE counted").fetchone()
+    assert report.revenue == pytest.approx(float(net))
     assert set(report.thresholds) == {"at_risk_days", "lapsed_days", "churned_days", "loyal_orders"}
     # Every saved segment was refreshed weekly up to the data's end; the review has findings.
     assert report.refreshes == 9
@@ -62,7 +78,7 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
         # ... and once more for the cluster saved as a segment (below).
         assert ws.con.execute("SELECT count(*) FROM refreshes").fetchone() == (10,)
     kinds = {kind for kind, _, _ in report.findings}
-    assert "too_many_active" in kinds  # 29 saved segments: more than the 5-8 zone
+    assert "too_many_active" in kinds  # 32 saved segments: more than the 5-8 zone
     # The demo clusters everyone, and saves and refreshes the cluster with the best rule.
     found = report.clusters
     assert found is not None and found.k == len(found.clusters) >= 3

@@ -169,6 +169,9 @@ def test_a_reloaded_order_with_a_new_status_or_refund_updates_the_stored_one(
             ws, "SELECT event_id, revenue, properties->>'items' FROM events ORDER BY event_id"
         ) == [("O2", Decimal("149.5000"), "1"), ("O3", Decimal("300.0000"), "5")]
         assert rows(ws, "SELECT count(*) FROM orders") == [(3,)]
+        # The refunded order was the first: first seen is now the first order that counts.
+        first = rows(ws, "SELECT first_event_at FROM profiles WHERE customer_id = 'C1'")[0][0]
+        assert first == datetime(2025, 6, 2, tzinfo=UTC)
         by = {t["customer_id"]: t for t in ws.traits(as_of=AS_OF).to_pylist()}
         assert (by["C1"]["orders_count"], by["C1"]["revenue_total"]) == (2, 449.5)
     shown = run_cli(ws_dir, "customer", "show", "C1", "--json")

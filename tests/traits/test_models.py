@@ -12,15 +12,26 @@ import pytest
 import segmint
 from segmint.errors import ModelError
 from tests.conftest import write_csv
-from tests.rules.random_store import build_store
 
 AS_OF = "2026-03-01T00:00:00Z"
 
 
 def test_a_degenerate_bgnbd_fit_is_reported_not_used(tmp_path: Path) -> None:
-    # This random shop's buyers look like one shared purchase rate: the likelihood has a flat
-    # ridge, the fit runs to r ~ 1e7, and the predictions overflow.
-    ws = build_store(tmp_path, 1).ws
+    # Every buyer orders every 20 days and none drops out: one shared purchase rate, so the
+    # likelihood has a flat ridge, the fit runs to the edge of r's range and the
+    # predictions would overflow.
+    rng = np.random.default_rng(3)
+    start = np.datetime64("2025-01-01T00:00:00")
+    lines, n = ["order_id,customer_id,ordered_at,total"], 0
+    for c in range(200):
+        at = start + np.timedelta64(int(rng.integers(0, 21)), "D")
+        while at < np.datetime64("2026-02-20T00:00:00"):
+            n += 1
+            lines.append(f"O{n},C{c},{at}Z,{int(rng.integers(10, 51))}")
+            at += np.timedelta64(20, "D")
+    (tmp_path / "o.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws = segmint.init(tmp_path / "ws")
+    ws.ingest("orders", tmp_path / "o.csv")
     result = ws.traits_result(AS_OF)
     assert result.models.bgnbd is None
     assert any("BG/NBD fit is degenerate" in w for w in result.warnings)

@@ -34,6 +34,7 @@ from segmint.ingest.orders import (
     order_properties,
     prepare_orders,
     store_orders,
+    update_activity,
 )
 from segmint.ingest.sources import Source, check_names, json_columns
 from segmint.ingest.stage import (
@@ -132,9 +133,10 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
         _insert(ctx, f"SELECT * FROM ({good}) WHERE s_counted", props, has_json, orders=True)
         new, changed, same = order_counts(ctx)
         inserted, duplicates, updated = new + changed, same, changed
+        update_activity(ctx)
     else:
         inserted = _insert(ctx, good, props, has_json)
-    _update_activity(ctx)
+        _update_activity(ctx)
     carried = _carried(ctx, props)
     extra_types = ORDER_PROPERTIES if orders else {}
     record_properties(ctx, json_types | {t.name: t.logical for _, t in carried} | extra_types)

@@ -180,8 +180,9 @@ def store_orders(ctx: LoadContext, good: str, order_event: str) -> None:
         [order_event],
     )
     ctx.con.execute(
-        "CREATE OR REPLACE TEMP TABLE _orders_old AS SELECT order_id, first_load_id FROM orders "
-        "WHERE order_id IN (SELECT s_event_id FROM _orders_in WHERE s_change = 'changed')"
+        "CREATE OR REPLACE TEMP TABLE _orders_old AS SELECT order_id, pid, first_load_id "
+        "FROM orders WHERE order_id IN "
+        "(SELECT s_event_id FROM _orders_in WHERE s_change = 'changed')"
     )
     ctx.con.execute("DELETE FROM orders WHERE order_id IN (SELECT order_id FROM _orders_old)")
     ctx.con.execute(
@@ -191,6 +192,22 @@ def store_orders(ctx: LoadContext, good: str, order_event: str) -> None:
         f"FROM ({good}) g JOIN _idmap m ON m.kk = g._kk AND m.key = g._key "
         "LEFT JOIN _orders_old old ON old.order_id = g.s_event_id",
         [ctx.load_id, ctx.load_id],
+    )
+
+
+def update_activity(ctx: LoadContext) -> None:
+    """First and last event time of the profiles whose orders this load added or changed,
+    from their events: a refunded order is no event, and an order that stopped counting
+    took its event away, so the times are taken again rather than only widened."""
+    ctx.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _touched AS SELECT pid FROM orders WHERE load_id = ? "
+        "UNION SELECT pid FROM _orders_old",
+        [ctx.load_id],
+    )
+    ctx.con.execute(
+        "UPDATE profiles AS p SET first_event_at = x.mn, last_event_at = x.mx FROM "
+        "(SELECT t.pid, min(e.ts) AS mn, max(e.ts) AS mx FROM _touched t "
+        "LEFT JOIN events e ON e.pid = t.pid GROUP BY t.pid) x WHERE p.pid = x.pid"
     )
 
 

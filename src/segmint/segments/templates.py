@@ -86,6 +86,27 @@ TEMPLATES: tuple[Template, ...] = (
         "Bought very recently for the first time or so (RFM).",
     ),
     _rfm(
+        "promising",
+        "Promising",
+        "Promising",
+        "brand story and best sellers; a small second-order offer",
+        "Bought recently but only once or for little (RFM).",
+    ),
+    _rfm(
+        "need-attention",
+        "Need Attention",
+        "Need Attention",
+        "limited-time offer on what they bought before",
+        "Middling recency, frequency and money: slipping from the regulars (RFM).",
+    ),
+    _rfm(
+        "about-to-sleep",
+        "About to Sleep",
+        "About to Sleep",
+        "popular products and a reminder before they drift away",
+        "Below-average recency and few orders: nearly gone (RFM).",
+    ),
+    _rfm(
         "at-risk",
         "At Risk / Risk of Churn",
         "At Risk",

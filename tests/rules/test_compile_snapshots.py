@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from segmint.engine.dialects import BACKENDS, DIALECTS
+from segmint.engine.render import render_sql
 from segmint.errors import RuleError
-from segmint.rules.compile import BACKENDS, MEASURES, Compiler, compile_rule
+from segmint.rules.compile import MEASURES, Compiler, compile_rule
 from segmint.rules.model import NODE_TYPES
 from segmint.rules.text import parse
 from segmint.rules.validate import _Checker, validate
-from segmint.segments.query import DIALECTS, render_sql
 from tests.rules.catalogs import shop_catalog
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

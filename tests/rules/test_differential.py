@@ -316,8 +316,9 @@ def test_reference_trend_and_segments(tiny: segmint.Workspace) -> None:
 def many_members(ws: segmint.Workspace, trees: list[Any], as_of: Any) -> list[set[str]]:
     """Each tree's members from one shared query (rules/compile.py ``Compiler.many``), as
     a refresh evaluates its segments (references inlined: nothing is stored here)."""
+    from segmint.engine.render import render_sql
     from segmint.rules.compile import compile_many, inline_segments
-    from segmint.segments.query import parse_as_of, render_sql
+    from segmint.segments.query import parse_as_of
 
     evaluator = ws.evaluator()
     prepared = [inline_segments(evaluator.prepare(t), evaluator.catalog) for t in trees]

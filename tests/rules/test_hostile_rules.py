@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from segmint.engine.dialects import DIALECTS
+from segmint.engine.render import render_sql
 from segmint.errors import RuleError
 from segmint.rules.coerce import as_rule
 from segmint.rules.compile import compile_rule
@@ -21,7 +23,7 @@ from segmint.rules.limits import MAX_DEPTH, MAX_TERMS
 from segmint.rules.model import And, Attribute, Not
 from segmint.rules.text import parse, to_text
 from segmint.rules.validate import validate
-from segmint.segments.query import DIALECTS, parse_as_of, render_sql
+from segmint.segments.query import parse_as_of
 from segmint.segments.registry import MAX_FILE_BYTES, read_file, read_rule_file
 from tests.rules.catalogs import shop_catalog
 

@@ -49,6 +49,10 @@ class Catalog:
         """The properties seen on ``event`` (``revenue`` is always there)."""
         return self.usage.get(event, frozenset()) | {REVENUE}
 
+    def stored_columns(self) -> dict[str, str]:
+        """Stored profile column -> logical type of every attribute that is not a trait."""
+        return {i.column: i.type for i in self.attributes.values() if not i.trait}
+
 
 def trait_attributes() -> dict[str, AttributeInfo]:
     """The computed traits, as attributes a rule can compare."""

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from segmint.engine.dialects import DIALECTS
+from segmint.engine.render import render_sql
 from segmint.errors import ModelError, RuleError, SegmintError
 from segmint.rules.catalog import Catalog, read_catalog
 from segmint.rules.coerce import as_rule, suggest
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
 
-    from segmint.rules.compile import Clock
+    from segmint.engine.clock import Clock
     from segmint.traits.expressions import TraitSettings
     from segmint.traits.models import ClvFit
 
@@ -30,7 +32,6 @@ OUTPUTS = ("arrow", "pandas", "polars")
 TEMPLATE_CACHE_SIZE = 256
 # Compiled rules by (rule, catalog fingerprint, columns), most recently used last.
 _TEMPLATES: OrderedDict[tuple[Any, ...], tuple[str, dict[str, int]]] = OrderedDict()
-DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
 
 
 def check_output(output: str) -> None:
@@ -257,7 +258,8 @@ class Evaluator:
     def template(
         self, tree: RuleNode, columns: tuple[str, ...], when: datetime | None = None
     ) -> tuple[str, dict[str, int]]:
-        from segmint.rules.compile import Clock, compile_template, inline_segments
+        from segmint.engine.clock import Clock
+        from segmint.rules.compile import compile_template, inline_segments
 
         inlined = inline_segments(tree, self.catalog)
         clv_table = self.clv_table(when)
@@ -294,7 +296,7 @@ class Evaluator:
         """Set the DuckDB variables of a compiled template for ``when``, the id of the CLV
         fit at ``when`` among them (NULL when there is none: no other as_of's fit is
         ever read)."""
-        from segmint.rules.compile import CLV_FIT_VARIABLE
+        from segmint.engine.clock import CLV_FIT_VARIABLE
 
         for name, days in variables.items():
             self.con.execute(f"SET VARIABLE {name} = ?", [when - timedelta(days=days)])
@@ -316,7 +318,7 @@ class Evaluator:
         self, members: ir.Table, columns: list[str], clock: Clock | None = None
     ) -> ir.Table:
         """``customer_id`` then the requested attributes, ordered by ``customer_id``."""
-        from segmint.rules.compile import profiles_table
+        from segmint.engine.tables import profiles_table
 
         attributes = self.catalog.attributes
         unknown = [c for c in columns if c not in attributes]
@@ -326,7 +328,7 @@ class Evaluator:
         wanted = [c for c in columns if c != "customer_id"]
         if not wanted:
             return members.select("customer_id").order_by("customer_id")
-        profiles = profiles_table(self.catalog)
+        profiles = profiles_table(self.catalog.stored_columns())
         traits = [c for c in wanted if attributes[c].trait]
         if traits:
             from segmint.traits.expressions import with_traits
@@ -384,30 +386,3 @@ def _cached(
     if len(_TEMPLATES) > TEMPLATE_CACHE_SIZE:
         _TEMPLATES.popitem(last=False)
     return found
-
-
-def render_sql(expr: Any, backend: str = "duckdb", pretty: bool = True) -> str:
-    """The SQL of an Ibis expression for one of :data:`DIALECTS` (pretty for people;
-    one line, which is several milliseconds faster to print, for running)."""
-    import ibis
-
-    from segmint.rules.compile import BACKENDS
-
-    dialect = BACKENDS[backend].dialect
-    if dialect == "pyspark":
-        _register_pyspark_options()
-    return str(ibis.to_sql(expr, dialect=dialect, pretty=pretty))
-
-
-def _register_pyspark_options() -> None:
-    """Compiling for PySpark without pyspark installed needs its options registered
-    (shared/STACK.md: ibis registers them only when the backend loads)."""
-    from ibis import options
-    from ibis.config import Config
-
-    if getattr(options, "pyspark", None) is None:
-
-        class PySparkOptions(Config):  # type: ignore[misc]
-            treat_nan_as_null: bool = False
-
-        options.pyspark = PySparkOptions()

@@ -26,7 +26,8 @@ from segmint.traits.definitions import CADENCE_RFM_GRID, MODEL_TRAITS, RFM_GRID,
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from segmint.rules.compile import Backend, Clock
+    from segmint.engine.clock import Clock
+    from segmint.engine.dialects import Backend
 
 # The CLV predictions per fit: stored in the workspace, or (a read-only session's own
 # fits) in a temporary table; a query reads the rows of the fit of its as_of (the Clock's).
@@ -152,7 +153,8 @@ class TraitBuilder:
         settings: TraitSettings,
         backend: Backend | None = None,
     ) -> None:
-        from segmint.rules.compile import BACKENDS, events_table
+        from segmint.engine.dialects import BACKENDS
+        from segmint.engine.tables import events_table
 
         self.people = people
         self.clock = clock

@@ -69,7 +69,9 @@ class FittedModels:
 
 def summary_expr(clock: Any, settings: TraitSettings) -> ir.Table:
     """Per buyer at as_of: ``pid``, ``x``, ``t_x``, ``T`` (days, fractional), ``mbar``."""
-    from segmint.rules.compile import BACKENDS, events_table, people_table, population
+    from segmint.engine.dialects import BACKENDS
+    from segmint.engine.tables import events_table, people_table
+    from segmint.rules.compile import population
 
     epoch_us = BACKENDS["duckdb"].epoch_us
     e = events_table()
@@ -101,8 +103,8 @@ def read_summary(
     con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
 ) -> dict[str, np.ndarray]:
     """The summary at ``as_of`` as numpy arrays."""
-    from segmint.rules.compile import Clock
-    from segmint.segments.query import render_sql
+    from segmint.engine.clock import Clock
+    from segmint.engine.render import render_sql
 
     sql = render_sql(summary_expr(Clock(as_of), settings), pretty=False)
     table = con.execute(sql).arrow().read_all()

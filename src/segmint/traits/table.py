@@ -35,7 +35,8 @@ def traits_expr(
 ) -> ir.Table:
     """One row per customer that exists at as_of (or only profile ``pid``):
     ``customer_id``, then ``names``."""
-    from segmint.rules.compile import people_table, population
+    from segmint.engine.tables import people_table
+    from segmint.rules.compile import population
     from segmint.traits.expressions import with_traits
 
     people = population(people_table(), clock)
@@ -57,8 +58,8 @@ def compute_traits(
     from segmint.console import SilentProgress
 
     progress = progress or SilentProgress()
-    from segmint.rules.compile import Clock
-    from segmint.segments.query import render_sql
+    from segmint.engine.clock import Clock
+    from segmint.engine.render import render_sql
     from segmint.traits.expressions import needs_models
     from segmint.traits.models import FittedModels, ensure_predictions
 
@@ -83,8 +84,9 @@ def lifecycle_thresholds(
 ) -> dict[str, int]:
     """The lifecycle thresholds in force at ``as_of`` (configured, or derived from the
     shop's purchase cadence): at_risk_days, lapsed_days, churned_days, loyal_orders."""
-    from segmint.rules.compile import Clock, people_table
-    from segmint.segments.query import render_sql
+    from segmint.engine.clock import Clock
+    from segmint.engine.render import render_sql
+    from segmint.engine.tables import people_table
     from segmint.traits.expressions import TraitBuilder
 
     builder = TraitBuilder(people_table(), Clock(as_of), settings)

@@ -1,0 +1,62 @@
+"""segmint's stored tables as unbound Ibis tables: what queries are built on.
+
+The store (store/schema.py) creates them; every engine runs expressions on these names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from segmint.engine.dialects import IBIS_TYPES
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+
+PEOPLE_COLUMNS = {
+    "pid": "int64",
+    "customer_id": "string",
+    "created_at": "timestamp('UTC')",
+    "first_event_at": "timestamp('UTC')",
+    "last_event_at": "timestamp('UTC')",
+}
+
+
+def profiles_table(attributes: dict[str, str]) -> ir.Table:
+    """The stored profile columns: the fixed ones and every stored attribute
+    (``attributes``: stored column -> logical type)."""
+    import ibis
+
+    schema = dict(PEOPLE_COLUMNS)
+    for column, kind in attributes.items():
+        schema[column] = IBIS_TYPES[kind]
+    return ibis.table(schema, name="profiles")
+
+
+def segment_members_table() -> ir.Table:
+    """Current members of the refreshed segments (segments/refresh.py keeps it)."""
+    import ibis
+
+    return ibis.table({"name": "string", "pid": "int64"}, name="segment_members")
+
+
+def people_table() -> ir.Table:
+    """The profile columns that decide who exists when (no attributes)."""
+    import ibis
+
+    return ibis.table(PEOPLE_COLUMNS, name="profiles")
+
+
+def events_table() -> ir.Table:
+    import ibis
+
+    return ibis.table(
+        {
+            "pid": "int64",
+            "event": "string",
+            "ts": "timestamp('UTC')",
+            "revenue": "decimal(18, 4)",
+            "properties": "json",
+        },
+        name="events",
+    )

@@ -129,7 +129,11 @@ class Evaluator:
         segments: Mapping[str, RuleNode],
         traits: TraitSettings | None = None,
     ) -> None:
+        from segmint.engine.duckdb import DuckDBEngine
+
         self.con = con
+        # Queries run through the engine, which passes as_of and the CLV fit as parameters.
+        self.engine = DuckDBEngine(con)
         self.catalog: Catalog = read_catalog(con, segments, traits)
         # The CLV fit of each as_of this evaluator ran a rule on (a refresh runs many).
         self._fits: dict[datetime, ClvFit] = {}
@@ -147,8 +151,8 @@ class Evaluator:
         return compile_rule(self.prepare(rule), self.catalog, parse_as_of(as_of))
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
-        row = self.run(rule, as_of, ()).fetchone()
-        return int(row[0]) if row else 0
+        found = self.run(rule, as_of, ()).fetchone()
+        return int(found[0]) if found else 0
 
     def members(
         self,
@@ -172,14 +176,10 @@ class Evaluator:
         for tree in trees:
             self.prepare_traits(tree, (), when)
         sql, variables = self.many_template([inline_segments(t, self.catalog) for t in trees], when)
-        self.set_clock(variables, when)
-        return (
-            self.con.execute(
-                "SELECT p.customer_id, e.* EXCLUDE (pid) FROM profiles p "
-                f"JOIN ({sql}) e USING (pid) ORDER BY p.customer_id"
-            )
-            .arrow()
-            .read_all()
+        return self.engine.to_arrow(
+            "SELECT p.customer_id, e.* EXCLUDE (pid) FROM profiles p "
+            f"JOIN ({sql}) e USING (pid) ORDER BY p.customer_id",
+            self.clock_params(variables, when),
         )
 
     def run(
@@ -195,8 +195,7 @@ class Evaluator:
         tree = self.prepare(rule)
         self.prepare_traits(tree, columns, when)
         sql, variables = self.template(tree, columns, when)
-        self.set_clock(variables, when)
-        return self.con.execute(sql)
+        return self.engine.execute(sql, self.clock_params(variables, when))
 
     def prepare_traits(self, tree: RuleNode, columns: tuple[str, ...], when: datetime) -> None:
         """Find (or fit and store) the CLV fit at ``when`` if the rule or the columns use
@@ -292,17 +291,18 @@ class Evaluator:
         )
         return _cached(key, lambda: compile_many_template(rules, self.catalog, clv_table))
 
-    def set_clock(self, variables: dict[str, int], when: datetime) -> None:
-        """Set the DuckDB variables of a compiled template for ``when``, the id of the CLV
-        fit at ``when`` among them (NULL when there is none: no other as_of's fit is
-        ever read)."""
+    def clock_params(self, variables: dict[str, int], when: datetime) -> dict[str, object]:
+        """The parameters of a compiled template at ``when``: each instant relative to
+        as_of, and the id of the CLV fit at ``when`` (None when there is none: no other
+        as_of's fit is ever read)."""
         from segmint.engine.clock import CLV_FIT_VARIABLE
 
-        for name, days in variables.items():
-            self.con.execute(f"SET VARIABLE {name} = ?", [when - timedelta(days=days)])
+        params: dict[str, object] = {
+            name: when - timedelta(days=days) for name, days in variables.items()
+        }
         found = self._fits.get(when)
-        fit_id = None if found is None else found.fit_id
-        self.con.execute(f"SET VARIABLE {CLV_FIT_VARIABLE} = ?::INTEGER", [fit_id])
+        params[CLV_FIT_VARIABLE] = None if found is None else found.fit_id
+        return params
 
     def fingerprint(self) -> tuple[Any, ...]:
         """What a compiled rule depends on besides the rule: attribute columns and types,

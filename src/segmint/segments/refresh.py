@@ -303,8 +303,10 @@ class _Plan:
         stored = frozenset(self.runs_ok())
         rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
         sql, variables = self.evaluator.many_template(rules, self.as_of)
-        self.evaluator.set_clock(variables, self.as_of)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {self.checked(names, sql)}")
+        params = self.evaluator.clock_params(variables, self.as_of)
+        self.evaluator.engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {into} AS {self.checked(names, sql)}", params
+        )
 
     def checked(self, names: list[str], sql: str) -> str:
         """The SQL to run for ``names`` (a seam for tests that make one segment's query

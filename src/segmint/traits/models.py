@@ -104,10 +104,9 @@ def read_summary(
 ) -> dict[str, np.ndarray]:
     """The summary at ``as_of`` as numpy arrays."""
     from segmint.engine.clock import Clock
-    from segmint.engine.render import render_sql
+    from segmint.engine.duckdb import DuckDBEngine
 
-    sql = render_sql(summary_expr(Clock(as_of), settings), pretty=False)
-    table = con.execute(sql).arrow().read_all()
+    table = DuckDBEngine(con).to_arrow(summary_expr(Clock(as_of), settings))
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 

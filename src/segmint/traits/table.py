@@ -59,7 +59,7 @@ def compute_traits(
 
     progress = progress or SilentProgress()
     from segmint.engine.clock import Clock
-    from segmint.engine.render import render_sql
+    from segmint.engine.duckdb import DuckDBEngine
     from segmint.traits.expressions import needs_models
     from segmint.traits.models import FittedModels, ensure_predictions
 
@@ -73,8 +73,7 @@ def compute_traits(
         if models.problem:
             warnings.append(f"CLV traits are empty where a model is missing: {models.problem}")
     progress.phase("computing traits")
-    sql = render_sql(traits_expr(clock, settings, names, pid), pretty=False)
-    table = con.execute(sql).arrow().read_all()
+    table = DuckDBEngine(con).to_arrow(traits_expr(clock, settings, names, pid))
     progress.done()
     return TraitsResult(table, models, warnings)
 
@@ -85,10 +84,10 @@ def lifecycle_thresholds(
     """The lifecycle thresholds in force at ``as_of`` (configured, or derived from the
     shop's purchase cadence): at_risk_days, lapsed_days, churned_days, loyal_orders."""
     from segmint.engine.clock import Clock
-    from segmint.engine.render import render_sql
+    from segmint.engine.duckdb import DuckDBEngine
     from segmint.engine.tables import people_table
     from segmint.traits.expressions import TraitBuilder
 
     builder = TraitBuilder(people_table(), Clock(as_of), settings)
-    table = con.execute(render_sql(builder.thresholds(), pretty=False)).arrow().read_all()
+    table = DuckDBEngine(con).to_arrow(builder.thresholds())
     return {k: int(v[0]) for k, v in table.to_pydict().items()}

@@ -431,8 +431,7 @@ def _section(path: Path, raw: dict[str, Any], name: str, cls: type[_T]) -> _T:
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
-    # Imported here: the rules package loads pydantic, which a valid config never needs.
-    from segmint.rules.coerce import suggest
+    from segmint.hints import suggest
 
     return suggest(word, options)
 

@@ -184,10 +184,14 @@ class Workspace:
         from segmint.errors import IngestError
         from segmint.ingest.load import run_load
         from segmint.ingest.sources import csv_delimiter, delimiter_hint
+        from segmint.traits.definitions import TRAIT_TYPES
 
         with csv_delimiter(delimiter):
             try:
-                return run_load(self.con, self.config, self.root, kind, data, format, progress)
+                return run_load(
+                    self.con, self.config, self.root, kind, data, format, progress,
+                    reserved=frozenset(TRAIT_TYPES),
+                )  # fmt: skip
             except IngestError as exc:
                 # A semicolon-separated file read with commas is one column that misses
                 # every required one: say which separator the header seems to use.
@@ -290,7 +294,7 @@ class Workspace:
         chosen = tuple(names) if names else TRAIT_NAMES
         unknown = [n for n in chosen if n not in TRAIT_NAMES]
         if unknown:
-            from segmint.rules.coerce import suggest
+            from segmint.hints import suggest
 
             raise NotFoundError(f"unknown trait {unknown[0]!r}{suggest(unknown[0], TRAIT_NAMES)}")
         settings = TraitSettings.from_config(self.config)

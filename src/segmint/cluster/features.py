@@ -82,7 +82,7 @@ class Feature:
 def resolve(names: list[str] | tuple[str, ...] | None, catalog: Catalog) -> list[Feature]:
     """The features named (default :data:`DEFAULT_FEATURES`), checked against the catalog:
     unknown names, duplicates and unusable types are errors."""
-    from segmint.rules.coerce import suggest
+    from segmint.hints import suggest
 
     chosen = list(names) if names else list(DEFAULT_FEATURES)
     if not chosen:

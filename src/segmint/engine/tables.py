@@ -12,6 +12,8 @@ from segmint.engine.dialects import IBIS_TYPES
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from segmint.engine.clock import Clock
+
 
 PEOPLE_COLUMNS = {
     "pid": "int64",
@@ -60,3 +62,13 @@ def events_table() -> ir.Table:
         },
         name="events",
     )
+
+
+def population(profiles: ir.Table, clock: Clock) -> ir.Table:
+    """Known customers (with a ``customer_id``) that exist at ``as_of``: created by then,
+    or, without ``created_at``, first seen by then, or with neither (always there)."""
+    at = clock.ago(0)
+    created = profiles.created_at
+    first = profiles.first_event_at
+    exists = (created <= at) | (created.isnull() & (first.isnull() | (first <= at)))
+    return profiles.filter(profiles.customer_id.notnull(), exists)

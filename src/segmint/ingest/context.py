@@ -32,6 +32,8 @@ class LoadContext:
     progress: Progress
     scratch: Path  # folder for this load's scratch files, removed when the load ends
     warnings: list[str] = field(default_factory=list)
+    # Names no custom attribute may take (the computed traits; the layer above says which).
+    reserved: frozenset[str] = frozenset()
 
     def run(self, phase: str, sql: str) -> None:
         """Run one long statement as a progress phase, polling DuckDB for its percentage."""

@@ -26,7 +26,6 @@ from segmint.ingest.stage import (
 )
 from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
 from segmint.store.schema import BUILTIN_ATTRIBUTES
-from segmint.traits.definitions import TRAIT_TYPES
 
 _COUNTRY_CHECK = (
     "s_v{i} IS NOT NULL AND NOT regexp_full_match(s_v{i}, '[A-Z]{{2}}')",
@@ -78,7 +77,7 @@ def _targets(ctx: LoadContext, source: Source) -> list[tuple[SourceColumn, Targe
     catalog = attribute_catalog(ctx)
     others = [c for c in source.columns if c.name != "customer_id"]
     custom = [c for c in others if c.name not in BUILTIN_ATTRIBUTES]
-    computed = [c.name for c in custom if c.name in TRAIT_TYPES]
+    computed = [c.name for c in custom if c.name in ctx.reserved]
     if computed:
         raise IngestError(
             f"{source.label}: column {computed[0]!r} has the name of a computed trait, "

@@ -84,8 +84,10 @@ def run_load(
     data: Any,
     fmt: str | None = None,
     progress: Progress | None = None,
+    reserved: frozenset[str] = frozenset(),
 ) -> LoadResult:
-    """Load ``data`` (a path or a table) as ``kind`` into the workspace at ``root``."""
+    """Load ``data`` (a path or a table) as ``kind`` into the workspace at ``root``;
+    ``reserved`` names no custom attribute may take (the computed traits)."""
     if kind not in KINDS:
         raise IngestError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     clock = time.perf_counter()
@@ -94,7 +96,7 @@ def run_load(
     load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])  # type: ignore[index]
     _clear_stale_scratch(root / "tmp")
     scratch = root / "tmp" / f"load-{load_id}-{os.getpid()}"
-    ctx = LoadContext(con, config, load_id, started, progress, scratch)
+    ctx = LoadContext(con, config, load_id, started, progress, scratch, reserved=reserved)
     tmp: Path | None = None
     try:
         with transaction(con, "ingest", f"the load of {_label(data)}"):

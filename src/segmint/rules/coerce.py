@@ -6,12 +6,12 @@ Pydantic's errors are rewritten into our one-line form: the node path as users w
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import RuleError
+from segmint.hints import suggest
 from segmint.rules.model import NODE_TYPES, Node, Rule, RuleNode
 
 if TYPE_CHECKING:
@@ -125,9 +125,3 @@ def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
         if cls.__name__ == owner:
             return [f.alias or name for name, f in cls.model_fields.items()]
     return []
-
-
-def suggest(word: str, options: Iterable[str]) -> str:
-    """``; did you mean 'x'?`` for the closest of ``options``, or nothing."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""

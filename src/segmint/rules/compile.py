@@ -34,7 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.engine.clock import AS_OF, Bound, Clock, instant
 from segmint.engine.dialects import BACKENDS, Backend
-from segmint.engine.tables import events_table, profiles_table, segment_members_table
+from segmint.engine.tables import (
+    events_table,
+    population,
+    profiles_table,
+    segment_members_table,
+)
 from segmint.rules.catalog import REVENUE, Catalog
 from segmint.rules.model import (
     And,
@@ -440,16 +445,6 @@ class Compiler:
         assert self.stored_segments, "segment references are inlined before compiling"
         members = segment_members_table()
         return t.pid.isin(members.filter(members.name == rule.segment).pid)
-
-
-def population(profiles: ir.Table, clock: Clock) -> ir.Table:
-    """Known customers (with a ``customer_id``) that exist at ``as_of``: created by then,
-    or, without ``created_at``, first seen by then, or with neither (always there)."""
-    at = clock.ago(0)
-    created = profiles.created_at
-    first = profiles.first_event_at
-    exists = (created <= at) | (created.isnull() & (first.isnull() | (first <= at)))
-    return profiles.filter(profiles.customer_id.notnull(), exists)
 
 
 def collect_events(rule: RuleNode, measures: Measures) -> None:

@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any
 
 from segmint.errors import RuleError
+from segmint.hints import suggest
 from segmint.rules.catalog import Catalog
-from segmint.rules.coerce import suggest
 from segmint.rules.model import (
     INSTANT_RANGE,
     MIN_INSTANT,

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from segmint.engine.dialects import DIALECTS
 from segmint.engine.render import render_sql
 from segmint.errors import ModelError, RuleError, SegmintError
+from segmint.hints import suggest
 from segmint.rules.catalog import Catalog, read_catalog
-from segmint.rules.coerce import as_rule, suggest
+from segmint.rules.coerce import as_rule
 from segmint.rules.model import RuleNode
 from segmint.rules.validate import validate
 

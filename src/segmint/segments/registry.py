@@ -16,7 +16,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
 from segmint.errors import NotFoundError, RuleError, StoreFullError
-from segmint.rules.coerce import as_rule, rule_error, suggest
+from segmint.hints import suggest
+from segmint.rules.coerce import as_rule, rule_error
 from segmint.rules.limits import check_data
 from segmint.rules.model import Rule, RuleNode, check_text
 

@@ -213,7 +213,7 @@ def get_template(name: str) -> Template:
     """The template called ``name``; unknown names get a suggestion."""
     found = BY_NAME.get(name)
     if found is None:
-        from segmint.rules.coerce import suggest
+        from segmint.hints import suggest
 
         raise NotFoundError(
             f"no template {name!r}{suggest(name, BY_NAME)}; `segmint templates` lists them"

@@ -70,8 +70,7 @@ class FittedModels:
 def summary_expr(clock: Any, settings: TraitSettings) -> ir.Table:
     """Per buyer at as_of: ``pid``, ``x``, ``t_x``, ``T`` (days, fractional), ``mbar``."""
     from segmint.engine.dialects import BACKENDS
-    from segmint.engine.tables import events_table, people_table
-    from segmint.rules.compile import population
+    from segmint.engine.tables import events_table, people_table, population
 
     epoch_us = BACKENDS["duckdb"].epoch_us
     e = events_table()

@@ -35,8 +35,7 @@ def traits_expr(
 ) -> ir.Table:
     """One row per customer that exists at as_of (or only profile ``pid``):
     ``customer_id``, then ``names``."""
-    from segmint.engine.tables import people_table
-    from segmint.rules.compile import population
+    from segmint.engine.tables import people_table, population
     from segmint.traits.expressions import with_traits
 
     people = population(people_table(), clock)

@@ -228,6 +228,64 @@ MEASURES: dict[type, Callable[[Measures, Any, str], dict[str, str]]] = {
 }
 
 
+# An event condition as a test on its per-pid measures (by their names, as its MEASURES
+# entry returned them): the measure column that finds its table, the test, and whether
+# it holds for customers without events.
+EventTest = tuple[str, Callable[["ir.Table"], "ir.BooleanValue"], bool]
+
+
+def _count_test(node: EventCount, names: dict[str, str], clock: Clock) -> EventTest:
+    op, value = node.count.op, node.count.value
+
+    def count_test(agg: ir.Table) -> ir.BooleanValue:
+        return compare(agg[names["count"]], "integer", op, value, clock)
+
+    return names["count"], count_test, holds_for_zero(op, value)
+
+
+def _aggregate_test(node: EventAggregate, names: dict[str, str], clock: Clock) -> EventTest:
+    m = node.measure
+
+    def aggregate_test(agg: ir.Table) -> ir.BooleanValue:
+        value = agg[names["value"]]
+        if "count" in names:  # distinct: 0 when events match without the property
+            return (agg[names["count"]] > 0) & compare(
+                value.fill_null(0), "integer", m.op, m.value, clock
+            )
+        return compare(value, "float", m.op, m.value, clock)
+
+    return names["value"], aggregate_test, False
+
+
+def _recency_test(node: EventRecency, names: dict[str, str], clock: Clock) -> EventTest:
+    r = node.recency
+
+    def recency_test(agg: ir.Table) -> ir.BooleanValue:
+        return days_since(agg[names["ts"]], r.op, r.days, clock)
+
+    return names["ts"], recency_test, False
+
+
+def _trend_test(node: Trend, names: dict[str, str], clock: Clock) -> EventTest:
+    change_test = node.change
+
+    def trend_test(agg: ir.Table) -> ir.BooleanValue:
+        current = agg[names["current"]].cast("float64")
+        previous = agg[names["previous"]].cast("float64")
+        change = (current - previous) / previous.nullif(0)
+        return compare(change, "float", change_test.op, change_test.value, clock)
+
+    return names["current"], trend_test, False
+
+
+EVENT_TESTS: dict[type, Callable[[Any, dict[str, str], Clock], EventTest]] = {
+    EventCount: _count_test,
+    EventAggregate: _aggregate_test,
+    EventRecency: _recency_test,
+    Trend: _trend_test,
+}
+
+
 def measure_tables(m: Measures) -> dict[str, ir.Table]:
     """Per scan (event name, or event name and window): one pruned scan of ``events``
     and one ``GROUP BY pid`` of its measures, by measure column. The scan keeps rows
@@ -280,11 +338,9 @@ class Compiler:
             Or: self.compile_or,
             Not: self.compile_not,
             Attribute: self.compile_attribute,
-            EventCount: self.compile_event,
-            EventAggregate: self.compile_event,
-            EventRecency: self.compile_event,
-            Trend: self.compile_event,
             SegmentRef: self.compile_segment,
+            # Conditions on events: a measure (MEASURES) and a test of it (EVENT_TESTS).
+            **dict.fromkeys(EVENT_TESTS, self.compile_event),
         }
 
     def members(self, rule: RuleNode) -> ir.Table:
@@ -403,43 +459,7 @@ class Compiler:
     def event_test(self, rule: Any) -> tuple[str, Callable[[ir.Table], ir.BooleanValue], bool]:
         """An event condition as a test on its per-pid measures: the measure column that
         finds its table, the test, and whether it holds for customers without events."""
-        names = self.measures.add(rule)
-        if isinstance(rule, EventCount):
-            op, value = rule.count.op, rule.count.value
-
-            def count_test(agg: ir.Table) -> ir.BooleanValue:
-                return compare(agg[names["count"]], "integer", op, value, self.clock)
-
-            return names["count"], count_test, holds_for_zero(op, value)
-        if isinstance(rule, EventAggregate):
-            m = rule.measure
-
-            def aggregate_test(agg: ir.Table) -> ir.BooleanValue:
-                value = agg[names["value"]]
-                if "count" in names:  # distinct: 0 when events match without the property
-                    return (agg[names["count"]] > 0) & compare(
-                        value.fill_null(0), "integer", m.op, m.value, self.clock
-                    )
-                return compare(value, "float", m.op, m.value, self.clock)
-
-            return names["value"], aggregate_test, False
-        if isinstance(rule, EventRecency):
-            r = rule.recency
-
-            def recency_test(agg: ir.Table) -> ir.BooleanValue:
-                return days_since(agg[names["ts"]], r.op, r.days, self.clock)
-
-            return names["ts"], recency_test, False
-        assert isinstance(rule, Trend)
-        change_test = rule.change
-
-        def trend_test(agg: ir.Table) -> ir.BooleanValue:
-            current = agg[names["current"]].cast("float64")
-            previous = agg[names["previous"]].cast("float64")
-            change = (current - previous) / previous.nullif(0)
-            return compare(change, "float", change_test.op, change_test.value, self.clock)
-
-        return names["current"], trend_test, False
+        return EVENT_TESTS[type(rule)](rule, self.measures.add(rule), self.clock)
 
     def compile_segment(self, rule: SegmentRef, t: ir.Table) -> ir.BooleanValue:
         assert self.stored_segments, "segment references are inlined before compiling"
@@ -449,23 +469,14 @@ class Compiler:
 
 def collect_events(rule: RuleNode, measures: Measures) -> None:
     """Register every event condition, so all scans are known before the tree compiles."""
-    if isinstance(rule, And | Or):
-        for item in rule.and_ if isinstance(rule, And) else rule.or_:
-            collect_events(item, measures)
-    elif isinstance(rule, Not):
-        collect_events(rule.not_, measures)
-    elif type(rule) in MEASURES:
-        measures.add(rule)
+    for node in rule.walk():
+        if type(node) in MEASURES:
+            measures.add(node)
 
 
 def used_attributes(rule: RuleNode) -> set[str]:
     """Names of the attributes a tree compares (segment references already inlined)."""
-    if isinstance(rule, And | Or):
-        items = rule.and_ if isinstance(rule, And) else rule.or_
-        return set().union(*(used_attributes(i) for i in items))
-    if isinstance(rule, Not):
-        return used_attributes(rule.not_)
-    return {rule.attr} if isinstance(rule, Attribute) else set()
+    return {node.attr for node in rule.walk() if isinstance(node, Attribute)}
 
 
 def inline_segments(
@@ -473,18 +484,13 @@ def inline_segments(
 ) -> RuleNode:
     """Replace each ``in segment`` by the saved segment's rule (validation ruled out
     cycles), except references to the segments in ``keep``."""
-    if isinstance(rule, SegmentRef):
-        if rule.segment in keep:
-            return rule
-        return inline_segments(catalog.segments[rule.segment], catalog, keep)
-    if isinstance(rule, And):
-        items = [inline_segments(i, catalog, keep) for i in rule.and_]
-        return And.model_validate({"and": items})
-    if isinstance(rule, Or):
-        return Or.model_validate({"or": [inline_segments(i, catalog, keep) for i in rule.or_]})
-    if isinstance(rule, Not):
-        return Not.model_validate({"not": inline_segments(rule.not_, catalog, keep)})
-    return rule
+
+    def inline(node: RuleNode) -> RuleNode:
+        if isinstance(node, SegmentRef) and node.segment not in keep:
+            return inline_segments(catalog.segments[node.segment], catalog, keep)
+        return node
+
+    return rule.transform(inline)
 
 
 # --- comparisons ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ and each counts as a level.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from segmint.errors import RuleError, SegmintError
@@ -59,16 +59,24 @@ def data_children(node: Any) -> list[tuple[str, Any]] | None:
     """The children of a rule in the canonical JSON form (parsed JSON or YAML), before
     it is validated: anything that is not a well-formed and/or/not is a term here (the
     model reports what is wrong with it)."""
-    if not isinstance(node, dict):
+    from segmint.rules.model import kind_of
+
+    # The kind the model's discriminator will pick, and its sub-rule keys.
+    kind = kind_of(node)
+    if kind is None or not kind.child_fields:
         return None
-    # The same order of keys as the model's discriminator (rules/model.py, _rule_tag).
-    for key in ("and", "or"):
-        if key in node:
-            items = node[key]
-            if not isinstance(items, list | tuple):
-                return None
-            return [(f".{key}[{i}]", item) for i, item in enumerate(items)]
-    return [(".not", node["not"])] if "not" in node else None
+    found: list[tuple[str, Any]] = []
+    for _, key, many in kind.child_fields:
+        if key not in node:
+            continue
+        items = node[key]
+        if not many:
+            found.append((f".{key}", items))
+        elif not isinstance(items, list | tuple):
+            return None
+        else:
+            found += [(f".{key}[{i}]", item) for i, item in enumerate(items)]
+    return found or None
 
 
 def check_data(data: Any, path: str = "rule") -> None:
@@ -81,16 +89,12 @@ def check_tree(rule: Any, segments: Mapping[str, Any], path: str = "rule") -> No
     (as the compiler inlines them); a reference is one level, as validation and inlining
     recurse through it. A reference that cannot be expanded (unknown, broken, or part of
     a cycle) is a term here, and validation says what is wrong with it."""
-    from segmint.rules.model import And, Not, Or, SegmentRef
+    from segmint.rules.model import SegmentRef
 
     def children(entry: tuple[Any, tuple[str, ...]]) -> list[tuple[str, Any]] | None:
         node, chain = entry
-        if isinstance(node, And | Or):
-            items: Iterable[Any] = node.and_ if isinstance(node, And) else node.or_
-            word = "and" if isinstance(node, And) else "or"
-            return [(f".{word}[{i}]", (item, chain)) for i, item in enumerate(items)]
-        if isinstance(node, Not):
-            return [(".not", (node.not_, chain))]
+        if node.child_fields:
+            return [(key, (child, chain)) for key, child in node.children()]
         if isinstance(node, SegmentRef) and node.segment not in chain:
             try:
                 target = segments.get(node.segment)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import typing
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -56,6 +58,21 @@ def _text_input(value: Any) -> Any:
 
 # A name of an attribute, event, property or segment: any non-empty text.
 Name = Annotated[str, Field(strict=True, min_length=1), BeforeValidator(_text_input)]
+
+
+class Refers:
+    """Marks a name field with what the name refers to in the workspace (``"event"``), so
+    validation can check it without a check written for each node kind."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"Refers({self.what!r})"
+
+
+# The name of an event.
+EventName = Annotated[Name, Refers("event")]
 # A number, or [low, high] for between.
 NumberValue = StrictInt | StrictFloat | tuple[StrictInt | StrictFloat, StrictInt | StrictFloat]
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
@@ -104,10 +121,26 @@ INSTANT_RANGE = "between 1900-01-01 and 9999-12-31 (UTC)"
 _DATE_VALUE = {"before", "after"}
 
 
-class Node(BaseModel):
-    """Base of every rule node: immutable, no unknown keys, built by field alias."""
+def _schema_description(schema: dict[str, Any], cls: type) -> None:
+    # A docstring's doctest is for readers of the code, not for editors using the schema.
+    description = str(schema.get("description", ""))
+    if ">>>" in description:
+        schema["description"] = description[: description.index(">>>")].rstrip()
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+class Node(BaseModel):
+    """Base of every rule node: immutable, no unknown keys, built by field alias.
+
+    >>> LastDays.model_validate({"last_days": 30}) == LastDays(last_days=30)
+    True
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra=_schema_description,
+    )
 
     def to_json(self) -> Any:
         """The canonical JSON form (a dict), as stored in segment files.
@@ -216,10 +249,148 @@ def _shown(value: Value) -> str:
     return repr(list(value) if isinstance(value, tuple) else value)
 
 
-class Attribute(Node):
+class RuleNode(Node):
+    """Base of the node kinds a rule is made of (``and``, ``attr``, ``event``, ...).
+
+    Each kind is a subclass decorated with :func:`node_kind`, which enters it in
+    :data:`NODE_TYPES`; the pydantic union :data:`Rule`, the JSON tag keys and the error
+    that lists them are all derived from that registry, and :meth:`walk`,
+    :meth:`children` and :meth:`transform` find a node's sub-rules from its fields, so no
+    other list of node kinds is kept by hand.
+
+    >>> rule = Not(not_=Attribute(attr="country", op="eq", value="US"))
+    >>> [type(node).__name__ for node in rule.walk()]
+    ['Not', 'Attribute']
+    """
+
+    # The JSON key that names the kind; for a key several kinds share (``event``), the
+    # keys of which one picks this kind (none: the kind the key means by default).
+    tag_key: ClassVar[str] = ""
+    tag_markers: ClassVar[tuple[str, ...]] = ()
+    # The fields that hold sub-rules: (field name, JSON key, a tuple of them?).
+    child_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = ()
+    # The fields that name an event (EventName): (field name, JSON key).
+    event_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def children(self) -> list[tuple[str, RuleNode]]:
+        """The rule nodes directly under this one, with the path from it to each
+        (``.and[0]``, ``.not``).
+
+        >>> And(and_=(SegmentRef(segment="vip"),)).children()
+        [('.and[0]', SegmentRef(segment='vip'))]
+        """
+        found: list[tuple[str, RuleNode]] = []
+        for name, key, many in self.child_fields:
+            value = getattr(self, name)
+            if many:
+                found += [(f".{key}[{i}]", item) for i, item in enumerate(value)]
+            else:
+                found.append((f".{key}", value))
+        return found
+
+    def walk(self) -> Iterator[RuleNode]:
+        """This node and every rule node under it, parents first, left to right (a
+        reference to a saved segment is one node: its rule is not entered).
+
+        >>> rule = And(and_=(SegmentRef(segment="vip"), Not(not_=SegmentRef(segment="new"))))
+        >>> [node.segment for node in rule.walk() if isinstance(node, SegmentRef)]
+        ['vip', 'new']
+        """
+        # An explicit stack: hostile rules are measured with this before recursion is safe.
+        stack: list[RuleNode] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(child for _, child in reversed(node.children()))
+
+    def transform(self, fn: Callable[[RuleNode], RuleNode]) -> RuleNode:
+        """The tree rebuilt bottom-up: ``fn`` maps each node, after its children have been
+        mapped, to the node that takes its place.
+
+        >>> def reverse(node: RuleNode) -> RuleNode:
+        ...     return Or(or_=node.and_) if isinstance(node, And) else node
+        >>> print(And(and_=(SegmentRef(segment="vip"),)).transform(reverse))
+        or_=(SegmentRef(segment='vip'),)
+        """
+        update: dict[str, Any] = {}
+        for name, _, many in self.child_fields:
+            value = getattr(self, name)
+            update[name] = (
+                tuple(item.transform(fn) for item in value) if many else value.transform(fn)
+            )
+        return fn(self.model_copy(update=update) if update else self)
+
+
+_Kind = TypeVar("_Kind", bound=type[RuleNode])
+_KINDS: list[type[RuleNode]] = []
+
+
+def node_kind(key: str, markers: tuple[str, ...] = ()) -> Callable[[_Kind], _Kind]:
+    """Enter a rule node class in the registry; ``key`` is the JSON key that names it,
+    ``markers`` (for a key several kinds share) the keys that pick this kind."""
+
+    def register(cls: _Kind) -> _Kind:
+        cls.tag_key, cls.tag_markers = key, markers
+        _KINDS.append(cls)
+        return cls
+
+    return register
+
+
+@node_kind("and")
+class And(RuleNode):
+    """All children are true (``and: []`` is true).
+
+    >>> from segmint.rules.text import to_text
+    >>> rule = And(and_=(Attribute(attr="country", op="eq", value="US"), SegmentRef(segment="vip")))
+    >>> to_text(rule)
+    'country = "US" and in segment vip'
+    >>> rule.to_json()
+    {'and': [{'attr': 'country', 'op': 'eq', 'value': 'US'}, {'segment': 'vip'}]}
+    """
+
+    and_: tuple[Rule, ...] = Field(alias="and")
+
+
+@node_kind("or")
+class Or(RuleNode):
+    """At least one child is true (``or: []`` is false).
+
+    >>> from segmint.rules.text import to_text
+    >>> rule = Or(or_=(SegmentRef(segment="vip"), SegmentRef(segment="new")))
+    >>> to_text(rule)
+    'in segment vip or in segment new'
+    >>> rule.to_json()
+    {'or': [{'segment': 'vip'}, {'segment': 'new'}]}
+    """
+
+    or_: tuple[Rule, ...] = Field(alias="or")
+
+
+@node_kind("not")
+class Not(RuleNode):
+    """Plain negation: true exactly where the child is false.
+
+    >>> from segmint.rules.text import to_text
+    >>> rule = Not(not_=EventCount(event="app_open", window={"last_days": 90}))
+    >>> to_text(rule)
+    'not did app_open in last 90 days'
+    >>> rule.to_json()
+    {'not': {'event': 'app_open', 'window': {'last_days': 90}}}
+    """
+
+    not_: Rule = Field(alias="not")
+
+
+@node_kind("attr")
+class Attribute(RuleNode):
     """A profile attribute or computed trait compares true.
 
-    >>> Attribute(attr="country", op="eq", value="US").to_json()
+    >>> from segmint.rules.text import to_text
+    >>> rule = Attribute(attr="country", op="eq", value="US")
+    >>> to_text(rule)
+    'country = "US"'
+    >>> rule.to_json()
     {'attr': 'country', 'op': 'eq', 'value': 'US'}
     """
 
@@ -231,7 +402,13 @@ class Attribute(Node):
 
 
 class PropertyCondition(Node):
-    """A condition on an event property inside ``where`` (or on ``revenue``)."""
+    """A condition on an event property inside ``where`` (or on ``revenue``).
+
+    >>> from segmint.rules.text import to_text
+    >>> where = (PropertyCondition(prop="category", op="in", value=("shoes", "bags")),)
+    >>> to_text(EventCount(event="order_completed", where=where))
+    'did order_completed where category in ["shoes", "bags"]'
+    """
 
     prop: Name
     op: Op
@@ -241,7 +418,15 @@ class PropertyCondition(Node):
 
 
 class Count(Node):
-    """How many matching events there must be: ``{"op": "ge", "value": 3}``."""
+    """How many matching events there must be: ``{"op": "ge", "value": 3}``.
+
+    >>> from segmint.rules.text import to_text
+    >>> rule = EventCount(event="order_completed", count=Count(op="between", value=(2, 5)))
+    >>> to_text(rule)
+    'did order_completed between 2 and 5 times'
+    >>> rule.to_json()
+    {'event': 'order_completed', 'count': {'op': 'between', 'value': [2, 5]}}
+    """
 
     op: NumberOp = "ge"
     value: StrictInt | tuple[StrictInt, StrictInt] = 1
@@ -258,7 +443,11 @@ class Count(Node):
 
 
 class Measure(Node):
-    """An aggregate of a property over the matching events, compared to a value."""
+    """An aggregate of a property over the matching events, compared to a value.
+
+    >>> Measure(prop="revenue", op="gt", value=500).to_json()
+    {'prop': 'revenue', 'op': 'gt', 'value': 500}
+    """
 
     prop: Name
     op: NumberOp
@@ -268,20 +457,34 @@ class Measure(Node):
 
 
 class Recency(Node):
-    """Days since the latest (or earliest) matching event compares true."""
+    """Days since the latest (or earliest) matching event compares true.
+
+    >>> Recency(op="ge", days=60).to_json()
+    {'op': 'ge', 'days': 60}
+    """
 
     op: Comparison
     days: Annotated[int, Field(strict=True, ge=0, le=MAX_DAYS)]
 
 
 class LastDays(Node):
-    """``as_of - N days < t <= as_of``."""
+    """``as_of - N days < t <= as_of``.
+
+    >>> from segmint.rules.text import to_text
+    >>> to_text(EventCount(event="app_open", window=LastDays(last_days=7)))
+    'did app_open in last 7 days'
+    """
 
     last_days: Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)]
 
 
 class DaysAgo(Node):
-    """``as_of - A days < t <= as_of - B days``, A > B."""
+    """``as_of - A days < t <= as_of - B days``, A > B.
+
+    >>> from segmint.rules.text import to_text
+    >>> to_text(EventCount(event="app_open", window=DaysAgo(days_ago=(60, 30))))
+    'did app_open from 60 to 30 days ago'
+    """
 
     days_ago: tuple[
         Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)],
@@ -297,7 +500,12 @@ class DaysAgo(Node):
 
 
 class Between(Node):
-    """``START <= t < END`` (and ``t <= as_of``); ISO dates or timestamps with offsets."""
+    """``START <= t < END`` (and ``t <= as_of``); ISO dates or timestamps with offsets.
+
+    >>> from segmint.rules.text import to_text
+    >>> to_text(EventCount(event="app_open", window=Between(between=("2026-01-01", "2026-02-01"))))
+    'did app_open between 2026-01-01 and 2026-02-01'
+    """
 
     between: tuple[StrictStr, StrictStr]
 
@@ -334,17 +542,27 @@ Window = Annotated[
 ]
 
 
-class EventNode(Node):
-    """What event conditions share: the event name and its property filters."""
+class EventNode(RuleNode):
+    """What event conditions share: the event name and its property filters (a base,
+    not a node kind itself).
 
-    event: Name
+    >>> issubclass(EventCount, EventNode), EventNode in NODE_TYPES
+    (True, False)
+    """
+
+    event: EventName
     where: tuple[PropertyCondition, ...] = ()
 
 
+@node_kind("event")
 class EventCount(EventNode):
     """The number of matching events in the window compares true (default: at least one).
 
-    >>> EventCount(event="app_open", window={"last_days": 90}).to_json()
+    >>> from segmint.rules.text import to_text
+    >>> rule = EventCount(event="app_open", window={"last_days": 90})
+    >>> to_text(rule)
+    'did app_open in last 90 days'
+    >>> rule.to_json()
     {'event': 'app_open', 'window': {'last_days': 90}}
     """
 
@@ -352,11 +570,20 @@ class EventCount(EventNode):
     count: Count = Count()
 
 
+@node_kind("event", markers=AGGREGATES)
 class EventAggregate(EventNode):
     """sum/avg/min/max/distinct of a property over matching events compares true.
 
     Exactly one of the five aggregate keys is set; :attr:`function` and :attr:`measure`
     give it without looking at each.
+
+    >>> from segmint.rules.text import to_text
+    >>> total = Measure(prop="revenue", op="gt", value=500)
+    >>> rule = EventAggregate(event="order_completed", sum=total)
+    >>> to_text(rule)
+    'sum(revenue) of order_completed > 500'
+    >>> rule.to_json()
+    {'event': 'order_completed', 'sum': {'prop': 'revenue', 'op': 'gt', 'value': 500}}
     """
 
     window: Window | None = None
@@ -383,8 +610,17 @@ class EventAggregate(EventNode):
         return measure
 
 
+@node_kind("event", markers=RECENCY)
 class EventRecency(EventNode):
-    """Days since the latest (``last_seen``) or earliest (``first_seen``) matching event."""
+    """Days since the latest (``last_seen``) or earliest (``first_seen``) matching event.
+
+    >>> from segmint.rules.text import to_text
+    >>> rule = EventRecency(event="order_completed", last_seen=Recency(op="ge", days=60))
+    >>> to_text(rule)
+    'last order_completed more than 60 days ago'
+    >>> rule.to_json()
+    {'event': 'order_completed', 'last_seen': {'op': 'ge', 'days': 60}}
+    """
 
     last_seen: Recency | None = None
     first_seen: Recency | None = None
@@ -407,7 +643,11 @@ class EventRecency(EventNode):
 
 
 class Change(Node):
-    """The relative change a trend compares: ``{"op": "le", "value": -0.5}``."""
+    """The relative change a trend compares: ``{"op": "le", "value": -0.5}``.
+
+    >>> Change(op="le", value=-0.5).to_json()
+    {'op': 'le', 'value': -0.5}
+    """
 
     op: NumberOp
     value: NumberValue
@@ -415,97 +655,112 @@ class Change(Node):
     value_fits_op = field_validator("value")(_value_validator)
 
 
-class Trend(Node):
-    """(count in the last N days - count in the N days before) / count in the N days before."""
+@node_kind("trend")
+class Trend(RuleNode):
+    """(count in the last N days - count in the N days before) / count in the N days before.
 
-    trend: Name
+    >>> from segmint.rules.text import to_text
+    >>> rule = Trend(trend="order_completed", days=60, change=Change(op="le", value=-0.5))
+    >>> to_text(rule)
+    'trend of order_completed over 60 days <= -0.5'
+    >>> rule.to_json()
+    {'trend': 'order_completed', 'days': 60, 'change': {'op': 'le', 'value': -0.5}}
+    """
+
+    trend: EventName
     days: Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)]
     change: Change
 
 
-class SegmentRef(Node):
-    """The customer is in the saved segment of that name, at the same ``as_of``."""
+@node_kind("segment")
+class SegmentRef(RuleNode):
+    """The customer is in the saved segment of that name, at the same ``as_of``.
+
+    >>> from segmint.rules.text import to_text
+    >>> to_text(SegmentRef(segment="vip")), SegmentRef(segment="vip").to_json()
+    ('in segment vip', {'segment': 'vip'})
+    """
 
     segment: Name
 
 
-class And(Node):
-    """All children are true (``and: []`` is true)."""
+# --- the registry ---------------------------------------------------------------------
+# Every class above decorated with @node_kind is a node kind; what follows derives from
+# that list alone. New kinds are defined above this line, in this module.
 
-    and_: tuple[Rule, ...] = Field(alias="and")
-
-
-class Or(Node):
-    """At least one child is true (``or: []`` is false)."""
-
-    or_: tuple[Rule, ...] = Field(alias="or")
+NODE_TYPES: tuple[type[RuleNode], ...] = tuple(_KINDS)
 
 
-class Not(Node):
-    """Plain negation: true exactly where the child is false."""
+def _tag_order(kinds: tuple[type[RuleNode], ...]) -> tuple[type[RuleNode], ...]:
+    """The order in which a dict's keys are tried: keys that name one kind first (in the
+    order the kinds are defined), then kinds that share a key and have markers, then the
+    default kind of a shared key."""
+    keys = [kind.tag_key for kind in kinds]
+    shared = {key for key in keys if keys.count(key) > 1}
+    unique = [kind for kind in kinds if kind.tag_key not in shared]
+    marked = [kind for kind in kinds if kind.tag_key in shared and kind.tag_markers]
+    plain = [kind for kind in kinds if kind.tag_key in shared and not kind.tag_markers]
+    return (*unique, *marked, *plain)
 
-    not_: Rule = Field(alias="not")
+
+_TAG_ORDER = _tag_order(NODE_TYPES)
+TAG_KEYS: tuple[str, ...] = tuple(dict.fromkeys(kind.tag_key for kind in NODE_TYPES))
 
 
-_TAG_KEYS = (
-    ("and", "And"),
-    ("or", "Or"),
-    ("not", "Not"),
-    ("attr", "Attribute"),
-    ("trend", "Trend"),
-    ("segment", "SegmentRef"),
-)
+def kind_of(data: Any) -> type[RuleNode] | None:
+    """The node kind a rule in the JSON form (a dict) is, by its keys; None if none fits.
+
+    >>> kind_of({"event": "order_completed", "sum": {}}).__name__
+    'EventAggregate'
+    """
+    if not isinstance(data, dict):
+        return None
+    for kind in _TAG_ORDER:
+        if kind.tag_key in data and (
+            not kind.tag_markers or any(marker in data for marker in kind.tag_markers)
+        ):
+            return kind
+    return None
 
 
 def _rule_tag(value: Any) -> str | None:
     if isinstance(value, Node):
         return type(value).__name__
-    if not isinstance(value, dict):
-        return None
-    for key, tag in _TAG_KEYS:
-        if key in value:
-            return tag
-    if "event" not in value:
-        return None
-    if any(key in value for key in AGGREGATES):
-        return "EventAggregate"
-    if any(key in value for key in RECENCY):
-        return "EventRecency"
-    return "EventCount"
+    kind = kind_of(value)
+    return kind.__name__ if kind is not None else None
 
 
-Rule = Annotated[
-    Annotated[And, Tag("And")]
-    | Annotated[Or, Tag("Or")]
-    | Annotated[Not, Tag("Not")]
-    | Annotated[Attribute, Tag("Attribute")]
-    | Annotated[EventCount, Tag("EventCount")]
-    | Annotated[EventAggregate, Tag("EventAggregate")]
-    | Annotated[EventRecency, Tag("EventRecency")]
-    | Annotated[Trend, Tag("Trend")]
-    | Annotated[SegmentRef, Tag("SegmentRef")],
-    Discriminator(
-        _rule_tag,
-        custom_error_type="rule_node",
-        custom_error_message="a rule node needs one of the keys and, or, not, attr, event, "
-        "trend, segment",
-    ),
-]
+if TYPE_CHECKING:
+    Rule = RuleNode
+else:
+    Rule = Annotated[
+        typing.Union[tuple(Annotated[kind, Tag(kind.__name__)] for kind in NODE_TYPES)],  # noqa: UP007
+        Discriminator(
+            _rule_tag,
+            custom_error_type="rule_node",
+            custom_error_message="a rule node needs one of the keys " + ", ".join(TAG_KEYS),
+        ),
+    ]
 
-NODE_TYPES: tuple[type[Node], ...] = (
-    And,
-    Or,
-    Not,
-    Attribute,
-    EventCount,
-    EventAggregate,
-    EventRecency,
-    Trend,
-    SegmentRef,
-)
-RuleNode = (
-    And | Or | Not | Attribute | EventCount | EventAggregate | EventRecency | Trend | SegmentRef
-)
 
-for _model in (And, Or, Not):
-    _model.model_rebuild()
+def _child_fields(kind: type[RuleNode]) -> tuple[tuple[str, str, bool], ...]:
+    hints = typing.get_type_hints(kind, include_extras=True)
+    found = []
+    for name, info in kind.model_fields.items():
+        if hints[name] in (Rule, tuple[Rule, ...]):
+            found.append((name, info.alias or name, hints[name] != Rule))
+    return tuple(found)
+
+
+def _event_fields(kind: type[RuleNode]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (name, info.alias or name)
+        for name, info in kind.model_fields.items()
+        if any(isinstance(m, Refers) and m.what == "event" for m in info.metadata)
+    )
+
+
+for _kind in NODE_TYPES:
+    _kind.model_rebuild()
+    _kind.child_fields = _child_fields(_kind)
+    _kind.event_fields = _event_fields(_kind)

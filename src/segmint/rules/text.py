@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from segmint.errors import RuleError
 from segmint.rules.model import (
@@ -32,7 +34,9 @@ from segmint.rules.model import (
 if TYPE_CHECKING:
     from lark import Lark, Token
 
-GRAMMAR = r"""
+# The grammar without the conditions: the text forms (TEXT_FORMS, below) add each node
+# kind's alternatives of ``atom``.
+_GRAMMAR_TOP = r"""
 ?start: or_expr
 
 ?or_expr: and_expr
@@ -44,16 +48,10 @@ GRAMMAR = r"""
 ?atom: "(" or_expr ")"
      | "all" "(" [or_expr ("," or_expr)*] ")"          -> all_
      | "any" "(" [or_expr ("," or_expr)*] ")"          -> any_
-     | name comparison                                 -> attribute
-     | "did" name [where] [count] [window]                -> event_count
-     | AGG "(" name ")" "of" name [where] [window] number_test -> aggregate
-     | "last" name [where] recency_words               -> last_seen
-     | "first" name [where] recency_words              -> first_seen
-     | "days" "since" "last" name [where] CMP NUMBER    -> days_since_last
-     | "days" "since" "first" name [where] CMP NUMBER   -> days_since_first
-     | "trend" "of" name "over" NUMBER "days" number_test -> trend
-     | "in" "segment" (name | SLUG)                    -> segment
+"""
 
+# The parts conditions are made of.
+_GRAMMAR_PARTS = r"""
 comparison: CMP value                                  -> cmp
           | "between" value "and" value                -> between
           | "in" list                                  -> in_
@@ -115,17 +113,6 @@ COMMENT: /#[^\n]*/
 %ignore COMMENT
 """
 
-KEYWORDS = frozenset(re.findall(r'"([a-z]+)"', GRAMMAR)) | {
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "distinct",
-    "times",
-    "time",
-    "true",
-    "false",
-}
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SLUG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -140,7 +127,11 @@ def _parser() -> Lark:
     if _PARSER is None:
         from lark import Lark
 
-        _PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+        parser = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+        missing = unbuilt_rules(parser)
+        if missing:
+            raise AssertionError(f"grammar rules without a builder: {sorted(missing)}")
+        _PARSER = parser
     return _PARSER
 
 
@@ -268,7 +259,7 @@ class _Builder:
         @v_args(meta=True, inline=True)
         class T(Transformer):  # type: ignore[type-arg]
             def __default__(self, data: str, children: Any, meta: Any) -> Any:
-                handler = getattr(builder, f"b_{data}", None)
+                handler = _BUILDERS.get(data)
                 if handler is None:
                     raise AssertionError(f"no builder for {data}")
                 return builder.build(meta, handler, children)
@@ -278,7 +269,7 @@ class _Builder:
 
         return T().transform(tree)
 
-    def build(self, meta: Any, handler: Any, children: list[Any]) -> Any:
+    def build(self, meta: Any, handler: Builder, children: list[Any]) -> Any:
         from pydantic import ValidationError
 
         from segmint.rules.coerce import rule_error
@@ -312,157 +303,239 @@ class _Builder:
             return kind == "TRUE"
         return text
 
-    # Boolean structure.
-    def b_or_(self, *items: RuleNode) -> RuleNode:
-        return Or.model_validate({"or": items})
 
-    def b_and_(self, *items: RuleNode) -> RuleNode:
-        return And.model_validate({"and": items})
+# --- the text form of each node kind --------------------------------------------------
 
-    def b_not_(self, item: RuleNode) -> RuleNode:
-        return Not.model_validate({"not": item})
+# Builds a node (or a part of one) from the children of a parse-tree rule.
+Builder = Callable[..., Any]
+# Prints a node; ``context`` is where it stands: "top", "and", "or" or "not".
+Printer = Callable[[Any, str], str]
+_P = TypeVar("_P", bound=Printer)
 
-    def b_all_(self, *items: RuleNode | None) -> RuleNode:
-        return And.model_validate({"and": [i for i in items if i is not None]})
 
-    def b_any_(self, *items: RuleNode | None) -> RuleNode:
-        return Or.model_validate({"or": [i for i in items if i is not None]})
+@dataclass(frozen=True)
+class TextForm:
+    """How one node kind is written: its alternatives of the grammar's ``atom`` rule (each
+    named with ``-> name``; none for and/or/not, which the grammar's precedence levels
+    hold), the builder of each named rule, and the printer (the inverse of the builders).
+    """
 
-    # Leaves.
-    def b_name(self, token: str) -> str:
-        if token.startswith("`"):
-            return token[1:-1].replace("``", "`")
-        return token
+    grammar: tuple[str, ...]
+    builders: Mapping[str, Builder]
+    printer: Printer
 
-    def b_list(self, *items: Any) -> tuple[Any, ...]:
-        return tuple(i for i in items if i is not None) if items != (None,) else ()
 
-    def b_attribute(self, name: str, comparison: tuple[str, Any]) -> RuleNode:
-        op, value = comparison
-        return Attribute.model_validate({"attr": name, "op": op, "value": value})
+TEXT_FORMS: dict[type[RuleNode], TextForm] = {}
 
-    def b_prop(self, name: str, comparison: tuple[str, Any]) -> PropertyCondition:
-        op, value = comparison
-        return PropertyCondition.model_validate({"prop": name, "op": op, "value": value})
 
-    def b_where(self, *props: PropertyCondition) -> tuple[PropertyCondition, ...]:
-        return props
+def text_form(kind: type[RuleNode], *grammar: str, **builders: Builder) -> Callable[[_P], _P]:
+    """Register the decorated printer, ``grammar`` and ``builders`` as the text form of
+    ``kind``."""
 
-    def b_cmp(self, op: str, value: Any) -> tuple[str, Any]:
-        return _CMP[op], value
+    def register(printer: _P) -> _P:
+        TEXT_FORMS[kind] = TextForm(grammar, builders, printer)
+        return printer
 
-    def b_between(self, low: Any, high: Any) -> tuple[str, Any]:
-        return "between", (low, high)
+    return register
 
-    def b_in_(self, values: Any) -> tuple[str, Any]:
-        return "in", values
 
-    def b_not_in(self, values: Any) -> tuple[str, Any]:
-        return "not_in", values
+def _print_items(items: tuple[Any, ...], word: str, context: str) -> str:
+    if len(items) < 2:
+        inner = ", ".join(_print(i, "top") for i in items)
+        return f"{'all' if word == 'and' else 'any'}({inner})"
+    text = f" {word} ".join(_print(i, word) for i in items)
+    # Any nested and/or is bracketed, so the tree's nesting survives a round trip.
+    return text if context == "top" else f"({text})"
 
-    def b_contains(self, value: Any) -> tuple[str, Any]:
-        return "contains", value
 
-    def b_not_contains(self, value: Any) -> tuple[str, Any]:
-        return "not_contains", value
+@text_form(
+    And,
+    and_=lambda *items: And.model_validate({"and": items}),
+    all_=lambda *items: And.model_validate({"and": [i for i in items if i is not None]}),
+)
+def _print_and(rule: And, context: str) -> str:
+    return _print_items(rule.and_, "and", context)
 
-    def b_starts_with(self, value: Any) -> tuple[str, Any]:
-        return "starts_with", value
 
-    def b_ends_with(self, value: Any) -> tuple[str, Any]:
-        return "ends_with", value
+@text_form(
+    Or,
+    or_=lambda *items: Or.model_validate({"or": items}),
+    any_=lambda *items: Or.model_validate({"or": [i for i in items if i is not None]}),
+)
+def _print_or(rule: Or, context: str) -> str:
+    return _print_items(rule.or_, "or", context)
 
-    def b_is_set(self) -> tuple[str, Any]:
-        return "is_set", None
 
-    def b_is_not_set(self) -> tuple[str, Any]:
-        return "is_not_set", None
+@text_form(Not, not_=lambda item: Not.model_validate({"not": item}))
+def _print_not(rule: Not, context: str) -> str:
+    return f"not {_print(rule.not_, 'not')}"
 
-    def b_within_last_days(self, days: Any) -> tuple[str, Any]:
-        return "within_last_days", _whole(days)
 
-    def b_more_than_days_ago(self, days: Any) -> tuple[str, Any]:
-        return "more_than_days_ago", _whole(days)
+def _build_attribute(name: str, comparison: tuple[str, Any]) -> RuleNode:
+    op, value = comparison
+    return Attribute.model_validate({"attr": name, "op": op, "value": value})
 
-    def b_before(self, instant: str) -> tuple[str, Any]:
-        return "before", instant
 
-    def b_after(self, instant: str) -> tuple[str, Any]:
-        return "after", instant
+@text_form(Attribute, "name comparison -> attribute", attribute=_build_attribute)
+def _print_attribute(rule: Attribute, context: str) -> str:
+    return f"{name_text(rule.attr)} {_comparison(rule.op, rule.value)}"
 
-    # Events.
-    def b_event_count(self, name: str, where: Any, count: Count | None, window: Any) -> RuleNode:
-        return EventCount(event=name, where=where or (), count=count or Count(), window=window)
 
-    def b_aggregate(
-        self, function: str, prop: str, event: str, where: Any, window: Any, test: Any
-    ) -> RuleNode:
-        op, value = test
-        measure = {"prop": prop, "op": op, "value": value}
-        return EventAggregate.model_validate(
-            {"event": event, "where": where or (), "window": window, function: measure}
-        )
+def _build_event_count(name: str, where: Any, count: Count | None, window: Any) -> RuleNode:
+    return EventCount(event=name, where=where or (), count=count or Count(), window=window)
 
-    def b_last_seen(self, name: str, where: Any, test: tuple[str, int]) -> RuleNode:
-        return _recency("last_seen", name, where, *test)
 
-    def b_first_seen(self, name: str, where: Any, test: tuple[str, int]) -> RuleNode:
-        return _recency("first_seen", name, where, *test)
+@text_form(
+    EventCount,
+    '"did" name [where] [count] [window] -> event_count',
+    event_count=_build_event_count,
+)
+def _print_event_count(rule: EventCount, context: str) -> str:
+    parts = ["did", name_text(rule.event), _where(rule.where)]
+    if rule.count != Count():
+        parts.append(_count(rule.count))
+    parts.append(_window(rule.window))
+    return " ".join(p for p in parts if p)
 
-    def b_days_since_last(self, name: str, where: Any, op: str, days: Any) -> RuleNode:
-        return _recency("last_seen", name, where, _CMP[op], _whole(days))
 
-    def b_days_since_first(self, name: str, where: Any, op: str, days: Any) -> RuleNode:
-        return _recency("first_seen", name, where, _CMP[op], _whole(days))
+def _build_aggregate(
+    function: str, prop: str, event: str, where: Any, window: Any, test: Any
+) -> RuleNode:
+    op, value = test
+    measure = {"prop": prop, "op": op, "value": value}
+    return EventAggregate.model_validate(
+        {"event": event, "where": where or (), "window": window, function: measure}
+    )
 
-    def b_recency_ge(self, days: Any) -> tuple[str, int]:
-        return "ge", _whole(days)
 
-    def b_recency_lt(self, days: Any) -> tuple[str, int]:
-        return "lt", _whole(days)
+@text_form(
+    EventAggregate,
+    'AGG "(" name ")" "of" name [where] [window] number_test -> aggregate',
+    aggregate=_build_aggregate,
+)
+def _print_aggregate(rule: EventAggregate, context: str) -> str:
+    m = rule.measure
+    parts = [f"{rule.function}({name_text(m.prop)}) of {name_text(rule.event)}"]
+    parts += [_where(rule.where), _window(rule.window), _number_test(m.op, m.value)]
+    return " ".join(p for p in parts if p)
 
-    def b_trend(self, name: str, days: Any, test: tuple[str, Any]) -> RuleNode:
-        op, value = test
-        return Trend.model_validate(
-            {"trend": name, "days": _whole(days), "change": {"op": op, "value": value}}
-        )
 
-    def b_segment(self, name: str) -> RuleNode:
-        # ``name`` arrives unquoted: from the ``name`` rule, or a SLUG (never backticked).
-        return SegmentRef(segment=name)
+def _recency(side: str, name: str, where: Any, op: str, days: int) -> RuleNode:
+    return EventRecency.model_validate(
+        {"event": name, "where": where or (), side: {"op": op, "days": days}}
+    )
 
-    def _count(self, op: str, value: Any, _times: str = "") -> Count:
-        return Count.model_validate({"op": op, "value": _whole(value)})
 
-    def b_count_ge(self, value: Any, times: str) -> Count:
-        return self._count("ge", value)
+@text_form(
+    EventRecency,
+    '"last" name [where] recency_words -> last_seen',
+    '"first" name [where] recency_words -> first_seen',
+    '"days" "since" "last" name [where] CMP NUMBER -> days_since_last',
+    '"days" "since" "first" name [where] CMP NUMBER -> days_since_first',
+    last_seen=lambda name, where, test: _recency("last_seen", name, where, *test),
+    first_seen=lambda name, where, test: _recency("first_seen", name, where, *test),
+    days_since_last=lambda name, where, op, days: _recency(
+        "last_seen", name, where, _CMP[op], _whole(days)
+    ),
+    days_since_first=lambda name, where, op, days: _recency(
+        "first_seen", name, where, _CMP[op], _whole(days)
+    ),
+)
+def _print_recency(rule: EventRecency, context: str) -> str:
+    side = "last" if rule.side == "last_seen" else "first"
+    head = " ".join(p for p in (name_text(rule.event), _where(rule.where)) if p)
+    r = rule.recency
+    if r.op == "ge":
+        return f"{side} {head} more than {r.days} days ago"
+    if r.op == "lt":
+        return f"{side} {head} within last {r.days} days"
+    return f"days since {side} {head} {_CMP_TEXT[r.op]} {r.days}"
 
-    def b_count_le(self, value: Any, times: str) -> Count:
-        return self._count("le", value)
 
-    def b_count_eq(self, value: Any, times: str) -> Count:
-        return self._count("eq", value)
+def _build_trend(name: str, days: Any, test: tuple[str, Any]) -> RuleNode:
+    op, value = test
+    return Trend.model_validate(
+        {"trend": name, "days": _whole(days), "change": {"op": op, "value": value}}
+    )
 
-    def b_count_ne(self, value: Any, times: str) -> Count:
-        return self._count("ne", value)
 
-    def b_count_gt(self, value: Any, times: str) -> Count:
-        return self._count("gt", value)
+@text_form(Trend, '"trend" "of" name "over" NUMBER "days" number_test -> trend', trend=_build_trend)
+def _print_trend(rule: Trend, context: str) -> str:
+    test = _number_test(rule.change.op, rule.change.value)
+    return f"trend of {name_text(rule.trend)} over {rule.days} days {test}"
 
-    def b_count_lt(self, value: Any, times: str) -> Count:
-        return self._count("lt", value)
 
-    def b_count_between(self, low: Any, high: Any, times: str) -> Count:
-        return Count(op="between", value=(_whole(low), _whole(high)))
+@text_form(
+    SegmentRef,
+    '"in" "segment" (name | SLUG) -> segment',
+    # ``name`` arrives unquoted: from the ``name`` rule, or a SLUG (never backticked).
+    segment=lambda name: SegmentRef(segment=name),
+)
+def _print_segment(rule: SegmentRef, context: str) -> str:
+    slug = _SLUG.fullmatch(rule.segment) and rule.segment not in KEYWORDS
+    return f"in segment {rule.segment if slug else name_text(rule.segment)}"
 
-    def b_last_days(self, days: Any) -> LastDays:
-        return LastDays(last_days=_whole(days))
 
-    def b_days_ago(self, start: Any, end: Any) -> DaysAgo:
-        return DaysAgo(days_ago=(_whole(start), _whole(end)))
+# --- the parts conditions are made of --------------------------------------------------
 
-    def b_between_window(self, start: str, end: str) -> Between:
-        return Between(between=(start, end))
+
+def _name(token: str) -> str:
+    if token.startswith("`"):
+        return token[1:-1].replace("``", "`")
+    return token
+
+
+def _list(*items: Any) -> tuple[Any, ...]:
+    return tuple(i for i in items if i is not None) if items != (None,) else ()
+
+
+def _prop(name: str, comparison: tuple[str, Any]) -> PropertyCondition:
+    op, value = comparison
+    return PropertyCondition.model_validate({"prop": name, "op": op, "value": value})
+
+
+def _count_of(op: str) -> Builder:
+    return lambda value, _times: Count.model_validate({"op": op, "value": _whole(value)})
+
+
+def _op(op: str) -> Builder:
+    """The builder of a comparison that takes one value (or none)."""
+    return lambda *value: (op, value[0] if value else None)
+
+
+def _days_op(op: str) -> Builder:
+    return lambda days: (op, _whole(days))
+
+
+_PART_BUILDERS: dict[str, Builder] = {
+    "name": _name,
+    "list": _list,
+    "prop": _prop,
+    "where": lambda *props: props,
+    "cmp": lambda op, value: (_CMP[op], value),
+    "between": lambda low, high: ("between", (low, high)),
+    "in_": _op("in"),
+    "not_in": _op("not_in"),
+    "contains": _op("contains"),
+    "not_contains": _op("not_contains"),
+    "starts_with": _op("starts_with"),
+    "ends_with": _op("ends_with"),
+    "is_set": _op("is_set"),
+    "is_not_set": _op("is_not_set"),
+    "within_last_days": _days_op("within_last_days"),
+    "more_than_days_ago": _days_op("more_than_days_ago"),
+    "before": _op("before"),
+    "after": _op("after"),
+    "recency_ge": _days_op("ge"),
+    "recency_lt": _days_op("lt"),
+    **{f"count_{op}": _count_of(op) for op in ("ge", "le", "eq", "ne", "gt", "lt")},
+    "count_between": lambda low, high, _times: Count(
+        op="between", value=(_whole(low), _whole(high))
+    ),
+    "last_days": lambda days: LastDays(last_days=_whole(days)),
+    "days_ago": lambda start, end: DaysAgo(days_ago=(_whole(start), _whole(end))),
+    "between_window": lambda start, end: Between(between=(start, end)),
+}
 
 
 def _whole(value: Any) -> int:
@@ -471,10 +544,40 @@ def _whole(value: Any) -> int:
     return value
 
 
-def _recency(side: str, name: str, where: Any, op: str, days: int) -> RuleNode:
-    return EventRecency.model_validate(
-        {"event": name, "where": where or (), side: {"op": op, "days": days}}
-    )
+# --- the grammar and builders, from the text forms ------------------------------------
+
+GRAMMAR = (
+    _GRAMMAR_TOP.rstrip("\n")
+    + "".join(f"\n     | {alt}" for form in TEXT_FORMS.values() for alt in form.grammar)
+    + "\n"
+    + _GRAMMAR_PARTS
+)
+_BUILDERS: dict[str, Builder] = {
+    **_PART_BUILDERS,
+    **{name: build for form in TEXT_FORMS.values() for name, build in form.builders.items()},
+}
+KEYWORDS = frozenset(re.findall(r'"([a-z]+)"', GRAMMAR)) | {
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "distinct",
+    "times",
+    "time",
+    "true",
+    "false",
+}
+
+
+def unbuilt_rules(parser: Lark) -> set[str]:
+    """Rules of the grammar that make a tree node but have no builder (none: checked when
+    the parser is built; a node kind's grammar and builders are registered together)."""
+    made = {
+        str(rule.alias or rule.origin.name)
+        for rule in parser.rules
+        if not (rule.options.expand1 and not rule.alias)
+    }
+    return {name for name in made if not name.startswith("_")} - set(_BUILDERS)
 
 
 # --- printing -------------------------------------------------------------------------
@@ -490,50 +593,10 @@ def to_text(rule: RuleNode) -> str:
 
 
 def _print(rule: Any, context: str) -> str:
-    if isinstance(rule, And | Or):
-        items = rule.and_ if isinstance(rule, And) else rule.or_
-        word = "and" if isinstance(rule, And) else "or"
-        if len(items) < 2:
-            inner = ", ".join(_print(i, "top") for i in items)
-            return f"{'all' if word == 'and' else 'any'}({inner})"
-        text = f" {word} ".join(_print(i, word) for i in items)
-        # Any nested and/or is bracketed, so the tree's nesting survives a round trip.
-        return text if context == "top" else f"({text})"
-    if isinstance(rule, Not):
-        return f"not {_print(rule.not_, 'not')}"
-    return _print_condition(rule)
-
-
-def _print_condition(rule: Any) -> str:
-    if isinstance(rule, Attribute):
-        return f"{name_text(rule.attr)} {_comparison(rule.op, rule.value)}"
-    if isinstance(rule, EventCount):
-        parts = ["did", name_text(rule.event), _where(rule.where)]
-        if rule.count != Count():
-            parts.append(_count(rule.count))
-        parts.append(_window(rule.window))
-        return " ".join(p for p in parts if p)
-    if isinstance(rule, EventAggregate):
-        m = rule.measure
-        parts = [f"{rule.function}({name_text(m.prop)}) of {name_text(rule.event)}"]
-        parts += [_where(rule.where), _window(rule.window), _number_test(m.op, m.value)]
-        return " ".join(p for p in parts if p)
-    if isinstance(rule, EventRecency):
-        side = "last" if rule.side == "last_seen" else "first"
-        head = " ".join(p for p in (name_text(rule.event), _where(rule.where)) if p)
-        r = rule.recency
-        if r.op == "ge":
-            return f"{side} {head} more than {r.days} days ago"
-        if r.op == "lt":
-            return f"{side} {head} within last {r.days} days"
-        return f"days since {side} {head} {_CMP_TEXT[r.op]} {r.days}"
-    if isinstance(rule, Trend):
-        test = _number_test(rule.change.op, rule.change.value)
-        return f"trend of {name_text(rule.trend)} over {rule.days} days {test}"
-    if isinstance(rule, SegmentRef):
-        slug = _SLUG.fullmatch(rule.segment) and rule.segment not in KEYWORDS
-        return f"in segment {rule.segment if slug else name_text(rule.segment)}"
-    raise TypeError(f"cannot print {type(rule).__name__}")
+    form = TEXT_FORMS.get(type(rule))
+    if form is None:
+        raise TypeError(f"cannot print {type(rule).__name__}")
+    return form.printer(rule, context)
 
 
 def name_text(name: str) -> str:

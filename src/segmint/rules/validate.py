@@ -18,14 +18,12 @@ from segmint.rules.catalog import Catalog
 from segmint.rules.model import (
     INSTANT_RANGE,
     MIN_INSTANT,
-    And,
+    NODE_TYPES,
     Attribute,
     EventAggregate,
     EventCount,
     EventNode,
     EventRecency,
-    Not,
-    Or,
     OutOfRange,
     PropertyCondition,
     RuleNode,
@@ -87,10 +85,7 @@ class _Checker:
     def __init__(self, catalog: Catalog, chain: list[str]) -> None:
         self.catalog = catalog
         self.chain = chain
-        self.handlers: dict[type, Callable[[Any, str], None]] = {
-            And: self.check_and,
-            Or: self.check_or,
-            Not: self.check_not,
+        own: dict[type, Callable[[Any, str], None]] = {
             Attribute: self.check_attribute,
             EventCount: self.check_event,
             EventAggregate: self.check_aggregate,
@@ -98,20 +93,23 @@ class _Checker:
             Trend: self.check_trend,
             SegmentRef: self.check_segment,
         }
+        # and/or/not, and any kind whose names and sub-rules are all it has to check.
+        self.handlers = {kind: own.get(kind, self.check_fields) for kind in NODE_TYPES}
 
     def check(self, rule: RuleNode, path: str) -> None:
         self.handlers[type(rule)](rule, path)
 
-    def check_and(self, rule: And, path: str) -> None:
-        for i, item in enumerate(rule.and_):
-            self.check(item, f"{path}.and[{i}]")
-
-    def check_or(self, rule: Or, path: str) -> None:
-        for i, item in enumerate(rule.or_):
-            self.check(item, f"{path}.or[{i}]")
-
-    def check_not(self, rule: Not, path: str) -> None:
-        self.check(rule.not_, f"{path}.not")
+    def check_fields(self, rule: RuleNode, path: str) -> None:
+        """What every kind declares: the events it names (fields typed ``EventName``)
+        exist, its ``where`` conditions suit its event, and its sub-rules pass."""
+        for name, key in rule.event_fields:
+            self.check_event_name(getattr(rule, name), f"{path}.{key}")
+        if isinstance(rule, EventNode):
+            carried = self.catalog.event_properties(rule.event)
+            for i, cond in enumerate(rule.where):
+                self.check_property(rule.event, cond, carried, f"{path}.where[{i}]")
+        for key, child in rule.children():
+            self.check(child, f"{path}{key}")
 
     def check_attribute(self, rule: Attribute, path: str) -> None:
         info = self.catalog.attributes.get(rule.attr)
@@ -253,10 +251,4 @@ def _check_between(op: str, value: Any, path: str, kind: str = "float") -> None:
 
 def referenced_segments(rule: RuleNode) -> Iterable[str]:
     """Names of the segments a rule refers to directly."""
-    if isinstance(rule, And | Or):
-        for item in rule.and_ if isinstance(rule, And) else rule.or_:
-            yield from referenced_segments(item)
-    elif isinstance(rule, Not):
-        yield from referenced_segments(rule.not_)
-    elif isinstance(rule, SegmentRef):
-        yield rule.segment
+    return (node.segment for node in rule.walk() if isinstance(node, SegmentRef))

@@ -100,27 +100,18 @@ class Overlap:
 
 def absolute_dates(rule: RuleNode, catalog: Catalog) -> int:
     """How many conditions of ``rule`` compare with a fixed date or instant."""
-    from segmint.rules.model import (
-        And,
-        Attribute,
-        Between,
-        EventAggregate,
-        EventCount,
-        EventRecency,
-        Not,
-        Or,
-    )
+    return sum(_absolute_dates(node, catalog) for node in rule.walk())
 
-    if isinstance(rule, And | Or):
-        items = rule.and_ if isinstance(rule, And) else rule.or_
-        return sum(absolute_dates(i, catalog) for i in items)
-    if isinstance(rule, Not):
-        return absolute_dates(rule.not_, catalog)
+
+def _absolute_dates(rule: RuleNode, catalog: Catalog) -> int:
+    """The fixed dates of one node, not counting the nodes under it."""
+    from segmint.rules.model import Attribute, Between, EventNode
+
     if isinstance(rule, Attribute):
         info = catalog.attributes.get(rule.attr)
         dated = info is not None and info.type in ("timestamp", "date")
         return int(dated and rule.op not in RELATIVE_OPS)
-    if isinstance(rule, EventCount | EventAggregate | EventRecency):
+    if isinstance(rule, EventNode):
         n = int(isinstance(getattr(rule, "window", None), Between))
         for cond in rule.where:
             kind = catalog.property_type(cond.prop)

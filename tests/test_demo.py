@@ -78,6 +78,8 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
         # ... and once more for the cluster saved as a segment (below).
         assert ws.con.execute("SELECT count(*) FROM refreshes").fetchone() == (10,)
     kinds = {kind for kind, _, _ in report.findings}
+    # No example segment is a template again (slowing-down was reactivation, Jaccard 1.00).
+    assert not [m for kind, _, m in report.findings if kind == "overlap" and "1.00" in m]
     assert "too_many_active" in kinds  # 32 saved segments: more than the 5-8 zone
     # The demo clusters everyone, and saves and refreshes the cluster with the best rule.
     found = report.clusters
@@ -125,4 +127,11 @@ def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> 
     assert "Built-in templates" in done.stdout and "lifecycle thresholds" in done.stdout
     assert "Living segments" in done.stdout and "Review findings" in done.stdout
     assert "Clusters" in done.stdout and "saved as the rule segment" in done.stdout
+    # Money in the base currency, the churn counts and the saved cluster said in words.
+    assert "Revenue is in EUR, the base currency" in done.stdout
+    assert "refunded or cancelled orders left out" in done.stdout
+    assert "Three templates speak of churn" in done.stdout
+    assert '"precise" is the share' in done.stdout and "others whose traits" in done.stdout
+    # No example segment repeats a template (the old slowing-down was reactivation again).
+    assert "Jaccard 1.00" not in done.stdout
     assert elapsed < 60

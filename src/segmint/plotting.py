@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segmint.errors import DependencyError
+from segmint.errors import SegmintError
 
 
 def pyplot(option: str) -> Any:
@@ -16,8 +16,7 @@ def pyplot(option: str) -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise DependencyError(
-            f"{option} needs matplotlib: pip install 'segmint[plot]' (or pip install matplotlib)",
-            option,
+        raise SegmintError(
+            f"{option} needs matplotlib: pip install 'segmint[plot]' (or pip install matplotlib)"
         ) from None
     return plt

@@ -31,15 +31,13 @@ class SaveAs(StrEnum):
 
 def parse_range(text: str) -> tuple[int, int]:
     from segmint.cluster.runs import MAX_K
-    from segmint.errors import ArgumentError
+    from segmint.errors import ArgumentError, SegmintError
 
     match = RANGE.fullmatch(text)
     if not match:
-        raise ArgumentError(f"--k-range: expected LO-HI such as 3-8, got {text!r}", "--k-range")
+        raise SegmintError(f"--k-range: expected LO-HI such as 3-8, got {text!r}")
     if any(len(part.lstrip("0")) > 6 for part in match.groups()):  # never convert 5,000 digits
-        raise ArgumentError(
-            f"--k-range: each k must be between 2 and {MAX_K}, got {text!r}", "--k-range"
-        )
+        raise ArgumentError(f"--k-range: each k must be between 2 and {MAX_K}, got {text!r}")
     return int(match.group(1)), int(match.group(2))
 
 

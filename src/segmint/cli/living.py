@@ -28,27 +28,22 @@ MAX_BACKFILL = 10_000
 
 def parse_duration(text: str) -> timedelta:
     """``1h``, ``30m``, ``7d``, ``1d12h``: a positive duration of at most a year."""
-    from segmint.errors import ArgumentError
+    from segmint.errors import SegmintError
 
     parts = DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.strip():
-        raise ArgumentError(
-            f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {_shown(text)}",
-            "--every",
+        raise SegmintError(
+            f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {_shown(text)}"
         )
     longest = MAX_EVERY.total_seconds()
     # Each part is checked before the sum, so a number of any length never gets converted.
     if any(len(n.lstrip("0")) > 12 or int(n) * UNITS[u] > longest for n, u in parts):
-        raise ArgumentError(
-            f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}", "--every"
-        )
+        raise SegmintError(f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}")
     seconds = sum(int(n) * UNITS[u] for n, u in parts)
     if seconds <= 0:
-        raise ArgumentError(f"--every: must be longer than 0, got {_shown(text)}", "--every")
+        raise SegmintError(f"--every: must be longer than 0, got {_shown(text)}")
     if seconds > longest:
-        raise ArgumentError(
-            f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}", "--every"
-        )
+        raise SegmintError(f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}")
     return timedelta(seconds=seconds)
 
 
@@ -59,15 +54,14 @@ def _shown(text: str) -> str:
 
 def backfill_dates(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
     """``start``, ``start + step``, ... up to ``end``: at most :data:`MAX_BACKFILL`."""
-    from segmint.errors import ArgumentError
+    from segmint.errors import SegmintError
 
     count = (end - start) // step + 1
     if count > MAX_BACKFILL:
-        raise ArgumentError(
+        raise SegmintError(
             f"--backfill: {count:,} refreshes from --from to --to at --every "
             f"{_duration_text(step)}; at most {MAX_BACKFILL:,} (use a longer --every or a "
-            "shorter range)",
-            "--backfill",
+            "shorter range)"
         )
     return [start + i * step for i in range(count)]
 
@@ -106,18 +100,18 @@ def refresh(
     ] = None,
 ) -> None:
     """Evaluate saved segments and record every entry and exit."""
-    from segmint.errors import ArgumentError
+    from segmint.errors import SegmintError
 
     wanted = list(names or [])
     if backfill:
 
         def plan() -> list[datetime]:
             if from_ is None or to is None:
-                raise ArgumentError("--backfill needs --from and --to", "--backfill")
+                raise SegmintError("--backfill needs --from and --to")
             start, end = instant(from_, "--from"), instant(to, "--to")
             step = parse_duration(every or "7d")
             if end < start:
-                raise ArgumentError(f"--to ({to}) is before --from ({from_})", "--to")
+                raise SegmintError(f"--to ({to}) is before --from ({from_})")
             return backfill_dates(start, end, step)
 
         failed = False

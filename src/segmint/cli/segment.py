@@ -64,13 +64,11 @@ def _writing_if_free(action: Callable[[Any], Any]) -> tuple[Any, bool]:
 
 def _pick_rule(ws: Any, name: str | None, rule: str | None, rule_file: Path | None) -> Any:
     """Exactly one of a saved name, ``--rule`` or ``--rule-file``; returns a rule."""
-    from segmint.errors import ArgumentError
+    from segmint.errors import SegmintError
 
     given = [x for x in (name, rule, rule_file) if x is not None]
     if len(given) != 1:
-        raise ArgumentError(
-            "give exactly one of: a saved segment NAME, --rule TEXT, --rule-file F", "--rule"
-        )
+        raise SegmintError("give exactly one of: a saved segment NAME, --rule TEXT, --rule-file F")
     if name is not None:
         return ws.segments.get(name).rule
     if rule is not None:
@@ -100,18 +98,18 @@ def add(
     replace: Annotated[bool, typer.Option(help="Overwrite a segment of that name.")] = False,
 ) -> None:
     """Check a segment against the workspace and save it as segments/NAME.yaml."""
-    from segmint.errors import ArgumentError
+    from segmint.errors import SegmintError
 
     def action() -> Any:
         with _open(read_only=True) as ws:
             if (file is None) == (rule is None):
-                raise ArgumentError("give a segment FILE or --rule TEXT with --name", "--rule")
+                raise SegmintError("give a segment FILE or --rule TEXT with --name")
             if file is not None:
                 from segmint.segments.registry import read_file
 
                 return ws.save_segment(read_file(file), replace=replace)
             if name is None:
-                raise ArgumentError("--rule needs --name NAME", "--name")
+                raise SegmintError("--rule needs --name NAME")
             return ws.add_segment(
                 name,
                 rule,
@@ -309,9 +307,9 @@ def remove(name: Annotated[str, typer.Argument(help="A saved segment's name.")])
                 if other != name and name in _references(rule)
             ]
             if users:
-                from segmint.errors import ConflictError
+                from segmint.errors import SegmintError
 
-                raise ConflictError(
+                raise SegmintError(
                     f"segment {name!r} is used by {', '.join(sorted(users))}; "
                     "remove or edit those first"
                 )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import segmint
-from segmint.errors import RuleError
+from segmint.errors import ArgumentError
 from tests.conftest import run_cli, write_csv, write_jsonl
 
 # One app open each at 2026-05-20 10:00 (C1) and 2026-05-21 10:00 UTC (C2).
@@ -125,12 +125,12 @@ def test_the_python_api_takes_the_same_text(shop: Path) -> None:
         windowed = "did app_open in last 1 days"
         assert ws.sql(windowed, as_of=DAY) == ws.sql(windowed, as_of=f"{DAY}T00:00:00Z")
         assert ws.sql(windowed, as_of=DAY) != ws.sql(windowed, as_of=f"{DAY}T00:00:01Z")
-        with pytest.raises(RuleError) as err:
+        with pytest.raises(ArgumentError) as err:
             ws.count("did app_open", as_of="2024-13-01")
         assert str(err.value) == (
             "as_of: expected an ISO 8601 date or instant with an offset, got '2024-13-01'"
         )
-        with pytest.raises(RuleError) as err:
+        with pytest.raises(ArgumentError) as err:
             ws.count("did app_open", as_of=datetime(2026, 5, 21))
         assert str(err.value).endswith("got naive 2026-05-21T00:00:00")
         assert ws.count("did app_open", as_of=datetime(2026, 5, 21, tzinfo=UTC)) == 1

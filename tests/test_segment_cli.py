@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import segmint
-from segmint.errors import NotFoundError, RuleError
+from segmint.errors import ArgumentError, ConflictError, NotFoundError, RuleError
 from tests.conftest import write_csv, write_jsonl
 
 AS_OF = "2026-06-01T00:00:00Z"
@@ -105,7 +105,7 @@ def test_the_seed_example_and_the_python_api(shop: Path) -> None:
         tree = {"not": {"attr": "country", "op": "eq", "value": "US"}}
         assert ws.count(tree, as_of=AS_OF) == 1  # C2 (GB); C4 does not exist yet
         assert ws.count(tree, as_of="2026-08-01T00:00:00+02:00") == 2
-        with pytest.raises(RuleError, match="as_of: expected an ISO 8601 date or instant"):
+        with pytest.raises(ArgumentError, match="as_of: expected an ISO 8601 date or instant"):
             ws.count(tree, as_of="2026-06-01T00:00:00")
         with pytest.raises(RuleError, match="did you mean 'country'"):
             ws.count('contry = "US"', as_of=AS_OF)
@@ -239,7 +239,7 @@ def test_errors_are_one_clear_message_and_exit_2(shop: Path) -> None:
 def test_saved_segments_are_files_and_broken_files_name_themselves(shop: Path) -> None:
     with segmint.open(shop) as ws:
         ws.add_segment("gb", 'country = "GB"', title="Britain")
-        with pytest.raises(RuleError, match="already exists"):
+        with pytest.raises(ConflictError, match="already exists"):
             ws.add_segment("gb", 'country = "GB"')
         assert ws.segments.get("gb").title == "Britain"
         (shop / "segments" / "gb.yaml").write_text("name: gb\nrule: {attr: country, op: eqq}\n")

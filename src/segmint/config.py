@@ -269,7 +269,16 @@ max_active = 8
 
 
 def load_config(path: Path) -> Config:
-    """Read ``segmint.toml``; missing keys take their defaults, unknown keys are an error."""
+    """Read ``segmint.toml``; missing keys take their defaults, unknown keys are an error
+    (a :class:`ConfigError` located at the file)."""
+    try:
+        return _load_config(path)
+    except ConfigError as exc:
+        exc.location = exc.location or str(path)
+        raise
+
+
+def _load_config(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

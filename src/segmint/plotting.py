@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segmint.errors import SegmintError
+from segmint.errors import DependencyError
 
 
 def pyplot(option: str) -> Any:
@@ -16,7 +16,8 @@ def pyplot(option: str) -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SegmintError(
-            f"{option} needs matplotlib: pip install 'segmint[plot]' (or pip install matplotlib)"
+        raise DependencyError(
+            f"{option} needs matplotlib: pip install 'segmint[plot]' (or pip install matplotlib)",
+            option,
         ) from None
     return plt

@@ -519,9 +519,7 @@ class Workspace:
             chosen = [n for n in self.segments.files() if n not in retired]
         never = [n for n in chosen if n not in self._refreshed()]
         if never:
-            from segmint.errors import SegmintError
-
-            raise SegmintError(
+            raise NotFoundError(
                 f"segment {never[0]!r} has not been refreshed yet; run: segmint refresh"
             )
         return overlaps(self, chosen)

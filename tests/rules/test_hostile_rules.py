@@ -16,7 +16,7 @@ import pytest
 
 from segmint.engine.dialects import DIALECTS
 from segmint.engine.render import render_sql
-from segmint.errors import RuleError
+from segmint.errors import ArgumentError, RuleError
 from segmint.rules.coerce import as_rule
 from segmint.rules.compile import compile_rule
 from segmint.rules.limits import MAX_DEPTH, MAX_TERMS
@@ -252,11 +252,11 @@ def test_the_text_form_refuses_them_too(text: str) -> None:
         datetime(1, 1, 1, tzinfo=UTC),
     ],
 )
-def test_an_as_of_before_1900_is_a_rule_error(as_of: Any) -> None:
-    with pytest.raises(RuleError) as err:
+def test_an_as_of_before_1900_is_an_argument_error(as_of: Any) -> None:
+    with pytest.raises(ArgumentError) as err:
         parse_as_of(as_of)
-    assert err.value.path == "as_of"
-    assert err.value.detail.startswith("must be between 1900-01-01 and 9999-12-31 (UTC), got ")
+    assert err.value.location == "as_of"
+    assert str(err.value).startswith("as_of: must be between 1900-01-01 and 9999-12-31 (UTC), got ")
 
 
 @pytest.mark.parametrize("as_of", ["1900-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"])

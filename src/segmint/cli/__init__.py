@@ -13,4 +13,17 @@ from segmint.cli.app import app
 
 def main() -> None:
     """Entry point of the ``segmint`` console script."""
-    sys.exit(app())
+    try:
+        sys.exit(app())
+    except Exception as exc:  # raised outside run(): reported the way run() reports it
+        from segmint.cli.app import STATE
+        from segmint.cli.output import error, internal_error
+        from segmint.errors import SegmintError
+
+        if STATE.debug:
+            raise
+        if isinstance(exc, SegmintError):
+            error(str(exc))
+            sys.exit(2)
+        internal_error(exc)
+        sys.exit(1)

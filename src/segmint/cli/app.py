@@ -11,7 +11,7 @@ import typer
 import typer.core
 
 from segmint.cli.formats import currency_of, plural, seconds
-from segmint.cli.output import error, progress_for_stderr
+from segmint.cli.output import error, internal_error, progress_for_stderr
 
 
 def _flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
@@ -96,7 +96,8 @@ def _global(
 
 
 def run(action: Any) -> Any:
-    """Run ``action``; a segmint error becomes ``error: …`` on stderr and exit code 2."""
+    """Run ``action``; a segmint error becomes ``error: …`` on stderr and exit code 2, any
+    other exception (a bug) an internal error and exit code 1 (``--debug``: the traceback)."""
     from segmint.errors import SegmintError
 
     try:
@@ -119,8 +120,11 @@ def run(action: Any) -> Any:
 
         # Every store write is a transaction that rolls back (store/txn.py); a full disk
         # met anywhere else (a spill, an output file) left the store as it was too.
-        if STATE.debug or not is_disk_full(exc):
+        if STATE.debug:
             raise
+        if not is_disk_full(exc):
+            internal_error(exc)
+            raise typer.Exit(1) from None
         error("no space left on device; the workspace is unchanged (free some disk space)")
         raise typer.Exit(2) from None
 

@@ -31,13 +31,15 @@ class SaveAs(StrEnum):
 
 def parse_range(text: str) -> tuple[int, int]:
     from segmint.cluster.runs import MAX_K
-    from segmint.errors import ArgumentError, SegmintError
+    from segmint.errors import ArgumentError
 
     match = RANGE.fullmatch(text)
     if not match:
-        raise SegmintError(f"--k-range: expected LO-HI such as 3-8, got {text!r}")
+        raise ArgumentError(f"--k-range: expected LO-HI such as 3-8, got {text!r}", "--k-range")
     if any(len(part.lstrip("0")) > 6 for part in match.groups()):  # never convert 5,000 digits
-        raise ArgumentError(f"--k-range: each k must be between 2 and {MAX_K}, got {text!r}")
+        raise ArgumentError(
+            f"--k-range: each k must be between 2 and {MAX_K}, got {text!r}", "--k-range"
+        )
     return int(match.group(1)), int(match.group(2))
 
 

@@ -28,22 +28,27 @@ MAX_BACKFILL = 10_000
 
 def parse_duration(text: str) -> timedelta:
     """``1h``, ``30m``, ``7d``, ``1d12h``: a positive duration of at most a year."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
 
     parts = DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.strip():
-        raise SegmintError(
-            f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {_shown(text)}"
+        raise ArgumentError(
+            f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {_shown(text)}",
+            "--every",
         )
     longest = MAX_EVERY.total_seconds()
     # Each part is checked before the sum, so a number of any length never gets converted.
     if any(len(n.lstrip("0")) > 12 or int(n) * UNITS[u] > longest for n, u in parts):
-        raise SegmintError(f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}")
+        raise ArgumentError(
+            f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}", "--every"
+        )
     seconds = sum(int(n) * UNITS[u] for n, u in parts)
     if seconds <= 0:
-        raise SegmintError(f"--every: must be longer than 0, got {_shown(text)}")
+        raise ArgumentError(f"--every: must be longer than 0, got {_shown(text)}", "--every")
     if seconds > longest:
-        raise SegmintError(f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}")
+        raise ArgumentError(
+            f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}", "--every"
+        )
     return timedelta(seconds=seconds)
 
 
@@ -54,14 +59,15 @@ def _shown(text: str) -> str:
 
 def backfill_dates(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
     """``start``, ``start + step``, ... up to ``end``: at most :data:`MAX_BACKFILL`."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
 
     count = (end - start) // step + 1
     if count > MAX_BACKFILL:
-        raise SegmintError(
+        raise ArgumentError(
             f"--backfill: {count:,} refreshes from --from to --to at --every "
             f"{_duration_text(step)}; at most {MAX_BACKFILL:,} (use a longer --every or a "
-            "shorter range)"
+            "shorter range)",
+            "--backfill",
         )
     return [start + i * step for i in range(count)]
 
@@ -100,18 +106,18 @@ def refresh(
     ] = None,
 ) -> None:
     """Evaluate saved segments and record every entry and exit."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
 
     wanted = list(names or [])
     if backfill:
 
         def plan() -> list[datetime]:
             if from_ is None or to is None:
-                raise SegmintError("--backfill needs --from and --to")
+                raise ArgumentError("--backfill needs --from and --to", "--backfill")
             start, end = instant(from_, "--from"), instant(to, "--to")
             step = parse_duration(every or "7d")
             if end < start:
-                raise SegmintError(f"--to ({to}) is before --from ({from_})")
+                raise ArgumentError(f"--to ({to}) is before --from ({from_})", "--to")
             return backfill_dates(start, end, step)
 
         failed = False

@@ -25,6 +25,17 @@ def error(message: str) -> None:
     print(f"error: {text}", file=sys.stderr)
 
 
+def internal_error(exc: BaseException) -> None:
+    """Report an exception that is not a :class:`SegmintError`: a bug in segmint, not a
+    mistake of the user, so it says so and how to get the traceback for a report."""
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    print(
+        f"error: internal error ({what}); this is a bug in segmint: please report it with "
+        "the traceback that the same command shows with --debug",
+        file=sys.stderr,
+    )
+
+
 class TerminalProgress:
     """A :class:`segmint.console.Progress` drawing a rich progress bar on a terminal."""
 

@@ -64,11 +64,13 @@ def _writing_if_free(action: Callable[[Any], Any]) -> tuple[Any, bool]:
 
 def _pick_rule(ws: Any, name: str | None, rule: str | None, rule_file: Path | None) -> Any:
     """Exactly one of a saved name, ``--rule`` or ``--rule-file``; returns a rule."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
 
     given = [x for x in (name, rule, rule_file) if x is not None]
     if len(given) != 1:
-        raise SegmintError("give exactly one of: a saved segment NAME, --rule TEXT, --rule-file F")
+        raise ArgumentError(
+            "give exactly one of: a saved segment NAME, --rule TEXT, --rule-file F", "--rule"
+        )
     if name is not None:
         return ws.segments.get(name).rule
     if rule is not None:
@@ -98,18 +100,18 @@ def add(
     replace: Annotated[bool, typer.Option(help="Overwrite a segment of that name.")] = False,
 ) -> None:
     """Check a segment against the workspace and save it as segments/NAME.yaml."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
 
     def action() -> Any:
         with _open(read_only=True) as ws:
             if (file is None) == (rule is None):
-                raise SegmintError("give a segment FILE or --rule TEXT with --name")
+                raise ArgumentError("give a segment FILE or --rule TEXT with --name", "--rule")
             if file is not None:
                 from segmint.segments.registry import read_file
 
                 return ws.save_segment(read_file(file), replace=replace)
             if name is None:
-                raise SegmintError("--rule needs --name NAME")
+                raise ArgumentError("--rule needs --name NAME", "--name")
             return ws.add_segment(
                 name,
                 rule,
@@ -307,9 +309,9 @@ def remove(name: Annotated[str, typer.Argument(help="A saved segment's name.")])
                 if other != name and name in _references(rule)
             ]
             if users:
-                from segmint.errors import SegmintError
+                from segmint.errors import ConflictError
 
-                raise SegmintError(
+                raise ConflictError(
                     f"segment {name!r} is used by {', '.join(sorted(users))}; "
                     "remove or edit those first"
                 )

@@ -127,11 +127,11 @@ def templates_add(
     replace: Annotated[bool, typer.Option(help="Overwrite segments of the same name.")] = False,
 ) -> None:
     """Save templates as ordinary segments (segments/NAME.yaml) that you can edit."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
 
     def action() -> Any:
         if bool(names) == all_:
-            raise SegmintError("give template NAMEs or --all (not both)")
+            raise ArgumentError("give template NAMEs or --all (not both)", "--all")
         with _open() as ws:
             return ws.add_templates(None if all_ else list(names or []), replace=replace)
 

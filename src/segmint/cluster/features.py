@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from segmint.errors import SegmintError
+from segmint.errors import ArgumentError
 from segmint.traits.definitions import TRAITS
 
 if TYPE_CHECKING:
@@ -86,18 +86,19 @@ def resolve(names: list[str] | tuple[str, ...] | None, catalog: Catalog) -> list
 
     chosen = list(names) if names else list(DEFAULT_FEATURES)
     if not chosen:
-        raise SegmintError("no features: give at least one")
+        raise ArgumentError("no features: give at least one", "--features")
     seen: set[str] = set()
     features = []
     for name in chosen:
         if name in seen:
-            raise SegmintError(f"feature {name!r} is given twice")
+            raise ArgumentError(f"feature {name!r} is given twice", "--features")
         seen.add(name)
         info = catalog.attributes.get(name)
         if info is None:
-            raise SegmintError(
+            raise ArgumentError(
                 f"unknown feature {name!r}{suggest(name, catalog.attributes)}: a feature is a "
-                "trait (segmint traits) or a customer attribute"
+                "trait (segmint traits) or a customer attribute",
+                "--features",
             )
         if info.type not in NUMBER_TYPES and info.type != "string":
             hint = (
@@ -105,9 +106,10 @@ def resolve(names: list[str] | tuple[str, ...] | None, catalog: Catalog) -> list
                 if info.type in ("timestamp", "date")
                 else ""
             )
-            raise SegmintError(
+            raise ArgumentError(
                 f"feature {name!r} is a {info.type}; features are numbers, flags or "
-                f"categories{hint}"
+                f"categories{hint}",
+                "--features",
             )
         features.append(Feature(name, info.type))
     return features
@@ -177,9 +179,10 @@ class Encoding:
             if f.category:
                 counts = frame[f.name].astype(str).value_counts()
                 if len(counts) > MAX_DISTINCT:
-                    raise SegmintError(
+                    raise ArgumentError(
                         f"feature {f.name!r} has {len(counts):,} distinct values; a category "
-                        f"feature may have at most {MAX_DISTINCT:,} (is it an identifier?)"
+                        f"feature may have at most {MAX_DISTINCT:,} (is it an identifier?)",
+                        "--features",
                     )
                 top = [str(v) for v in counts.index[:MAX_CATEGORIES]]
                 if len(counts) > MAX_CATEGORIES:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from segmint.errors import SegmintError
+from segmint.errors import ArgumentError, ModelError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,12 +53,12 @@ class Choice:
 def check_range(ks: list[int], rows: int) -> None:
     """Each k is at least 2 and below the number of customers clustered."""
     if not ks:
-        raise SegmintError("no k to try: give --k N or --k-range LO-HI")
+        raise ArgumentError("no k to try: give --k N or --k-range LO-HI", "--k")
     if min(ks) < 2:
-        raise SegmintError(f"k must be at least 2, got {min(ks)}")
+        raise ArgumentError(f"k must be at least 2, got {min(ks)}", "--k")
     if max(ks) >= rows:
-        raise SegmintError(
-            f"k={max(ks)} needs more customers than the {rows:,} there are to cluster"
+        raise ArgumentError(
+            f"k={max(ks)} needs more customers than the {rows:,} there are to cluster", "--k"
         )
 
 
@@ -99,7 +99,7 @@ def sweep(
         scores.append(Score(k, silhouette, float(model.inertia_)))
     if not scores:
         distinct = len(np.unique(matrix, axis=0))
-        raise SegmintError(
+        raise ModelError(
             f"the features tell only {distinct} kind(s) of customer apart in the sample, "
             f"too few for k={min(ks)}: use a smaller k or other features"
         )

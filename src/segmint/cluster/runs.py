@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from segmint.cluster.explain import ClusterProfile, FeatureProfile
 from segmint.cluster.model import Score
-from segmint.errors import ArgumentError, ModelError, NotFoundError, SegmintError
+from segmint.errors import ArgumentError, ConflictError, ModelError, NotFoundError
 from segmint.store.txn import transaction
 from segmint.traits.definitions import CLV_TRAITS
 
@@ -163,11 +163,12 @@ def cluster(
     chosen = resolve(features, evaluator.catalog)
     names = [f.name for f in chosen]
     if needs_orders(chosen) and not _any_orders(ws, when):
-        raise SegmintError(
+        raise ArgumentError(
             f"no customer has an order up to {_iso(when)}, and the features "
             f"{', '.join(n for n in names if n in ORDER_TRAITS)} come from orders: load "
             "orders or give --features without them (e.g. tenure_days,days_since_last_seen,"
-            "email_open_rate_90d)"
+            "email_open_rate_90d)",
+            "--features",
         )
     warnings: list[str] = []
     progress.phase("reading features")
@@ -183,14 +184,15 @@ def cluster(
         raw = _read(evaluator, when, names)
     rows = len(raw)
     if rows == 0:
-        raise SegmintError(f"no customers exist at {_iso(when)}")
+        raise NotFoundError(f"no customers exist at {_iso(when)}", "--as-of")
     km.check_range(ks, rows)
     rng = np.random.default_rng(seed)
     size = min(sample, rows)
     if size <= max(ks):
-        raise SegmintError(
+        raise ArgumentError(
             f"--sample {sample} is too small for k={max(ks)}: the sample needs more customers "
-            "than clusters"
+            "than clusters",
+            "--sample",
         )
     picked = np.sort(rng.choice(rows, size=size, replace=False)) if size < rows else np.arange(rows)
     stored = raw.iloc[picked].copy()  # the trees see stored values, missing ones included
@@ -231,7 +233,8 @@ def cluster(
     if flags.num_rows != rows or not np.array_equal(
         flags.column("customer_id").to_numpy(zero_copy_only=False), ids
     ):
-        raise SegmintError("internal error: the rules and the features saw different customers")
+        # A bug, not a user's error: the CLI reports it as an internal error.
+        raise RuntimeError("the rules and the features saw different customers")
     for c in clusters:
         chosen_by_rule = flags.column(f"s{c.id}").to_numpy(zero_copy_only=False)
         inside = labels == c.id
@@ -274,7 +277,7 @@ def cluster(
 def _ks(k: int | None, k_range: tuple[int, int] | None) -> list[int]:
     """The k to try: ``k``, or every k of ``k_range`` (default 3-8), each 2 to MAX_K."""
     if k is not None and k_range is not None:
-        raise SegmintError("give --k or --k-range, not both")
+        raise ArgumentError("give --k or --k-range, not both", "--k")
     if k is not None:
         _check_between("--k", k, 2, MAX_K)
         return [k]
@@ -282,13 +285,15 @@ def _ks(k: int | None, k_range: tuple[int, int] | None) -> list[int]:
     _check_between("--k-range", lo, 2, MAX_K)
     _check_between("--k-range", hi, 2, MAX_K)
     if lo > hi:
-        raise SegmintError(f"the k range {lo}-{hi} is empty (the low end comes first)")
+        raise ArgumentError(
+            f"the k range {lo}-{hi} is empty (the low end comes first)", "--k-range"
+        )
     return list(range(lo, hi + 1))
 
 
 def _check_between(option: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not low <= value <= high:
-        raise ArgumentError(f"{option}: must be between {low:,} and {high:,}, got {value}")
+        raise ArgumentError(f"{option}: must be between {low:,} and {high:,}, got {value}", option)
 
 
 def _plot_folder(folder: Path) -> None:
@@ -300,9 +305,12 @@ def _plot_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise SegmintError(f"--plot-dir: {folder} exists and is not a folder") from None
+        raise ArgumentError(
+            f"--plot-dir: {folder} exists and is not a folder", "--plot-dir"
+        ) from None
     except OSError as exc:
-        raise SegmintError(f"--plot-dir: cannot create {folder}: {exc.strerror}") from None
+        problem = f"--plot-dir: cannot create {folder}: {exc.strerror}"
+        raise ArgumentError(problem, "--plot-dir") from None
 
 
 def _read(evaluator: Evaluator, when: datetime, names: list[str]) -> pd.DataFrame:
@@ -456,12 +464,12 @@ def rename(ws: Workspace, run_id: int, ident: int, name: str) -> ClusterRun:
     is saved)."""
     text = name.strip()
     if not text:
-        raise SegmintError("a cluster name cannot be empty")
+        raise ArgumentError("a cluster name cannot be empty", "name")
     run = load(ws, run_id)
     clash = [c.id for c in run.clusters if c.name == text and c.id != ident]
     run.cluster(ident).name = text
     if clash:
-        raise SegmintError(f"cluster {clash[0]} of run {run_id} is already named {text!r}")
+        raise ConflictError(f"cluster {clash[0]} of run {run_id} is already named {text!r}", "name")
     ws.con.execute(
         "UPDATE cluster_runs SET result = ? WHERE run_id = ?", [json.dumps(run.to_json()), run_id]
     )
@@ -493,7 +501,7 @@ def save(
     with ``kind="static"`` its members at the run's as_of as a fixed list
     (``customer_id in [...]``)."""
     if kind not in ("rule", "static"):
-        raise SegmintError(f"--as is rule or static, got {kind!r}")
+        raise ArgumentError(f"--as is rule or static, got {kind!r}", "--as")
     run = load(ws, run_id)
     found = run.cluster(ident)
     note = (
@@ -505,10 +513,11 @@ def save(
         description = f"{note} Rule precision {found.precision:.2f}, recall {found.recall:.2f}."
     else:
         if found.size > STATIC_LIMIT:
-            raise SegmintError(
+            raise ArgumentError(
                 f"cluster {ident} of run {run_id} has {found.size:,} members; a static list "
                 f"holds at most {STATIC_LIMIT:,} (it is kept in the segment file): save it "
-                "--as rule instead"
+                "--as rule instead",
+                "--as",
             )
         ids = members(ws, run_id, ident)
         rule = {"attr": "customer_id", "op": "in", "value": ids}

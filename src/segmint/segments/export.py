@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from segmint.errors import SegmintError
+from segmint.errors import ArgumentError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -20,10 +20,12 @@ BATCH_ROWS = 65_536
 def write_members(table: pa.Table, fmt: str, out: Path | None, stdout: IO[str]) -> None:
     """Write ``table`` to ``out`` (atomically) or, for csv/jsonl, to ``stdout``."""
     if fmt not in FORMATS:
-        raise SegmintError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ArgumentError(
+            f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}", "--format"
+        )
     if out is None:
         if fmt == "parquet":
-            raise SegmintError("--format parquet needs --out FILE (Parquet is binary)")
+            raise ArgumentError("--format parquet needs --out FILE (Parquet is binary)", "--out")
         _write_text(table, fmt, stdout)
         return
     tmp = out.with_name(f".{out.name}.tmp")
@@ -38,7 +40,7 @@ def write_members(table: pa.Table, fmt: str, out: Path | None, stdout: IO[str]) 
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise SegmintError(f"cannot write {out}: {exc.strerror}") from None
+        raise ArgumentError(f"cannot write {out}: {exc.strerror}", "--out") from None
 
 
 def _write_text(table: pa.Table, fmt: str, stream: IO[str]) -> None:

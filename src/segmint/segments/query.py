@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.engine.dialects import DIALECTS
 from segmint.engine.render import render_sql
-from segmint.errors import ModelError, RuleError, SegmintError
+from segmint.errors import ArgumentError, DependencyError, ModelError
 from segmint.hints import suggest
 from segmint.rules.catalog import Catalog, read_catalog
 from segmint.rules.coerce import as_rule
@@ -37,7 +37,9 @@ _TEMPLATES: OrderedDict[tuple[Any, ...], tuple[str, dict[str, int]]] = OrderedDi
 
 def check_output(output: str) -> None:
     if output not in OUTPUTS:
-        raise RuleError("output", f"expected one of {', '.join(OUTPUTS)}, got {output!r}")
+        raise ArgumentError(
+            f"output: expected one of {', '.join(OUTPUTS)}, got {output!r}", location="output"
+        )
     if output != "arrow":
         _require(output)
 
@@ -62,9 +64,10 @@ def _require(library: str) -> None:
     try:
         importlib.import_module(library)
     except ImportError:
-        raise SegmintError(
+        raise DependencyError(
             f'output="{library}" needs {library}, which is not installed: '
-            f'pip install {library} (or use output="arrow")'
+            f'pip install {library} (or use output="arrow")',
+            location="output",
         ) from None
 
 
@@ -90,8 +93,8 @@ def parse_as_of(value: datetime | date | str | None, what: str = "as_of") -> dat
     elif isinstance(value, datetime):
         shown = value.isoformat()
         if value.tzinfo is None or value.utcoffset() is None:
-            raise RuleError(
-                what, f"needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {shown}"
+            raise ArgumentError(
+                f"{what}: needs a time zone (e.g. 2026-01-31T00:00:00Z), got naive {shown}", what
             )
     else:
         shown = value.isoformat()
@@ -99,12 +102,14 @@ def parse_as_of(value: datetime | date | str | None, what: str = "as_of") -> dat
     try:
         return in_range(value, shown)
     except ValueError as exc:
-        raise RuleError(what, str(exc)) from None
+        raise ArgumentError(f"{what}: {exc}", what) from None
 
 
 def _instant_from_text(text: str, what: str) -> datetime:
     """A bare date (00:00 UTC) or an instant with an offset, as written by a user."""
-    bad = RuleError(what, f"expected an ISO 8601 date or instant with an offset, got {text!r}")
+    bad = ArgumentError(
+        f"{what}: expected an ISO 8601 date or instant with an offset, got {text!r}", what
+    )
     stripped = text.strip()
     try:
         day = date.fromisoformat(stripped)
@@ -325,7 +330,7 @@ class Evaluator:
         unknown = [c for c in columns if c not in attributes]
         if unknown:
             hint = suggest(unknown[0], attributes)
-            raise RuleError("columns", f"unknown attribute {unknown[0]!r}{hint}")
+            raise ArgumentError(f"columns: unknown attribute {unknown[0]!r}{hint}", "columns")
         wanted = [c for c in columns if c != "customer_id"]
         if not wanted:
             return members.select("customer_id").order_by("customer_id")
@@ -343,8 +348,9 @@ class Evaluator:
     def sql(self, rule: Any, as_of: datetime | str | None = None, dialect: str = "duckdb") -> str:
         if dialect not in DIALECTS:
             hint = suggest(dialect, DIALECTS)
-            raise RuleError(
-                "dialect", f"expected one of {', '.join(DIALECTS)}, got {dialect!r}{hint}"
+            raise ArgumentError(
+                f"dialect: expected one of {', '.join(DIALECTS)}, got {dialect!r}{hint}",
+                "dialect",
             )
         from segmint.rules.compile import compile_rule, inline_segments, used_attributes
         from segmint.traits.expressions import needs_models

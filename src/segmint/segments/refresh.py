@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from segmint.errors import NotFoundError, SegmintError
+from segmint.errors import NotFoundError, QueryError, RuleError, SegmintError
 from segmint.store.txn import transaction
 
 if TYPE_CHECKING:
@@ -213,9 +213,10 @@ class _Plan:
                 definition = self.registry.get(name)
                 self.raw_refs[name] = list(referenced_segments(definition.rule))
                 if definition.name != name:
-                    raise SegmintError(
+                    raise RuleError(
+                        f"{self.registry.path(name)}: name",
                         f"the file of segment {definition.name!r} must be named "
-                        f"{definition.name}.yaml"
+                        f"{definition.name}.yaml",
                     )
                 tree = self.evaluator.prepare(definition.rule, name=name)
                 self.evaluator.prepare_traits(tree, (), self.as_of)
@@ -277,7 +278,7 @@ class _Plan:
             self.columns = {name: f"s{i}" for i, name in enumerate(names)}
         except duckdb.Error as exc:
             if not isolate:
-                raise SegmintError(
+                raise QueryError(
                     f"the refresh failed while evaluating {', '.join(names)} and was rolled "
                     f"back: {str(exc).splitlines()[0]}"
                 ) from None

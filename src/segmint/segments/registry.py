@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
-from segmint.errors import NotFoundError, RuleError, StoreFullError
+from segmint.errors import ConflictError, NotFoundError, RuleError, StoreFullError
 from segmint.hints import suggest
 from segmint.rules.coerce import as_rule, rule_error
 from segmint.rules.limits import check_data
@@ -123,7 +123,7 @@ def _read_text(path: Path) -> str:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}", str(path)) from None
     if len(data) > MAX_FILE_BYTES:
         raise RuleError(
             str(path),
@@ -146,7 +146,9 @@ def _parse(text: str, path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise RuleError(str(path), f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = f"invalid YAML{where}: {getattr(exc, 'problem', exc)}"
+        line = f"{path}:{mark.line + 1}" if mark is not None else None
+        raise RuleError(str(path), problem, location=line) from None
     except ValueError as exc:  # a number longer than Python converts (4,300 digits)
         raise RuleError(str(path), f"invalid YAML: {exc}") from None
 
@@ -155,7 +157,8 @@ def _parse_json(text: str, path: Path) -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RuleError(str(path), f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        problem = f"invalid JSON at line {exc.lineno}: {exc.msg}"
+        raise RuleError(str(path), problem, location=f"{path}:{exc.lineno}") from None
     except RecursionError:
         raise RuleError(str(path), _too_deep()) from None
     except ValueError as exc:  # a number longer than Python converts (4,300 digits)
@@ -278,10 +281,10 @@ class Registry:
 
         existing = self.files().get(definition.name)
         if existing is not None and not replace:
-            raise RuleError(
-                "name",
-                f"segment {definition.name!r} already exists ({existing}); "
+            raise ConflictError(
+                f"name: segment {definition.name!r} already exists ({existing}); "
                 "use --replace to overwrite it",
+                location="name",
             )
         self.folder.mkdir(exist_ok=True)
         path = existing if existing is not None else self.folder / f"{definition.name}.yaml"

@@ -123,27 +123,31 @@ def check_plot_path(path: Any) -> None:
     misspelt folder would otherwise leave the chart where nobody looks)."""
     from pathlib import Path
 
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError
     from segmint.plotting import pyplot
 
     pyplot("--plot")
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
-        raise SegmintError(f"--plot: the folder {folder} does not exist; create it first")
+        raise ArgumentError(
+            f"--plot: the folder {folder} does not exist; create it first", "--plot"
+        )
     if target.is_dir():
-        raise SegmintError(f"--plot: {target} is a folder; give a file name such as chart.png")
+        raise ArgumentError(
+            f"--plot: {target} is a folder; give a file name such as chart.png", "--plot"
+        )
 
 
 def plot_trend(report: SegmentReport, path: Any) -> None:
     """Write the segment's size over its refreshes as a PNG chart (matplotlib)."""
-    from segmint.errors import SegmintError
+    from segmint.errors import ArgumentError, NotFoundError
     from segmint.plotting import pyplot
 
     check_plot_path(path)
     plt = pyplot("--plot")
     if not report.trend:
-        raise SegmintError(
+        raise NotFoundError(
             f"segment {report.definition.name!r} has no refreshes to plot; run: segmint refresh"
         )
     import numpy as np
@@ -160,6 +164,7 @@ def plot_trend(report: SegmentReport, path: Any) -> None:
     try:
         figure.savefig(path, dpi=120)
     except OSError as exc:
-        raise SegmintError(f"--plot: cannot write {path}: {exc.strerror or exc}") from None
+        problem = f"--plot: cannot write {path}: {exc.strerror or exc}"
+        raise ArgumentError(problem, "--plot") from None
     finally:
         plt.close(figure)

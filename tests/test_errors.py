@@ -111,6 +111,12 @@ def test_to_dict_gives_kind_message_and_location(
     assert error.to_dict() == dict(zip(("error", "message", "location"), expected, strict=True))
 
 
+def test_a_backend_error_names_the_engine_with_or_without_a_node() -> None:
+    error = BackendError("", "spark", "list property 'tags' in a rule")
+    assert str(error) == "list property 'tags' in a rule is not supported on spark"
+    assert (error.engine, error.location) == ("spark", None)
+
+
 def test_a_rule_error_keeps_its_path_and_detail() -> None:
     error = RuleError("rule.not", "bad")
     assert (error.path, error.detail, error.location) == ("rule.not", "bad", "rule.not")

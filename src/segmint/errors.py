@@ -98,7 +98,8 @@ class BackendError(SegmintError, NotImplementedError):
     """
 
     def __init__(self, path: str, engine: str, feature: str) -> None:
-        super().__init__(f"{path}: {feature} is not supported on {engine}", path or None)
+        message = f"{feature} is not supported on {engine}"
+        super().__init__(f"{path}: {message}" if path else message, path or None)
         self.path = path
         self.engine = engine
 

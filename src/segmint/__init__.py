@@ -8,7 +8,7 @@ True
 from __future__ import annotations
 
 from segmint.errors import IngestError, NotFoundError, SegmintError, WorkspaceError
-from segmint.workspace import Workspace, init, open
+from segmint.workspace import Workspace, build_demo, init, open, open_writing_if_free
 
 __version__ = "0.1.0"
 __all__ = [
@@ -18,6 +18,8 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "build_demo",
     "init",
     "open",
+    "open_writing_if_free",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segmint.config import CONFIG_FILE, Config, default_toml, load_config
 from segmint.console import Progress
-from segmint.errors import NotFoundError, WorkspaceError
+from segmint.errors import NotFoundError, SegmintError, WorkspaceError
+from segmint.segments.listing import BrokenFile, SegmentListing
 from segmint.store import schema
 from segmint.store.db import DB_FILE, connect, release
 
@@ -22,12 +23,15 @@ if TYPE_CHECKING:
     import duckdb
 
     from segmint.cluster.runs import ClusterRun
+    from segmint.demo.tour import DemoReport
     from segmint.ingest.load import LoadResult
     from segmint.profiles import CustomerView
     from segmint.segments.quality import Overlap, Review, SegmentQuality
     from segmint.segments.query import Evaluator
     from segmint.segments.refresh import RefreshResult
     from segmint.segments.registry import Registry, SegmentDefinition
+    from segmint.segments.report import SegmentReport
+    from segmint.segments.templates import TemplateSize
     from segmint.store.layout import LayoutResult
     from segmint.traits.models import FittedModels
     from segmint.traits.table import TraitsResult
@@ -100,7 +104,11 @@ def _remove_partial(root: Path, created: bool) -> None:
 
 
 def find_root(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The workspace folder: ``explicit``, else ``$SEGMINT_WORKSPACE``, else the cwd."""
+    """The workspace folder: ``explicit``, else ``$SEGMINT_WORKSPACE``, else the cwd.
+
+    >>> str(find_root("shop"))
+    'shop'
+    """
     if explicit is not None:
         return Path(explicit)
     env = os.environ.get(ENV_VAR)
@@ -129,9 +137,63 @@ def open(path: str | os.PathLike[str] | None = None, read_only: bool = False) ->
     return Workspace(root, load_config(root / CONFIG_FILE), read_only=read_only)
 
 
+def open_writing_if_free(path: str | os.PathLike[str] | None = None) -> Workspace:
+    """:func:`open` for writing, so that what is computed (the CLV predictions at an as_of)
+    can be stored; read-only when another process has the workspace open (``read_only``
+    on the result says which).
+
+    >>> import tempfile, segmint
+    >>> root = tempfile.mkdtemp() + "/shop"
+    >>> segmint.init(root).close()
+    >>> with segmint.open_writing_if_free(root) as ws:
+    ...     ws.read_only
+    False
+    """
+    from segmint.errors import WorkspaceBusyError
+
+    ws = open(path)
+    try:
+        ws.con  # noqa: B018 - take the lock now: a busy workspace falls back below
+    except WorkspaceBusyError:
+        return open(path, read_only=True)
+    return ws
+
+
+def build_demo(
+    path: str | os.PathLike[str],
+    customers: int = 5000,
+    seed: int = 0,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> DemoReport:
+    """Create a workspace at ``path`` holding a synthetic shop of ``customers`` (same
+    ``seed``, same shop), ingest it, save and refresh the tour's segments, cluster it, and
+    return what the tour found; ``force`` replaces an earlier demo workspace there.
+
+    >>> import tempfile, segmint
+    >>> report = segmint.build_demo(tempfile.mkdtemp() + "/shop", customers=100)  # doctest: +SKIP
+    >>> report.stats["customers"] >= 100  # doctest: +SKIP
+    True
+    """
+    from segmint.demo.tour import build_demo as build
+
+    return build(Path(path), customers, seed, progress, force=force)
+
+
 @dataclass
 class Workspace:
-    """A workspace folder: its config and its DuckDB store."""
+    """A workspace folder: its config and its DuckDB store.
+
+    Every feature of the CLI is one method here, so that a server or a notebook calls the
+    same code. The methods stay on this one class, grouped by subject below (36 public
+    members), rather than in sub-façades such as ``ws.clusters``: a subject moves to one
+    when the class would grow past about 40.
+
+    >>> import tempfile, segmint
+    >>> with segmint.init(tempfile.mkdtemp() + "/shop") as ws:
+    ...     ws.read_only
+    False
+    """
 
     root: Path
     config: Config
@@ -140,7 +202,13 @@ class Workspace:
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection (opened on first use)."""
+        """The DuckDB connection (opened on first use).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.con.execute("SELECT count(*) FROM profiles").fetchone()
+        (4,)
+        """
         if self._con is None:
             from segmint.ingest.rejects import recover_rejects
             from segmint.store.migrate import upgrade
@@ -157,7 +225,13 @@ class Workspace:
         return self._con
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.close()
+        >>> ws.close()  # a second close does nothing
+        """
         if self._con is not None:
             release(self._con)
             self._con = None
@@ -180,6 +254,13 @@ class Workspace:
         Arrow/pandas/polars table; a CSV file's fields are separated by ``delimiter``.
 
         Bad rows go to ``rejects/`` with their reason; the load is atomic.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> import pyarrow
+        >>> people = pyarrow.table({"customer_id": ["C1", "C2"], "country": ["US", "FR"]})
+        >>> ws.ingest("customers", people).summary()
+        'table: 2 rows read, 2 accepted, 0 rejected, 2 new profiles'
         """
         from segmint.errors import IngestError
         from segmint.ingest.load import run_load
@@ -206,7 +287,13 @@ class Workspace:
         self, key: str, recent: int = 10, as_of: datetime | str | None = None
     ) -> CustomerView:
         """The single customer view of a customer id, an email or an anonymous id, with
-        its computed traits at ``as_of`` (default now)."""
+        its computed traits at ``as_of`` (default now).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.customer("C3", as_of="2026-01-01").traits["orders_count"]
+        3
+        """
         import dataclasses
 
         from segmint.profiles import customer_view
@@ -224,7 +311,13 @@ class Workspace:
         return dataclasses.replace(view, traits=values, as_of=when)
 
     def stats(self) -> dict[str, int]:
-        """Counts of profiles, known customers, events, merges, loads and rejected rows."""
+        """Counts of profiles, known customers, events, merges, loads and rejected rows.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.stats()["customers"], ws.stats()["events"]
+        (4, 10)
+        """
         row = self.con.execute(
             "SELECT (SELECT count(*) FROM profiles), "
             "(SELECT count(*) FROM profiles WHERE customer_id IS NOT NULL), "
@@ -236,7 +329,13 @@ class Workspace:
 
     def optimize(self, progress: Progress | None = None, force: bool = False) -> LayoutResult:
         """Order the events table by (event, time) so segment queries skip what they
-        do not need; a no-op when nothing was loaded since the last time."""
+        do not need; a no-op when nothing was loaded since the last time.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.optimize().rows
+        10
+        """
         from segmint.store.layout import sort_events
 
         return sort_events(self.con, progress, force)
@@ -245,13 +344,26 @@ class Workspace:
 
     @property
     def segments(self) -> Registry:
-        """The saved segments (``segments/NAME.yaml`` files)."""
+        """The saved segments (``segments/NAME.yaml`` files).
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.add_segment("us", 'country = "US"')
+        >>> list(ws.segments.files())
+        ['us']
+        """
         from segmint.segments.registry import Registry
 
         return Registry(self.root)
 
     def evaluator(self) -> Evaluator:
-        """Rule evaluation on this workspace, with its catalog and saved segments."""
+        """Rule evaluation on this workspace, with its catalog and saved segments.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.evaluator().count("orders_count >= 2", as_of="2026-01-01")
+        3
+        """
         from segmint.segments.query import Evaluator
         from segmint.traits.expressions import TraitSettings
 
@@ -285,7 +397,14 @@ class Workspace:
         names: list[str] | None = None,
         progress: Progress | None = None,
     ) -> TraitsResult:
-        """:meth:`traits` with the fitted models and any warnings."""
+        """:meth:`traits` with the fitted models and any warnings.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> table = ws.traits_result(as_of="2026-01-01", names=["orders_count"]).table
+        >>> table.column("orders_count").to_pylist()
+        [1, 2, 3, 4]
+        """
         from segmint.segments.query import parse_as_of
         from segmint.traits.definitions import TRAIT_NAMES
         from segmint.traits.expressions import TraitSettings
@@ -302,7 +421,13 @@ class Workspace:
 
     def lifecycle_thresholds(self, as_of: datetime | str | None = None) -> dict[str, int]:
         """The lifecycle thresholds in force at ``as_of``: at_risk_days, lapsed_days,
-        churned_days, loyal_orders (configured, or derived from the purchase cadence)."""
+        churned_days, loyal_orders (configured, or derived from the purchase cadence).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.lifecycle_thresholds(as_of="2026-01-01")["churned_days"]
+        365
+        """
         from segmint.segments.query import parse_as_of
         from segmint.traits.expressions import TraitSettings
         from segmint.traits.table import lifecycle_thresholds
@@ -311,13 +436,29 @@ class Workspace:
         return lifecycle_thresholds(self.con, parse_as_of(as_of), settings)
 
     def models(self, as_of: datetime | str | None = None, time_unit: str = "day") -> dict[str, Any]:
-        """The CLV models fitted on purchases up to ``as_of`` (DESIGN section 6 JSON)."""
+        """The CLV models fitted on purchases up to ``as_of`` (DESIGN section 6 JSON).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> import segmint
+        >>> try:
+        ...     ws.models(as_of="2026-01-01")
+        ... except segmint.SegmintError as exc:  # four customers are too few
+        ...     print(type(exc).__name__)
+        ModelError
+        """
         return self.fitted_models(as_of).to_json(time_unit)
 
     def fitted_models(self, as_of: datetime | str | None = None) -> FittedModels:
         """The fitted BG/NBD and Gamma-Gamma models at ``as_of`` (either may be None),
         with their predictions stored for the SQL of rules at that as_of (:meth:`sql`;
-        kept for this session only when the workspace is open read-only)."""
+        kept for this session only when the workspace is open read-only).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.fitted_models(as_of="2026-01-01").bgnbd is None  # too few customers to fit
+        True
+        """
         from segmint.segments.query import parse_as_of
 
         return self.evaluator().fit_at(parse_as_of(as_of), store=True).models
@@ -325,7 +466,13 @@ class Workspace:
     def predictions_stored(self, rule: Any, as_of: datetime | str | None = None) -> bool:
         """Whether the SQL of ``rule`` at ``as_of`` (:meth:`sql`) runs on the workspace as
         printed: true unless the rule uses the CLV traits and their predictions at that
-        as_of are not stored (:meth:`models` stores them)."""
+        as_of are not stored (:meth:`models` stores them).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.predictions_stored("orders_count >= 2", as_of="2026-01-01")
+        True
+        """
         return not self.evaluator().unstored_fit(rule, as_of)
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
@@ -348,7 +495,13 @@ class Workspace:
         columns: list[str] | None = None,
     ) -> Any:
         """The customers ``rule`` selects: ``customer_id`` first, then ``columns``
-        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``."""
+        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.members("orders_count >= 3", as_of="2026-01-01").column("customer_id").to_pylist()
+        ['C3', 'C4']
+        """
         return self.evaluator().members(rule, as_of, output, columns)
 
     def sql(self, rule: Any, as_of: datetime | str | None = None, dialect: str = "duckdb") -> str:
@@ -356,7 +509,13 @@ class Workspace:
 
         A rule on the CLV traits reads the predictions of the fit at ``as_of`` by its id;
         they are stored first, so that the DuckDB SQL runs on the workspace as printed
-        (open read-only, they are this session's: :meth:`predictions_stored` says so)."""
+        (open read-only, they are this session's: :meth:`predictions_stored` says so).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> "orders_count" in ws.sql("orders_count >= 3", as_of="2026-01-01", dialect="postgres")
+        True
+        """
         return self.evaluator().sql(rule, as_of, dialect)
 
     def add_segment(
@@ -369,7 +528,13 @@ class Workspace:
         campaign: str | None = None,
         replace: bool = False,
     ) -> SegmentDefinition:
-        """Check and save a segment as ``segments/NAME.yaml``."""
+        """Check and save a segment as ``segments/NAME.yaml``.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.add_segment("us", 'country = "US"', title="US customers").title
+        'US customers'
+        """
         from segmint.segments.registry import definition_from
 
         definition = definition_from(
@@ -384,6 +549,129 @@ class Workspace:
         )
         return self.save_segment(definition, replace=replace)
 
+    def list_segments(
+        self, sizes: bool = False, as_of: datetime | str | None = None
+    ) -> SegmentListing:
+        """Every saved segment (a file that cannot be read is listed with its error) with
+        its last refresh; with ``sizes``, each one counted now at ``as_of`` (None for a
+        rule that fails).
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.add_segment("us", 'country = "US"')
+        >>> ws.list_segments(sizes=True, as_of="2026-01-01").sizes
+        {'us': 0}
+        """
+        from segmint.segments.query import parse_as_of
+        from segmint.segments.refresh import states
+
+        found: list[SegmentDefinition | BrokenFile] = []
+        for name in self.segments.files():
+            try:
+                found.append(self.segments.get(name))
+            except SegmintError as exc:
+                found.append(BrokenFile(name, str(exc)))
+        if not sizes:
+            return SegmentListing(found, None, states(self))
+        when = parse_as_of(as_of)  # a bad as_of is an error, not a None per segment
+        return SegmentListing(found, self._sizes(found, when), states(self), when)
+
+    def _sizes(
+        self, found: list[SegmentDefinition | BrokenFile], when: datetime
+    ) -> dict[str, int | None]:
+        evaluator = self.evaluator()
+        counts: dict[str, int | None] = {}
+        for d in found:
+            if isinstance(d, BrokenFile):
+                continue
+            try:
+                counts[d.name] = evaluator.count(d.rule, when)
+            except SegmintError:
+                counts[d.name] = None
+        return counts
+
+    def segment_report(
+        self,
+        name: str,
+        as_of: datetime | str | None = None,
+        plot: str | os.PathLike[str] | None = None,
+    ) -> SegmentReport:
+        """The report of a saved segment: definition, size and share, trend, checks and
+        how its members differ from everyone; at its last refresh, or live at ``as_of``
+        when given or when it was never refreshed. ``plot`` writes the size over time as a
+        PNG chart (its path is checked before the report is made).
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.add_segment("us", 'country = "US"')
+        >>> ws.segment_report("us", as_of="2026-01-01").size
+        0
+        """
+        from segmint.segments.report import check_plot_path, plot_trend, segment_report
+
+        if plot is not None:
+            check_plot_path(plot)  # before the report, which reads every member
+        report = segment_report(self, name, as_of)
+        if plot is not None:
+            plot_trend(report, plot)
+        return report
+
+    def remove_segment(self, name: str) -> Path:
+        """Delete a saved segment's file and return its path; refused while the rule of
+        another saved segment refers to it.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.add_segment("us", 'country = "US"')
+        >>> ws.remove_segment("us").name
+        'us.yaml'
+        """
+        from segmint.errors import ConflictError
+        from segmint.rules.validate import referenced_segments
+
+        users = [
+            other
+            for other, rule in self.segments.rules().items()
+            if other != name and name in set(referenced_segments(rule))
+        ]
+        if users:
+            raise ConflictError(
+                f"segment {name!r} is used by {', '.join(sorted(users))}; "
+                "remove or edit those first"
+            )
+        return self.segments.remove(name)
+
+    @staticmethod
+    def plan_backfill(
+        start: datetime | str, end: datetime | str, every: timedelta | str = "7d"
+    ) -> list[datetime]:
+        """The as_of of each refresh of a backfill: ``start``, ``start + every``, ... up to
+        ``end`` (``every`` a timedelta or text such as ``1h``, ``7d``, ``1d12h``; at most a
+        year); at most 10,000 dates. Needs no workspace; errors name the CLI's options
+        (``--from``, ``--to``, ``--every``).
+
+        >>> import segmint
+        >>> [d.day for d in segmint.Workspace.plan_backfill("2026-01-01", "2026-01-15")]
+        [1, 8, 15]
+        """
+        from segmint.segments.backfill import plan_backfill
+
+        return plan_backfill(start, end, every)
+
+    def template_sizes(self, as_of: datetime | str | None = None) -> list[TemplateSize]:
+        """Every built-in template's size at ``as_of`` (default now); one that cannot be
+        counted for want of data gets its reason instead of a size.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.template_sizes(as_of="2026-01-01")[0].size
+        0
+        """
+        from segmint.segments.query import parse_as_of
+        from segmint.segments.templates import count_templates
+
+        return count_templates(self.evaluator(), parse_as_of(as_of))
+
     def refresh(
         self,
         names: list[str] | None = None,
@@ -391,7 +679,14 @@ class Workspace:
         progress: Progress | None = None,
     ) -> RefreshResult:
         """Evaluate saved segments (default: every active one) at ``as_of`` and record who
-        entered and exited; a failing segment is marked failed, the others go on."""
+        entered and exited; a failing segment is marked failed, the others go on.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> [(r.name, r.size) for r in ws.refresh(as_of="2026-01-01").runs]
+        [('loyal', 2)]
+        """
         from segmint.segments.refresh import refresh
 
         return refresh(self, names, as_of, progress)
@@ -413,7 +708,13 @@ class Workspace:
         recency, frequency, monetary, AOV, tenure, activity, email rates, predicted CLV):
         a fixed ``k`` or the best in ``k_range`` (default 3-8, preferring 5-8). The
         result has ``labels`` (customer_id, cluster), ``profiles`` and ``rules``; it is
-        stored as a run (``cluster_runs``)."""
+        stored as a run (``cluster_runs``).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.cluster(k=2, as_of="2026-01-01", features=["orders_count", "revenue_total"]).k
+        2
+        """
         from segmint.cluster.runs import DEFAULT_SAMPLE, cluster
 
         return cluster(
@@ -429,19 +730,40 @@ class Workspace:
         )
 
     def cluster_runs(self) -> list[dict[str, Any]]:
-        """The stored cluster runs, oldest first."""
+        """The stored cluster runs, oldest first.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.cluster(k=2, as_of="2026-01-01", features=["orders_count"])
+        >>> [run["k"] for run in ws.cluster_runs()]
+        [2]
+        """
         from segmint.cluster.runs import runs
 
         return runs(self)
 
     def cluster_run(self, run_id: int) -> ClusterRun:
-        """A stored cluster run (parameters, scores, clusters with rules)."""
+        """A stored cluster run (parameters, scores, clusters with rules).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> run = ws.cluster(k=2, as_of="2026-01-01", features=["orders_count"])
+        >>> ws.cluster_run(run.run_id).k
+        2
+        """
         from segmint.cluster.runs import load
 
         return load(self, run_id)
 
     def rename_cluster(self, run_id: int, cluster: int, name: str) -> ClusterRun:
-        """Override the suggested name of a cluster in a stored run."""
+        """Override the suggested name of a cluster in a stored run.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> run = ws.cluster(k=2, as_of="2026-01-01", features=["orders_count"])
+        >>> ws.rename_cluster(run.run_id, 0, "Frequent").clusters[0].name
+        'Frequent'
+        """
         from segmint.cluster.runs import rename
 
         return rename(self, run_id, cluster, name)
@@ -456,13 +778,29 @@ class Workspace:
         replace: bool = False,
     ) -> Path:
         """Save a cluster of a stored run as a segment file: its rule (``kind="rule"``)
-        or its members at the run's as_of as a fixed list (``kind="static"``)."""
+        or its members at the run's as_of as a fixed list (``kind="static"``).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> run = ws.cluster(k=2, as_of="2026-01-01", features=["orders_count"])
+        >>> ws.save_cluster(run.run_id, 0, "cluster-0").name
+        'cluster-0.yaml'
+        """
         from segmint.cluster.runs import save
 
         return save(self, run_id, cluster, name, kind, title, replace)
 
     def retire(self, name: str) -> None:
-        """Stop refreshing a segment; its history and file are kept."""
+        """Stop refreshing a segment; its history and file are kept.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.refresh(as_of="2026-01-01")
+        >>> ws.retire("loyal")
+        >>> ws.list_segments().states["loyal"].status
+        'retired'
+        """
         from segmint.segments.refresh import require_known
         from segmint.store.txn import transaction
 
@@ -473,7 +811,15 @@ class Workspace:
 
     def history(self, name: str, since: datetime | str | None = None, output: str = "arrow") -> Any:
         """Every entry and exit of segment ``name`` (since ``since``): ``customer_id``,
-        ``change`` (entered or exited) and ``as_of``, oldest first."""
+        ``change`` (entered or exited) and ``as_of``, oldest first.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.refresh(as_of="2026-01-01")
+        >>> ws.history("loyal").column("customer_id").to_pylist()
+        ['C3', 'C4']
+        """
         from segmint.segments.query import check_output, parse_as_of
         from segmint.segments.refresh import require_known
 
@@ -493,20 +839,46 @@ class Workspace:
         return _convert(table, output)
 
     def review(self) -> Review:
-        """The quarterly review of the active segments (checks and findings)."""
+        """The quarterly review of the active segments (checks and findings).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.refresh(as_of="2026-01-01")
+        >>> [s["name"] for s in ws.review().to_json()["segments"]]
+        ['loyal']
+        """
         from segmint.segments.quality import review
 
         return review(self)
 
     def quality(self, names: list[str] | None = None) -> list[SegmentQuality]:
-        """Quality checks of the active segments (or ``names``) at their last refresh."""
+        """Quality checks of the active segments (or ``names``) at their last refresh.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.refresh(as_of="2026-01-01")
+        >>> [q.name for q in ws.quality()]
+        ['loyal']
+        """
         from segmint.segments.quality import assess
 
         return assess(self, names)
 
     def overlap(self, names: list[str] | None = None) -> tuple[dict[str, int], list[Overlap]]:
         """Stored sizes of segments (default: the active ones) and each pair's shared
-        members and Jaccard overlap, from their last refresh."""
+        members and Jaccard overlap, from their last refresh.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.add_segment("repeat", "orders_count >= 2")
+        >>> _ = ws.refresh(as_of="2026-01-01")
+        >>> sizes, pairs = ws.overlap()
+        >>> sizes, [(p.a, p.b, p.both) for p in pairs]
+        ({'loyal': 2, 'repeat': 3}, [('loyal', 'repeat', 2)])
+        """
         from segmint.segments.quality import overlaps
         from segmint.segments.refresh import require_known, retired_names
 
@@ -533,7 +905,13 @@ class Workspace:
     ) -> list[tuple[str, bool]]:
         """Save built-in templates (all when ``names`` is None) as segments; returns
         (name, saved) pairs. Named templates that exist already are an error unless
-        ``replace``; with all templates, existing segments are kept (they may be edited)."""
+        ``replace``; with all templates, existing segments are kept (they may be edited).
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.add_templates(["champions"])
+        [('champions', True)]
+        """
         from segmint.segments.templates import TEMPLATES, get_template
 
         chosen = [get_template(n) for n in names] if names else list(TEMPLATES)
@@ -550,7 +928,14 @@ class Workspace:
     def save_segment(
         self, definition: SegmentDefinition, replace: bool = False
     ) -> SegmentDefinition:
-        """Validate a definition against this workspace and write its file."""
+        """Validate a definition against this workspace and write its file.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> us = ws.add_segment("us", 'country = "US"')
+        >>> ws.save_segment(us.model_copy(update={"title": "US"}), replace=True).title
+        'US'
+        """
         self.evaluator().prepare(definition.rule, name=definition.name)
         self.segments.save(definition, replace=replace)
         return definition

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -190,20 +189,12 @@ def ingest(
 
     def action() -> Any:
         with _open() as ws:
-            return ws.ingest(
-                kind.value,
-                file,
-                format.value if format else None,
-                progress_for_stderr(),
-                delimiter=delimiter or ",",
-            )
+            chosen = format.value if format else None
+            return ws.ingest(kind.value, file, chosen, progress_for_stderr(), delimiter or ",")
 
-    result = run(action)
-    print(result.summary())
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if result.rejects_file is not None:
-        print(f"rejected rows and reasons: {result.rejects_file}")
+    from segmint.cli.render import print_load
+
+    print_load(run(action))
 
 
 @app.command()
@@ -262,10 +253,11 @@ def demo(
     force: Annotated[bool, typer.Option(help="Replace an existing demo workspace.")] = False,
 ) -> None:
     """Build a synthetic shop in a new workspace, ingest it, and show what it found."""
+    import segmint
     from segmint.cli.render import print_demo
-    from segmint.demo.tour import build_demo
 
-    report = run(lambda: build_demo(directory, customers, seed, progress_for_stderr(), force=force))
+    progress = progress_for_stderr()
+    report = run(lambda: segmint.build_demo(directory, customers, seed, progress, force=force))
     print_demo(report, _currency(report.root))
 
 

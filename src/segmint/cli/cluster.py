@@ -79,23 +79,15 @@ def cluster(
         span = parse_range(k_range) if k_range is not None else None
         when = instant(as_of)
         with _open() as ws:
-            return ws.cluster(
-                names, k, span, when, sample, seed, plot_dir, progress=progress_for_stderr()
-            )
+            return ws.cluster(names, k, span, when, sample, seed, plot_dir, progress_for_stderr())
 
     result = run(action)
     if as_json:
         print(json.dumps(result.summary(), indent=2, ensure_ascii=False))
         return
-    from segmint.cli.render import print_cluster_run
+    from segmint.cli.render import print_new_cluster_run
 
-    print_cluster_run(result)
-    if plot_dir is not None:
-        print(f"pictures: {plot_dir / 'centres.png'}, {plot_dir / 'projection.png'}")
-    print(
-        f"save one as a segment: segmint cluster save {result.run_id} CLUSTER --name NAME "
-        "[--as rule|static]"
-    )
+    print_new_cluster_run(result, plot_dir)
 
 
 @cluster_app.command("list")
@@ -110,24 +102,9 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from segmint.cli.render import print_cluster_runs
 
-    console = Console(highlight=False)
-    if not rows:
-        console.print("no cluster runs yet; run: segmint cluster")
-        return
-    table = Table("run", "as_of", "k", "customers", "features", "seconds", box=None)
-    for r in rows:
-        table.add_row(
-            str(r["run_id"]),
-            r["as_of"],
-            str(r["k"]),
-            f"{r['customers']:,}",
-            ", ".join(r["features"]),
-            f"{r['seconds']:.1f}",
-        )
-    console.print(table)
+    print_cluster_runs(rows)
 
 
 @cluster_app.command("show")

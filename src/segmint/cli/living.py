@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,68 +15,6 @@ from segmint.cli.app import _open, app, instant, run
 from segmint.cli.formats import plural
 from segmint.cli.output import error, progress_for_stderr
 from segmint.cli.segment import AsOfOpt, segment_app
-
-DURATION = re.compile(r"(\d+)([smhdw])")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-# The longest --every: a schedule or a backfill step of a year at most (longer ones are
-# typos, and time arithmetic on them overflows).
-MAX_EVERY = timedelta(days=366)
-# The most refreshes one --backfill runs (a year of hours is 8,784).
-MAX_BACKFILL = 10_000
-
-
-def parse_duration(text: str) -> timedelta:
-    """``1h``, ``30m``, ``7d``, ``1d12h``: a positive duration of at most a year."""
-    from segmint.errors import ArgumentError
-
-    parts = DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text.strip():
-        raise ArgumentError(
-            f"--every: expected a duration like 1h, 30m, 7d or 1d12h, got {_shown(text)}",
-            "--every",
-        )
-    longest = MAX_EVERY.total_seconds()
-    # Each part is checked before the sum, so a number of any length never gets converted.
-    if any(len(n.lstrip("0")) > 12 or int(n) * UNITS[u] > longest for n, u in parts):
-        raise ArgumentError(
-            f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}", "--every"
-        )
-    seconds = sum(int(n) * UNITS[u] for n, u in parts)
-    if seconds <= 0:
-        raise ArgumentError(f"--every: must be longer than 0, got {_shown(text)}", "--every")
-    if seconds > longest:
-        raise ArgumentError(
-            f"--every: must be at most {MAX_EVERY.days}d, got {_shown(text)}", "--every"
-        )
-    return timedelta(seconds=seconds)
-
-
-def _shown(text: str) -> str:
-    """A user's text in a message: quoted, and cut short."""
-    return repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
-
-
-def backfill_dates(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
-    """``start``, ``start + step``, ... up to ``end``: at most :data:`MAX_BACKFILL`."""
-    from segmint.errors import ArgumentError
-
-    count = (end - start) // step + 1
-    if count > MAX_BACKFILL:
-        raise ArgumentError(
-            f"--backfill: {count:,} refreshes from --from to --to at --every "
-            f"{_duration_text(step)}; at most {MAX_BACKFILL:,} (use a longer --every or a "
-            "shorter range)",
-            "--backfill",
-        )
-    return [start + i * step for i in range(count)]
-
-
-def _duration_text(step: timedelta) -> str:
-    seconds = int(step.total_seconds())
-    for unit in ("w", "d", "h", "m"):
-        if seconds % UNITS[unit] == 0:
-            return f"{seconds // UNITS[unit]}{unit}"
-    return f"{seconds}s"
 
 
 @app.command()
@@ -106,29 +43,37 @@ def refresh(
     ] = None,
 ) -> None:
     """Evaluate saved segments and record every entry and exit."""
-    from segmint.errors import ArgumentError
-
     wanted = list(names or [])
     if backfill:
-
-        def plan() -> list[datetime]:
-            if from_ is None or to is None:
-                raise ArgumentError("--backfill needs --from and --to", "--backfill")
-            start, end = instant(from_, "--from"), instant(to, "--to")
-            step = parse_duration(every or "7d")
-            if end < start:
-                raise ArgumentError(f"--to ({to}) is before --from ({from_})", "--to")
-            return backfill_dates(start, end, step)
-
-        failed = False
-        for when in run(plan):
-            failed |= _refresh_once(wanted, when.isoformat())
-        raise typer.Exit(1 if failed else 0)
+        raise typer.Exit(_backfill(wanted, from_, to, every))
     if every is None:
         raise typer.Exit(1 if _refresh_once(wanted, as_of) else 0)
     if as_of is not None:
         error("--every refreshes at the current time; it cannot be combined with --as-of")
         raise typer.Exit(2)
+    _schedule(wanted, every)
+
+
+def _backfill(names: list[str], from_: str | None, to: str | None, every: str | None) -> int:
+    """One refresh at each date from ``from_`` to ``to``; the exit code."""
+    import segmint
+    from segmint.errors import ArgumentError
+
+    def plan() -> list[datetime]:
+        if from_ is None or to is None:
+            raise ArgumentError("--backfill needs --from and --to", "--backfill")
+        return segmint.Workspace.plan_backfill(from_, to, every or "7d")
+
+    failed = False
+    for when in run(plan):
+        failed |= _refresh_once(names, when.isoformat())
+    return 1 if failed else 0
+
+
+def _schedule(names: list[str], every: str) -> None:
+    """Refresh now and then every ``every`` until stopped with Ctrl-C."""
+    from segmint.segments.backfill import parse_duration
+
     interval = run(lambda: parse_duration(every))
     print(f"refreshing every {every}; stop with Ctrl-C", file=sys.stderr)
     while True:
@@ -138,7 +83,7 @@ def refresh(
             # or kept when it came during the commit); one that escapes here came while
             # reporting or sleeping.
             try:
-                _refresh_once(wanted, None, scheduled=True)
+                _refresh_once(names, None, scheduled=True)
             except _Busy as busy:
                 # Another process holds the database (an ingest, a long query): this tick
                 # is skipped, not the schedule.
@@ -307,15 +252,9 @@ def overlap(
             return ws.overlap(names or None)
 
     sizes, pairs = run(action)
-    if as_json:
-        data = {
-            "sizes": sizes,
-            "pairs": [
-                {"a": o.a, "b": o.b, "both": o.both, "jaccard": round(o.jaccard, 6)} for o in pairs
-            ],
-        }
-        print(json.dumps(data, indent=2))
-        return
-    from segmint.cli.render import print_overlap
+    from segmint.cli.render import overlap_json, print_overlap
 
+    if as_json:
+        print(json.dumps(overlap_json(sizes, pairs), indent=2))
+        return
     print_overlap(sizes, pairs, show_all=all_pairs)

@@ -610,3 +610,82 @@ def print_cluster_run(result: Any) -> None:
         console.print(f"cluster {c.id} ({c.name}) as a rule ({fidelity}):\n  {c.rule}")
     for warning in result.warnings:
         console.print(f"[dim]note: {warning}[/dim]")
+
+
+def print_load(result: Any) -> None:
+    """A load's summary, its warnings (on stderr) and where its rejected rows went."""
+    import sys
+
+    print(result.summary())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.rejects_file is not None:
+        print(f"rejected rows and reasons: {result.rejects_file}")
+
+
+def print_cluster_runs(rows: list[dict[str, Any]]) -> None:
+    """The stored cluster runs as a table (or how to make the first)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if not rows:
+        console.print("no cluster runs yet; run: segmint cluster")
+        return
+    table = Table("run", "as_of", "k", "customers", "features", "seconds", box=None)
+    for r in rows:
+        table.add_row(
+            str(r["run_id"]),
+            r["as_of"],
+            str(r["k"]),
+            f"{r['customers']:,}",
+            ", ".join(r["features"]),
+            f"{r['seconds']:.1f}",
+        )
+    console.print(table)
+
+
+def print_new_cluster_run(result: Any, plot_dir: Any) -> None:
+    """A run just made: its clusters, the pictures written, and how to save a cluster."""
+    print_cluster_run(result)
+    if plot_dir is not None:
+        print(f"pictures: {plot_dir / 'centres.png'}, {plot_dir / 'projection.png'}")
+    print(
+        f"save one as a segment: segmint cluster save {result.run_id} CLUSTER --name NAME "
+        "[--as rule|static]"
+    )
+
+
+# --- JSON forms (for machines) -----------------------------------------------------------
+
+
+def templates_json(templates: Any, sizes: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """``templates --json``: each template, with its size when counted."""
+    return [
+        {
+            "name": t.name,
+            "title": t.title,
+            "rule": t.rule,
+            "campaign": t.campaign,
+            "description": t.description,
+            **(_size_json(sizes[t.name]) if sizes is not None else {}),
+        }
+        for t in templates
+    ]
+
+
+def _size_json(counted: Any) -> dict[str, Any]:
+    """``size``, and ``size_error`` with the reason where the template cannot be counted."""
+    if counted.size is None:
+        return {"size": None, "size_error": counted.reason}
+    return {"size": counted.size}
+
+
+def overlap_json(sizes: dict[str, int], pairs: list[Any]) -> dict[str, Any]:
+    """``overlap --json``: stored sizes and each pair's shared members and Jaccard."""
+    return {
+        "sizes": sizes,
+        "pairs": [
+            {"a": o.a, "b": o.b, "both": o.both, "jaccard": round(o.jaccard, 6)} for o in pairs
+        ],
+    }

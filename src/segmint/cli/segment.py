@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from segmint.cli.app import Format, _open, app, instant, instant_or_now, run
+from segmint.cli.app import STATE, Format, _open, app, instant, instant_or_now, run
 from segmint.cli.formats import currency_of, plural
 
 segment_app = typer.Typer(help="Define segments and look at their members.", no_args_is_help=True)
@@ -51,15 +52,10 @@ def _writing_if_free(action: Callable[[Any], Any]) -> tuple[Any, bool]:
     """``action`` on the workspace open for writing, so that it may store what it
     computes (the CLV predictions at an as_of); read-only when another process has the
     workspace open. Returns its result and whether it could write."""
-    from segmint.errors import WorkspaceBusyError
+    import segmint
 
-    try:
-        with _open() as ws:
-            ws.con  # noqa: B018 - take the lock now: a busy workspace falls back below
-            return action(ws), True
-    except WorkspaceBusyError:
-        with _open(read_only=True) as ws:
-            return action(ws), False
+    with segmint.open_writing_if_free(STATE.workspace) as ws:
+        return action(ws), not ws.read_only
 
 
 def _pick_rule(ws: Any, name: str | None, rule: str | None, rule_file: Path | None) -> Any:
@@ -100,31 +96,34 @@ def add(
     replace: Annotated[bool, typer.Option(help="Overwrite a segment of that name.")] = False,
 ) -> None:
     """Check a segment against the workspace and save it as segments/NAME.yaml."""
-    from segmint.errors import ArgumentError
 
     def action() -> Any:
         with _open(read_only=True) as ws:
-            if (file is None) == (rule is None):
-                raise ArgumentError("give a segment FILE or --rule TEXT with --name", "--rule")
-            if file is not None:
+            path = _file_or_rule(file, rule, name)
+            if path is not None:
                 from segmint.segments.registry import read_file
 
-                return ws.save_segment(read_file(file), replace=replace)
-            if name is None:
-                raise ArgumentError("--rule needs --name NAME", "--name")
+                return ws.save_segment(read_file(path), replace=replace)
+            assert rule is not None and name is not None
             return ws.add_segment(
-                name,
-                rule,
-                title=title,
-                description=description,
-                campaign=campaign,
-                replace=replace,
+                name, rule, title=title, description=description, campaign=campaign, replace=replace
             )
 
     definition = run(action)
     from segmint.rules.text import to_text
 
     print(f"saved segment {definition.name}: {to_text(definition.rule)}")
+
+
+def _file_or_rule(file: Path | None, rule: str | None, name: str | None) -> Path | None:
+    """The segment FILE, or None for ``--rule`` with ``--name``; refuses anything else."""
+    from segmint.errors import ArgumentError
+
+    if (file is None) == (rule is None):
+        raise ArgumentError("give a segment FILE or --rule TEXT with --name", "--rule")
+    if file is None and name is None:
+        raise ArgumentError("--rule needs --name NAME", "--name")
+    return file
 
 
 @segment_app.command("list")
@@ -138,43 +137,16 @@ def list_(
     `segmint segment show NAME` has every detail. A file that cannot be read is listed
     with its error.
     """
-    from segmint.errors import SegmintError
 
     def action() -> Any:
-        from segmint.segments.refresh import states
-
         with _open(read_only=True) as ws:
-            found: list[Any] = []
-            for name in ws.segments.files():
-                try:
-                    found.append(ws.segments.get(name))
-                except SegmintError as exc:
-                    found.append(BrokenFile(name, str(exc)))
-            counts = {}
-            if sizes:
-                # A bad --as-of is an error, not a "-" per segment; None is now.
-                when = instant_or_now(as_of)
-                evaluator = ws.evaluator()
-                for d in found:
-                    if not isinstance(d, BrokenFile):
-                        try:
-                            counts[d.name] = evaluator.count(d.rule, when)
-                        except SegmintError:
-                            counts[d.name] = None
-            return found, counts, states(ws)
+            # A bad --as-of is an error, not a "-" per segment; None is now.
+            return ws.list_segments(sizes, instant(as_of) if sizes else None)
 
-    found, counts, known = run(action)
+    listing = run(action)
     from segmint.cli.render import print_segment_list
 
-    print_segment_list(found, counts if sizes else None, known)
-
-
-class BrokenFile:
-    """A segment file that cannot be read, listed with its error."""
-
-    def __init__(self, name: str, error: str) -> None:
-        self.name = name
-        self.error = error
+    print_segment_list(listing.segments, listing.sizes, listing.states)
 
 
 @segment_app.command("show")
@@ -194,15 +166,8 @@ def show(
     """
 
     def action() -> Any:
-        from segmint.segments.report import check_plot_path, plot_trend, segment_report
-
-        if plot is not None:
-            check_plot_path(plot)  # before the report, which reads every member
         with _open(read_only=True) as ws:
-            report = segment_report(ws, name, instant(as_of))
-            if plot is not None:
-                plot_trend(report, plot)
-            return report, currency_of(ws.config)
+            return ws.segment_report(name, instant(as_of), plot), currency_of(ws.config)
 
     report, currency = run(action)
     if as_json:
@@ -281,20 +246,22 @@ def sql(
                 return ws.sql(chosen, when, dialect.value), None
         # The SQL names the CLV fit at as_of: store it, so that the SQL runs as printed.
         text, stored = _writing_if_free(lambda ws: ws.sql(chosen, when, dialect.value))
-        if stored:
-            return text, None
-        shown = when.isoformat().replace("+00:00", "Z")
-        return text, (
-            "note: the CLV predictions this SQL reads are not stored in the workspace "
-            "(another process has it open), so it runs only in this session; store them "
-            f"with `segmint models --as-of {shown}` when no other process has the workspace "
-            "open, then print the SQL again"
-        )
+        return text, None if stored else _unstored_note(when)
 
     text, note = run(action)
     print(text)
     if note:
         print(note, file=sys.stderr)
+
+
+def _unstored_note(when: datetime) -> str:
+    shown = when.isoformat().replace("+00:00", "Z")
+    return (
+        "note: the CLV predictions this SQL reads are not stored in the workspace "
+        "(another process has it open), so it runs only in this session; store them "
+        f"with `segmint models --as-of {shown}` when no other process has the workspace "
+        "open, then print the SQL again"
+    )
 
 
 @segment_app.command("remove")
@@ -303,19 +270,7 @@ def remove(name: Annotated[str, typer.Argument(help="A saved segment's name.")])
 
     def action() -> Any:
         with _open(read_only=True) as ws:
-            users = [
-                other
-                for other, rule in ws.segments.rules().items()
-                if other != name and name in _references(rule)
-            ]
-            if users:
-                from segmint.errors import ConflictError
-
-                raise ConflictError(
-                    f"segment {name!r} is used by {', '.join(sorted(users))}; "
-                    "remove or edit those first"
-                )
-            return ws.segments.remove(name)
+            return ws.remove_segment(name)
 
     path = run(action)
     print(f"removed segment {name} ({path})")
@@ -327,9 +282,3 @@ def schema() -> None:
     from segmint.segments.registry import json_schema
 
     print(json.dumps(json_schema(), indent=2))
-
-
-def _references(rule: Any) -> set[str]:
-    from segmint.rules.validate import referenced_segments
-
-    return set(referenced_segments(rule))

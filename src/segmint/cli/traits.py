@@ -82,40 +82,22 @@ def templates(
     """List the built-in segment templates with their rule and campaign."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmint.segments.templates import TEMPLATES, count_templates
+    from segmint.segments.templates import TEMPLATES
 
     counted = None
     if sizes:
 
         def action() -> Any:
             with _open(read_only=True) as ws:
-                return count_templates(ws.evaluator(), instant_or_now(as_of))
+                return ws.template_sizes(instant_or_now(as_of))
 
         counted = {c.template.name: c for c in run(action)}
+    from segmint.cli.render import print_templates, templates_json
+
     if as_json:
-        rows = [
-            {
-                "name": t.name,
-                "title": t.title,
-                "rule": t.rule,
-                "campaign": t.campaign,
-                "description": t.description,
-                **(_size_json(counted[t.name]) if counted is not None else {}),
-            }
-            for t in TEMPLATES
-        ]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps(templates_json(TEMPLATES, counted), indent=2, ensure_ascii=False))
         return
-    from segmint.cli.render import print_templates
-
     print_templates(TEMPLATES, counted)
-
-
-def _size_json(counted: Any) -> dict[str, Any]:
-    """``size``, and ``size_error`` with the reason where the template cannot be counted."""
-    if counted.size is None:
-        return {"size": None, "size_error": counted.reason}
-    return {"size": counted.size}
 
 
 @templates_app.command("add")

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     import duckdb
 
     from segmint.cluster.runs import ClusterRun
-    from segmint.demo.tour import DemoReport
     from segmint.ingest.load import LoadResult
     from segmint.profiles import CustomerView
+    from segmint.segments.context import SegmentContext
     from segmint.segments.quality import Overlap, Review, SegmentQuality
     from segmint.segments.query import Evaluator
     from segmint.segments.refresh import RefreshResult
@@ -157,27 +157,6 @@ def open_writing_if_free(path: str | os.PathLike[str] | None = None) -> Workspac
     except WorkspaceBusyError:
         return open(path, read_only=True)
     return ws
-
-
-def build_demo(
-    path: str | os.PathLike[str],
-    customers: int = 5000,
-    seed: int = 0,
-    progress: Progress | None = None,
-    force: bool = False,
-) -> DemoReport:
-    """Create a workspace at ``path`` holding a synthetic shop of ``customers`` (same
-    ``seed``, same shop), ingest it, save and refresh the tour's segments, cluster it, and
-    return what the tour found; ``force`` replaces an earlier demo workspace there.
-
-    >>> import tempfile, segmint
-    >>> report = segmint.build_demo(tempfile.mkdtemp() + "/shop", customers=100)  # doctest: +SKIP
-    >>> report.stats["customers"] >= 100  # doctest: +SKIP
-    True
-    """
-    from segmint.demo.tour import build_demo as build
-
-    return build(Path(path), customers, seed, progress, force=force)
 
 
 @dataclass
@@ -368,6 +347,14 @@ class Workspace:
         from segmint.traits.expressions import TraitSettings
 
         return Evaluator(self.con, self.segments.rules(), TraitSettings.from_config(self.config))
+
+    def _context(self) -> SegmentContext:
+        """The narrow view of this workspace that segment and cluster work takes."""
+        from segmint.segments.context import SegmentContext
+
+        return SegmentContext(
+            self.con, self.config, self.segments, self.evaluator, lambda when: self.traits(when)
+        )
 
     # --- traits ---------------------------------------------------------------------
 
@@ -572,9 +559,9 @@ class Workspace:
             except SegmintError as exc:
                 found.append(BrokenFile(name, str(exc)))
         if not sizes:
-            return SegmentListing(found, None, states(self))
+            return SegmentListing(found, None, states(self._context()))
         when = parse_as_of(as_of)  # a bad as_of is an error, not a None per segment
-        return SegmentListing(found, self._sizes(found, when), states(self), when)
+        return SegmentListing(found, self._sizes(found, when), states(self._context()), when)
 
     def _sizes(
         self, found: list[SegmentDefinition | BrokenFile], when: datetime
@@ -611,7 +598,7 @@ class Workspace:
 
         if plot is not None:
             check_plot_path(plot)  # before the report, which reads every member
-        report = segment_report(self, name, as_of)
+        report = segment_report(self._context(), name, as_of)
         if plot is not None:
             plot_trend(report, plot)
         return report
@@ -689,7 +676,7 @@ class Workspace:
         """
         from segmint.segments.refresh import refresh
 
-        return refresh(self, names, as_of, progress)
+        return refresh(self._context(), names, as_of, progress)
 
     # --- clusters ---------------------------------------------------------------------
 
@@ -718,7 +705,7 @@ class Workspace:
         from segmint.cluster.runs import DEFAULT_SAMPLE, cluster
 
         return cluster(
-            self,
+            self._context(),
             features,
             k,
             k_range,
@@ -740,7 +727,7 @@ class Workspace:
         """
         from segmint.cluster.runs import runs
 
-        return runs(self)
+        return runs(self._context())
 
     def cluster_run(self, run_id: int) -> ClusterRun:
         """A stored cluster run (parameters, scores, clusters with rules).
@@ -753,7 +740,7 @@ class Workspace:
         """
         from segmint.cluster.runs import load
 
-        return load(self, run_id)
+        return load(self._context(), run_id)
 
     def rename_cluster(self, run_id: int, cluster: int, name: str) -> ClusterRun:
         """Override the suggested name of a cluster in a stored run.
@@ -766,7 +753,7 @@ class Workspace:
         """
         from segmint.cluster.runs import rename
 
-        return rename(self, run_id, cluster, name)
+        return rename(self._context(), run_id, cluster, name)
 
     def save_cluster(
         self,
@@ -786,9 +773,13 @@ class Workspace:
         >>> ws.save_cluster(run.run_id, 0, "cluster-0").name
         'cluster-0.yaml'
         """
-        from segmint.cluster.runs import save
+        from segmint.cluster.runs import as_segment
 
-        return save(self, run_id, cluster, name, kind, title, replace)
+        found = as_segment(self._context(), run_id, cluster, kind, title)
+        self.add_segment(
+            name, found.rule, title=found.title, description=found.description, replace=replace
+        )
+        return self.segments.path(name)
 
     def retire(self, name: str) -> None:
         """Stop refreshing a segment; its history and file are kept.
@@ -804,7 +795,7 @@ class Workspace:
         from segmint.segments.refresh import require_known
         from segmint.store.txn import transaction
 
-        require_known(self, name)
+        require_known(self._context(), name)
         with transaction(self.con, "retire", f"retiring {name}"):
             self.con.execute("DELETE FROM segment_state WHERE name = ?", [name])
             self.con.execute("INSERT INTO segment_state VALUES (?, now())", [name])
@@ -824,7 +815,7 @@ class Workspace:
         from segmint.segments.refresh import require_known
 
         check_output(output)
-        require_known(self, name)
+        require_known(self._context(), name)
         start = parse_as_of(since, "since") if since is not None else None
         table = (
             self.con.execute(
@@ -850,7 +841,7 @@ class Workspace:
         """
         from segmint.segments.quality import review
 
-        return review(self)
+        return review(self._context())
 
     def quality(self, names: list[str] | None = None) -> list[SegmentQuality]:
         """Quality checks of the active segments (or ``names``) at their last refresh.
@@ -864,7 +855,7 @@ class Workspace:
         """
         from segmint.segments.quality import assess
 
-        return assess(self, names)
+        return assess(self._context(), names)
 
     def overlap(self, names: list[str] | None = None) -> tuple[dict[str, int], list[Overlap]]:
         """Stored sizes of segments (default: the active ones) and each pair's shared
@@ -884,17 +875,17 @@ class Workspace:
 
         if names:
             for name in names:
-                require_known(self, name)
+                require_known(self._context(), name)
             chosen = list(dict.fromkeys(names))
         else:
-            retired = retired_names(self)
+            retired = retired_names(self._context())
             chosen = [n for n in self.segments.files() if n not in retired]
         never = [n for n in chosen if n not in self._refreshed()]
         if never:
             raise NotFoundError(
                 f"segment {never[0]!r} has not been refreshed yet; run: segmint refresh"
             )
-        return overlaps(self, chosen)
+        return overlaps(self._context(), chosen)
 
     def _refreshed(self) -> set[str]:
         rows = self.con.execute("SELECT DISTINCT name FROM segment_runs WHERE status = 'ok'")

@@ -8,24 +8,25 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+    from segmint.cluster.explain import ClusterProfile
     from segmint.cluster.features import Encoding
-    from segmint.cluster.runs import ClusterRun
 
 PROJECTED: int = 20_000  # points drawn in the projection
 
 
 def write_plots(
-    run: ClusterRun,
+    run_id: int | None,
+    clusters: list[ClusterProfile],
     sample: np.ndarray,
     labels: np.ndarray,
     encoding: Encoding,
     folder: Path,
     seed: int,
 ) -> list[Path]:
-    """``centres.png``: each cluster's gap from everyone per feature, in standard
-    deviations of the transformed feature (the colour) with the cluster's mean in original
-    units (the text); ``projection.png``: the first two principal components of the
-    sample, coloured by cluster."""
+    """For the clusters of run ``run_id``: ``centres.png``, each cluster's gap from everyone
+    per feature, in standard deviations of the transformed feature (the colour) with the
+    cluster's mean in original units (the text); ``projection.png``, the first two
+    principal components of the sample, coloured by cluster."""
     import numpy as np
     from sklearn.decomposition import PCA
 
@@ -35,21 +36,19 @@ def write_plots(
     folder.mkdir(parents=True, exist_ok=True)
     names = [f.name for f in encoding.features]
     gaps = np.array(
-        [[next(p.gap for p in c.features if p.feature == n) for n in names] for c in run.clusters]
+        [[next(p.gap for p in c.features if p.feature == n) for n in names] for c in clusters]
     )
     limit = max(1.0, float(np.nanmax(np.abs(gaps))))
-    figure, axes = plt.subplots(figsize=(1.1 * len(names) + 3, 0.6 * len(run.clusters) + 2))
+    figure, axes = plt.subplots(figsize=(1.1 * len(names) + 3, 0.6 * len(clusters) + 2))
     image = axes.imshow(gaps, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     axes.set_xticks(range(len(names)), names, rotation=35, ha="right")
-    axes.set_yticks(
-        range(len(run.clusters)), [f"{c.id}: {c.name} ({c.share:.0%})" for c in run.clusters]
-    )
-    for row, c in enumerate(run.clusters):
+    axes.set_yticks(range(len(clusters)), [f"{c.id}: {c.name} ({c.share:.0%})" for c in clusters])
+    for row, c in enumerate(clusters):
         for col, feature in enumerate(c.features):
             shown = feature.value if feature.value is not None else _short(feature.mean)
             axes.text(col, row, shown, ha="center", va="center", fontsize=7)
     figure.colorbar(image, ax=axes, label="gap from everyone (standard deviations)")
-    axes.set_title(f"cluster run {run.run_id or ''}: centres (k={run.k})".replace("  ", " "))
+    axes.set_title(f"cluster run {run_id or ''}: centres (k={len(clusters)})".replace("  ", " "))
     figure.tight_layout()
     centres = folder / "centres.png"
     figure.savefig(centres, dpi=110)
@@ -65,7 +64,7 @@ def write_plots(
         points = np.column_stack([sample[drawn, 0], jitter])
     figure, axes = plt.subplots(figsize=(7, 6))
     colours = plt.get_cmap("tab10")
-    for c in run.clusters:
+    for c in clusters:
         mask = labels[drawn] == c.id
         axes.scatter(
             points[mask, 0],

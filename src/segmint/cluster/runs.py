@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from segmint.console import Progress
+    from segmint.segments.context import SegmentContext
     from segmint.segments.query import Evaluator
-    from segmint.workspace import Workspace
 
 DEFAULT_RANGE: Final = (3, 8)
 DEFAULT_SAMPLE: Final = 100_000
@@ -129,7 +129,7 @@ class ClusterRun:
 
 
 def cluster(
-    ws: Workspace,
+    ctx: SegmentContext,
     features: list[str] | None = None,
     k: int | None = None,
     k_range: tuple[int, int] | None = None,
@@ -159,10 +159,10 @@ def cluster(
     _check_between("--seed", seed, 0, MAX_SEED)
     if plot_dir is not None:
         _plot_folder(plot_dir)
-    evaluator = ws.evaluator()
+    evaluator = ctx.evaluator()
     chosen = resolve(features, evaluator.catalog)
     names = [f.name for f in chosen]
-    if needs_orders(chosen) and not _any_orders(ws, when):
+    if needs_orders(chosen) and not _any_orders(ctx, when):
         raise ArgumentError(
             f"no customer has an order up to {_iso(when)}, and the features "
             f"{', '.join(n for n in names if n in ORDER_TRAITS)} come from orders: load "
@@ -264,12 +264,14 @@ def cluster(
         labels=_labels_frame(ids, labels),
     )
     result.seconds = time.perf_counter() - started
-    result.run_id = _store(ws, result)
+    result.run_id = _store(ctx, result)
     if plot_dir is not None:
         from segmint.cluster.plots import write_plots
 
         progress.phase("drawing")
-        write_plots(result, matrix[picked], labels[picked], encoding, plot_dir, seed)
+        write_plots(
+            result.run_id, result.clusters, matrix[picked], labels[picked], encoding, plot_dir, seed
+        )
     progress.done()
     return result
 
@@ -322,12 +324,12 @@ def _read(evaluator: Evaluator, when: datetime, names: list[str]) -> pd.DataFram
     return cast("pd.DataFrame", frame)
 
 
-def _any_orders(ws: Workspace, when: datetime) -> bool:
+def _any_orders(ctx: SegmentContext, when: datetime) -> bool:
     from segmint.traits.expressions import TraitSettings
 
-    events = list(TraitSettings.from_config(ws.config).purchase_events)
+    events = list(TraitSettings.from_config(ctx.config).purchase_events)
     marks = ", ".join("?" for _ in events)
-    row = ws.con.execute(
+    row = ctx.con.execute(
         f"SELECT 1 FROM events WHERE event IN ({marks}) AND ts <= ? LIMIT 1", [*events, when]
     ).fetchone()
     return row is not None
@@ -349,12 +351,12 @@ def _labels_frame(ids: Any, labels: Any) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": ids, "cluster": labels})
 
 
-def _store(ws: Workspace, run: ClusterRun) -> int:
+def _store(ctx: SegmentContext, run: ClusterRun) -> int:
     """Insert the run and everyone's cluster in one transaction; the new run id."""
     import pyarrow as pa
 
     assert run.labels is not None
-    con = ws.con
+    con = ctx.con
     with transaction(con, "cluster", "storing the cluster run"):
         row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM cluster_runs").fetchone()
         run_id = int(row[0]) if row else 1
@@ -390,11 +392,11 @@ def _store(ws: Workspace, run: ClusterRun) -> int:
     return run_id
 
 
-def load(ws: Workspace, run_id: int) -> ClusterRun:
+def load(ctx: SegmentContext, run_id: int) -> ClusterRun:
     """A stored run (without labels: see :func:`members`)."""
-    row = ws.con.execute("SELECT result FROM cluster_runs WHERE run_id = ?", [run_id]).fetchone()
+    row = ctx.con.execute("SELECT result FROM cluster_runs WHERE run_id = ?", [run_id]).fetchone()
     if row is None:
-        known = [r for (r,) in ws.con.execute("SELECT run_id FROM cluster_runs").fetchall()]
+        known = [r for (r,) in ctx.con.execute("SELECT run_id FROM cluster_runs").fetchall()]
         hint = f" (runs: {', '.join(map(str, known[-10:]))})" if known else " (no runs yet)"
         raise NotFoundError(f"no cluster run {run_id}{hint}; see: segmint cluster list")
     return from_json(json.loads(row[0]))
@@ -441,9 +443,9 @@ def from_json(data: dict[str, Any]) -> ClusterRun:
     )
 
 
-def runs(ws: Workspace) -> list[dict[str, Any]]:
+def runs(ctx: SegmentContext) -> list[dict[str, Any]]:
     """Every stored run: id, when, as_of, k, features, seconds (oldest first)."""
-    rows = ws.con.execute(
+    rows = ctx.con.execute(
         "SELECT run_id, created_at, as_of, k, seconds, params FROM cluster_runs ORDER BY run_id"
     ).fetchall()
     return [
@@ -459,28 +461,28 @@ def runs(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
-def rename(ws: Workspace, run_id: int, ident: int, name: str) -> ClusterRun:
+def rename(ctx: SegmentContext, run_id: int, ident: int, name: str) -> ClusterRun:
     """Replace the suggested name of a cluster in a stored run (the default title when it
     is saved)."""
     text = name.strip()
     if not text:
         raise ArgumentError("a cluster name cannot be empty", "name")
-    run = load(ws, run_id)
+    run = load(ctx, run_id)
     clash = [c.id for c in run.clusters if c.name == text and c.id != ident]
     run.cluster(ident).name = text
     if clash:
         raise ConflictError(f"cluster {clash[0]} of run {run_id} is already named {text!r}", "name")
-    ws.con.execute(
+    ctx.con.execute(
         "UPDATE cluster_runs SET result = ? WHERE run_id = ?", [json.dumps(run.to_json()), run_id]
     )
     return run
 
 
-def members(ws: Workspace, run_id: int, ident: int) -> list[str]:
+def members(ctx: SegmentContext, run_id: int, ident: int) -> list[str]:
     """The customer ids of one cluster of a stored run, sorted."""
-    run = load(ws, run_id)
+    run = load(ctx, run_id)
     run.cluster(ident)
-    rows = ws.con.execute(
+    rows = ctx.con.execute(
         "SELECT customer_id FROM cluster_members WHERE run_id = ? AND cluster = ? "
         "ORDER BY customer_id",
         [run_id, ident],
@@ -488,21 +490,24 @@ def members(ws: Workspace, run_id: int, ident: int) -> list[str]:
     return [r for (r,) in rows]
 
 
-def save(
-    ws: Workspace,
-    run_id: int,
-    ident: int,
-    name: str,
-    kind: str = "rule",
-    title: str | None = None,
-    replace: bool = False,
-) -> Path:
-    """Save a cluster as a segment file: its rule (refreshed like any other segment), or
-    with ``kind="static"`` its members at the run's as_of as a fixed list
-    (``customer_id in [...]``)."""
+@dataclass(frozen=True)
+class ClusterSegment:
+    """What a cluster saved as a segment holds: its rule, title and description."""
+
+    rule: Any
+    title: str
+    description: str
+
+
+def as_segment(
+    ctx: SegmentContext, run_id: int, ident: int, kind: str = "rule", title: str | None = None
+) -> ClusterSegment:
+    """A cluster as a segment: its rule (refreshed like any other segment), or with
+    ``kind="static"`` its members at the run's as_of as a fixed list
+    (``customer_id in [...]``). The façade saves it (Workspace.save_cluster)."""
     if kind not in ("rule", "static"):
         raise ArgumentError(f"--as is rule or static, got {kind!r}", "--as")
-    run = load(ws, run_id)
+    run = load(ctx, run_id)
     found = run.cluster(ident)
     note = (
         f"Cluster {ident} of cluster run {run_id} (as_of {_iso(run.as_of)}, "
@@ -519,11 +524,10 @@ def save(
                 "--as rule instead",
                 "--as",
             )
-        ids = members(ws, run_id, ident)
+        ids = members(ctx, run_id, ident)
         rule = {"attr": "customer_id", "op": "in", "value": ids}
         description = f"{note} A fixed list of its members."
-    ws.add_segment(name, rule, title=title or found.name, description=description, replace=replace)
-    return ws.segments.path(name)
+    return ClusterSegment(rule, title or found.name, description)
 
 
 def _iso(value: datetime) -> str:

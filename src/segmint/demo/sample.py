@@ -21,10 +21,10 @@ def sample_workspace() -> Workspace:
 
     import pyarrow
 
-    import segmint
+    from segmint.workspace import init
 
     orders = [(c, n) for c in range(1, 5) for n in range(c)]
-    ws = segmint.init(tempfile.mkdtemp(prefix="segmint-") + "/shop")
+    ws = init(tempfile.mkdtemp(prefix="segmint-") + "/shop")
     ws.ingest(
         "orders",
         pyarrow.table(

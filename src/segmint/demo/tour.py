@@ -4,16 +4,17 @@ and gather what a first look at it shows. Rendering is the front-end's job (cli/
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import segmint
 from segmint.console import Progress
 from segmint.errors import ArgumentError, WorkspaceError
 from segmint.ingest.load import LoadResult
+from segmint.workspace import Workspace, init
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ EXAMPLE_SEGMENTS = (
 
 
 def build_demo(
-    directory: Path,
+    directory: str | os.PathLike[str],
     customers: int = 5000,
     seed: int = 0,
     progress: Progress | None = None,
@@ -137,6 +138,8 @@ def build_demo(
 
     from segmint.demo.generate import generate_shop
 
+    directory = Path(directory)
+
     if customers < MIN_CUSTOMERS:
         raise WorkspaceError(
             f"--customers must be at least {MIN_CUSTOMERS} (a smaller shop has too few orders "
@@ -151,7 +154,7 @@ def build_demo(
         raise ArgumentError(f"--seed: must be between 0 and {MAX_SEED:,}, got {seed}")
     clock = time.perf_counter()
     _prepare(directory, force)
-    ws = segmint.init(directory)
+    ws = init(directory)
     with ws:
         shop = generate_shop(directory / "data", customers=customers, seed=seed, end=end)
         # Shops load in batches; the last 90 days come as a second load, so visitors who
@@ -177,7 +180,7 @@ def build_demo(
         return replace(report, refreshes=refreshes, findings=findings, clusters=clusters)
 
 
-def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
+def _example_segments(ws: Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
     """Save the example segments (as any user would) and count them at the data's end."""
     sizes = []
     for name, title, campaign, text in EXAMPLE_SEGMENTS:
@@ -188,7 +191,7 @@ def _example_segments(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str,
     return sizes
 
 
-def _templates(ws: segmint.Workspace, as_of: datetime) -> list[tuple[str, str, str, int | None]]:
+def _templates(ws: Workspace, as_of: datetime) -> list[tuple[str, str, str, int | None]]:
     """Save every built-in template as a segment and count each at the data's end (a tiny
     shop may have too few repeat buyers for the CLV models: those sizes are None)."""
     from segmint.segments.templates import count_templates
@@ -204,7 +207,7 @@ MAX_CUSTOMERS = 1_000_000
 MAX_SEED = 2**32 - 1  # what NumPy's random generators take
 
 
-def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) -> int:
+def _history(ws: Workspace, end: datetime, progress: Progress | None) -> int:
     """Refresh every saved segment weekly over the last weeks up to the data's end, so
     segments have a history, trends and a review to show."""
     for weeks in range(HISTORY_WEEKS, -1, -1):
@@ -212,7 +215,7 @@ def _history(ws: segmint.Workspace, end: datetime, progress: Progress | None) ->
     return HISTORY_WEEKS + 1
 
 
-def _clusters(ws: segmint.Workspace, end: datetime, progress: Progress | None) -> DemoClusters:
+def _clusters(ws: Workspace, end: datetime, progress: Progress | None) -> DemoClusters:
     """Cluster the customers at the data's end, save the cluster whose rule is most
     faithful (F1 of precision and recall) as a rule segment and refresh it."""
     import re
@@ -277,7 +280,7 @@ def _prepare(directory: Path, force: bool) -> None:
 
 
 def _report(
-    ws: segmint.Workspace,
+    ws: Workspace,
     end: datetime,
     loads: list[LoadResult],
     segments: list[tuple[str, str, str, int]],
@@ -330,7 +333,7 @@ def _report(
     )
 
 
-def _devices(ws: segmint.Workspace) -> list[tuple[str, int]]:
+def _devices(ws: Workspace) -> list[tuple[str, int]]:
     row = ws.con.execute("SELECT column_name FROM attributes WHERE name = 'device_os'").fetchone()
     if row is None:
         return []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from segmint.errors import RuleError
+from segmint.errors import BackendError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -69,7 +69,8 @@ class Backend:
         if kind == "timestamp":
             return self.json_string(raw).try_cast("timestamp('UTC')")
         if not self.SUPPORTS_LIST_PROPERTIES:
-            raise RuleError("", f"list property {prop!r} in a rule is not supported on {self.name}")
+            # rules/compile.py check_backend refuses such a rule first, with its node path.
+            raise BackendError("", self.name, f"the list property {prop!r} in a rule")
         return raw.array.map(lambda item: self.json_string(item))
 
 

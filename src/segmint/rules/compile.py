@@ -40,6 +40,7 @@ from segmint.engine.tables import (
     profiles_table,
     segment_members_table,
 )
+from segmint.errors import BackendError
 from segmint.rules.catalog import REVENUE, Catalog
 from segmint.rules.model import (
     And,
@@ -612,7 +613,26 @@ def compile_rule(
     clock = Clock(as_of.astimezone(UTC))
     if clv is not None:
         clock.clv_table, clock.clv_fit = clv
+    check_backend(rule, catalog, BACKENDS[backend])
     return Compiler(catalog, clock, BACKENDS[backend]).members(rule)
+
+
+def check_backend(rule: RuleNode, catalog: Catalog, backend: Backend, path: str = "rule") -> None:
+    """Refuse, naming the node's path and the engine, a rule that uses a feature the
+    engine cannot compile (today: a list-valued event property on BigQuery or Spark)."""
+    stack: list[tuple[str, RuleNode]] = [(path, rule)]
+    while stack:
+        where, node = stack.pop()
+        conditions = node.where if isinstance(node, EventNode) else ()
+        for i, condition in enumerate(conditions):
+            kind = catalog.property_type(condition.prop)
+            if kind == "list" and not backend.SUPPORTS_LIST_PROPERTIES:
+                raise BackendError(
+                    f"{where}.where[{i}]",
+                    backend.name,
+                    f"the list property {condition.prop!r} in a rule",
+                )
+        stack.extend((where + step, child) for step, child in reversed(node.children()))
 
 
 def compile_many(

@@ -272,7 +272,7 @@ class _Builder:
     def build(self, meta: Any, handler: Builder, children: list[Any]) -> Any:
         from pydantic import ValidationError
 
-        from segmint.rules.coerce import rule_error
+        from segmint.rules.messages import rule_error
 
         try:
             return handler(*children)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from segmint.workspace import Workspace
+    from segmint.segments.context import SegmentContext
 
 MAX_LEVELS = 50
 MIN_SHARE = 0.05
@@ -49,25 +49,25 @@ class ProfileRow:
         }
 
 
-def population_frame(ws: Workspace, as_of: datetime) -> pd.DataFrame:
+def population_frame(ctx: SegmentContext, as_of: datetime) -> pd.DataFrame:
     """Every customer at ``as_of`` with the profile attributes and traits worth comparing."""
     import pandas as pd
     import pyarrow as pa
 
     from segmint.ingest.types import quote_ident
 
-    table = ws.traits(as_of)
+    table = ctx.traits(as_of)
     for i, column in enumerate(table.schema):
         if pa.types.is_decimal(column.type):  # money: compare it as a number
             table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
     traits = table.to_pandas().set_index("customer_id")
-    rows = ws.con.execute(
+    rows = ctx.con.execute(
         "SELECT name, column_name, type FROM attributes WHERE type IN "
         "('string', 'bool', 'integer', 'float') ORDER BY builtin DESC, name"
     ).fetchall()
     wanted = [(n, c) for n, c, _ in rows if n not in SKIPPED and n not in traits.columns]
     select = ", ".join(f"{quote_ident(c)} AS {quote_ident(n)}" for n, c in wanted)
-    attrs = ws.con.execute(
+    attrs = ctx.con.execute(
         f"SELECT customer_id{', ' + select if select else ''} FROM profiles "
         "WHERE customer_id IS NOT NULL"
     ).df()

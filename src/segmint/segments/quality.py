@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from segmint.config import QualityConfig
     from segmint.rules.catalog import Catalog
     from segmint.rules.model import RuleNode
-    from segmint.workspace import Workspace
+    from segmint.segments.context import SegmentContext
 
 RELATIVE_OPS = frozenset({"within_last_days", "more_than_days_ago", "is_set", "is_not_set"})
 
@@ -120,9 +120,9 @@ def _absolute_dates(rule: RuleNode, catalog: Catalog) -> int:
     return 0
 
 
-def overlaps(ws: Workspace, names: list[str]) -> tuple[dict[str, int], list[Overlap]]:
+def overlaps(ctx: SegmentContext, names: list[str]) -> tuple[dict[str, int], list[Overlap]]:
     """Stored member counts of ``names`` and every pair's shared members and Jaccard."""
-    con = ws.con
+    con = ctx.con
     listed = ", ".join(f"'{n}'" for n in names) or "NULL"
     sizes = dict(
         con.execute(
@@ -145,19 +145,19 @@ def overlaps(ws: Workspace, names: list[str]) -> tuple[dict[str, int], list[Over
     return sizes, out
 
 
-def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality]:
+def assess(ctx: SegmentContext, names: list[str] | None = None) -> list[SegmentQuality]:
     """The checks of the active saved segments (or of ``names``) at their last refresh."""
     from segmint.errors import SegmintError
     from segmint.segments.refresh import retired_names
 
-    config = ws.config.quality
-    files = ws.segments.files()
-    retired = retired_names(ws)
+    config = ctx.config.quality
+    files = ctx.segments.files()
+    retired = retired_names(ctx)
     chosen = names or [n for n in files if n not in retired]
-    evaluator = ws.evaluator()
-    runs = _last_runs(ws)
+    evaluator = ctx.evaluator()
+    runs = _last_runs(ctx)
     active = [n for n in files if n not in retired]
-    _, pairs = overlaps(ws, sorted(set(active) | set(chosen)))
+    _, pairs = overlaps(ctx, sorted(set(active) | set(chosen)))
     largest: dict[str, tuple[float, str | None]] = {}
     for o in pairs:
         for me, other in ((o.a, o.b), (o.b, o.a)):
@@ -168,7 +168,7 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
     out = []
     for name in chosen:
         try:
-            definition = ws.segments.get(name)
+            definition = ctx.segments.get(name)
             title, campaign, rule = definition.title, definition.campaign, definition.rule
         except SegmintError as exc:
             out.append(SegmentQuality(name, None, None, None, None, None, "failed", str(exc)))
@@ -196,7 +196,7 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
                 config.min_share,
             ),
         ]
-        reach = _reachable(ws, name, size)
+        reach = _reachable(ctx, name, size)
         reach_min = config.min_reachable_share
         checks.append(Check("reachable", reach >= reach_min, round(reach, 6), reach_min))
         jaccard, _ = largest.get(name, (0.0, None))
@@ -226,13 +226,13 @@ def assess(ws: Workspace, names: list[str] | None = None) -> list[SegmentQuality
     return out
 
 
-def _last_runs(ws: Workspace) -> dict[str, dict[str, Any]]:
+def _last_runs(ctx: SegmentContext) -> dict[str, dict[str, Any]]:
     """Per segment that has run: its last run's status and error (segments/refresh.py
     ``states``), and from its last good run the as_of, size, when it ran, and the share of
     members that changed (1 - Jaccard with the run before)."""
     from segmint.segments.refresh import states
 
-    rows = ws.con.execute(
+    rows = ctx.con.execute(
         """
         SELECT r.name,
                arg_max({'as_of': r.as_of, 'size': r.size, 'entered': r.entered,
@@ -246,7 +246,7 @@ def _last_runs(ws: Workspace) -> dict[str, dict[str, Any]]:
     ).fetchall()
     good = {name: (run, runs) for name, run, runs in rows}
     out = {}
-    for name, state in states(ws).items():
+    for name, state in states(ctx).items():
         if state.status in ("never", "retired") and name not in good:
             continue
         run, runs = good.get(name, (None, 0))
@@ -265,11 +265,11 @@ def _last_runs(ws: Workspace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _reachable(ws: Workspace, name: str, size: int) -> float:
+def _reachable(ctx: SegmentContext, name: str, size: int) -> float:
     """Share of a segment's stored members reachable by email (with consent) or SMS."""
     if not size:
         return 0.0
-    row = ws.con.execute(
+    row = ctx.con.execute(
         "SELECT count(*) FROM segment_members m JOIN profiles p USING (pid) WHERE m.name = ? "
         "AND ((p.email IS NOT NULL AND p.email_consent) OR "
         "(p.phone IS NOT NULL AND p.sms_consent))",
@@ -401,13 +401,13 @@ _REASON_WORDS = {
 }
 
 
-def review(ws: Workspace) -> Review:
+def review(ctx: SegmentContext) -> Review:
     """Checks of every active segment and the findings of DESIGN section 6, ranked."""
-    config = ws.config.quality
-    segments = assess(ws)
-    sizes, pairs = overlaps(ws, [s.name for s in segments])
+    config = ctx.config.quality
+    segments = assess(ctx)
+    sizes, pairs = overlaps(ctx, [s.name for s in segments])
     merges = _merge_pairs(pairs, sizes, config.max_overlap)
-    contact = _contact_share(ws)
+    contact = _contact_share(ctx)
     no_contact = contact is not None and contact[0] / contact[1] < config.min_reachable_share
     weak = {s.name: _weakness(s, merges, not no_contact) for s in segments}
     ranked = sorted(weak.values(), key=Weakness.rank_key)
@@ -461,10 +461,10 @@ def _weakness(
     return Weakness(s, reasons, covered)
 
 
-def _contact_share(ws: Workspace) -> tuple[int, int] | None:
+def _contact_share(ctx: SegmentContext) -> tuple[int, int] | None:
     """Known customers with an email and email consent or a phone and SMS consent, and all
     known customers (None when there are none)."""
-    row = ws.con.execute(
+    row = ctx.con.execute(
         "SELECT count(*) FILTER (WHERE (email IS NOT NULL AND email_consent) OR "
         "(phone IS NOT NULL AND sms_consent)), count(*) FROM profiles "
         "WHERE customer_id IS NOT NULL"

@@ -32,9 +32,9 @@ from segmint.store.txn import transaction
 if TYPE_CHECKING:
     from segmint.console import Progress
     from segmint.rules.model import RuleNode
+    from segmint.segments.context import SegmentContext
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry
-    from segmint.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,13 @@ def fingerprint(rule: RuleNode) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def retired_names(ws: Workspace) -> set[str]:
-    rows = ws.con.execute("SELECT name FROM segment_state WHERE retired_at IS NOT NULL")
+def retired_names(ctx: SegmentContext) -> set[str]:
+    rows = ctx.con.execute("SELECT name FROM segment_state WHERE retired_at IS NOT NULL")
     return {name for (name,) in rows.fetchall()}
 
 
 def refresh(
-    ws: Workspace,
+    ctx: SegmentContext,
     names: list[str] | None = None,
     as_of: datetime | str | None = None,
     progress: Progress | None = None,
@@ -92,19 +92,19 @@ def refresh(
     when = parse_as_of(as_of)
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    files = ws.segments.files()
-    retired = retired_names(ws)
+    files = ctx.segments.files()
+    retired = retired_names(ctx)
     if names:
         unknown = [n for n in names if n not in files]
         if unknown:
-            ws.segments.path(unknown[0])  # raises with a suggestion
+            ctx.segments.path(unknown[0])  # raises with a suggestion
         chosen = list(dict.fromkeys(names))
     else:
         chosen = [n for n in files if n not in retired]
     if not chosen:
         # No saved (or active) segments: nothing to evaluate, and nothing is recorded.
         return RefreshResult(0, when, time.perf_counter() - started)
-    plan = _Plan(ws.evaluator(), ws.segments, chosen, retired, when)
+    plan = _Plan(ctx.evaluator(), ctx.segments, chosen, retired, when)
     plan.check(progress)
     levels = plan.levels()
     if levels:
@@ -113,10 +113,10 @@ def refresh(
         # one the segments can be run alone so that only the culprit fails.
         progress.phase(f"refreshing {len(levels[0])} segments")
         plan.evaluate(levels[0], isolate=True)
-    con = ws.con
+    con = ctx.con
     try:
         with transaction(con, "refresh", "the refresh"):
-            refresh_id = _next_id(ws)
+            refresh_id = _next_id(ctx)
             for level, members in enumerate(levels):
                 if level:
                     progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
@@ -157,8 +157,8 @@ def refresh(
     return RefreshResult(refresh_id, when, seconds, runs)
 
 
-def _next_id(ws: Workspace) -> int:
-    row = ws.con.execute("SELECT coalesce(max(refresh_id), 0) + 1 FROM refreshes").fetchone()
+def _next_id(ctx: SegmentContext) -> int:
+    row = ctx.con.execute("SELECT coalesce(max(refresh_id), 0) + 1 FROM refreshes").fetchone()
     return int(row[0]) if row else 1
 
 
@@ -407,11 +407,11 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def require_known(ws: Workspace, name: str) -> None:
+def require_known(ctx: SegmentContext, name: str) -> None:
     """``name`` is a saved segment (a file) or has stored history."""
-    if name in ws.segments.files():
+    if name in ctx.segments.files():
         return
-    row = ws.con.execute("SELECT 1 FROM segment_versions WHERE name = ? LIMIT 1", [name])
+    row = ctx.con.execute("SELECT 1 FROM segment_versions WHERE name = ? LIMIT 1", [name])
     if row.fetchone() is None:
         raise NotFoundError(f"no saved segment {name!r} and no history for it")
 
@@ -427,9 +427,9 @@ class SegmentState:
     error: str | None = None
 
 
-def states(ws: Workspace) -> dict[str, SegmentState]:
+def states(ctx: SegmentContext) -> dict[str, SegmentState]:
     """The state of every segment with a file or a history."""
-    rows = ws.con.execute(
+    rows = ctx.con.execute(
         "SELECT name, arg_max({'status': status, 'size': size, 'as_of': as_of, "
         "'error': error}, {'a': as_of, 'r': refresh_id}) FROM segment_runs GROUP BY name"
     ).fetchall()
@@ -437,8 +437,8 @@ def states(ws: Workspace) -> dict[str, SegmentState]:
         name: SegmentState(name, run["status"], run["size"], run["as_of"], run["error"])
         for name, run in rows
     }
-    retired = retired_names(ws)
-    for name in set(ws.segments.files()) | set(found) | retired:
+    retired = retired_names(ctx)
+    for name in set(ctx.segments.files()) | set(found) | retired:
         state = found.get(name, SegmentState(name, "never"))
         if name in retired:
             state = SegmentState(name, "retired", state.size, state.as_of, state.error)

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, f
 
 from segmint.errors import ConflictError, NotFoundError, RuleError, StoreFullError
 from segmint.hints import suggest
-from segmint.rules.coerce import as_rule, rule_error
+from segmint.rules.coerce import as_rule
 from segmint.rules.limits import check_data
+from segmint.rules.messages import rule_error
 from segmint.rules.model import Rule, RuleNode, check_text
 
 FOLDER = "segments"

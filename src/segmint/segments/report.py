@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from segmint.segments.context import SegmentContext
     from segmint.segments.profile import ProfileRow
     from segmint.segments.quality import SegmentQuality
     from segmint.segments.registry import SegmentDefinition
-    from segmint.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,18 @@ def _iso(value: datetime) -> str:
 
 
 def segment_report(
-    ws: Workspace, name: str, as_of: datetime | str | None = None, profile: bool = True
+    ctx: SegmentContext, name: str, as_of: datetime | str | None = None, profile: bool = True
 ) -> SegmentReport:
     """The report of ``name``: at its last refresh, or live at ``as_of`` when given or
     when it was never refreshed."""
     from segmint.segments.quality import assess
     from segmint.segments.query import parse_as_of
 
-    definition = ws.segments.get(name)
-    evaluator = ws.evaluator()
+    definition = ctx.segments.get(name)
+    evaluator = ctx.evaluator()
     trend = [
         (when, int(size))
-        for when, size in ws.con.execute(
+        for when, size in ctx.con.execute(
             "SELECT as_of, arg_max(size, refresh_id) FROM segment_runs "
             "WHERE name = ? AND status = 'ok' GROUP BY as_of ORDER BY as_of",
             [name],
@@ -74,7 +74,7 @@ def segment_report(
     ]
     versions = [
         (int(v), when)
-        for v, when in ws.con.execute(
+        for v, when in ctx.con.execute(
             "SELECT v.version, f.as_of FROM segment_versions v JOIN refreshes f "
             "ON f.refresh_id = v.first_refresh_id WHERE v.name = ? ORDER BY v.version",
             [name],
@@ -82,7 +82,7 @@ def segment_report(
     ]
     quality = None
     if as_of is None and trend:
-        quality = assess(ws, [name])[0]
+        quality = assess(ctx, [name])[0]
         when, size = trend[-1]
         customers = evaluator.count({"and": []}, when)
         refreshed = True
@@ -91,28 +91,28 @@ def segment_report(
         size = evaluator.count(definition.rule, when)
         customers = evaluator.count({"and": []}, when)
         refreshed = False
-    rows, base = _profile(ws, name, definition, when, refreshed) if profile and size else ([], 0)
+    rows, base = _profile(ctx, name, definition, when, refreshed) if profile and size else ([], 0)
     return SegmentReport(
         definition, when, size, customers, refreshed, quality, trend, versions, rows, base
     )
 
 
 def _profile(
-    ws: Workspace, name: str, definition: SegmentDefinition, when: datetime, refreshed: bool
+    ctx: SegmentContext, name: str, definition: SegmentDefinition, when: datetime, refreshed: bool
 ) -> tuple[list[ProfileRow], int]:
     """The profile rows and the number of customers they compare with."""
     from segmint.segments.profile import compare, population_frame
 
-    frame = population_frame(ws, when)
+    frame = population_frame(ctx, when)
     if refreshed:
-        ids = ws.con.execute(
+        ids = ctx.con.execute(
             "SELECT p.customer_id FROM segment_members m JOIN profiles p USING (pid) "
             "WHERE m.name = ?",
             [name],
         ).fetchall()
         members = {i for (i,) in ids}
     else:
-        table = ws.members(definition.rule, when)
+        table = ctx.evaluator().members(definition.rule, when)
         members = set(table.column("customer_id").to_pylist())
     return compare(frame, frame.index.isin(members)), len(frame)
 

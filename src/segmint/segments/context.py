@@ -1,0 +1,34 @@
+"""What segment and cluster work needs from a workspace, and nothing more.
+
+The façade (workspace.py) builds a :class:`SegmentContext` for each call; the subsystems
+below it (refresh, quality and review, reports, listings, cluster runs) take this instead
+of the ``Workspace``, so no layer below the façade knows it (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from segmint.config import Config
+    from segmint.segments.query import Evaluator
+    from segmint.segments.registry import Registry
+
+
+@dataclass(frozen=True)
+class SegmentContext:
+    """The workspace's connection and configuration, its saved segment files, a way to
+    get an evaluator of rules (with the catalog as it is now) and the computed traits of
+    everyone at an as_of."""
+
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    segments: Registry
+    evaluator: Callable[[], Evaluator]
+    traits: Callable[[datetime], pa.Table]

@@ -1,0 +1,133 @@
+"""The layers of docs/architecture.md, checked on the source: no module imports from a
+layer above its own, and no import closes a circle. Every import counts, those inside
+functions and under ``TYPE_CHECKING`` too: a type-only import up a layer still means the
+lower layer knows about the upper one.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "segmint"
+
+# Bottom-up; a module may import its own layer and the ones below.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "hints", "console", "config", "plotting"),
+    ("engine",),
+    ("store",),
+    ("ingest",),
+    ("identity", "profiles"),
+    ("traits",),
+    ("rules",),
+    ("segments",),
+    ("quality",),
+    ("cluster",),
+    ("activation",),
+    ("workspace",),
+    ("demo",),
+    ("__init__",),
+    ("cli", "__main__"),
+    ("server",),
+)
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(("segmint", *parts)).removesuffix(".__init__")
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else "__init__"
+    for i, names in enumerate(LAYERS):
+        if top in names:
+            return i
+    raise AssertionError(f"{module}: no layer in tests/test_architecture.py LAYERS")
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the segmint modules it imports (a name imported from a package counts as
+    the submodule when there is one)."""
+    modules = {_module(p) for p in SRC.rglob("*.py")}
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        me = _module(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.split(".")[0] == "segmint":
+                    subs = [f"{node.module}.{a.name}" for a in node.names]
+                    targets = [s for s in subs if s in modules] or [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.split(".")[0] == "segmint"]
+            found[me].update(t for t in targets if t != me)
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    for path in SRC.rglob("*.py"):
+        _layer(_module(path))
+
+
+def test_no_module_imports_from_a_layer_above() -> None:
+    upward = {
+        (me, target)
+        for me, targets in imports().items()
+        for target in targets
+        if _layer(target) > _layer(me)
+    }
+    assert not upward, "imports up a layer (docs/architecture.md):\n" + "\n".join(
+        f"  {a} imports {b}" for a, b in sorted(upward)
+    )
+
+
+def circles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_closes_a_circle() -> None:
+    found = [sorted(c) for c in circles(imports())]
+    assert not found, f"import circles: {found}"
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert circles(graph) == [frozenset({"a", "b", "c"})]
+
+
+def test_an_upward_import_is_found() -> None:
+    assert _layer("segmint.engine.clock") < _layer("segmint.rules.compile")
+    assert _layer("segmint.workspace") < _layer("segmint.demo.tour") < _layer("segmint")

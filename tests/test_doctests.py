@@ -1,22 +1,24 @@
-"""The ``>>>`` examples in the façade's docstrings run, one test per docstring.
+"""The ``>>>`` examples in segmint's docstrings run, one test per docstring.
 
-Add a module here when its public API gets examples (STYLE.md: every public façade method
-has one). Each example builds its own small workspace in a temporary folder.
+Every module of ``src/segmint`` with an example is collected (STYLE.md: every public
+façade method and rule node class has one). An example that needs a workspace builds its
+own small one in a temporary folder.
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib
+from pathlib import Path
 
 import pytest
 
-MODULES = [
-    "segmint",
-    "segmint.workspace",
-    "segmint.demo.sample",
-    "segmint.segments.backfill",
-]
+SRC = Path(__file__).resolve().parents[1] / "src" / "segmint"
+MODULES = sorted(
+    ".".join(("segmint", *path.relative_to(SRC).with_suffix("").parts)).removesuffix(".__init__")
+    for path in SRC.rglob("*.py")
+    if ">>> " in path.read_text(encoding="utf-8")
+)
 
 
 def _examples() -> list[doctest.DocTest]:
@@ -55,3 +57,14 @@ def _doc(member: object) -> str:
     target = member.fget if isinstance(member, property) else member
     target = getattr(target, "__func__", target)  # a staticmethod
     return getattr(target, "__doc__", None) or ""
+
+
+def test_every_rule_node_class_has_an_example() -> None:
+    from segmint.rules.model import NODE_TYPES
+
+    without = sorted(cls.__name__ for cls in NODE_TYPES if ">>>" not in (cls.__doc__ or ""))
+    assert not without, f"rule node classes without a >>> example: {without}"
+
+
+def test_the_examples_of_the_facade_and_the_rules_are_collected() -> None:
+    assert {"segmint.workspace", "segmint.rules.model", "segmint.engine.duckdb"} <= set(MODULES)

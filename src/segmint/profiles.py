@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.errors import ArgumentError, NotFoundError
 from segmint.ingest.sources import MAX_JSON_DEPTH, json_depth, json_members
-from segmint.ingest.types import quote_ident
+from segmint.store import customers as stored
 
 if TYPE_CHECKING:
     import duckdb
@@ -110,16 +110,10 @@ def _money_json(value: Decimal) -> int | float | str:
 
 def find_pid(con: duckdb.DuckDBPyConnection, key: str) -> int:
     """The profile of a customer id, else of an email, else of an anonymous id."""
-    row = con.execute(
-        "SELECT pid FROM (SELECT pid, 0 AS o FROM profiles WHERE customer_id = $k "
-        "UNION ALL SELECT pid, 1 FROM identities WHERE kind = 'email' AND value = lower(trim($k)) "
-        "UNION ALL SELECT pid, 2 FROM identities WHERE kind = 'anonymous_id' AND value = $k) "
-        "ORDER BY o, pid LIMIT 1",
-        {"k": key},
-    ).fetchone()
-    if row is None:
+    pid = stored.find_pid(con, key)
+    if pid is None:
         raise NotFoundError(f"no customer with customer id, email or anonymous id {key!r}")
-    return int(row[0])
+    return pid
 
 
 def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) -> CustomerView:
@@ -127,61 +121,31 @@ def customer_view(con: duckdb.DuckDBPyConnection, key: str, recent: int = 10) ->
     if isinstance(recent, bool) or not 0 <= recent <= MAX_RECENT:
         raise ArgumentError(f"--recent: must be between 0 and {MAX_RECENT:,}, got {recent}")
     pid = find_pid(con, key)
-    catalog = con.execute("SELECT name, column_name FROM attributes ORDER BY builtin DESC, name")
-    columns = catalog.fetchall()
-    select = ", ".join(quote_ident(col) for _, col in columns)
-    row = con.execute(
-        f"SELECT {select}, first_event_at, last_event_at FROM profiles WHERE pid = ?", [pid]
-    ).fetchone()
+    row = stored.profile(con, pid)
     assert row is not None
-    attributes = {name: row[i] for i, (name, _) in enumerate(columns) if row[i] is not None}
-    counts = con.execute(
-        "SELECT event, count(*), coalesce(sum(revenue), 0) FROM events WHERE pid = ? "
-        "GROUP BY event ORDER BY count(*) DESC, event",
-        [pid],
-    ).fetchall()
+    attributes = {name: value for name, value in row.attributes.items() if value is not None}
+    counts = stored.event_counts(con, pid)
     return CustomerView(
         pid=pid,
         customer_id=attributes.pop("customer_id", None),
         attributes=attributes,
-        identities=_identities(con, pid),
+        identities=[{"kind": kind, "value": value} for kind, value in stored.identities(con, pid)],
         event_counts={event: int(n) for event, n, _ in counts},
-        first_seen_at=row[-2],
-        last_seen_at=row[-1],
+        first_seen_at=row.first_event_at,
+        last_seen_at=row.last_event_at,
         revenue_total=sum((Decimal(r) for _, _, r in counts), Decimal(0)),
         recent_events=_recent(con, pid, recent),
         merged_from=_merges(con, pid),
         orders=_orders(con, pid, recent),
-        segments=[
-            name
-            for (name,) in con.execute(
-                "SELECT name FROM segment_members WHERE pid = ? ORDER BY name", [pid]
-            ).fetchall()
-        ],
+        segments=stored.segments(con, pid),
         segment_changes=[
             {"segment": name, "change": change, "as_of": as_of}
-            for name, change, as_of in con.execute(
-                "SELECT name, change, as_of FROM segment_changes WHERE pid = ? "
-                "ORDER BY as_of DESC, name LIMIT 20",
-                [pid],
-            ).fetchall()
+            for name, change, as_of in stored.segment_changes(con, pid)
         ],
     )
 
 
-def _identities(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, str]]:
-    rows = con.execute(
-        "SELECT kind, value FROM identities WHERE pid = ? ORDER BY kind, value", [pid]
-    ).fetchall()
-    return [{"kind": kind, "value": value} for kind, value in rows]
-
-
 def _recent(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, Any]]:
-    rows = con.execute(
-        "SELECT ts, event, event_id, revenue, CAST(properties AS VARCHAR) FROM events "
-        "WHERE pid = ? ORDER BY ts DESC, event, event_id LIMIT ?",
-        [pid, n],
-    ).fetchall()
     return [
         {
             "timestamp": ts,
@@ -190,7 +154,7 @@ def _recent(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, 
             "revenue": revenue,
             "properties": _properties(con, props),
         }
-        for ts, event, event_id, revenue, props in rows
+        for ts, event, event_id, revenue, props in stored.recent_events(con, pid, n)
     ]
 
 
@@ -226,11 +190,7 @@ def _properties(con: duckdb.DuckDBPyConnection, text: str | None) -> dict[str, A
 
 
 def _orders(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, Any]]:
-    rows = con.execute(
-        "SELECT order_id, ordered_at, status, total, currency, refunded_amount, revenue, "
-        "counted FROM orders WHERE pid = ? ORDER BY ordered_at DESC, order_id LIMIT ?",
-        [pid, n],
-    ).fetchall()
+    rows = stored.orders(con, pid, n)
     keys = (
         "order_id", "ordered_at", "status", "total", "currency", "refunded_amount", "revenue",
         "counted",
@@ -239,10 +199,6 @@ def _orders(con: duckdb.DuckDBPyConnection, pid: int, n: int) -> list[dict[str, 
 
 
 def _merges(con: duckdb.DuckDBPyConnection, pid: int) -> list[dict[str, Any]]:
-    rows = con.execute(
-        "SELECT via_kind, via_value, events_moved, merged_at FROM identity_merges "
-        "WHERE into_pid = ? ORDER BY merged_at, via_value",
-        [pid],
-    ).fetchall()
+    rows = stored.merges(con, pid)
     keys = ("via", "value", "events_moved", "merged_at")
     return [dict(zip(keys, r, strict=True)) for r in rows]

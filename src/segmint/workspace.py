@@ -16,7 +16,6 @@ from segmint.config import CONFIG_FILE, Config, default_toml, load_config
 from segmint.console import Progress
 from segmint.errors import NotFoundError, SegmintError, WorkspaceError
 from segmint.segments.listing import BrokenFile, SegmentListing
-from segmint.store import schema
 from segmint.store.db import DB_FILE, connect, release
 
 if TYPE_CHECKING:
@@ -73,19 +72,11 @@ def init(path: str | os.PathLike[str]) -> Workspace:
 
 
 def _create_store(root: Path, config: Config) -> None:
-    from segmint.store.txn import transaction
+    from segmint.store.migrate import create
 
     con = connect(root, config.store)
     try:
-        with transaction(con, "init", "segmint init"):
-            con.execute(schema.DDL)
-            con.executemany(
-                "INSERT INTO attributes VALUES (?, ?, ?, ?, ?)", schema.builtin_catalog_rows()
-            )
-            con.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?), ('next_pid', '1')",
-                [str(schema.SCHEMA_VERSION)],
-            )
+        create(con)
     finally:
         release(con)
 
@@ -297,14 +288,11 @@ class Workspace:
         >>> ws.stats()["customers"], ws.stats()["events"]
         (4, 10)
         """
-        row = self.con.execute(
-            "SELECT (SELECT count(*) FROM profiles), "
-            "(SELECT count(*) FROM profiles WHERE customer_id IS NOT NULL), "
-            "(SELECT count(*) FROM events), (SELECT count(*) FROM identity_merges), "
-            "(SELECT count(*) FROM loads), (SELECT coalesce(sum(rejected), 0) FROM loads)"
-        ).fetchone()
-        keys = ("profiles", "customers", "events", "merges", "loads", "rejected")
-        return dict(zip(keys, (int(v) for v in row or ()), strict=True))
+        import dataclasses
+
+        from segmint.store.stats import workspace_counts
+
+        return dataclasses.asdict(workspace_counts(self.con))
 
     def optimize(self, progress: Progress | None = None, force: bool = False) -> LayoutResult:
         """Order the events table by (event, time) so segment queries skip what they
@@ -793,12 +781,12 @@ class Workspace:
         'retired'
         """
         from segmint.segments.refresh import require_known
+        from segmint.store import segment_history
         from segmint.store.txn import transaction
 
         require_known(self._context(), name)
         with transaction(self.con, "retire", f"retiring {name}"):
-            self.con.execute("DELETE FROM segment_state WHERE name = ?", [name])
-            self.con.execute("INSERT INTO segment_state VALUES (?, now())", [name])
+            segment_history.retire(self.con, name)
 
     def history(self, name: str, since: datetime | str | None = None, output: str = "arrow") -> Any:
         """Every entry and exit of segment ``name`` (since ``since``): ``customer_id``,
@@ -813,21 +801,12 @@ class Workspace:
         """
         from segmint.segments.query import check_output, parse_as_of
         from segmint.segments.refresh import require_known
+        from segmint.store.segment_history import changes
 
         check_output(output)
         require_known(self._context(), name)
         start = parse_as_of(since, "since") if since is not None else None
-        table = (
-            self.con.execute(
-                "SELECT p.customer_id, c.change, c.as_of FROM segment_changes c "
-                "JOIN profiles p USING (pid) WHERE c.name = ? AND (? IS NULL OR c.as_of >= ?) "
-                "ORDER BY c.as_of, c.change, p.customer_id",
-                [name, start, start],
-            )
-            .arrow()
-            .read_all()
-        )
-        return _convert(table, output)
+        return _convert(changes(self.con, name, start), output)
 
     def review(self) -> Review:
         """The quarterly review of the active segments (checks and findings).
@@ -888,8 +867,9 @@ class Workspace:
         return overlaps(self._context(), chosen)
 
     def _refreshed(self) -> set[str]:
-        rows = self.con.execute("SELECT DISTINCT name FROM segment_runs WHERE status = 'ok'")
-        return {name for (name,) in rows.fetchall()}
+        from segmint.store.segment_history import refreshed_names
+
+        return refreshed_names(self.con)
 
     def add_templates(
         self, names: list[str] | None = None, replace: bool = False

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from segmint.cluster.explain import ClusterProfile, FeatureProfile
 from segmint.cluster.model import Score
 from segmint.errors import ArgumentError, ConflictError, ModelError, NotFoundError
+from segmint.store import clusters as stored
 from segmint.store.txn import transaction
 from segmint.traits.definitions import CLV_TRAITS
 
@@ -328,11 +329,7 @@ def _any_orders(ctx: SegmentContext, when: datetime) -> bool:
     from segmint.traits.expressions import TraitSettings
 
     events = list(TraitSettings.from_config(ctx.config).purchase_events)
-    marks = ", ".join("?" for _ in events)
-    row = ctx.con.execute(
-        f"SELECT 1 FROM events WHERE event IN ({marks}) AND ts <= ? LIMIT 1", [*events, when]
-    ).fetchone()
-    return row is not None
+    return stored.has_events(ctx.con, events, when)
 
 
 def _leaves(rule: dict[str, Any]) -> int:
@@ -358,21 +355,16 @@ def _store(ctx: SegmentContext, run: ClusterRun) -> int:
     assert run.labels is not None
     con = ctx.con
     with transaction(con, "cluster", "storing the cluster run"):
-        row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM cluster_runs").fetchone()
-        run_id = int(row[0]) if row else 1
+        run_id = stored.next_run_id(con)
         run.run_id = run_id
-        data = run.to_json()
-        con.execute(
-            "INSERT INTO cluster_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                datetime.now(UTC),
-                run.as_of,
-                run.k,
-                run.seconds,
-                json.dumps(run.params),
-                json.dumps(data),
-            ],
+        row = stored.RunRow(
+            run_id,
+            datetime.now(UTC),
+            run.as_of,
+            run.k,
+            run.seconds,
+            json.dumps(run.params),
+            json.dumps(run.to_json()),
         )
         members = pa.table(
             {
@@ -380,26 +372,18 @@ def _store(ctx: SegmentContext, run: ClusterRun) -> int:
                 "cluster": pa.array(run.labels["cluster"], pa.int32()),
             }
         )
-        con.register("segmint_cluster_labels", members)
-        try:
-            con.execute(
-                "INSERT INTO cluster_members SELECT ?, customer_id, cluster "
-                "FROM segmint_cluster_labels",
-                [run_id],
-            )
-        finally:
-            con.unregister("segmint_cluster_labels")
+        stored.insert_run(con, row, members)
     return run_id
 
 
 def load(ctx: SegmentContext, run_id: int) -> ClusterRun:
     """A stored run (without labels: see :func:`members`)."""
-    row = ctx.con.execute("SELECT result FROM cluster_runs WHERE run_id = ?", [run_id]).fetchone()
-    if row is None:
-        known = [r for (r,) in ctx.con.execute("SELECT run_id FROM cluster_runs").fetchall()]
+    result = stored.run_result(ctx.con, run_id)
+    if result is None:
+        known = stored.run_ids(ctx.con)
         hint = f" (runs: {', '.join(map(str, known[-10:]))})" if known else " (no runs yet)"
         raise NotFoundError(f"no cluster run {run_id}{hint}; see: segmint cluster list")
-    return from_json(json.loads(row[0]))
+    return from_json(json.loads(result))
 
 
 def from_json(data: dict[str, Any]) -> ClusterRun:
@@ -445,19 +429,16 @@ def from_json(data: dict[str, Any]) -> ClusterRun:
 
 def runs(ctx: SegmentContext) -> list[dict[str, Any]]:
     """Every stored run: id, when, as_of, k, features, seconds (oldest first)."""
-    rows = ctx.con.execute(
-        "SELECT run_id, created_at, as_of, k, seconds, params FROM cluster_runs ORDER BY run_id"
-    ).fetchall()
     return [
         {
-            **json.loads(params),
-            "run_id": run_id,
-            "created_at": _iso(created),
-            "as_of": _iso(as_of),
-            "k": k,
-            "seconds": seconds,
+            **json.loads(r.params),
+            "run_id": r.run_id,
+            "created_at": _iso(r.created_at),
+            "as_of": _iso(r.as_of),
+            "k": r.k,
+            "seconds": r.seconds,
         }
-        for run_id, created, as_of, k, seconds, params in rows
+        for r in stored.all_runs(ctx.con)
     ]
 
 
@@ -472,9 +453,7 @@ def rename(ctx: SegmentContext, run_id: int, ident: int, name: str) -> ClusterRu
     run.cluster(ident).name = text
     if clash:
         raise ConflictError(f"cluster {clash[0]} of run {run_id} is already named {text!r}", "name")
-    ctx.con.execute(
-        "UPDATE cluster_runs SET result = ? WHERE run_id = ?", [json.dumps(run.to_json()), run_id]
-    )
+    stored.update_result(ctx.con, run_id, json.dumps(run.to_json()))
     return run
 
 
@@ -482,12 +461,7 @@ def members(ctx: SegmentContext, run_id: int, ident: int) -> list[str]:
     """The customer ids of one cluster of a stored run, sorted."""
     run = load(ctx, run_id)
     run.cluster(ident)
-    rows = ctx.con.execute(
-        "SELECT customer_id FROM cluster_members WHERE run_id = ? AND cluster = ? "
-        "ORDER BY customer_id",
-        [run_id, ident],
-    ).fetchall()
-    return [r for (r,) in rows]
+    return stored.member_ids(ctx.con, run_id, ident)
 
 
 @dataclass(frozen=True)

@@ -287,57 +287,28 @@ def _report(
     templates: list[tuple[str, str, str, int | None]],
     seconds: float,
 ) -> DemoReport:
-    def all_rows(sql: str, params: list[Any] | None = None) -> list[Any]:
-        return ws.con.execute(sql, params or []).fetchall()
+    from segmint.store import stats
 
-    orders, revenue = all_rows(
-        "SELECT count(*), coalesce(sum(revenue), 0) FROM events WHERE event = ?",
-        [ws.config.order_event],
-    )[0]
-    left_out, partly, converted, currencies = all_rows(
-        "SELECT count(*) FILTER (WHERE NOT counted), "
-        "count(*) FILTER (WHERE counted AND refunded_amount > 0), "
-        "count(*) FILTER (WHERE counted AND currency <> ?), "
-        "count(DISTINCT currency) FILTER (WHERE currency <> ?) FROM orders",
-        [ws.config.money.currency, ws.config.money.currency],
-    )[0]
-    merged = all_rows(
-        "SELECT p.customer_id FROM identity_merges m JOIN profiles p ON p.pid = m.into_pid "
-        "ORDER BY m.events_moved DESC, p.customer_id LIMIT 1"
-    )
+    orders, revenue = stats.event_totals(ws.con, ws.config.order_event)
+    counted = stats.order_counts(ws.con, ws.config.money.currency)
     return DemoReport(
         root=ws.root,
         data_end=end,
         loads=loads,
         stats=ws.stats(),
-        anonymous_profiles=all_rows("SELECT count(*) FROM profiles WHERE customer_id IS NULL")[0][
-            0
-        ],
-        events_by_name=all_rows("SELECT event, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC"),
+        anonymous_profiles=stats.anonymous_profiles(ws.con),
+        events_by_name=stats.events_by_name(ws.con),
         orders=int(orders),
         revenue=float(revenue),
-        orders_left_out=int(left_out),
-        orders_partly_refunded=int(partly),
-        orders_converted=int(converted),
-        other_currencies=int(currencies),
-        countries=all_rows(
-            "SELECT coalesce(country, '(none)'), count(*) FROM profiles "
-            "WHERE customer_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
-        ),
-        devices=_devices(ws),
-        merged_example=merged[0][0] if merged else None,
+        orders_left_out=counted.left_out,
+        orders_partly_refunded=counted.partly_refunded,
+        orders_converted=counted.converted,
+        other_currencies=counted.other_currencies,
+        countries=stats.top_values(ws.con, "country", limit=5),
+        devices=stats.top_values(ws.con, "device_os"),
+        merged_example=stats.most_merged_customer(ws.con),
         seconds=seconds,
         segments=segments,
         templates=templates,
         thresholds=ws.lifecycle_thresholds(end),
     )
-
-
-def _devices(ws: Workspace) -> list[tuple[str, int]]:
-    row = ws.con.execute("SELECT column_name FROM attributes WHERE name = 'device_os'").fetchone()
-    if row is None:
-        return []
-    return ws.con.execute(
-        f"SELECT coalesce(\"{row[0]}\", '(none)'), count(*) FROM profiles "
-        "WHERE customer_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
-    ).fetchall()

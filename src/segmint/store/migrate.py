@@ -6,11 +6,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segmint.errors import WorkspaceError
-from segmint.store.schema import MIGRATIONS, SCHEMA_VERSION
+from segmint.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, builtin_catalog_rows
 from segmint.store.txn import transaction
 
 if TYPE_CHECKING:
     import duckdb
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables of a new workspace, its built-in catalog and its schema version,
+    in one transaction (``segmint init``)."""
+    with transaction(con, "init", "segmint init"):
+        con.execute(DDL)
+        con.executemany("INSERT INTO attributes VALUES (?, ?, ?, ?, ?)", builtin_catalog_rows())
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?), ('next_pid', '1')",
+            [str(SCHEMA_VERSION)],
+        )
 
 
 def upgrade(con: duckdb.DuckDBPyConnection, path: Path) -> None:

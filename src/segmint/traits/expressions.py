@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segmint.config import ClvConfig, Config, LifecycleConfig, RfmConfig, TraitsConfig
+from segmint.store.models import SESSION_PREDICTIONS, STORED_PREDICTIONS
 from segmint.traits.definitions import CADENCE_RFM_GRID, MODEL_TRAITS, RFM_GRID, TRAIT_NAMES
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 
 # The CLV predictions per fit: stored in the workspace, or (a read-only session's own
 # fits) in a temporary table; a query reads the rows of the fit of its as_of (the Clock's).
-STORED_TABLE = "clv_predictions"
-SESSION_TABLE = "segmint_clv_session"
+STORED_TABLE = STORED_PREDICTIONS
+SESSION_TABLE = SESSION_PREDICTIONS
 DAY_US = 86_400_000_000
 HORIZON_DAYS = 365
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import ModelError
+from segmint.store import models as stored
 from segmint.traits.expressions import (
     DAY_US,
     HORIZON_DAYS,
@@ -35,9 +36,7 @@ if TYPE_CHECKING:
     from segmint.traits.clv import BGNBD, GammaGamma
 
 TIME_UNITS = {"day": 1.0, "week": 7.0}
-STORED_FITS = "clv_fits"
-_SESSION_FITS = "segmint_clv_session_fits"
-# Stored fits kept (the newest); see _prune.
+# Stored fits kept (the newest); see _store.
 KEEP_FITS = 16
 
 
@@ -225,9 +224,9 @@ def ensure_predictions(
 
     key = fingerprint(con, settings)
     store = store and not is_read_only(con)
-    found = _find(con, STORED_FITS, STORED_TABLE, as_of, key)
+    found = _find(con, as_of, key)
     if found is None and not store:
-        found = _find(con, _SESSION_FITS, SESSION_TABLE, as_of, key)
+        found = _find(con, as_of, key, session=True)
     if found is not None:
         return found
     summary = read_summary(con, as_of, settings)
@@ -242,7 +241,7 @@ def stored_fit(
     con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
 ) -> ClvFit | None:
     """The stored fit at ``as_of`` for the current data and settings, if there is one."""
-    return _find(con, STORED_FITS, STORED_TABLE, as_of, fingerprint(con, settings))
+    return _find(con, as_of, fingerprint(con, settings))
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, settings: TraitSettings) -> str:
@@ -250,65 +249,30 @@ def fingerprint(con: duckdb.DuckDBPyConnection, settings: TraitSettings) -> str:
     ``loads``) and the trait settings."""
     import hashlib
 
-    version = con.execute("SELECT count(*), coalesce(max(load_id), 0) FROM loads").fetchone()
-    text = json.dumps([list(version or ()), repr(settings)])
+    text = json.dumps([stored.loads_version(con), repr(settings)])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _find(
-    con: duckdb.DuckDBPyConnection, fits: str, table: str, as_of: datetime, key: str
+    con: duckdb.DuckDBPyConnection, as_of: datetime, key: str, session: bool = False
 ) -> ClvFit | None:
-    if fits == _SESSION_FITS:
-        con.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_SESSION_FITS} "
-            "(fit_id INTEGER, as_of TIMESTAMPTZ, fingerprint VARCHAR, models VARCHAR)"
-        )
-        con.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {SESSION_TABLE} AS "
-            f"SELECT * FROM {STORED_TABLE} LIMIT 0"
-        )
-    row = con.execute(
-        f"SELECT fit_id, models FROM {fits} WHERE as_of = ? AND fingerprint = ? "
-        "ORDER BY fit_id DESC LIMIT 1",
-        [as_of, key],
-    ).fetchone()
-    if row is None:
+    found = stored.find_fit(con, as_of, key, session)
+    if found is None:
         return None
-    return ClvFit(int(row[0]), table, _models_from_json(as_of, json.loads(row[1])))
+    fit_id, models = found
+    table = SESSION_TABLE if session else STORED_TABLE
+    return ClvFit(fit_id, table, _models_from_json(as_of, json.loads(models)))
 
 
 def _store(
     con: duckdb.DuckDBPyConnection, as_of: datetime, key: str, models: FittedModels, scores: Any
 ) -> ClvFit:
-    """Store a fit and its predictions in one write, and prune old fits."""
-    from segmint.store.txn import transaction
-
-    con.register("segmint_clv_arrow", scores)
-    try:
-        with transaction(con, "clv", "storing CLV predictions"):
-            row = con.execute(f"SELECT coalesce(max(fit_id), 0) + 1 FROM {STORED_FITS}")
-            fit_id = int(row.fetchone()[0])  # type: ignore[index]
-            con.execute(
-                f"INSERT INTO {STORED_FITS} VALUES (?, ?, ?, ?, now())",
-                [fit_id, as_of, key, json.dumps(_models_json(models))],
-            )
-            con.execute(
-                f"INSERT INTO {STORED_TABLE} SELECT ?, pid, p_alive, predicted_orders_365d, "
-                "predicted_clv_365d FROM segmint_clv_arrow",
-                [fit_id],
-            )
-            _prune(con, fit_id)
-    finally:
-        con.unregister("segmint_clv_arrow")
+    """Store a fit and its predictions in one write, and prune old fits: the
+    :data:`KEEP_FITS` newest are kept (an older one is fitted again when asked for, to the
+    same values, and each as_of asked for would otherwise stay for good)."""
+    text = json.dumps(_models_json(models))
+    fit_id = stored.store_fit(con, as_of, key, text, scores, KEEP_FITS)
     return ClvFit(fit_id, STORED_TABLE, models)
-
-
-def _prune(con: duckdb.DuckDBPyConnection, newest: int) -> None:
-    """Keep the :data:`KEEP_FITS` newest fits: an older one is fitted again when asked
-    for (to the same values), and each as_of asked for would otherwise stay for good."""
-    oldest_kept = newest - KEEP_FITS + 1
-    con.execute(f"DELETE FROM {STORED_TABLE} WHERE fit_id < ?", [oldest_kept])
-    con.execute(f"DELETE FROM {STORED_FITS} WHERE fit_id < ?", [oldest_kept])
 
 
 def _keep_for_session(
@@ -316,22 +280,8 @@ def _keep_for_session(
 ) -> ClvFit:
     """A session's fit, in temporary tables under a negative fit id (never one of the
     stored ids, and each as_of its own)."""
-    _find(con, _SESSION_FITS, SESSION_TABLE, as_of, key)  # creates the tables
-    row = con.execute(f"SELECT coalesce(min(fit_id), 0) - 1 FROM {_SESSION_FITS}").fetchone()
-    fit_id = int(row[0])  # type: ignore[index]
-    con.execute(
-        f"INSERT INTO {_SESSION_FITS} VALUES (?, ?, ?, ?)",
-        [fit_id, as_of, key, json.dumps(_models_json(models))],
-    )
-    con.register("segmint_clv_arrow", scores)
-    try:
-        con.execute(
-            f"INSERT INTO {SESSION_TABLE} SELECT ?, pid, p_alive, predicted_orders_365d, "
-            "predicted_clv_365d FROM segmint_clv_arrow",
-            [fit_id],
-        )
-    finally:
-        con.unregister("segmint_clv_arrow")
+    text = json.dumps(_models_json(models))
+    fit_id = stored.keep_session_fit(con, as_of, key, text, scores)
     return ClvFit(fit_id, SESSION_TABLE, models)
 
 

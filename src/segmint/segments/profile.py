@@ -54,23 +54,16 @@ def population_frame(ctx: SegmentContext, as_of: datetime) -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
 
-    from segmint.ingest.types import quote_ident
+    from segmint.store.profiles import attribute_frame, comparable_attributes
 
     table = ctx.traits(as_of)
     for i, column in enumerate(table.schema):
         if pa.types.is_decimal(column.type):  # money: compare it as a number
             table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
     traits = table.to_pandas().set_index("customer_id")
-    rows = ctx.con.execute(
-        "SELECT name, column_name, type FROM attributes WHERE type IN "
-        "('string', 'bool', 'integer', 'float') ORDER BY builtin DESC, name"
-    ).fetchall()
-    wanted = [(n, c) for n, c, _ in rows if n not in SKIPPED and n not in traits.columns]
-    select = ", ".join(f"{quote_ident(c)} AS {quote_ident(n)}" for n, c in wanted)
-    attrs = ctx.con.execute(
-        f"SELECT customer_id{', ' + select if select else ''} FROM profiles "
-        "WHERE customer_id IS NOT NULL"
-    ).df()
+    attributes = comparable_attributes(ctx.con)
+    wanted = [(n, c) for n, c in attributes if n not in SKIPPED and n not in traits.columns]
+    attrs = attribute_frame(ctx.con, wanted)
     frame = traits.join(attrs.set_index("customer_id"), how="left")
     return pd.DataFrame(frame)
 

@@ -122,20 +122,10 @@ def _absolute_dates(rule: RuleNode, catalog: Catalog) -> int:
 
 def overlaps(ctx: SegmentContext, names: list[str]) -> tuple[dict[str, int], list[Overlap]]:
     """Stored member counts of ``names`` and every pair's shared members and Jaccard."""
-    con = ctx.con
-    listed = ", ".join(f"'{n}'" for n in names) or "NULL"
-    sizes = dict(
-        con.execute(
-            f"SELECT name, count(*) FROM segment_members WHERE name IN ({listed}) GROUP BY name"
-        ).fetchall()
-    )
-    sizes = {n: int(sizes.get(n, 0)) for n in names}
-    pairs = con.execute(
-        "SELECT a.name, b.name, count(*) FROM segment_members a JOIN segment_members b "
-        f"ON a.pid = b.pid AND a.name < b.name WHERE a.name IN ({listed}) "
-        f"AND b.name IN ({listed}) GROUP BY ALL"
-    ).fetchall()
-    shared = {(a, b): int(n) for a, b, n in pairs}
+    from segmint.store.segments import member_counts, shared_members
+
+    sizes = member_counts(ctx.con, names)
+    shared = shared_members(ctx.con, names)
     out = []
     for i, a in enumerate(sorted(names)):
         for b in sorted(names)[i + 1 :]:
@@ -231,20 +221,9 @@ def _last_runs(ctx: SegmentContext) -> dict[str, dict[str, Any]]:
     ``states``), and from its last good run the as_of, size, when it ran, and the share of
     members that changed (1 - Jaccard with the run before)."""
     from segmint.segments.refresh import states
+    from segmint.store.segments import last_good_runs
 
-    rows = ctx.con.execute(
-        """
-        SELECT r.name,
-               arg_max({'as_of': r.as_of, 'size': r.size, 'entered': r.entered,
-                        'exited': r.exited,
-                        'at': f.started_at + to_microseconds(CAST(f.seconds * 1e6 AS BIGINT))},
-                       {'a': r.as_of, 'r': r.refresh_id}) AS run,
-               count(*) AS runs
-        FROM segment_runs r JOIN refreshes f USING (refresh_id)
-        WHERE r.status = 'ok' GROUP BY r.name
-        """
-    ).fetchall()
-    good = {name: (run, runs) for name, run, runs in rows}
+    good = last_good_runs(ctx.con)
     out = {}
     for name, state in states(ctx).items():
         if state.status in ("never", "retired") and name not in good:
@@ -269,13 +248,9 @@ def _reachable(ctx: SegmentContext, name: str, size: int) -> float:
     """Share of a segment's stored members reachable by email (with consent) or SMS."""
     if not size:
         return 0.0
-    row = ctx.con.execute(
-        "SELECT count(*) FROM segment_members m JOIN profiles p USING (pid) WHERE m.name = ? "
-        "AND ((p.email IS NOT NULL AND p.email_consent) OR "
-        "(p.phone IS NOT NULL AND p.sms_consent))",
-        [name],
-    ).fetchone()
-    return (int(row[0]) if row else 0) / size
+    from segmint.store.segments import reachable_members
+
+    return reachable_members(ctx.con, name) / size
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -464,14 +439,10 @@ def _weakness(
 def _contact_share(ctx: SegmentContext) -> tuple[int, int] | None:
     """Known customers with an email and email consent or a phone and SMS consent, and all
     known customers (None when there are none)."""
-    row = ctx.con.execute(
-        "SELECT count(*) FILTER (WHERE (email IS NOT NULL AND email_consent) OR "
-        "(phone IS NOT NULL AND sms_consent)), count(*) FROM profiles "
-        "WHERE customer_id IS NOT NULL"
-    ).fetchone()
-    if row is None or not row[1]:
-        return None
-    return int(row[0]), int(row[1])
+    from segmint.store.profiles import contactable_customers
+
+    reachable, everyone = contactable_customers(ctx.con)
+    return (reachable, everyone) if everyone else None
 
 
 def _no_contact_finding(reachable: int, customers: int, minimum: float) -> Finding:

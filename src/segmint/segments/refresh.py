@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from segmint.errors import NotFoundError, QueryError, RuleError, SegmintError
+from segmint.store import segments as store
 from segmint.store.txn import transaction
 
 if TYPE_CHECKING:
@@ -71,8 +72,7 @@ def fingerprint(rule: RuleNode) -> str:
 
 
 def retired_names(ctx: SegmentContext) -> set[str]:
-    rows = ctx.con.execute("SELECT name FROM segment_state WHERE retired_at IS NOT NULL")
-    return {name for (name,) in rows.fetchall()}
+    return store.retired_names(ctx.con)
 
 
 def refresh(
@@ -116,7 +116,7 @@ def refresh(
     con = ctx.con
     try:
         with transaction(con, "refresh", "the refresh"):
-            refresh_id = _next_id(ctx)
+            refresh_id = store.next_refresh_id(con)
             for level, members in enumerate(levels):
                 if level:
                     progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
@@ -124,42 +124,10 @@ def refresh(
                 plan.store(members, refresh_id)
             seconds = time.perf_counter() - started
             runs = [plan.runs[n] for n in chosen]
-            con.execute(
-                "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    refresh_id,
-                    when,
-                    started_at,
-                    seconds,
-                    len(runs),
-                    sum(r.status != "ok" for r in runs),
-                ],
-            )
-            con.executemany(
-                "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        refresh_id,
-                        r.name,
-                        r.version,
-                        when,
-                        r.status,
-                        r.error,
-                        r.size,
-                        r.entered,
-                        r.exited,
-                    ]
-                    for r in runs
-                ],
-            )
+            store.record_refresh(con, refresh_id, when, started_at, seconds, runs)
     finally:
         progress.done()
     return RefreshResult(refresh_id, when, seconds, runs)
-
-
-def _next_id(ctx: SegmentContext) -> int:
-    row = ctx.con.execute("SELECT coalesce(max(refresh_id), 0) + 1 FROM refreshes").fetchone()
-    return int(row[0]) if row else 1
 
 
 class _Plan:
@@ -192,11 +160,7 @@ class _Plan:
         from segmint.rules.validate import referenced_segments
 
         progress.phase(f"checking {len(self.chosen)} segments")
-        latest = dict(
-            self.con.execute(
-                "SELECT name, max(as_of) FROM segment_runs WHERE status = 'ok' GROUP BY name"
-            ).fetchall()
-        )
+        latest = store.latest_ok_as_of(self.con)
         for name in self.chosen:
             if name in self.retired:
                 self.fail(name, "retired (its history is kept; it is no longer refreshed)")
@@ -283,7 +247,7 @@ class _Plan:
                     f"back: {str(exc).splitlines()[0]}"
                 ) from None
             self.columns = {}
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _eval AS SELECT pid FROM profiles")
+            store.start_isolated_evaluation(self.con)
             for name in names:
                 try:
                     self._run_query([name], into="_one")
@@ -291,10 +255,7 @@ class _Plan:
                     self.fail(name, f"query failed: {str(exc).splitlines()[0]}")
                     continue
                 column = f"s{len(self.columns)}"
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE _eval AS SELECT e.*, "
-                    f"coalesce(o.s0, false) AS {column} FROM _eval e LEFT JOIN _one o USING (pid)"
-                )
+                store.add_isolated_result(self.con, column)
                 self.columns[name] = column
 
     def _run_query(self, names: list[str], into: str = "_eval") -> None:
@@ -305,9 +266,7 @@ class _Plan:
         rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
         sql, variables = self.evaluator.many_template(rules, self.as_of)
         params = self.evaluator.clock_params(variables, self.as_of)
-        self.evaluator.engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {into} AS {self.checked(names, sql)}", params
-        )
+        store.evaluate_into(self.evaluator.engine, into, self.checked(names, sql), params)
 
     def checked(self, names: list[str], sql: str) -> str:
         """The SQL to run for ``names`` (a seam for tests that make one segment's query
@@ -323,84 +282,20 @@ class _Plan:
         done = [n for n in names if n in self.columns]
         if not done:
             return
-        con = self.con
-        union = " UNION ALL ".join(
-            f"SELECT '{n}' AS name, pid FROM _eval WHERE {self.columns[n]}" for n in done
-        )
-        names_sql = ", ".join(f"'{n}'" for n in done)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
-        first = (
-            con.execute(
-                f"SELECT 1 FROM segment_members WHERE name IN ({names_sql}) LIMIT 1"
-            ).fetchone()
-            is None
-        )
-        entered: str = "_new"
-        exited: str | None = None
-        if not first:
-            # One full join of the new members with the stored ones gives both directions.
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _diff AS SELECT coalesce(n.name, m.name) AS name, "
-                "coalesce(n.pid, m.pid) AS pid, m.pid IS NULL AS entered FROM _new n FULL JOIN "
-                f"(SELECT name, pid FROM segment_members WHERE name IN ({names_sql})) m "
-                "ON n.name = m.name AND n.pid = m.pid WHERE n.pid IS NULL OR m.pid IS NULL"
-            )
-            for table, test in (("_entered", "entered"), ("_exited", "NOT entered")):
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT name, pid FROM _diff "
-                    f"WHERE {test}"
-                )
-            entered, exited = "_entered", "_exited"
-        # (On a first refresh of these segments nothing is stored: every member enters.)
-        for source, change in ((entered, "entered"), (exited, "exited")):
-            if source is not None:
-                con.execute(
-                    f"INSERT INTO segment_changes SELECT name, pid, '{change}', ?, ? FROM {source}",
-                    [self.as_of, refresh_id],
-                )
-        if exited is not None:
-            con.execute(
-                f"DELETE FROM segment_members m USING {exited} x "
-                "WHERE m.name = x.name AND m.pid = x.pid"
-            )
-        con.execute(f"INSERT INTO segment_members SELECT name, pid FROM {entered}")
-        moved = (
-            "SELECT name, count(*) FILTER (WHERE change = 'entered') AS e, "
-            "count(*) FILTER (WHERE change = 'exited') AS x FROM segment_changes "
-            f"WHERE refresh_id = ? AND name IN ({names_sql}) GROUP BY name"
-        )
-        counts = {
-            name: (size, came, left)
-            for name, size, came, left in con.execute(
-                "SELECT k.name, coalesce(n.size, 0), coalesce(c.e, 0), coalesce(c.x, 0) FROM "
-                f"(SELECT unnest([{names_sql}]) AS name) k "
-                "LEFT JOIN (SELECT name, count(*) AS size FROM _new GROUP BY name) n "
-                f"USING (name) LEFT JOIN ({moved}) c USING (name)",
-                [refresh_id],
-            ).fetchall()
-        }
+        columns = {n: self.columns[n] for n in done}
+        counts = store.store_members(self.con, columns, self.as_of, refresh_id)
         for name in done:
-            size, came, left = counts[name]
+            moved = counts[name]
             version = self.version(name, refresh_id)
-            self.runs[name] = SegmentRun(name, "ok", size, came, left, version)
+            self.runs[name] = SegmentRun(
+                name, "ok", moved.size, moved.entered, moved.exited, version
+            )
 
     def version(self, name: str, refresh_id: int) -> int:
         """The definition version of ``name``: a new one when its rule changed."""
         tree = self.trees[name]
-        mark = fingerprint(tree)
-        row = self.con.execute(
-            "SELECT version, fingerprint FROM segment_versions WHERE name = ? "
-            "ORDER BY version DESC LIMIT 1",
-            [name],
-        ).fetchone()
-        if row is not None and row[1] == mark:
-            return int(row[0])
-        version = 1 if row is None else int(row[0]) + 1
-        self.con.execute(
-            "INSERT INTO segment_versions VALUES (?, ?, ?, ?, ?, ?)",
-            [name, version, mark, json.dumps(tree.to_json()), refresh_id, datetime.now(UTC)],
-        )
-        return version
+        rule = json.dumps(tree.to_json())
+        return store.definition_version(self.con, name, fingerprint(tree), rule, refresh_id)
 
 
 def _iso(value: datetime) -> str:
@@ -411,8 +306,7 @@ def require_known(ctx: SegmentContext, name: str) -> None:
     """``name`` is a saved segment (a file) or has stored history."""
     if name in ctx.segments.files():
         return
-    row = ctx.con.execute("SELECT 1 FROM segment_versions WHERE name = ? LIMIT 1", [name])
-    if row.fetchone() is None:
+    if not store.has_history(ctx.con, name):
         raise NotFoundError(f"no saved segment {name!r} and no history for it")
 
 
@@ -429,13 +323,9 @@ class SegmentState:
 
 def states(ctx: SegmentContext) -> dict[str, SegmentState]:
     """The state of every segment with a file or a history."""
-    rows = ctx.con.execute(
-        "SELECT name, arg_max({'status': status, 'size': size, 'as_of': as_of, "
-        "'error': error}, {'a': as_of, 'r': refresh_id}) FROM segment_runs GROUP BY name"
-    ).fetchall()
     found = {
         name: SegmentState(name, run["status"], run["size"], run["as_of"], run["error"])
-        for name, run in rows
+        for name, run in store.last_runs(ctx.con).items()
     }
     retired = retired_names(ctx)
     for name in set(ctx.segments.files()) | set(found) | retired:

@@ -61,25 +61,12 @@ def segment_report(
     when it was never refreshed."""
     from segmint.segments.quality import assess
     from segmint.segments.query import parse_as_of
+    from segmint.store.segments import size_trend, version_dates
 
     definition = ctx.segments.get(name)
     evaluator = ctx.evaluator()
-    trend = [
-        (when, int(size))
-        for when, size in ctx.con.execute(
-            "SELECT as_of, arg_max(size, refresh_id) FROM segment_runs "
-            "WHERE name = ? AND status = 'ok' GROUP BY as_of ORDER BY as_of",
-            [name],
-        ).fetchall()
-    ]
-    versions = [
-        (int(v), when)
-        for v, when in ctx.con.execute(
-            "SELECT v.version, f.as_of FROM segment_versions v JOIN refreshes f "
-            "ON f.refresh_id = v.first_refresh_id WHERE v.name = ? ORDER BY v.version",
-            [name],
-        ).fetchall()
-    ]
+    trend = size_trend(ctx.con, name)
+    versions = version_dates(ctx.con, name)
     quality = None
     if as_of is None and trend:
         quality = assess(ctx, [name])[0]
@@ -102,15 +89,11 @@ def _profile(
 ) -> tuple[list[ProfileRow], int]:
     """The profile rows and the number of customers they compare with."""
     from segmint.segments.profile import compare, population_frame
+    from segmint.store.segments import member_customer_ids
 
     frame = population_frame(ctx, when)
     if refreshed:
-        ids = ctx.con.execute(
-            "SELECT p.customer_id FROM segment_members m JOIN profiles p USING (pid) "
-            "WHERE m.name = ?",
-            [name],
-        ).fetchall()
-        members = {i for (i,) in ids}
+        members = member_customer_ids(ctx.con, name)
     else:
         table = ctx.evaluator().members(definition.rule, when)
         members = set(table.column("customer_id").to_pylist())

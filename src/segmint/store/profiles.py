@@ -1,0 +1,76 @@
+"""Reads of the customer view that segment reports and quality checks need: who can be
+contacted, and the stored attributes worth comparing.
+
+The count of contactable customers is an Ibis expression. The attributes are read with
+SQL built from the ``attributes`` catalog (each column quoted as an identifier) straight
+into a pandas frame, so their dtypes are DuckDB's as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.types as ir
+    import pandas as pd
+
+
+def _quote(name: str) -> str:
+    """An SQL identifier, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def contacts_table() -> ir.Table:
+    """The profile columns that say whether a customer can be reached."""
+    import ibis
+
+    schema = {
+        "pid": "int64",
+        "customer_id": "string",
+        "email": "string",
+        "email_consent": "boolean",
+        "phone": "string",
+        "sms_consent": "boolean",
+    }
+    return ibis.table(schema, name="profiles")
+
+
+def reachable(profiles: ir.Table) -> ir.BooleanColumn:
+    return (profiles.email.notnull() & profiles.email_consent) | (
+        profiles.phone.notnull() & profiles.sms_consent
+    )
+
+
+def contactable_customers(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Known customers (with a ``customer_id``) that can be reached by email or SMS, and
+    all known customers."""
+    from segmint.engine.duckdb import DuckDBEngine
+
+    profiles = contacts_table()
+    known: ir.Table = profiles.filter(profiles.customer_id.notnull())
+    expr = known.aggregate(reachable=known.count(where=reachable(known)), everyone=known.count())
+    row = DuckDBEngine(con).to_arrow(expr).to_pylist()[0]
+    return int(row["reachable"]), int(row["everyone"])
+
+
+def comparable_attributes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The stored attributes of a plain type (string, bool, integer, float), as
+    ``(name, column)``: builtin ones first, then by name."""
+    rows = con.execute(
+        "SELECT name, column_name, type FROM attributes WHERE type IN "
+        "('string', 'bool', 'integer', 'float') ORDER BY builtin DESC, name"
+    ).fetchall()
+    return [(name, column) for name, column, _ in rows]
+
+
+def attribute_frame(
+    con: duckdb.DuckDBPyConnection, attributes: list[tuple[str, str]]
+) -> pd.DataFrame:
+    """``customer_id`` and the ``(name, column)`` attributes, named by name, of every known
+    customer."""
+    select = ", ".join(f"{_quote(c)} AS {_quote(n)}" for n, c in attributes)
+    return con.execute(
+        f"SELECT customer_id{', ' + select if select else ''} FROM profiles "
+        "WHERE customer_id IS NOT NULL"
+    ).df()

@@ -2,8 +2,8 @@
 
     python bench/architecture_stats.py [--src src/segmint]
 
-Prints, per layer of docs/architecture.md: modules, SQL string literals (strings that
-start with a SQL keyword, f-strings included), and function lengths; then the import
+Prints, per layer of docs/architecture.md: modules, SQL string literals (found as
+tests/test_architecture.py finds them), and function lengths; then the import
 circles, the upward imports, the public methods of ``Workspace``, and the ``>>>``
 examples in the sources. Read from the source with ``ast``: nothing is imported or run.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import statistics
 import sys
 from collections import Counter, defaultdict
@@ -20,13 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_architecture import LAYERS, circles
+from tests.test_architecture import LAYERS, circles, sql_strings
 
-SQL = re.compile(
-    r"^\s*\(?\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|COPY|SET|BEGIN|COMMIT|"
-    r"CHECKPOINT|PRAGMA|ATTACH|DETACH|EXPLAIN|SUMMARIZE|DESCRIBE|FROM)\b",
-    re.IGNORECASE,
-)
+# SQL strings are found as tests/test_architecture.py finds them (capital keywords).
 
 
 def layer_name(module: str) -> str:
@@ -38,21 +33,12 @@ def layer_name(module: str) -> str:
     return "?"
 
 
-def string_text(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(v.value for v in node.values if isinstance(v, ast.Constant))
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, default=Path("src/segmint"))
     args = parser.parse_args()
     root: Path = args.src
     sql: Counter[str] = Counter()
-    fstrings: Counter[str] = Counter()
     modules: Counter[str] = Counter()
     lengths: dict[str, list[int]] = defaultdict(list)
     examples = 0
@@ -70,13 +56,7 @@ def main() -> None:
         text = path.read_text(encoding="utf-8")
         examples += text.count(">>> ")
         tree = ast.parse(text)
-        docstrings = {
-            id(n.body[0].value)
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-            and n.body
-            and isinstance(n.body[0], ast.Expr)
-        }
+        sql[layer] += len(sql_strings(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 assert node.end_lineno is not None
@@ -85,18 +65,12 @@ def main() -> None:
                 workspace_methods = sum(
                     isinstance(b, ast.FunctionDef) and not b.name.startswith("_") for b in node.body
                 )
-            if id(node) in docstrings:
-                continue
-            found = string_text(node)
-            if found is not None and SQL.match(found):
-                sql[layer] += 1
-                fstrings[layer] += isinstance(node, ast.JoinedStr)
             source = node.module if isinstance(node, ast.ImportFrom) and node.level == 0 else None
             if source is not None and source.startswith("segmint"):
                 assert isinstance(node, ast.ImportFrom)
                 subs = [f"{source}.{a.name}" for a in node.names]
                 graph[module].update([s for s in subs if s in names] or [source])
-    print(f"{'layer':<12}{'modules':>8}{'SQL strings':>13}{'f-strings':>11}"
+    print(f"{'layer':<12}{'modules':>8}{'SQL strings':>13}"
           f"{'functions':>11}{'median len':>12}{'p90 len':>9}")  # fmt: skip
     all_lengths: list[int] = []
     for names_ in LAYERS:
@@ -107,13 +81,13 @@ def main() -> None:
         all_lengths += ls
         p90 = ls[int(0.9 * (len(ls) - 1))] if ls else 0
         print(
-            f"{layer:<12}{modules[layer]:>8}{sql[layer]:>13}{fstrings[layer]:>11}"
+            f"{layer:<12}{modules[layer]:>8}{sql[layer]:>13}"
             f"{len(ls):>11}{statistics.median(ls) if ls else 0:>12}{p90:>9}"
         )
     all_lengths.sort()
     print(
         f"{'all':<12}{sum(modules.values()):>8}{sum(sql.values()):>13}"
-        f"{sum(fstrings.values()):>11}{len(all_lengths):>11}"
+        f"{len(all_lengths):>11}"
         f"{statistics.median(all_lengths):>12}{all_lengths[int(0.9 * (len(all_lengths) - 1))]:>9}"
     )
     found = circles(graph)

@@ -7,6 +7,7 @@ lower layer knows about the upper one.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -131,3 +132,67 @@ def test_the_circle_finder_finds_a_circle() -> None:
 def test_an_upward_import_is_found() -> None:
     assert _layer("segmint.engine.clock") < _layer("segmint.rules.compile")
     assert _layer("segmint.workspace") < _layer("segmint.demo.tour") < _layer("segmint")
+
+
+# A string that is SQL: it starts with a statement keyword, or holds a clause keyword, in
+# capitals as segmint writes SQL (messages and grammar words are lower case).
+_SQL = re.compile(
+    r"^\s*\(?\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|COPY|SET|BEGIN|COMMIT|"
+    r"CHECKPOINT|PRAGMA|ATTACH|DETACH|EXPLAIN|SUMMARIZE|DESCRIBE)\b"
+    r"|\b(FROM|WHERE|JOIN|GROUP BY|ORDER BY|VALUES)\b"
+)
+# Where SQL text may be: the engine, the store, and the ingest (its DuckDB readers and
+# TRY_CAST validation are DuckDB-only fast paths, docs/ingestion.md).
+SQL_HOMES = ("engine", "store", "ingest")
+
+
+def sql_strings(path: Path) -> list[tuple[int, str]]:
+    """The string literals of a module that are SQL (docstrings left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    # The text pieces of an f-string are read with it, not again on their own.
+    pieces = {
+        id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values
+    }
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in docstrings or id(node) in pieces:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        else:
+            continue
+        if _SQL.search(text):
+            found.append((node.lineno, text))
+    return found
+
+
+def test_sql_lives_in_the_engine_the_store_and_the_ingest_only() -> None:
+    stray = [
+        f"  {path.relative_to(SRC)}:{line}: {text[:60]!r}"
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] not in SQL_HOMES
+        for line, text in sql_strings(path)
+    ]
+    assert not stray, "SQL outside engine/, store/ and ingest/:\n" + "\n".join(stray)
+
+
+def test_the_sql_finder_finds_sql_and_not_messages(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        '"""SELECT in a docstring is prose."""\n'
+        'a = "SELECT 1"\n'
+        'b = f"DELETE FROM {t} WHERE x"\n'
+        'c = "rows are read from the file"\n'
+        'd = "set the value"\n',
+        encoding="utf-8",
+    )
+    assert [line for line, _ in sql_strings(module)] == [2, 3]

@@ -67,17 +67,15 @@ def read_catalog(
     """The catalog of the workspace behind ``con``: stored attributes and computed traits
     (a trait's name wins over a stored attribute of the same name, which the ingest no
     longer accepts), event names and properties, saved segments."""
-    attributes = {
-        name: AttributeInfo(column, kind)
-        for name, column, kind in con.execute(
-            "SELECT name, column_name, type FROM attributes"
-        ).fetchall()
-    }
+    from segmint.store.catalog import read_catalog_rows
+
+    rows = read_catalog_rows(con)
+    attributes = {name: AttributeInfo(column, kind) for name, column, kind in rows.attributes}
     attributes.update(trait_attributes())
-    events = frozenset(e for (e,) in con.execute("SELECT event FROM event_names").fetchall())
-    properties = dict(con.execute("SELECT prop, type FROM event_properties").fetchall())
+    events = frozenset(rows.events)
+    properties = rows.properties
     usage: dict[str, set[str]] = {}
-    for event, prop in con.execute("SELECT event, prop FROM event_property_usage").fetchall():
+    for event, prop in rows.usage:
         usage.setdefault(event, set()).add(prop)
     return Catalog(
         attributes,

@@ -182,11 +182,9 @@ class Evaluator:
         for tree in trees:
             self.prepare_traits(tree, (), when)
         sql, variables = self.many_template([inline_segments(t, self.catalog) for t in trees], when)
-        return self.engine.to_arrow(
-            "SELECT p.customer_id, e.* EXCLUDE (pid) FROM profiles p "
-            f"JOIN ({sql}) e USING (pid) ORDER BY p.customer_id",
-            self.clock_params(variables, when),
-        )
+        from segmint.store.segments import flags_by_customer
+
+        return flags_by_customer(self.engine, sql, self.clock_params(variables, when))
 
     def run(
         self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
+    import pyarrow as pa
 
     from segmint.engine.base import Params
     from segmint.engine.duckdb import DuckDBEngine
@@ -216,6 +217,16 @@ def evaluate_into(engine: DuckDBEngine, into: str, sql: str, params: Params) -> 
     if into not in _SCRATCH:
         raise ValueError(f"not an evaluation table: {into!r}")
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS {sql}", params)
+
+
+def flags_by_customer(engine: DuckDBEngine, sql: str, params: Params) -> pa.Table:
+    """The evaluation query ``sql`` (pid and one boolean column per rule) with each pid's
+    ``customer_id`` in its place, ordered by ``customer_id`` (Evaluator.flags)."""
+    return engine.to_arrow(
+        "SELECT p.customer_id, e.* EXCLUDE (pid) FROM profiles p "
+        f"JOIN ({sql}) e USING (pid) ORDER BY p.customer_id",
+        params,
+    )
 
 
 def start_isolated_evaluation(con: duckdb.DuckDBPyConnection) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from segmint.engine.sqltext import quote_ident
 from segmint.ingest.context import LoadContext
-from segmint.ingest.types import WIDENS_TO, quote_ident
+from segmint.ingest.types import WIDENS_TO
 from segmint.store.schema import STORAGE_TYPES
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

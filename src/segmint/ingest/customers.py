@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from segmint.engine.sqltext import quote_ident
 from segmint.errors import IngestError
 from segmint.ingest.catalog import (
     Target,
@@ -24,7 +25,7 @@ from segmint.ingest.stage import (
     range_check,
     require_scalar_column,
 )
-from segmint.ingest.types import SourceColumn, cast_expr, quote_ident
+from segmint.ingest.types import SourceColumn, cast_expr
 from segmint.store.schema import BUILTIN_ATTRIBUTES
 
 _COUNTRY_CHECK = (

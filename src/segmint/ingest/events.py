@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from segmint.engine.sqltext import quote_ident, quote_str
 from segmint.errors import IngestError
 from segmint.ingest.catalog import (
     Target,
@@ -58,8 +59,6 @@ from segmint.ingest.types import (
     json_path,
     money_can_fail,
     money_reason,
-    quote_ident,
-    quote_str,
 )
 
 

@@ -21,16 +21,12 @@ time or customer it replaces the stored order and its event.
 
 from __future__ import annotations
 
+from segmint.engine.sqltext import quote_str
 from segmint.errors import IngestError
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source
 from segmint.ingest.stage import Check, convert_check, json_text_checks
-from segmint.ingest.types import (
-    cast_expr,
-    money_can_fail,
-    money_reason,
-    quote_str,
-)
+from segmint.ingest.types import cast_expr, money_can_fail, money_reason
 
 # Order columns with a role beyond a property; they are stored as properties explicitly.
 ROLE_COLUMNS = ("currency", "status", "refunded_amount")

@@ -11,6 +11,7 @@ as loaded.
 
 from __future__ import annotations
 
+from segmint.engine.sqltext import quote_str
 from segmint.errors import IngestError
 from segmint.ingest.context import LoadContext
 from segmint.ingest.orders import RATE_SCALE, check_currency, reconvert
@@ -24,7 +25,7 @@ from segmint.ingest.stage import (
     range_check,
     require_scalar_column,
 )
-from segmint.ingest.types import cast_expr, quote_str
+from segmint.ingest.types import cast_expr
 
 REQUIRED = ("currency", "rate", "valid_from")
 

@@ -20,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segmint.engine.sqltext import quote_ident, quote_str
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source
-from segmint.ingest.types import json_path, quote_ident, quote_str
+from segmint.ingest.types import json_path
 from segmint.store.db import sync_folder
 
 if TYPE_CHECKING:

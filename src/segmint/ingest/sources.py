@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from segmint.engine.sqltext import quote_ident, quote_str
 from segmint.errors import IngestError
-from segmint.ingest.types import SourceColumn, quote_ident, quote_str
+from segmint.ingest.types import SourceColumn
 
 if TYPE_CHECKING:
     import duckdb

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
+from segmint.engine.sqltext import quote_str
 from segmint.errors import IngestError
 from segmint.ingest.context import LoadContext
 from segmint.ingest.sources import Source, raw_json, repair_unterminated_quote
@@ -19,7 +20,6 @@ from segmint.ingest.types import (
     cast_expr,
     inference_aggregates,
     pick_type,
-    quote_str,
     typed_logical,
 )
 

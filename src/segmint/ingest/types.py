@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from segmint.engine.sqltext import quote_str
 from segmint.store.schema import STORAGE_TYPES
 
 SourceKind = Literal["text", "json", "typed"]
@@ -27,19 +28,9 @@ _BOOL_WORDS: Final = "('true', 'false')"
 WIDENS_TO: Final[dict[str, str]] = {"integer": "float"}
 
 
-def quote_ident(name: str) -> str:
-    """Quote an SQL identifier (any characters allowed)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def json_path(key: str) -> str:
     """A JSON path selecting one top-level key, whatever characters it holds."""
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote_str(value: str) -> str:
-    """Quote an SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

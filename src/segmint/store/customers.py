@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from segmint.engine.sqltext import quote_ident
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -26,10 +28,6 @@ class ProfileRow:
     attributes: dict[str, Any]
     first_event_at: datetime | None
     last_event_at: datetime | None
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def find_pid(con: duckdb.DuckDBPyConnection, key: str) -> int | None:
@@ -48,7 +46,7 @@ def profile(con: duckdb.DuckDBPyConnection, pid: int) -> ProfileRow | None:
     """Profile ``pid``'s attributes and first and last event times."""
     catalog = con.execute("SELECT name, column_name FROM attributes ORDER BY builtin DESC, name")
     columns = catalog.fetchall()
-    select = ", ".join(_quoted(col) for _, col in columns)
+    select = ", ".join(quote_ident(col) for _, col in columns)
     row = con.execute(
         f"SELECT {select}, first_event_at, last_event_at FROM profiles WHERE pid = ?", [pid]
     ).fetchone()

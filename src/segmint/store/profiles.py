@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from segmint.engine.sqltext import quote_ident
+
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
     import pandas as pd
-
-
-def _quote(name: str) -> str:
-    """An SQL identifier, whatever characters it holds."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def contacts_table() -> ir.Table:
@@ -69,7 +66,7 @@ def attribute_frame(
 ) -> pd.DataFrame:
     """``customer_id`` and the ``(name, column)`` attributes, named by name, of every known
     customer."""
-    select = ", ".join(f"{_quote(c)} AS {_quote(n)}" for n, c in attributes)
+    select = ", ".join(f"{quote_ident(c)} AS {quote_ident(n)}" for n, c in attributes)
     return con.execute(
         f"SELECT customer_id{', ' + select if select else ''} FROM profiles "
         "WHERE customer_id IS NOT NULL"

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from segmint.engine.sqltext import quote_str
+
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
@@ -41,13 +43,8 @@ _COLUMN = re.compile(r"s[0-9]+")
 _SCRATCH = frozenset({"_eval", "_one"})
 
 
-def _name(value: str) -> str:
-    """A segment name as an SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _names(values: Iterable[str]) -> str:
-    return ", ".join(_name(v) for v in values)
+    return ", ".join(quote_str(v) for v in values)
 
 
 def _column(value: str) -> str:
@@ -259,7 +256,8 @@ def store_members(
     apply them to the stored members."""
     names_sql = _names(columns)
     union = " UNION ALL ".join(
-        f"SELECT {_name(n)} AS name, pid FROM _eval WHERE {_column(c)}" for n, c in columns.items()
+        f"SELECT {quote_str(n)} AS name, pid FROM _eval WHERE {_column(c)}"
+        for n, c in columns.items()
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
     first = (

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from segmint.engine.sqltext import quote_ident
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -102,7 +104,7 @@ def top_values(
     row = con.execute("SELECT column_name FROM attributes WHERE name = ?", [attribute]).fetchone()
     if row is None:
         return []
-    column = '"' + str(row[0]).replace('"', '""') + '"'
+    column = quote_ident(str(row[0]))
     rows = con.execute(
         f"SELECT coalesce({column}, '(none)'), count(*) FROM profiles "
         "WHERE customer_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"

@@ -119,7 +119,7 @@ def segmint_load(
     with segmint.open(root) as ws:
         if variant == "log-only":
             # The other crash-safety remedy (docs/crash-safety.md): every row through the log.
-            ws.con.execute("SET enable_optimistic_write = false")
+            ws._db.execute("SET enable_optimistic_write = false")
         result = ws.ingest("events", data / f"events.{fmt}")
         report["events_result"] = {
             "rows_read": result.rows_read,

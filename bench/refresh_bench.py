@@ -84,7 +84,7 @@ def save(ws: segmint.Workspace) -> list[tuple[str, str]]:
         if path.name.startswith(PREFIX):
             path.unlink()
     for table in ("segment_members", "segment_changes", "segment_runs", "segment_versions"):
-        ws.con.execute(f"DELETE FROM {table} WHERE name LIKE '{PREFIX}%'")
+        ws._db.execute(f"DELETE FROM {table} WHERE name LIKE '{PREFIX}%'")
     rules = segments()
     for name, text in rules:
         ws.add_segment(name, text, campaign="bench")
@@ -118,11 +118,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         refreshes = []
         for when in (AS_OF, AS_OF + timedelta(days=1)):
-            before = ws.con.execute("SELECT count(*) FROM segment_changes").fetchone()[0]
+            before = ws._db.execute("SELECT count(*) FROM segment_changes").fetchone()[0]
             start = time.perf_counter()
             result = ws.refresh(names, when)
             seconds = time.perf_counter() - start
-            after = ws.con.execute("SELECT count(*) FROM segment_changes").fetchone()[0]
+            after = ws._db.execute("SELECT count(*) FROM segment_changes").fetchone()[0]
             members = sum(r.size or 0 for r in result.runs)
             failed = [(r.name, r.error) for r in result.failed]
             if failed:

@@ -160,7 +160,7 @@ def run(ws: segmint.Workspace, repeat: int) -> list[dict[str, Any]]:
     for name, (text, condition) in RULES.items():
         sql = count_sql(condition)
         seg_s, seg_n, seg_first = median_seconds(lambda t=text: ws.count(t, as_of=AS_OF), repeat)
-        hand_s, hand_n, _ = median_seconds(lambda q=sql: ws.con.execute(q).fetchone()[0], repeat)
+        hand_s, hand_n, _ = median_seconds(lambda q=sql: ws._db.execute(q).fetchone()[0], repeat)
         if seg_n != hand_n:
             raise SystemExit(f"{name}: segmint counts {seg_n:,}, the hand-written SQL {hand_n:,}")
         rows.append(
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.build_from:
         build(args.workspace, args.build_from)
     with segmint.open(args.workspace) as ws:
-        events = ws.con.execute("SELECT count(*) FROM events").fetchone()[0]
+        events = ws._db.execute("SELECT count(*) FROM events").fetchone()[0]
         print(f"{args.workspace}: {ws.stats()['customers']:,} customers, {events:,} events, "
               f"as_of {AS_OF.isoformat()}", flush=True)  # fmt: skip
         results = run(ws, args.repeat)

@@ -183,7 +183,7 @@ def child(what: str, workspace: Path, repeat: int) -> dict[str, Any]:
             from segmint.traits.models import read_summary
 
             start = time.perf_counter()
-            s = read_summary(ws.con, parse_as_of(AS_OF), TraitSettings.from_config(ws.config))
+            s = read_summary(ws._db, parse_as_of(AS_OF), TraitSettings.from_config(ws.config))
             summary = time.perf_counter() - start
             start = time.perf_counter()
             bgnbd = fit_bgnbd(s["x"], s["t_x"], s["T"])
@@ -217,7 +217,7 @@ def child(what: str, workspace: Path, repeat: int) -> dict[str, Any]:
                 if side == "segmint":
                     table = ws.traits(AS_OF, names=list(SQL_TRAITS))
                 else:
-                    table = ws.con.execute(hand).arrow().read_all()
+                    table = ws._db.execute(hand).arrow().read_all()
                 elapsed = time.perf_counter() - start
                 if i == 0:
                     first[side] = elapsed

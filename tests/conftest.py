@@ -9,11 +9,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import segmint
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @pytest.fixture
@@ -57,8 +60,15 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any] | str]) -> Path:
     return path
 
 
+def db(ws: segmint.Workspace) -> duckdb.DuckDBPyConnection:
+    """The workspace's DuckDB connection. Tests read the store directly (and write it, to
+    set up a broken or old store); segmint itself has no public connection, its callers go
+    through the façade."""
+    return ws._db
+
+
 def rows(ws: segmint.Workspace, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    return ws.con.execute(sql, params or []).fetchall()
+    return db(ws).execute(sql, params or []).fetchall()
 
 
 def rejects_of(stdout: str) -> list[dict[str, Any]]:

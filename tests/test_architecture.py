@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine",),
     ("store",),
     ("ingest",),
-    ("identity", "profiles"),
+    ("identity",),
     ("traits",),
     ("rules",),
     ("segments",),

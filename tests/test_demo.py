@@ -13,6 +13,7 @@ from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS
 from segmint.demo.tour import EXAMPLE_SEGMENTS, build_demo
 from segmint.errors import WorkspaceError
 from segmint.segments.templates import TEMPLATES
+from tests.conftest import db
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 RFM_GROUPS = (
@@ -67,7 +68,7 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
     assert report.orders_converted > 0 and report.other_currencies == 9
     assert report.orders_left_out > 0 and report.orders_partly_refunded > 0
     with segmint.open(report.root) as ws:
-        (net,) = ws.con.execute("SELECT sum(revenue) FROM orders WHERE counted").fetchone()
+        (net,) = db(ws).execute("SELECT sum(revenue) FROM orders WHERE counted").fetchone()
     assert report.revenue == pytest.approx(float(net))
     assert set(report.thresholds) == {"at_risk_days", "lapsed_days", "churned_days", "loyal_orders"}
     # Every saved segment was refreshed weekly up to the data's end; the review has findings.
@@ -76,7 +77,7 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
         history = ws.history("champions", output="pandas")
         assert history.as_of.nunique() >= 2 and set(history.change) <= {"entered", "exited"}
         # ... and once more for the cluster saved as a segment (below).
-        assert ws.con.execute("SELECT count(*) FROM refreshes").fetchone() == (10,)
+        assert db(ws).execute("SELECT count(*) FROM refreshes").fetchone() == (10,)
     kinds = {kind for kind, _, _ in report.findings}
     # No example segment is a template again (slowing-down was reactivation, Jaccard 1.00).
     assert not [m for kind, _, m in report.findings if kind == "overlap" and "1.00" in m]

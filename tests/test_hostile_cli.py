@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 import segmint
 from segmint.cli import app
-from tests.conftest import write_csv, write_jsonl
+from tests.conftest import db, write_csv, write_jsonl
 
 AS_OF = "2026-06-01T00:00:00Z"
 OUT_OF_RANGE = "0001-01-01T00:00:00Z"
@@ -92,7 +92,7 @@ def idle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def refreshes(root: Path) -> list[tuple[Any, ...]]:
     with segmint.open(root) as ws:
-        return ws.con.execute("SELECT refresh_id, segments, failed FROM refreshes").fetchall()
+        return db(ws).execute("SELECT refresh_id, segments, failed FROM refreshes").fetchall()
 
 
 # --- 1. segment files built to exhaust memory or the stack --------------------------------
@@ -130,7 +130,7 @@ def test_hostile_segment_files_fail_alone_during_refresh_and_list_as_unreadable(
         assert reason in errors[f"segment {segment}"]
     assert "refreshed 2 segments at 2026-06-01T00:00:00Z" in done.stdout
     with segmint.open(shop) as ws:
-        runs = dict(ws.con.execute("SELECT name, status FROM segment_runs").fetchall())
+        runs = dict(db(ws).execute("SELECT name, status FROM segment_runs").fetchall())
     assert runs == {"us": "ok", "buyers": "ok"} | {
         name: "failed" for name in ("lol", "deep", "deepj", "huge")
     }

@@ -36,7 +36,7 @@ def shop(ws_dir: Path, files: Path) -> Path:
 def holder(root: Path, read_only: bool) -> AbstractContextManager[int]:
     """Another process with the workspace open (and its connection made) until the end."""
     code = (
-        "import segmint, sys; ws = segmint.open(sys.argv[1], read_only=sys.argv[2] == '1'); ws.con"
+        "import segmint, sys; ws = segmint.open(sys.argv[1], read_only=sys.argv[2] == '1'); ws._db"
     )
     return holding(code, str(root), "1" if read_only else "0")
 

@@ -8,7 +8,7 @@ import pytest
 
 import segmint
 from segmint.errors import WorkspaceError
-from tests.conftest import rows, write_csv
+from tests.conftest import db, rows, write_csv
 
 EVENTS = """event_id,event,timestamp,customer_id
 E1,page_view,2026-03-02T00:00:00Z,C1
@@ -42,10 +42,10 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Pa
     ws.ingest("events", write_csv(files / "e.csv", EVENTS))
     # What version 1 did not have: the event names catalog, the segment state (v3) and
     # the cluster runs (v4), rates, orders and stored CLV predictions (v5).
-    ws.con.execute("DROP TABLE event_names")
+    db(ws).execute("DROP TABLE event_names")
     for table in (*SEGMENT_TABLES, *CLUSTER_TABLES, *V5_TABLES):
-        ws.con.execute(f"DROP TABLE {table}")
-    ws.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        db(ws).execute(f"DROP TABLE {table}")
+    db(ws).execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     ws.close()
     with segmint.open(tmp_path / "old") as again:
         assert rows(again, "SELECT event FROM event_names ORDER BY 1") == [
@@ -75,7 +75,7 @@ V5_TABLES = ("rates", "orders", "clv_fits", "clv_predictions")
 
 def test_a_newer_workspace_is_refused(tmp_path: Path) -> None:
     ws = segmint.init(tmp_path / "new")
-    ws.con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db(ws).execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     ws.close()
     with pytest.raises(WorkspaceError, match="schema version 99, which this segmint"):
         segmint.open(tmp_path / "new").stats()

@@ -19,7 +19,7 @@ from segmint.errors import ConfigError, IngestError, ModelError
 from segmint.segments.query import parse_as_of
 from segmint.segments.templates import TEMPLATES
 from segmint.traits.definitions import LIFECYCLE_STAGES, RFM_SEGMENTS, TRAIT_NAMES
-from tests.conftest import write_csv
+from tests.conftest import db, write_csv
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 AS_OF = "2026-06-01T00:00:00Z"
@@ -108,7 +108,7 @@ def test_a_rule_on_a_trait_selects_the_customers_whose_trait_holds(shop: Path) -
         )
         assert found is not None, sql
         fit = "SELECT as_of FROM clv_fits WHERE fit_id = ?"
-        assert ws.con.execute(fit, [int(found[1])]).fetchone() == (parse_as_of(AS_OF),)
+        assert db(ws).execute(fit, [int(found[1])]).fetchone() == (parse_as_of(AS_OF),)
 
 
 def test_models_command_and_units(shop: Path) -> None:

@@ -22,16 +22,17 @@ if TYPE_CHECKING:
     import duckdb
 
     from segmint.cluster.runs import ClusterRun
+    from segmint.identity.view import CustomerView
     from segmint.ingest.load import LoadResult
-    from segmint.profiles import CustomerView
+    from segmint.quality.checks import Overlap, Review, SegmentQuality
+    from segmint.quality.report import SegmentReport
     from segmint.segments.context import SegmentContext
-    from segmint.segments.quality import Overlap, Review, SegmentQuality
     from segmint.segments.query import Evaluator
     from segmint.segments.refresh import RefreshResult
     from segmint.segments.registry import Registry, SegmentDefinition
-    from segmint.segments.report import SegmentReport
     from segmint.segments.templates import TemplateSize
     from segmint.store.layout import LayoutResult
+    from segmint.store.stats import Overview
     from segmint.traits.models import FittedModels
     from segmint.traits.table import TraitsResult
 
@@ -144,7 +145,7 @@ def open_writing_if_free(path: str | os.PathLike[str] | None = None) -> Workspac
 
     ws = open(path)
     try:
-        ws.con  # noqa: B018 - take the lock now: a busy workspace falls back below
+        ws._db  # noqa: B018 - take the lock now: a busy workspace falls back below
     except WorkspaceBusyError:
         return open(path, read_only=True)
     return ws
@@ -171,14 +172,9 @@ class Workspace:
     _con: duckdb.DuckDBPyConnection | None = None
 
     @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection (opened on first use).
-
-        >>> from segmint.demo.sample import sample_workspace
-        >>> ws = sample_workspace()
-        >>> ws.con.execute("SELECT count(*) FROM profiles").fetchone()
-        (4,)
-        """
+    def _db(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, opened (and the workspace locked) on first use. Private:
+        callers above the façade go through its methods, never the raw connection."""
         if self._con is None:
             from segmint.ingest.rejects import recover_rejects
             from segmint.store.migrate import upgrade
@@ -240,7 +236,7 @@ class Workspace:
         with csv_delimiter(delimiter):
             try:
                 return run_load(
-                    self.con, self.config, self.root, kind, data, format, progress,
+                    self._db, self.config, self.root, kind, data, format, progress,
                     reserved=frozenset(TRAIT_TYPES),
                 )  # fmt: skip
             except IngestError as exc:
@@ -266,15 +262,15 @@ class Workspace:
         """
         import dataclasses
 
-        from segmint.profiles import customer_view
+        from segmint.identity.view import customer_view
         from segmint.segments.query import parse_as_of
         from segmint.traits.expressions import TraitSettings
         from segmint.traits.table import compute_traits
 
-        view = customer_view(self.con, key, recent)
+        view = customer_view(self._db, key, recent)
         when = parse_as_of(as_of)
         settings = TraitSettings.from_config(self.config)
-        table = compute_traits(self.con, when, settings, pid=view.pid).table
+        table = compute_traits(self._db, when, settings, pid=view.pid).table
         found = table.to_pylist()
         values = {k: v for k, v in found[0].items() if v is not None} if found else {}
         values.pop("customer_id", None)
@@ -292,7 +288,24 @@ class Workspace:
 
         from segmint.store.stats import workspace_counts
 
-        return dataclasses.asdict(workspace_counts(self.con))
+        return dataclasses.asdict(workspace_counts(self._db))
+
+    def overview(self) -> Overview:
+        """What the workspace holds beyond :meth:`stats`: order events and revenue, the
+        stored orders' counts, anonymous profiles, events per name, the most common
+        countries and devices, and the most merged customer.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> found = ws.overview()
+        >>> found.order_events, found.revenue, found.events_by_name
+        (10, Decimal('300.0000'), (('order_completed', 10),))
+        >>> found.orders.left_out, found.anonymous_profiles, found.most_merged_customer
+        (0, 0, None)
+        """
+        from segmint.store.stats import overview
+
+        return overview(self._db, self.config.order_event, self.config.money.currency)
 
     def optimize(self, progress: Progress | None = None, force: bool = False) -> LayoutResult:
         """Order the events table by (event, time) so segment queries skip what they
@@ -305,7 +318,7 @@ class Workspace:
         """
         from segmint.store.layout import sort_events
 
-        return sort_events(self.con, progress, force)
+        return sort_events(self._db, progress, force)
 
     # --- segments -------------------------------------------------------------------
 
@@ -334,14 +347,14 @@ class Workspace:
         from segmint.segments.query import Evaluator
         from segmint.traits.expressions import TraitSettings
 
-        return Evaluator(self.con, self.segments.rules(), TraitSettings.from_config(self.config))
+        return Evaluator(self._db, self.segments.rules(), TraitSettings.from_config(self.config))
 
     def _context(self) -> SegmentContext:
         """The narrow view of this workspace that segment and cluster work takes."""
         from segmint.segments.context import SegmentContext
 
         return SegmentContext(
-            self.con, self.config, self.segments, self.evaluator, lambda when: self.traits(when)
+            self._db, self.config, self.segments, self.evaluator, lambda when: self.traits(when)
         )
 
     # --- traits ---------------------------------------------------------------------
@@ -392,7 +405,7 @@ class Workspace:
 
             raise NotFoundError(f"unknown trait {unknown[0]!r}{suggest(unknown[0], TRAIT_NAMES)}")
         settings = TraitSettings.from_config(self.config)
-        return compute_traits(self.con, parse_as_of(as_of), settings, chosen, progress)
+        return compute_traits(self._db, parse_as_of(as_of), settings, chosen, progress)
 
     def lifecycle_thresholds(self, as_of: datetime | str | None = None) -> dict[str, int]:
         """The lifecycle thresholds in force at ``as_of``: at_risk_days, lapsed_days,
@@ -408,7 +421,7 @@ class Workspace:
         from segmint.traits.table import lifecycle_thresholds
 
         settings = TraitSettings.from_config(self.config)
-        return lifecycle_thresholds(self.con, parse_as_of(as_of), settings)
+        return lifecycle_thresholds(self._db, parse_as_of(as_of), settings)
 
     def models(self, as_of: datetime | str | None = None, time_unit: str = "day") -> dict[str, Any]:
         """The CLV models fitted on purchases up to ``as_of`` (DESIGN section 6 JSON).
@@ -582,7 +595,7 @@ class Workspace:
         >>> ws.segment_report("us", as_of="2026-01-01").size
         0
         """
-        from segmint.segments.report import check_plot_path, plot_trend, segment_report
+        from segmint.quality.report import check_plot_path, plot_trend, segment_report
 
         if plot is not None:
             check_plot_path(plot)  # before the report, which reads every member
@@ -785,8 +798,8 @@ class Workspace:
         from segmint.store.txn import transaction
 
         require_known(self._context(), name)
-        with transaction(self.con, "retire", f"retiring {name}"):
-            segment_history.retire(self.con, name)
+        with transaction(self._db, "retire", f"retiring {name}"):
+            segment_history.retire(self._db, name)
 
     def history(self, name: str, since: datetime | str | None = None, output: str = "arrow") -> Any:
         """Every entry and exit of segment ``name`` (since ``since``): ``customer_id``,
@@ -806,7 +819,7 @@ class Workspace:
         check_output(output)
         require_known(self._context(), name)
         start = parse_as_of(since, "since") if since is not None else None
-        return _convert(changes(self.con, name, start), output)
+        return _convert(changes(self._db, name, start), output)
 
     def review(self) -> Review:
         """The quarterly review of the active segments (checks and findings).
@@ -818,7 +831,7 @@ class Workspace:
         >>> [s["name"] for s in ws.review().to_json()["segments"]]
         ['loyal']
         """
-        from segmint.segments.quality import review
+        from segmint.quality.checks import review
 
         return review(self._context())
 
@@ -832,7 +845,7 @@ class Workspace:
         >>> [q.name for q in ws.quality()]
         ['loyal']
         """
-        from segmint.segments.quality import assess
+        from segmint.quality.checks import assess
 
         return assess(self._context(), names)
 
@@ -849,7 +862,7 @@ class Workspace:
         >>> sizes, [(p.a, p.b, p.both) for p in pairs]
         ({'loyal': 2, 'repeat': 3}, [('loyal', 'repeat', 2)])
         """
-        from segmint.segments.quality import overlaps
+        from segmint.quality.checks import overlaps
         from segmint.segments.refresh import require_known, retired_names
 
         if names:
@@ -869,7 +882,7 @@ class Workspace:
     def _refreshed(self) -> set[str]:
         from segmint.store.segment_history import refreshed_names
 
-        return refreshed_names(self.con)
+        return refreshed_names(self._db)
 
     def add_templates(
         self, names: list[str] | None = None, replace: bool = False

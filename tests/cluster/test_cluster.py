@@ -27,7 +27,7 @@ from segmint.demo.tour import build_demo
 from segmint.errors import SegmintError
 from segmint.rules.coerce import as_rule
 from segmint.rules.text import to_text
-from tests.conftest import write_csv
+from tests.conftest import db, write_csv
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 AS_OF = "2026-06-01T00:00:00Z"
@@ -53,7 +53,7 @@ def customer_ids(n: int) -> list[str]:
 
 def runs_stored(root: Path) -> int:
     with segmint.open(root) as ws:
-        row = ws.con.execute("SELECT count(*) FROM cluster_runs").fetchone()
+        row = db(ws).execute("SELECT count(*) FROM cluster_runs").fetchone()
     assert row is not None
     return int(row[0])
 
@@ -231,28 +231,29 @@ def test_a_sample_smaller_than_everyone_still_assigns_everyone(blobs3: Blobs) ->
 def test_a_run_is_stored_with_one_member_row_per_customer(blobs3: Blobs) -> None:
     run = blobs3.run
     with segmint.open(blobs3.root) as ws:
-        count = ws.con.execute(
+        con = db(ws)
+        count = con.execute(
             "SELECT count(*), count(DISTINCT customer_id) FROM cluster_members WHERE run_id = ?",
             [run.run_id],
         ).fetchone()
         assert count == (BLOB_CUSTOMERS, BLOB_CUSTOMERS)
         per_cluster = dict(
-            ws.con.execute(
+            con.execute(
                 "SELECT cluster, count(*) FROM cluster_members WHERE run_id = ? GROUP BY 1",
                 [run.run_id],
             ).fetchall()
         )
         assert per_cluster == {c.id: c.size for c in run.clusters}
-        stored = ws.con.execute(
+        stored = con.execute(
             "SELECT customer_id, cluster FROM cluster_members WHERE run_id = ?", [run.run_id]
         ).fetchall()
         assert run.labels is not None
         assert dict(stored) == dict(zip(run.labels.customer_id, run.labels.cluster, strict=True))
-        before = ws.con.execute("SELECT count(*) FROM cluster_runs").fetchone()
+        before = con.execute("SELECT count(*) FROM cluster_runs").fetchone()
         again = ws.cluster(features=["x1", "x2"], k=3, as_of=AS_OF)
-        after = ws.con.execute("SELECT count(*) FROM cluster_runs").fetchone()
+        after = con.execute("SELECT count(*) FROM cluster_runs").fetchone()
         assert before is not None and after is not None and after[0] == before[0] + 1
-        rows = ws.con.execute(
+        rows = con.execute(
             "SELECT count(*) FROM cluster_members WHERE run_id = ?", [again.run_id]
         ).fetchone()
         assert rows == (BLOB_CUSTOMERS,)

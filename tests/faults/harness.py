@@ -23,6 +23,7 @@ from typing import Any
 
 import segmint
 from segmint.store.txn import KILL_AT_ENV
+from tests.conftest import db
 
 # Columns that hold the wall-clock time or duration of a write: two runs of the same write
 # differ there, so the "after" comparison leaves them out (the "before" one keeps them all).
@@ -50,7 +51,7 @@ def snapshot(ws_dir: Path, volatile: bool = True) -> Snapshot:
     and the rejects files' names (they carry the load's time)."""
     out: Snapshot = {}
     with segmint.open(ws_dir) as ws:
-        con = ws.con
+        con = db(ws)
         tables = [
             t
             for (t,) in con.execute(

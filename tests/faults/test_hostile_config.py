@@ -192,7 +192,7 @@ def test_a_damaged_database_file_is_one_clear_error(tmp_path: Path, damage: str)
 @pytest.mark.parametrize("holder", ["segmint", "duckdb"])
 def test_a_second_process_is_told_the_workspace_is_busy(shop: Path, holder: str) -> None:
     opener = (
-        "import segmint, sys; ws = segmint.open(sys.argv[1]); ws.con"
+        "import segmint, sys; ws = segmint.open(sys.argv[1]); ws._db"
         if holder == "segmint"
         else "import duckdb, sys; c = duckdb.connect(sys.argv[1] + '/segmint.duckdb')"
     )

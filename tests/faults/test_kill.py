@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 import segmint
+from tests.conftest import db
 from tests.faults.harness import Snapshot, run, snapshot
 
 pytestmark = pytest.mark.slow
@@ -204,7 +205,8 @@ def test_the_rejects_of_a_load_killed_before_their_rename_are_kept(
     assert outcome.killed
     assert [p.name for p in (target / "rejects").iterdir() if p.name.startswith(".")]
     with segmint.open(target) as ws:
-        row = ws.con.execute(
+        con = db(ws)
+        row = con.execute(
             "SELECT rejected, rejects_file FROM loads ORDER BY load_id DESC LIMIT 1"
         ).fetchone()
     assert row is not None and row[0] == EVENTS // 50000

@@ -13,13 +13,13 @@ import pytest
 
 import segmint
 from segmint.ingest import events as events_module
-from tests.conftest import write_csv
+from tests.conftest import db, write_csv
 
 
 def snapshot(ws_dir: Path) -> tuple[object, ...]:
     with segmint.open(ws_dir) as ws:
         stats = ws.stats()
-        props = ws.con.execute("SELECT count(*) FROM event_properties").fetchone()
+        props = db(ws).execute("SELECT count(*) FROM event_properties").fetchone()
     return (*stats.values(), props)
 
 
@@ -76,5 +76,5 @@ def test_a_load_failing_mid_way_changes_nothing(
     with pytest.raises(segmint.IngestError, match="nothing was loaded: disk full"):
         ws.ingest("events", files / "e.csv")
     assert tuple(ws.stats().values()) == before
-    assert ws.con.execute("SELECT count(*) FROM event_properties").fetchone() == (0,)
+    assert db(ws).execute("SELECT count(*) FROM event_properties").fetchone() == (0,)
     assert not list((ws.root / "rejects").iterdir())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import segmint
-from tests.conftest import rejects_of, run_cli, write_csv, write_jsonl
+from tests.conftest import db, rejects_of, run_cli, write_csv, write_jsonl
 
 cli = run_cli
 
@@ -139,7 +139,7 @@ def test_a_ten_megabyte_field_loads_whole(ws_dir: Path, files: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "2 rows read, 2 accepted, 0 rejected" in done.stdout
     with segmint.open(ws_dir) as ws:
-        got = ws.con.execute("SELECT length(x_bio) FROM profiles ORDER BY customer_id").fetchall()
+        got = db(ws).execute("SELECT length(x_bio) FROM profiles ORDER BY customer_id").fetchall()
     assert got == [(10_000_000,), (5,)]
 
 

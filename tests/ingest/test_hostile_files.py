@@ -20,7 +20,7 @@ import pytest
 
 import segmint
 from segmint.ingest.sources import MAX_COLUMNS, MAX_JSON_DEPTH, MAX_QUOTE_REPAIRS, json_depth
-from tests.conftest import rejects_of, run_cli, write_csv, write_jsonl
+from tests.conftest import db, rejects_of, run_cli, write_csv, write_jsonl
 
 HEADER = "event,timestamp,customer_id"
 
@@ -30,7 +30,7 @@ cli = run_cli
 
 def query(ws_dir: Path, sql: str) -> list[tuple[Any, ...]]:
     with segmint.open(ws_dir) as ws:
-        return ws.con.execute(sql).fetchall()
+        return db(ws).execute(sql).fetchall()
 
 
 def refused(done: subprocess.CompletedProcess[str], message: str) -> None:
@@ -489,7 +489,7 @@ def test_customer_show_does_not_crash_on_anything_stored(ws_dir: Path, files: Pa
     # Stored before the depth limit existed, or written to the store by other means.
     with segmint.open(ws_dir) as ws:
         deep = '{"a": ' + nested(5_000) + ', "b": 1, "c": null}'
-        ws.con.execute("UPDATE events SET properties = ?", [deep])
+        db(ws).execute("UPDATE events SET properties = ?", [deep])
     done = cli(ws_dir, "customer", "show", "C1", "--json")
     assert done.returncode == 0, done.stderr
     props = json.loads(done.stdout)["recent_events"][0]["properties"]

@@ -12,7 +12,7 @@ import pytest
 
 import segmint
 from segmint.errors import ConfigError, IngestError
-from tests.conftest import rejects_of, rows, run_cli, write_csv
+from tests.conftest import db, rejects_of, rows, run_cli, write_csv
 
 AS_OF = "2025-12-31T00:00:00Z"
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -271,14 +271,14 @@ def test_orders_of_a_version_4_workspace_are_kept_and_updated_by_a_reload(
     )
     ws.ingest("orders", files / "o.csv")
     # As version 4 stored them: every order an event, and no orders table.
-    ws.con.execute(
+    db(ws).execute(
         "INSERT INTO events SELECT pid, 'order_completed', ordered_at, order_id, total, "
         "json_object('status', status), NULL, load_id FROM orders WHERE NOT counted"
     )
-    ws.con.execute("DROP TABLE orders")
+    db(ws).execute("DROP TABLE orders")
     # The upgrade's steps for the orders: the table, then what version 4 had stored.
-    ws.con.execute(ORDERS_DDL[1])
-    ws.con.execute(MIGRATIONS[4][-1])
+    db(ws).execute(ORDERS_DDL[1])
+    db(ws).execute(MIGRATIONS[4][-1])
     assert rows(ws, "SELECT count(*) FROM orders") == [(2,)]
     assert ws.count("did order_completed at least 2 times", as_of=AS_OF) == 1
     result = ws.ingest("orders", files / "o.csv")

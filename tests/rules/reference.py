@@ -39,6 +39,7 @@ from segmint.rules.model import (
     SegmentRef,
     Trend,
 )
+from tests.conftest import db
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -79,7 +80,7 @@ class StoreData:
 
 def load_store(ws: segmint.Workspace) -> StoreData:
     """Read profiles, events and the catalogs of ``ws`` into a :class:`StoreData`."""
-    con = ws.con
+    con = db(ws)
     profiles = _frame(con, "SELECT * FROM profiles")
     events = _frame(
         con, "SELECT pid, event, ts, revenue, CAST(properties AS VARCHAR) AS properties FROM events"

@@ -32,7 +32,7 @@ from segmint.rules.model import (
     SegmentRef,
 )
 from segmint.rules.text import parse, to_text
-from tests.conftest import write_jsonl
+from tests.conftest import db, write_jsonl
 from tests.rules.random_store import AS_OFS, RandomStore, build_store
 from tests.rules.reference import evaluate, load_store
 from tests.rules.strategies import Vocab, every_leaf, rules
@@ -323,8 +323,8 @@ def many_members(ws: segmint.Workspace, trees: list[Any], as_of: Any) -> list[se
     evaluator = ws.evaluator()
     prepared = [inline_segments(evaluator.prepare(t), evaluator.catalog) for t in trees]
     expr = compile_many(prepared, evaluator.catalog, parse_as_of(as_of))
-    table = ws.con.execute(render_sql(expr, pretty=False)).arrow().read_all().to_pydict()
-    ids = dict(ws.con.execute("SELECT pid, customer_id FROM profiles").fetchall())
+    table = db(ws).execute(render_sql(expr, pretty=False)).arrow().read_all().to_pydict()
+    ids = dict(db(ws).execute("SELECT pid, customer_id FROM profiles").fetchall())
     return [
         {ids[p] for p, hit in zip(table["pid"], table[f"s{i}"], strict=True) if hit}
         for i in range(len(trees))

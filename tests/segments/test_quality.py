@@ -18,8 +18,8 @@ from typer.testing import CliRunner, Result
 
 import segmint
 from segmint.cli import app
-from segmint.segments.quality import Check, Finding, Overlap
-from tests.conftest import write_csv, write_jsonl
+from segmint.quality.checks import Check, Finding, Overlap
+from tests.conftest import db, write_csv, write_jsonl
 
 AS_OF = "2026-02-01T00:00:00Z"
 CHECKS = [
@@ -91,7 +91,7 @@ def checks_of(ws: segmint.Workspace) -> dict[str, dict[str, Check]]:
 def age_refreshes(ws: segmint.Workspace, days: int, refresh_id: int | None = None) -> None:
     """Make refreshes (all, or one) end ``days`` days ago: a refresh ends at started_at +
     seconds, so a fresh check computed within minutes reads exactly ``days``."""
-    ws.con.execute(
+    db(ws).execute(
         "UPDATE refreshes SET started_at = now() - to_days(CAST(? AS INTEGER)) "
         "- to_microseconds(CAST(seconds * 1e6 AS BIGINT)) "
         "WHERE CAST(? AS INTEGER) IS NULL OR refresh_id = ?",
@@ -498,7 +498,8 @@ def quarter(shop: Build) -> segmint.Workspace:
 def test_the_review_has_one_finding_per_situation_and_leaves_retired_segments_out(
     quarter: segmint.Workspace,
 ) -> None:
-    [(error,)] = quarter.con.execute(
+    con = db(quarter)
+    [(error,)] = con.execute(
         "SELECT error FROM segment_runs WHERE name = 'broken' AND status = 'failed'"
     ).fetchall()
     assert "broken.yaml: invalid YAML" in error

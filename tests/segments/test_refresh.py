@@ -26,7 +26,7 @@ import segmint
 from segmint.demo.tour import build_demo
 from segmint.errors import NotFoundError
 from segmint.segments.refresh import RefreshResult
-from tests.conftest import write_csv, write_jsonl
+from tests.conftest import db, write_csv, write_jsonl
 from tests.rules.random_store import build_store
 
 
@@ -64,7 +64,8 @@ def member_ids(ws: segmint.Workspace, rule: Any, as_of: datetime | str) -> set[s
 def stored_members(ws: segmint.Workspace, names: Any) -> dict[str, set[str]]:
     """The members kept in the store, by segment (a profile that is gone shows its pid)."""
     found: dict[str, set[str]] = {name: set() for name in names}
-    rows = ws.con.execute(
+    con = db(ws)
+    rows = con.execute(
         "SELECT m.name, coalesce(p.customer_id, 'pid ' || m.pid) FROM segment_members m "
         "LEFT JOIN profiles p USING (pid)"
     ).fetchall()
@@ -74,7 +75,7 @@ def stored_members(ws: segmint.Workspace, names: Any) -> dict[str, set[str]]:
 
 
 def count(ws: segmint.Workspace, table: str) -> int:
-    row = ws.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    row = db(ws).execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -175,11 +176,12 @@ def test_each_run_counts_its_size_and_the_entries_and_exits_since_the_last(
 
 def test_every_refresh_and_run_is_recorded(living: Living) -> None:
     with segmint.open(living.root) as ws:
-        refreshes = ws.con.execute(
+        con = db(ws)
+        refreshes = con.execute(
             "SELECT refresh_id, as_of, segments, failed, seconds, started_at FROM refreshes "
             "ORDER BY refresh_id"
         ).fetchall()
-        runs = ws.con.execute(
+        runs = con.execute(
             "SELECT refresh_id, as_of, name, status, size, entered, exited, version, error "
             "FROM segment_runs ORDER BY refresh_id, name"
         ).fetchall()
@@ -240,7 +242,8 @@ def test_history_since_keeps_the_changes_at_or_after_it(living: Living) -> None:
 
 def test_history_storage_grows_with_changes_not_members(living: Living, tmp_path: Path) -> None:
     with segmint.open(living.root) as ws:
-        per_run = ws.con.execute(
+        con = db(ws)
+        per_run = con.execute(
             "SELECT r.refresh_id, r.name, r.entered + r.exited, count(c.pid) FROM segment_runs r "
             "LEFT JOIN segment_changes c USING (refresh_id, name) "
             "GROUP BY ALL ORDER BY ALL"
@@ -390,11 +393,12 @@ def test_failing_segments_are_marked_failed_and_the_others_refreshed(tmp_path: P
     with segmint.open(root) as ws:
         result = ws.refresh(as_of=AS_OF)
         stored = stored_members(ws, ["us", "buyers"])
-        failed_rows = ws.con.execute(
+        con = db(ws)
+        failed_rows = con.execute(
             "SELECT name, status, error, size, version FROM segment_runs WHERE status <> 'ok'"
         ).fetchall()
-        recorded = ws.con.execute("SELECT segments, failed FROM refreshes").fetchall()
-        versions = ws.con.execute("SELECT DISTINCT name FROM segment_versions").fetchall()
+        recorded = con.execute("SELECT segments, failed FROM refreshes").fetchall()
+        versions = con.execute("SELECT DISTINCT name FROM segment_versions").fetchall()
     runs = {r.name: r for r in result.runs}
     assert sorted(runs) == sorted([*BAD_FILES, "us", "buyers"])
     for name, fragments in BAD_ERRORS.items():
@@ -457,7 +461,7 @@ def test_cli_refresh_prints_one_error_line_per_failed_segment_and_exits_1(
     assert "unknown attribute 'contry'" in errors[2]
     assert "refreshed 2 segments" in done.stdout and "3 failed" in done.stdout
     with segmint.open(root) as ws:
-        statuses = ws.con.execute("SELECT name, status FROM segment_runs ORDER BY name")
+        statuses = db(ws).execute("SELECT name, status FROM segment_runs ORDER BY name")
         assert statuses.fetchall() == [
             ("alive", "failed"),
             ("broken", "failed"),
@@ -492,8 +496,9 @@ def test_an_edited_rule_is_a_new_version_an_edited_title_is_not(tmp_path: Path) 
         # The same rule in the JSON form has the same definition.
         path.write_text("name: us\nrule: {attr: country, op: eq, value: GB}\n")
         fourth = ws.refresh(["us"], "2026-05-04T00:00:00Z").runs[0]
-        runs = ws.con.execute("SELECT version FROM segment_runs ORDER BY refresh_id").fetchall()
-        versions = ws.con.execute(
+        con = db(ws)
+        runs = con.execute("SELECT version FROM segment_runs ORDER BY refresh_id").fetchall()
+        versions = con.execute(
             "SELECT name, version, rule, first_refresh_id FROM segment_versions ORDER BY version"
         ).fetchall()
         members = stored_members(ws, ["us"])["us"]
@@ -515,7 +520,7 @@ def test_history_only_moves_forward(tmp_path: Path) -> None:
         ws.add_segment("us_buyers", "in segment us and did order_completed")
         result = ws.refresh(as_of="2026-05-01T00:00:00Z")
         stored = stored_members(ws, ["us", "buyers", "gb", "us_buyers"])
-        changes = ws.con.execute("SELECT DISTINCT name, as_of FROM segment_changes").fetchall()
+        changes = db(ws).execute("SELECT DISTINCT name, as_of FROM segment_changes").fetchall()
     runs = {r.name: r for r in result.runs}
     for name in ("us", "buyers"):
         assert runs[name].status == "failed"
@@ -589,12 +594,13 @@ def test_backfill_gives_a_new_segment_history_from_day_one(living: Living, tmp_p
     assert done.returncode == 0, done.stderr
     dates = [utc(2026, 1, day) for day in (1, 8, 15, 22, 29)]
     with segmint.open(root) as ws:
-        refreshes = ws.con.execute(
+        con = db(ws)
+        refreshes = con.execute(
             "SELECT refresh_id, as_of, segments FROM refreshes WHERE refresh_id > ? "
             "ORDER BY refresh_id",
             [len(AS_OFS)],
         ).fetchall()
-        runs = ws.con.execute(
+        runs = con.execute(
             "SELECT name, as_of, status FROM segment_runs WHERE refresh_id > ? ORDER BY as_of",
             [len(AS_OFS)],
         ).fetchall()
@@ -676,7 +682,7 @@ def test_refresh_every_runs_until_ctrl_c_between_refreshes(tmp_path: Path) -> No
     assert err.splitlines()[0] == "refreshing every 2s; stop with Ctrl-C"
     assert err.splitlines()[-1] == "stopped between refreshes"
     with segmint.open(root) as ws:
-        recorded = ws.con.execute("SELECT as_of, segments, failed FROM refreshes").fetchall()
+        recorded = db(ws).execute("SELECT as_of, segments, failed FROM refreshes").fetchall()
         runs = count(ws, "segment_runs")
     assert len(recorded) >= 2
     assert runs == 2 * len(recorded)

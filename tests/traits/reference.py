@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tests.conftest import db
+
 if TYPE_CHECKING:
     import segmint
     from segmint.config import Config
@@ -106,7 +108,7 @@ def read_raw(ws: segmint.Workspace) -> RawData:
 def _frame(ws: segmint.Workspace, sql: str) -> pd.DataFrame:
     # Through Arrow rather than DuckDB's .df(), which with pandas 3 can emit a deprecation
     # warning that the test settings turn into an error (see tests/rules/reference.py).
-    return ws.con.execute(sql).arrow().read_all().to_pandas()
+    return db(ws).execute(sql).arrow().read_all().to_pandas()
 
 
 def missing(value: Any) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 import segmint
 from segmint.errors import ModelError
-from tests.conftest import write_csv
+from tests.conftest import db, write_csv
 
 AS_OF = "2026-03-01T00:00:00Z"
 
@@ -91,7 +91,7 @@ def test_a_spend_model_without_paid_repeat_orders_says_what_is_missing(
 
 def test_models_are_fitted_once_per_as_of_and_data(ws: segmint.Workspace, files: Path) -> None:
     def fits() -> list[tuple[Any, ...]]:
-        return ws.con.execute("SELECT fit_id, as_of, fingerprint FROM clv_fits").fetchall()
+        return db(ws).execute("SELECT fit_id, as_of, fingerprint FROM clv_fits").fetchall()
 
     ws.ingest("orders", orders_file(files, 300))
     first = ws.count("p_alive > 0.5", AS_OF)
@@ -117,12 +117,12 @@ def test_old_fits_are_pruned(ws: segmint.Workspace, files: Path) -> None:
     days = [f"2026-01-{d:02d}T00:00:00Z" for d in range(1, KEEP_FITS + 4)]
     for day in days:
         ws.fitted_models(day)
-    kept = ws.con.execute("SELECT min(fit_id), count(*) FROM clv_fits").fetchone()
+    kept = db(ws).execute("SELECT min(fit_id), count(*) FROM clv_fits").fetchone()
     assert kept == (4, KEEP_FITS)
-    ids = ws.con.execute("SELECT DISTINCT fit_id FROM clv_predictions ORDER BY 1").fetchall()
+    ids = db(ws).execute("SELECT DISTINCT fit_id FROM clv_predictions ORDER BY 1").fetchall()
     assert [i for (i,) in ids] == list(range(4, KEEP_FITS + 4))
     ws.fitted_models(days[0])  # fitted again when asked for
-    assert ws.con.execute("SELECT max(fit_id) FROM clv_fits").fetchone() == (KEEP_FITS + 4,)
+    assert db(ws).execute("SELECT max(fit_id) FROM clv_fits").fetchone() == (KEEP_FITS + 4,)
 
 
 def test_a_rule_on_an_email_rate_without_email_events_says_why(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import segmint
 from segmint.segments.query import parse_as_of
 from segmint.traits.expressions import TraitSettings
 from segmint.traits.models import fit, predictions, read_summary
-from tests.conftest import run_cli, write_csv
+from tests.conftest import db, run_cli, write_csv
 from tests.traits.test_models import orders_file
 
 X = "2025-10-01T00:00:00Z"
@@ -34,7 +34,7 @@ def expected(root: Path, as_of: str, threshold: float = 0.5) -> int:
     when: datetime = parse_as_of(as_of)
     with segmint.open(root, read_only=True) as ws:
         settings = TraitSettings.from_config(ws.config)
-        summary = read_summary(ws.con, when, settings)
+        summary = read_summary(db(ws), when, settings)
     alive = predictions(fit(summary, when), summary).column("p_alive").to_numpy()
     return int((alive > threshold).sum())
 
@@ -96,7 +96,7 @@ def test_a_read_only_session_fits_for_itself_and_stores_nothing(shop: Path) -> N
         assert ws.count(RULE, X) == want_x
         assert "clv_predictions" not in ws.sql(RULE, X)
     with segmint.open(shop, read_only=True) as ws:
-        assert ws.con.execute("SELECT count(*) FROM clv_fits").fetchone() == (0,)
+        assert db(ws).execute("SELECT count(*) FROM clv_fits").fetchone() == (0,)
 
 
 def test_a_read_only_session_reads_stored_predictions(shop: Path) -> None:
@@ -104,7 +104,7 @@ def test_a_read_only_session_reads_stored_predictions(shop: Path) -> None:
     assert done.returncode == 0, done.stderr
     want = expected(shop, X)
     with segmint.open(shop, read_only=True) as ws:
-        assert ws.con.execute("SELECT count(*) FROM clv_fits").fetchone() == (1,)
+        assert db(ws).execute("SELECT count(*) FROM clv_fits").fetchone() == (1,)
         assert ws.count(RULE, X) == want
         assert "WHERE" in ws.sql(RULE, X) and "clv_predictions" in ws.sql(RULE, X)
 
@@ -129,5 +129,5 @@ def test_new_data_is_a_new_fit(shop: Path, files: Path) -> None:
         ws.ingest("orders", write_csv(files / "more.csv", more))
         after = ws.count(RULE, Y)
         # The stored fit is for the old data: not read, and the count stored nothing.
-        assert ws.con.execute("SELECT count(*) FROM clv_fits").fetchone() == (1,)
+        assert db(ws).execute("SELECT count(*) FROM clv_fits").fetchone() == (1,)
     assert after == expected(shop, Y) and after != before

@@ -174,7 +174,7 @@ def history(
     ] = None,
 ) -> None:
     """Every entry and exit of a segment: customer_id, change (entered/exited), as_of."""
-    from segmint.segments.export import write_members
+    from segmint.activation.files import write_members
 
     def action() -> Any:
         with _open(read_only=True) as ws:

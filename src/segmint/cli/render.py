@@ -19,7 +19,7 @@ from segmint.cli.formats import (
 
 if TYPE_CHECKING:
     from segmint.demo.tour import DemoClusters, DemoReport
-    from segmint.profiles import CustomerView
+    from segmint.identity.view import CustomerView
 
 
 # At least this many columns show the wide `segment list` (rule and campaign in the table).

@@ -212,7 +212,7 @@ def members(
     ] = None,
 ) -> None:
     """Write the members (customer_id first) as CSV, Parquet or JSON Lines."""
-    from segmint.segments.export import write_members
+    from segmint.activation.files import write_members
 
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else []
 

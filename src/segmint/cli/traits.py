@@ -30,7 +30,7 @@ def traits(
     ] = None,
 ) -> None:
     """Every computed trait of every customer: customer_id first, one row per customer."""
-    from segmint.segments.export import write_members
+    from segmint.activation.files import write_members
 
     def action() -> Any:
         with _open(read_only=True) as ws:

@@ -287,26 +287,23 @@ def _report(
     templates: list[tuple[str, str, str, int | None]],
     seconds: float,
 ) -> DemoReport:
-    from segmint.store import stats
-
-    orders, revenue = stats.event_totals(ws.con, ws.config.order_event)
-    counted = stats.order_counts(ws.con, ws.config.money.currency)
+    found = ws.overview()
     return DemoReport(
         root=ws.root,
         data_end=end,
         loads=loads,
         stats=ws.stats(),
-        anonymous_profiles=stats.anonymous_profiles(ws.con),
-        events_by_name=stats.events_by_name(ws.con),
-        orders=int(orders),
-        revenue=float(revenue),
-        orders_left_out=counted.left_out,
-        orders_partly_refunded=counted.partly_refunded,
-        orders_converted=counted.converted,
-        other_currencies=counted.other_currencies,
-        countries=stats.top_values(ws.con, "country", limit=5),
-        devices=stats.top_values(ws.con, "device_os"),
-        merged_example=stats.most_merged_customer(ws.con),
+        anonymous_profiles=found.anonymous_profiles,
+        events_by_name=list(found.events_by_name),
+        orders=found.order_events,
+        revenue=float(found.revenue),
+        orders_left_out=found.orders.left_out,
+        orders_partly_refunded=found.orders.partly_refunded,
+        orders_converted=found.orders.converted,
+        other_currencies=found.orders.other_currencies,
+        countries=list(found.countries),
+        devices=list(found.devices),
+        merged_example=found.most_merged_customer,
         seconds=seconds,
         segments=segments,
         templates=templates,

@@ -1,4 +1,5 @@
-"""Counts over the whole workspace: what ``segmint stats`` shows and the demo's report.
+"""Counts over the whole workspace: what ``segmint stats`` shows and the demo's report
+(``overview``).
 
 Parameterized SQL (values as ``?``; the one column named from the catalog is quoted):
 each answer is one aggregate statement whose rows the callers read as DuckDB gives them
@@ -40,6 +41,40 @@ class OrderCounts:
     partly_refunded: int
     converted: int
     other_currencies: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What a workspace holds beyond its counts (``Workspace.overview()``): the order
+    events and their revenue in the base currency, the stored orders' counts, profiles
+    without a customer id, events per name (most frequent first), the five most common
+    countries and every device (``country`` and ``device_os`` attributes; empty without
+    them), and the customer of the merge that moved the most events."""
+
+    order_events: int
+    revenue: Decimal
+    orders: OrderCounts
+    anonymous_profiles: int
+    events_by_name: tuple[tuple[str, int], ...]
+    countries: tuple[tuple[str, int], ...]
+    devices: tuple[tuple[str, int], ...]
+    most_merged_customer: str | None
+
+
+def overview(con: duckdb.DuckDBPyConnection, order_event: str, currency: str) -> Overview:
+    """The overview, ``order_event`` being the event of an order and ``currency`` the base
+    currency."""
+    order_events, revenue = event_totals(con, order_event)
+    return Overview(
+        order_events=order_events,
+        revenue=revenue,
+        orders=order_counts(con, currency),
+        anonymous_profiles=anonymous_profiles(con),
+        events_by_name=tuple(events_by_name(con)),
+        countries=tuple(top_values(con, "country", limit=5)),
+        devices=tuple(top_values(con, "device_os")),
+        most_merged_customer=most_merged_customer(con),
+    )
 
 
 def workspace_counts(con: duckdb.DuckDBPyConnection) -> WorkspaceCounts:

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from segmint.quality.checks import SegmentQuality
     from segmint.segments.context import SegmentContext
     from segmint.segments.profile import ProfileRow
-    from segmint.segments.quality import SegmentQuality
     from segmint.segments.registry import SegmentDefinition
 
 
@@ -59,7 +59,7 @@ def segment_report(
 ) -> SegmentReport:
     """The report of ``name``: at its last refresh, or live at ``as_of`` when given or
     when it was never refreshed."""
-    from segmint.segments.quality import assess
+    from segmint.quality.checks import assess
     from segmint.segments.query import parse_as_of
     from segmint.store.segments import size_trend, version_dates
 

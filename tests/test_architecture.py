@@ -141,9 +141,21 @@ _SQL = re.compile(
     r"CHECKPOINT|PRAGMA|ATTACH|DETACH|EXPLAIN|SUMMARIZE|DESCRIBE)\b"
     r"|\b(FROM|WHERE|JOIN|GROUP BY|ORDER BY|VALUES)\b"
 )
-# Where SQL text may be: the engine, the store, and the ingest (its DuckDB readers and
-# TRY_CAST validation are DuckDB-only fast paths, docs/ingestion.md).
-SQL_HOMES = ("engine", "store", "ingest")
+# Where SQL text may be: the engine, the store, and the DuckDB load pipeline (its readers,
+# TRY_CAST staging and set-based steps over the staged rows are DuckDB-only fast paths,
+# src/segmint/ingest/duckdb/__init__.py).
+SQL_HOMES = (("engine",), ("store",), ("ingest", "duckdb"))
+# segmint's own tables: only the store reads or writes them.
+_OWN_TABLES = re.compile(
+    r"\b(INSERT INTO|UPDATE|DELETE FROM|ALTER TABLE|FROM|JOIN|USING)\s+(profiles|identities|"
+    r"identity_merges|events|orders|rates|loads|meta|attributes|event_properties|"
+    r"event_property_usage|event_names|segment_\w+|cluster_\w+|clv_\w+|schema_version)\b"
+)
+
+
+def _home(path: Path) -> bool:
+    parts = path.relative_to(SRC).parts
+    return any(parts[: len(home)] == home for home in SQL_HOMES)
 
 
 def sql_strings(path: Path) -> list[tuple[int, str]]:
@@ -175,14 +187,34 @@ def sql_strings(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def test_sql_lives_in_the_engine_the_store_and_the_ingest_only() -> None:
+def test_sql_lives_in_the_engine_the_store_and_the_load_pipeline_only() -> None:
     stray = [
         f"  {path.relative_to(SRC)}:{line}: {text[:60]!r}"
         for path in sorted(SRC.rglob("*.py"))
-        if path.relative_to(SRC).parts[0] not in SQL_HOMES
+        if not _home(path)
         for line, text in sql_strings(path)
     ]
-    assert not stray, "SQL outside engine/, store/ and ingest/:\n" + "\n".join(stray)
+    assert not stray, "SQL outside engine/, store/ and ingest/duckdb/:\n" + "\n".join(stray)
+
+
+def test_only_the_store_reads_and_writes_segmints_own_tables() -> None:
+    """The load pipeline works on its staged temp tables; every statement that reads or
+    writes a stored table of segmint's is a store function."""
+    stray = [
+        f"  {path.relative_to(SRC)}:{line}: {text[:60]!r}"
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] != "store"
+        for line, text in sql_strings(path)
+        if _OWN_TABLES.search(text)
+    ]
+    assert not stray, "own tables read or written outside store/:\n" + "\n".join(stray)
+
+
+def test_the_own_table_finder_tells_stored_tables_from_staged_ones() -> None:
+    assert _OWN_TABLES.search("UPDATE profiles AS p SET x = 1")
+    assert _OWN_TABLES.search("SELECT * FROM _stage s JOIN events e ON e.pid = s.pid")
+    assert not _OWN_TABLES.search("SELECT * FROM _stage WHERE _reason IS NULL")
+    assert not _OWN_TABLES.search("INSERT INTO _extra_rejects SELECT 1")
 
 
 def test_the_sql_finder_finds_sql_and_not_messages(tmp_path: Path) -> None:

@@ -176,7 +176,7 @@ class Workspace:
         """The DuckDB connection, opened (and the workspace locked) on first use. Private:
         callers above the façade go through its methods, never the raw connection."""
         if self._con is None:
-            from segmint.ingest.rejects import recover_rejects
+            from segmint.ingest.duckdb.rejects import recover_rejects
             from segmint.store.migrate import upgrade
 
             con = connect(self.root, self.config.store, self.read_only)
@@ -229,8 +229,8 @@ class Workspace:
         'table: 2 rows read, 2 accepted, 0 rejected, 2 new profiles'
         """
         from segmint.errors import IngestError
+        from segmint.ingest.duckdb.sources import csv_delimiter, delimiter_hint
         from segmint.ingest.load import run_load
-        from segmint.ingest.sources import csv_delimiter, delimiter_hint
         from segmint.traits.definitions import TRAIT_TYPES
 
         with csv_delimiter(delimiter):

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 import segmint
-from segmint.ingest import events as events_module
+from segmint.ingest.duckdb import events as events_module
 from tests.conftest import db, write_csv
 
 
@@ -72,7 +72,7 @@ def test_a_load_failing_mid_way_changes_nothing(
     def fail(*_: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(events_module, "_update_activity", fail)
+    monkeypatch.setattr(events_module, "widen_activity", fail)
     with pytest.raises(segmint.IngestError, match="nothing was loaded: disk full"):
         ws.ingest("events", files / "e.csv")
     assert tuple(ws.stats().values()) == before

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import segmint
-from segmint.ingest.sources import MAX_COLUMNS, MAX_JSON_DEPTH, MAX_QUOTE_REPAIRS, json_depth
+from segmint.ingest.duckdb.sources import MAX_COLUMNS, MAX_JSON_DEPTH, MAX_QUOTE_REPAIRS, json_depth
 from tests.conftest import db, rejects_of, run_cli, write_csv, write_jsonl
 
 HEADER = "event,timestamp,customer_id"

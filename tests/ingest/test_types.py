@@ -1,4 +1,4 @@
-"""The strict conversions of ingest/types.py, one line per case (in-memory DuckDB)."""
+"""The strict conversions of ingest/duckdb/types.py, one line per case (in-memory DuckDB)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from segmint.ingest.types import (
+from segmint.ingest.duckdb.types import (
     SourceColumn,
     cast_expr,
     inference_aggregates,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import ArgumentError, NotFoundError
-from segmint.ingest.sources import MAX_JSON_DEPTH, json_depth, json_members
+from segmint.ingest.duckdb.sources import MAX_JSON_DEPTH, json_depth, json_members
 from segmint.store import customers as stored
 
 if TYPE_CHECKING:

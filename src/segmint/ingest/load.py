@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import time
@@ -14,12 +13,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from segmint.config import Config
 from segmint.console import Progress, SilentProgress
 from segmint.errors import IngestError, SegmintError
-from segmint.ingest import sources
-from segmint.ingest.context import LoadContext
-from segmint.ingest.customers import load_customers
-from segmint.ingest.events import EVENTS, ORDERS, load_events
-from segmint.ingest.rates import load_rates
-from segmint.ingest.rejects import publish_rejects, rejects_path, settle_rejects, write_rejects
+from segmint.ingest.duckdb import sources
+from segmint.ingest.duckdb.context import LoadContext, drop_temp
+from segmint.ingest.duckdb.customers import load_customers
+from segmint.ingest.duckdb.events import EVENTS, ORDERS, load_events
+from segmint.ingest.duckdb.rates import load_rates
+from segmint.ingest.duckdb.rejects import (
+    create_extra_rejects,
+    parse_failures,
+    publish_rejects,
+    rejects_path,
+    settle_rejects,
+    write_rejects,
+)
+from segmint.store import loads
 from segmint.store.txn import kill_point, transaction
 
 if TYPE_CHECKING:
@@ -93,7 +100,7 @@ def run_load(
     clock = time.perf_counter()
     started = datetime.now(UTC)
     progress = progress or SilentProgress()
-    load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])  # type: ignore[index]
+    load_id = loads.next_load_id(con)
     _clear_stale_scratch(root / "tmp")
     scratch = root / "tmp" / f"load-{load_id}-{os.getpid()}"
     ctx = LoadContext(con, config, load_id, started, progress, scratch, reserved=reserved)
@@ -113,12 +120,12 @@ def run_load(
             raise
         raise IngestError(f"load failed, nothing was loaded: {_first_line(exc)}") from exc
     finally:
-        _drop_temp(con)
+        drop_temp(con)
         shutil.rmtree(scratch, ignore_errors=True)
         progress.done()
     if tmp is not None and result.rejects_file is not None:
         # The rejects were on disk before COMMIT; a kill from here on leaves the temporary
-        # file, which the next open renames (ingest/rejects.py recover_rejects).
+        # file, which the next open renames (ingest/duckdb/rejects.py recover_rejects).
         kill_point("ingest:before-rejects-rename")
         publish_rejects(tmp, result.rejects_file)
     return result
@@ -137,10 +144,7 @@ def _open(con: duckdb.DuckDBPyConnection, data: Any, fmt: str | None) -> sources
 
 def _load(ctx: LoadContext, kind: str, source: sources.Source) -> dict[str, int]:
     # Rows a step after validation rejects (a repeated event_id), for the rejects file.
-    ctx.con.execute(
-        "CREATE OR REPLACE TEMP TABLE _extra_rejects "
-        "(_record BIGINT, _reason VARCHAR, _raw VARCHAR)"
-    )
+    create_extra_rejects(ctx.con)
     if kind == "customers":
         counts = load_customers(ctx, source)
     elif kind == "rates":
@@ -160,7 +164,7 @@ def _finish(
     counts: dict[str, int],
     clock: float,
 ) -> tuple[LoadResult, Path | None]:
-    parse_failed = ctx.count("SELECT count(*) FROM _parse_rejects")
+    parse_failed = parse_failures(ctx.con)
     rejected = counts["rejected_rows"] + parse_failed
     parsed = counts["parsed"]
     final = rejects_path(root, source, ctx.started_at) if rejected else None
@@ -184,8 +188,8 @@ def _finish(
         updated=counts.get("updated", 0),
         reconverted=counts.get("reconverted", 0),
     )
-    ctx.con.execute(
-        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    loads.record_load(
+        ctx.con,
         [
             ctx.load_id, kind, source.label, source.format, ctx.started_at, datetime.now(UTC),
             result.rows_read, result.accepted, result.rejected, result.duplicates,
@@ -202,19 +206,6 @@ def _clear_stale_scratch(folder: Path) -> None:
     for stale in folder.glob("load-*"):
         if not stale.name.endswith(mine):
             shutil.rmtree(stale, ignore_errors=True)
-
-
-def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    # Temp objects outlive a COMMIT; a long-lived connection should not keep 50M staged rows.
-    for name, kind in con.execute(
-        "SELECT table_name, table_type FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_catalog = 'temp'"
-    ).fetchall():
-        with contextlib.suppress(Exception):
-            con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{name}"')
-    for name in ("_src_arrow", "_src_lines", "_src_bad"):
-        with contextlib.suppress(Exception):
-            con.unregister(name)
 
 
 def _first_line(exc: BaseException) -> str:

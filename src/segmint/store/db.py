@@ -74,7 +74,7 @@ def connect(
     # (TimeZone belongs to the ICU extension, which cannot be set before it loads.)
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB never prints its own bar; progress tracking is switched on only while a
-    # visible progress bar polls it (ingest/context.py), as tracking costs ~10 %.
+    # visible progress bar polls it (ingest/duckdb/context.py), as tracking costs ~10 %.
     con.execute("SET enable_progress_bar_print = false")
     con.execute("SET progress_bar_time = 0")
     return con

@@ -1,5 +1,5 @@
-"""Reads of the customer view that segment reports and quality checks need: who can be
-contacted, and the stored attributes worth comparing.
+"""The profiles table: the reads that segment reports and quality checks need (who can be
+contacted, the stored attributes worth comparing), and a customers load's attribute updates.
 
 The count of contactable customers is an Ibis expression. The attributes are read with
 SQL built from the ``attributes`` catalog (each column quoted as an identifier) straight
@@ -8,9 +8,11 @@ into a pandas frame, so their dtypes are DuckDB's as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from segmint.engine.sqltext import quote_ident
+from segmint.store.loads import LoadInProgress
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,3 +73,26 @@ def attribute_frame(
         f"SELECT customer_id{', ' + select if select else ''} FROM profiles "
         "WHERE customer_id IS NOT NULL"
     ).df()
+
+
+def count_known(con: duckdb.DuckDBPyConnection, ids_sql: str) -> int:
+    """How many of the customer ids ``ids_sql`` yields already have a profile."""
+    row = con.execute(
+        f"SELECT count(*) FROM ({ids_sql}) x(customer_id) WHERE customer_id IN "
+        "(SELECT customer_id FROM profiles WHERE customer_id IS NOT NULL)"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_attributes(ctx: LoadInProgress, table: str, columns: Sequence[str]) -> None:
+    """Set attribute columns from the load's temp ``table`` (``customer_id``, then ``v0``,
+    ``v1``, ... for ``columns``); a missing value keeps the stored one."""
+    sets = [
+        f"{quote_ident(column)} = coalesce(c.v{i}, p.{quote_ident(column)})"
+        for i, column in enumerate(columns)
+    ]
+    ctx.con.execute(
+        f"UPDATE profiles AS p SET {', '.join([*sets, 'updated_at = ?'])} "
+        f"FROM {quote_ident(table)} c WHERE p.customer_id = c.customer_id",
+        [ctx.started_at],
+    )

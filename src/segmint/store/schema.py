@@ -123,9 +123,10 @@ CLUSTER_DDL: Final = (
     "cluster INTEGER NOT NULL)",
 )
 
-# Money (ingest/orders.py): exchange rates into the base currency, and every order as last
-# loaded. The events table holds an order as a purchase only while its status counts; this
-# table keeps each order's status, original amount and currency, and its refunds.
+# Money (ingest/duckdb/orders.py, store/orders.py): exchange rates into the base currency,
+# and every order as last loaded. The events table holds an order as a purchase only while
+# its status counts; this table keeps each order's status, original amount and currency,
+# and its refunds.
 ORDERS_DDL: Final = (
     """CREATE TABLE rates (
     currency VARCHAR NOT NULL,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from segmint.engine.sqltext import quote_ident
-from segmint.ingest.context import LoadContext
-from segmint.ingest.types import WIDENS_TO
-from segmint.store.schema import STORAGE_TYPES
+from segmint.ingest.duckdb.context import LoadContext
+from segmint.ingest.duckdb.types import WIDENS_TO
+from segmint.store import catalog
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -31,13 +30,12 @@ class Target:
 
 def attribute_catalog(ctx: LoadContext) -> dict[str, tuple[str, str]]:
     """``{attribute name: (column, logical type)}``."""
-    rows = ctx.con.execute("SELECT name, column_name, type FROM attributes").fetchall()
-    return {name: (column, logical) for name, column, logical in rows}
+    return catalog.attribute_columns(ctx.con)
 
 
 def property_catalog(ctx: LoadContext) -> dict[str, str]:
     """``{property name: logical type}``."""
-    return dict(ctx.con.execute("SELECT prop, type FROM event_properties").fetchall())
+    return catalog.property_types(ctx.con)
 
 
 def resolve(known: str | None, inferred: str | None) -> tuple[str | None, bool]:
@@ -57,19 +55,13 @@ def add_attribute(ctx: LoadContext, name: str, logical: str) -> str:
     while column in taken:
         n += 1
         column = f"{base}_{n}"
-    ctx.con.execute(f"ALTER TABLE profiles ADD COLUMN {column} {STORAGE_TYPES[logical]}")
-    ctx.con.execute(
-        "INSERT INTO attributes VALUES (?, ?, ?, false, ?)", [name, column, logical, ctx.load_id]
-    )
+    catalog.add_attribute(ctx.con, name, column, logical, ctx.load_id)
     return column
 
 
 def widen_attribute(ctx: LoadContext, name: str, column: str, logical: str) -> None:
     """Widen a stored attribute column (integer to float)."""
-    ctx.con.execute(
-        f"ALTER TABLE profiles ALTER COLUMN {quote_ident(column)} TYPE {STORAGE_TYPES[logical]}"
-    )
-    ctx.con.execute("UPDATE attributes SET type = ? WHERE name = ?", [logical, name])
+    catalog.widen_attribute(ctx.con, name, column, logical)
     ctx.warnings.append(f"attribute {name!r} widened from integer to float")
 
 
@@ -78,11 +70,9 @@ def record_properties(ctx: LoadContext, types: dict[str, str]) -> None:
     known = property_catalog(ctx)
     for prop, logical in types.items():
         if prop not in known:
-            ctx.con.execute(
-                "INSERT INTO event_properties VALUES (?, ?, ?)", [prop, logical, ctx.load_id]
-            )
+            catalog.add_property(ctx.con, prop, logical, ctx.load_id)
         elif known[prop] != logical and WIDENS_TO.get(known[prop]) == logical:
-            ctx.con.execute("UPDATE event_properties SET type = ? WHERE prop = ?", [logical, prop])
+            catalog.widen_property(ctx.con, prop, logical)
             ctx.warnings.append(f"event property {prop!r} widened from integer to float")
     bad = sorted(p for p in types if not IDENTIFIER.fullmatch(p))
     if bad:
@@ -90,14 +80,6 @@ def record_properties(ctx: LoadContext, types: dict[str, str]) -> None:
             f"event properties {bad} are stored but are not identifiers "
             "([A-Za-z_][A-Za-z0-9_]*), so rules cannot refer to them"
         )
-
-
-def record_usage(ctx: LoadContext, pairs_sql: str) -> None:
-    """Remember which events carry which properties (``pairs_sql`` yields event, prop)."""
-    ctx.con.execute(
-        f"INSERT INTO event_property_usage SELECT DISTINCT event, prop FROM ({pairs_sql}) "
-        "WHERE prop IS NOT NULL EXCEPT SELECT event, prop FROM event_property_usage"
-    )
 
 
 def conflict_reason(target: Target, got_sql: str) -> str:

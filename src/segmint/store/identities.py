@@ -17,23 +17,41 @@ of that file's anonymous events for it to the customer. Rules (DESIGN section 3)
 
 from __future__ import annotations
 
-from segmint.ingest.context import LoadContext
+from typing import TYPE_CHECKING
+
+from segmint.store.loads import LoadInProgress
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Key kinds of staged event rows: which identifier decides the profile.
 KEY_CUSTOMER, KEY_ANONYMOUS, KEY_EMAIL = 0, 1, 2
 IDENTITY_KINDS = {KEY_ANONYMOUS: "anonymous_id", KEY_EMAIL: "email"}
 
 
-def create_customers(ctx: LoadContext, ids_sql: str) -> int:
+def new_pids(con: duckdb.DuckDBPyConnection, n: int) -> int:
+    """Reserve ``n`` profile ids; returns the first. Ids are never reused after a merge."""
+    row = con.execute("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'next_pid'").fetchone()
+    first = int(row[0]) if row else 0
+    con.execute("UPDATE meta SET value = CAST(? AS VARCHAR) WHERE key = 'next_pid'", [first + n])
+    return first
+
+
+def _count(ctx: LoadInProgress, sql: str) -> int:
+    row = ctx.con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def create_customers(ctx: LoadInProgress, ids_sql: str) -> int:
     """Create bare profiles for the customer ids in ``ids_sql`` that no profile has yet."""
     ctx.con.execute(
         f"CREATE OR REPLACE TEMP TABLE _new_ids AS SELECT DISTINCT customer_id FROM ({ids_sql}) "
         "WHERE customer_id IS NOT NULL AND customer_id NOT IN "
         "(SELECT customer_id FROM profiles WHERE customer_id IS NOT NULL)"
     )
-    n = ctx.count("SELECT count(*) FROM _new_ids")
+    n = _count(ctx, "SELECT count(*) FROM _new_ids")
     if n:
-        first = ctx.new_pids(n)
+        first = new_pids(ctx.con, n)
         ctx.con.execute(
             "INSERT INTO profiles (pid, customer_id, updated_at) SELECT "
             f"{first} - 1 + row_number() OVER (ORDER BY customer_id), customer_id, ? "
@@ -43,7 +61,7 @@ def create_customers(ctx: LoadContext, ids_sql: str) -> int:
     return n
 
 
-def apply_ties(ctx: LoadContext, kind: str, ties_sql: str) -> int:
+def apply_ties(ctx: LoadInProgress, kind: str, ties_sql: str) -> int:
     """Tie identifiers to customers; ``ties_sql`` yields ``(value, customer_id, rank)``.
 
     The lowest ``rank`` wins when one identifier is tied to several customers in a load.
@@ -71,9 +89,9 @@ def apply_ties(ctx: LoadContext, kind: str, ties_sql: str) -> int:
     return merge_profiles(ctx)
 
 
-def merge_profiles(ctx: LoadContext) -> int:
+def merge_profiles(ctx: LoadInProgress) -> int:
     """Merge every profile of temp table ``_merges`` into its target; record each merge."""
-    n = ctx.count("SELECT count(*) FROM _merges")
+    n = _count(ctx, "SELECT count(*) FROM _merges")
     if not n:
         return 0
     con = ctx.con
@@ -96,7 +114,7 @@ def merge_profiles(ctx: LoadContext) -> int:
     return n
 
 
-def _fill_from_merged(ctx: LoadContext) -> None:
+def _fill_from_merged(ctx: LoadInProgress) -> None:
     """The surviving profile keeps its values and takes the merged one's where it has none;
     several profiles merging into one in a load are reduced to one row first (earliest
     and latest event over all of them; otherwise the lowest pid's value), as an UPDATE
@@ -134,7 +152,7 @@ def _fill_from_merged(ctx: LoadContext) -> None:
     )
 
 
-def create_unknown(ctx: LoadContext, key_kind: int, keys_sql: str) -> int:
+def create_unknown(ctx: LoadInProgress, key_kind: int, keys_sql: str) -> int:
     """New profiles (no customer_id) for identifiers in ``keys_sql`` that nobody holds yet."""
     kind = IDENTITY_KINDS[key_kind]
     ctx.con.execute(
@@ -142,10 +160,10 @@ def create_unknown(ctx: LoadContext, key_kind: int, keys_sql: str) -> int:
         "WHERE k IS NOT NULL AND k NOT IN (SELECT value FROM identities WHERE kind = ?)",
         [kind],
     )
-    n = ctx.count("SELECT count(*) FROM _unknown")
+    n = _count(ctx, "SELECT count(*) FROM _unknown")
     if not n:
         return 0
-    first = ctx.new_pids(n)
+    first = new_pids(ctx.con, n)
     ctx.con.execute(
         f"CREATE OR REPLACE TEMP TABLE _unknown_ids AS SELECT k, {first} - 1 + "
         "row_number() OVER (ORDER BY k) AS pid FROM _unknown"

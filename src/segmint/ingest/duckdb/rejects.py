@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from segmint.engine.sqltext import quote_ident, quote_str
-from segmint.ingest.context import LoadContext
-from segmint.ingest.sources import Source
-from segmint.ingest.types import json_path
+from segmint.ingest.duckdb.context import LoadContext
+from segmint.ingest.duckdb.sources import Source
+from segmint.ingest.duckdb.types import json_path
+from segmint.store import loads
 from segmint.store.db import sync_folder
 
 if TYPE_CHECKING:
@@ -108,12 +109,7 @@ def recover_rejects(root: Path, con: duckdb.DuckDBPyConnection) -> None:
     pending = [p for p in folder.glob(TMP_PREFIX + "*" + TMP_SUFFIX) if p.is_file()]
     if not pending:
         return
-    named = {
-        Path(name).name
-        for (name,) in con.execute(
-            "SELECT rejects_file FROM loads WHERE rejects_file IS NOT NULL"
-        ).fetchall()
-    }
+    named = {Path(name).name for name in loads.rejects_files(con)}
     for tmp in pending:
         final = tmp.with_name(tmp.name[len(TMP_PREFIX) : -len(TMP_SUFFIX)])
         if final.name in named and not final.exists():
@@ -126,3 +122,17 @@ def _synced(path: Path) -> Path:
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
     return path
+
+
+def create_extra_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """``_extra_rejects``: rows a step after validation rejects (a repeated event_id)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _extra_rejects "
+        "(_record BIGINT, _reason VARCHAR, _raw VARCHAR)"
+    )
+
+
+def parse_failures(con: duckdb.DuckDBPyConnection) -> int:
+    """Lines of the input that could not be read as rows at all."""
+    row = con.execute("SELECT count(*) FROM _parse_rejects").fetchone()
+    return int(row[0]) if row else 0

@@ -5,7 +5,7 @@ one unit of that currency, so with base EUR a USD rate of 0.92 makes 100 USD 92 
 ``valid_from`` (an ISO 8601 instant; a bare date is 00:00 UTC). A rate holds from its
 valid_from until the next rate of that currency. A row for a (currency, valid_from)
 already stored with another rate corrects it; every stored order in that currency is
-then converted again (ingest/orders.py ``reconvert``), so revenue always follows the rates
+then converted again (store/orders.py ``reconvert``), so revenue always follows the rates
 as loaded.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from segmint.engine.sqltext import quote_str
 from segmint.errors import IngestError
-from segmint.ingest.context import LoadContext
-from segmint.ingest.orders import RATE_SCALE, check_currency, reconvert
-from segmint.ingest.sources import Source
-from segmint.ingest.stage import (
+from segmint.ingest.duckdb.context import LoadContext
+from segmint.ingest.duckdb.orders import RATE_SCALE, check_currency
+from segmint.ingest.duckdb.sources import Source
+from segmint.ingest.duckdb.stage import (
     Check,
     convert_check,
     create_stage,
@@ -25,7 +25,8 @@ from segmint.ingest.stage import (
     range_check,
     require_scalar_column,
 )
-from segmint.ingest.types import cast_expr
+from segmint.ingest.duckdb.types import cast_expr
+from segmint.store.orders import reconvert, store_rates
 
 REQUIRED = ("currency", "rate", "valid_from")
 
@@ -97,29 +98,14 @@ def load_rates(ctx: LoadContext, source: Source) -> dict[str, int]:
         "(PARTITION BY s_currency, s_from) AS first FROM _stage WHERE _reason IS NULL) "
         "WHERE _record <> first"
     )
-    ctx.con.execute(
-        "CREATE OR REPLACE TEMP TABLE _rates_in AS SELECT s.s_currency, s.s_from, s.s_rate, "
-        "r.rate AS old FROM _stage s LEFT JOIN rates r ON r.currency = s.s_currency "
-        "AND r.valid_from = s.s_from WHERE s._reason IS NULL "
-        "AND s._record NOT IN (SELECT _record FROM _extra_rejects)"
+    new, changed, same = store_rates(
+        ctx.con,
+        "SELECT s_currency, s_from, s_rate FROM _stage WHERE _reason IS NULL "
+        "AND _record NOT IN (SELECT _record FROM _extra_rejects)",
+        ctx.load_id,
     )
-    ctx.con.execute(
-        "DELETE FROM rates USING _rates_in x WHERE rates.currency = x.s_currency "
-        "AND rates.valid_from = x.s_from AND x.old <> x.s_rate"
-    )
-    ctx.con.execute(
-        "INSERT INTO rates SELECT s_currency, s_from, s_rate, ? FROM _rates_in "
-        "WHERE old IS NULL OR old <> s_rate",
-        [ctx.load_id],
-    )
-    row = ctx.con.execute(
-        "SELECT count(*) FILTER (WHERE old IS NULL), count(*) FILTER (WHERE old <> s_rate), "
-        "count(*) FILTER (WHERE old = s_rate) FROM _rates_in"
-    ).fetchone()
-    assert row is not None
-    new, changed, same = (int(v) for v in row)
     ctx.progress.phase("converting stored orders")
-    again = reconvert(ctx, ctx.config.order_event) if new + changed else 0
+    again = reconvert(ctx.con, base, ctx.config.order_event) if new + changed else 0
     parsed, rejected = ctx.con.execute(
         "SELECT count(*), count(_reason) FROM _stage"
     ).fetchone() or (0, 0)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from segmint.engine.sqltext import quote_ident, quote_str
 from segmint.errors import IngestError
-from segmint.ingest.types import SourceColumn
+from segmint.ingest.duckdb.types import SourceColumn
 
 if TYPE_CHECKING:
     import duckdb

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from segmint.engine.sqltext import quote_ident
 from segmint.errors import IngestError
-from segmint.ingest.catalog import (
+from segmint.ingest.duckdb.catalog import (
     Target,
     add_attribute,
     attribute_catalog,
@@ -12,10 +11,9 @@ from segmint.ingest.catalog import (
     resolve,
     widen_attribute,
 )
-from segmint.ingest.context import LoadContext
-from segmint.ingest.identity import apply_ties, create_customers
-from segmint.ingest.sources import Source
-from segmint.ingest.stage import (
+from segmint.ingest.duckdb.context import LoadContext
+from segmint.ingest.duckdb.sources import Source
+from segmint.ingest.duckdb.stage import (
     Check,
     convert_check,
     create_stage,
@@ -25,7 +23,9 @@ from segmint.ingest.stage import (
     range_check,
     require_scalar_column,
 )
-from segmint.ingest.types import SourceColumn, cast_expr
+from segmint.ingest.duckdb.types import SourceColumn, cast_expr
+from segmint.store import profiles
+from segmint.store.identities import apply_ties, create_customers
 from segmint.store.schema import BUILTIN_ATTRIBUTES
 
 _COUNTRY_CHECK = (
@@ -120,20 +120,9 @@ def _upsert(ctx: LoadContext, targets: list[tuple[SourceColumn, Target]]) -> tup
         f"{''.join(', ' + x for x in latest)} FROM _stage WHERE _reason IS NULL "
         "GROUP BY s_customer_id"
     )
-    existing = ctx.count(
-        "SELECT count(*) FROM _cust WHERE customer_id IN "
-        "(SELECT customer_id FROM profiles WHERE customer_id IS NOT NULL)"
-    )
+    existing = profiles.count_known(ctx.con, "SELECT customer_id FROM _cust")
     created = create_customers(ctx, "SELECT customer_id FROM _cust")
-    sets = [
-        f"{quote_ident(t.column)} = coalesce(c.v{i}, p.{quote_ident(t.column)})"
-        for i, (_, t) in enumerate(targets)
-    ]
-    ctx.con.execute(
-        f"UPDATE profiles AS p SET {', '.join([*sets, 'updated_at = ?'])} FROM _cust c "
-        "WHERE p.customer_id = c.customer_id",
-        [ctx.started_at],
-    )
+    profiles.set_attributes(ctx, "_cust", [t.column for _, t in targets])
     return created, existing
 
 

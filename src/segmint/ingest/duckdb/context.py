@@ -83,10 +83,16 @@ class LoadContext:
         value = self.scalar(sql)
         return int(value) if isinstance(value, int) else 0
 
-    def new_pids(self, n: int) -> int:
-        """Reserve ``n`` profile ids; returns the first. Ids are never reused after a merge."""
-        first = self.count("SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'next_pid'")
-        self.con.execute(
-            "UPDATE meta SET value = CAST(? AS VARCHAR) WHERE key = 'next_pid'", [first + n]
-        )
-        return first
+
+def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the load's temp tables and views, and unregister its Arrow inputs."""
+    # Temp objects outlive a COMMIT; a long-lived connection should not keep 50M staged rows.
+    for name, kind in con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_catalog = 'temp'"
+    ).fetchall():
+        with contextlib.suppress(Exception):
+            con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{name}"')
+    for name in ("_src_arrow", "_src_lines", "_src_bad"):
+        with contextlib.suppress(Exception):
+            con.unregister(name)

@@ -13,9 +13,9 @@ from typing import TypeVar
 
 from segmint.engine.sqltext import quote_str
 from segmint.errors import IngestError
-from segmint.ingest.context import LoadContext
-from segmint.ingest.sources import Source, raw_json, repair_unterminated_quote
-from segmint.ingest.types import (
+from segmint.ingest.duckdb.context import LoadContext
+from segmint.ingest.duckdb.sources import Source, raw_json, repair_unterminated_quote
+from segmint.ingest.duckdb.types import (
     SourceColumn,
     cast_expr,
     inference_aggregates,

@@ -10,35 +10,24 @@ from dataclasses import dataclass
 
 from segmint.engine.sqltext import quote_ident, quote_str
 from segmint.errors import IngestError
-from segmint.ingest.catalog import (
+from segmint.ingest.duckdb.catalog import (
     Target,
     conflict_reason,
     property_catalog,
     record_properties,
-    record_usage,
     resolve,
 )
-from segmint.ingest.context import LoadContext
-from segmint.ingest.identity import (
-    KEY_ANONYMOUS,
-    KEY_CUSTOMER,
-    KEY_EMAIL,
-    apply_ties,
-    create_customers,
-    create_unknown,
-)
-from segmint.ingest.orders import (
+from segmint.ingest.duckdb.context import LoadContext
+from segmint.ingest.duckdb.orders import (
     ORDER_PROPERTIES,
     ROLE_COLUMNS,
     order_columns,
     order_counts,
     order_properties,
     prepare_orders,
-    store_orders,
-    update_activity,
 )
-from segmint.ingest.sources import Source, check_names, json_columns
-from segmint.ingest.stage import (
+from segmint.ingest.duckdb.sources import Source, check_names, json_columns
+from segmint.ingest.duckdb.stage import (
     Check,
     convert_check,
     create_stage,
@@ -51,7 +40,7 @@ from segmint.ingest.stage import (
     sample_types,
     settle_stage,
 )
-from segmint.ingest.types import (
+from segmint.ingest.duckdb.types import (
     SourceColumn,
     bad_offset,
     cast_can_fail,
@@ -60,6 +49,22 @@ from segmint.ingest.types import (
     money_can_fail,
     money_reason,
 )
+from segmint.store import catalog as stored_catalog
+from segmint.store.events import (
+    ROW_KEY,
+    append_events,
+    identity_map,
+    mark_loaded_before,
+    widen_activity,
+)
+from segmint.store.identities import (
+    KEY_ANONYMOUS,
+    KEY_EMAIL,
+    apply_ties,
+    create_customers,
+    create_unknown,
+)
+from segmint.store.orders import store_orders, update_activity
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
     created, merges = _resolve(ctx, good)
     has_json = bool(json_types) or source.column("properties") is not None
     if orders:
-        _idmap(ctx)
+        identity_map(ctx.con)
         store_orders(ctx, good, ctx.config.order_event)
         _insert(ctx, f"SELECT * FROM ({good}) WHERE s_counted", props, has_json, orders=True)
         new, changed, same = order_counts(ctx)
@@ -135,14 +140,14 @@ def load_events(ctx: LoadContext, source: Source, layout: Layout) -> dict[str, i
         update_activity(ctx)
     else:
         inserted = _insert(ctx, good, props, has_json)
-        _update_activity(ctx)
+        widen_activity(ctx.con)
     carried = _carried(ctx, props)
     extra_types = ORDER_PROPERTIES if orders else {}
     record_properties(ctx, json_types | {t.name: t.logical for _, t in carried} | extra_types)
     _record_usage(ctx, good, [t.name for _, t in props])
     if orders:
-        record_usage(
-            ctx,
+        stored_catalog.record_usage(
+            ctx.con,
             "SELECT g.s_event AS event, unnest(json_keys(json_merge_patch('{}', "
             f"{order_properties()}))) AS prop FROM ({good}) g WHERE g.s_counted",
         )
@@ -413,25 +418,15 @@ def _good_rows(ctx: LoadContext, layout: Layout) -> str:
     """SQL for the rows to load: valid, not repeated in the file, not loaded before.
 
     Orders and events are two namespaces: an order is compared with the stored orders
-    (ingest/orders.py: skipped when unchanged, replaced when changed), an event is skipped
+    (ingest/duckdb/orders.py: skipped when unchanged, replaced when changed), an event is skipped
     when an earlier events load has its event_id (an order 1001 is not the event 1001)."""
-    # Which identifier decides the profile, computed on read rather than stored.
-    keys = (
-        f"CASE WHEN s_customer_id IS NOT NULL THEN {KEY_CUSTOMER} WHEN s_anonymous_id IS NOT "
-        f"NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END AS _kk, "
-        "coalesce(s_customer_id, s_anonymous_id, s_email) AS _key"
-    )
+    keys = ROW_KEY
     if layout is ORDERS:
         return f"SELECT *, {keys} FROM _orders_in WHERE s_change <> 'same'"
     conditions = ["_reason IS NULL"]
     if ctx.count("SELECT count(*) FROM _extra_rejects"):
         conditions.append("_record NOT IN (SELECT _record FROM _extra_rejects)")
-    if ctx.count("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)"):
-        ctx.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _seen AS SELECT s._record FROM _stage s "
-            "SEMI JOIN events e ON e.event_id = s.s_event_id AND e.load_id IN "
-            "(SELECT load_id FROM loads WHERE kind = 'events') WHERE s._reason IS NULL"
-        )
+    if mark_loaded_before(ctx.con):
         conditions.append("_record NOT IN (SELECT _record FROM _seen)")
     return f"SELECT *, {keys} FROM _stage WHERE {' AND '.join(conditions)}"
 
@@ -486,31 +481,8 @@ def _insert(
     if orders:
         # The order's own amount, currency, status and refund, over any column's value.
         properties = f"json_merge_patch(coalesce({properties}, '{{}}'), {order_properties()})"
-    _idmap(ctx)
-    # Physical order of events does not matter (a later issue sorts them for scans), and
-    # keeping the input order made this insert single-threaded in places.
-    ctx.con.execute("SET preserve_insertion_order = false")
-    try:
-        ctx.run(
-            "writing events",
-            "INSERT INTO events SELECT m.pid, g.s_event, g.s_ts, g.s_event_id, g.s_revenue, "
-            f"{properties}, g.s_anonymous_id, {ctx.load_id} FROM ({good}) g "
-            "JOIN _idmap m ON m.kk = g._kk AND m.key = g._key",
-        )
-    finally:
-        ctx.con.execute("SET preserve_insertion_order = true")
-    return ctx.count(f"SELECT count(*) FROM events WHERE load_id = {ctx.load_id}")
-
-
-def _idmap(ctx: LoadContext) -> None:
-    """``_idmap``: the profile of each identifier (customer id, anonymous id, email)."""
-    ctx.con.execute(
-        "CREATE OR REPLACE TEMP VIEW _idmap AS "
-        f"SELECT {KEY_CUSTOMER} AS kk, customer_id AS key, pid FROM profiles "
-        "WHERE customer_id IS NOT NULL UNION ALL "
-        f"SELECT CASE kind WHEN 'anonymous_id' THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END, "
-        "value, pid FROM identities"
-    )
+    identity_map(ctx.con)
+    return append_events(ctx, good, properties)
 
 
 # At most this many different property sets get their own JSON object; beyond, every key.
@@ -558,19 +530,6 @@ def _columns_json(ctx: LoadContext, props: list[tuple[SourceColumn, Target]]) ->
     return f"CASE {branches} END"
 
 
-def _update_activity(ctx: LoadContext) -> None:
-    """First and last event time per profile, from the identity combinations of the load."""
-    ctx.con.execute(
-        "UPDATE profiles AS p SET "
-        "first_event_at = least(coalesce(p.first_event_at, x.mn), x.mn), "
-        "last_event_at = greatest(coalesce(p.last_event_at, x.mx), x.mx) "
-        "FROM (SELECT m.pid, min(c.first_ts) AS mn, max(c.last_ts) AS mx FROM _combos c "
-        f"JOIN _idmap m ON m.kk = CASE WHEN c.cid IS NOT NULL THEN {KEY_CUSTOMER} "
-        f"WHEN c.anon IS NOT NULL THEN {KEY_ANONYMOUS} ELSE {KEY_EMAIL} END "
-        "AND m.key = coalesce(c.cid, c.anon, c.email) GROUP BY m.pid) x WHERE p.pid = x.pid"
-    )
-
-
 def _carried(
     ctx: LoadContext, props: list[tuple[SourceColumn, Target]]
 ) -> list[tuple[SourceColumn, Target]]:
@@ -585,22 +544,21 @@ def _carried(
 def _record_usage(ctx: LoadContext, good: str, names: list[str]) -> None:
     """Which event names exist, and which properties each carries: from the counts scan
     for columns, and from the keys of JSON Lines ``properties`` objects."""
-    ctx.con.execute(
-        f"INSERT INTO event_names SELECT s_event, {ctx.load_id} FROM _counts WHERE ok > 0 "
-        "AND s_event NOT IN (SELECT event FROM event_names)"
+    stored_catalog.record_event_names(
+        ctx.con, "SELECT s_event FROM _counts WHERE ok > 0", ctx.load_id
     )
     if names:
         # One unpivot of the counts, not a select per column (1,000 took a second to plan).
         counts = ", ".join(f"c{i}" for i in range(len(names)))
         props = ", ".join(f"('c{i}', {quote_str(name)})" for i, name in enumerate(names))
-        record_usage(
-            ctx,
+        stored_catalog.record_usage(
+            ctx.con,
             f"SELECT u.s_event AS event, p.prop FROM (UNPIVOT (SELECT s_event, {counts} "
             f"FROM _counts) ON {counts} INTO NAME c VALUE n) u "
             f"JOIN (VALUES {props}) p(c, prop) ON p.c = u.c WHERE u.n > 0",
         )
-    record_usage(
-        ctx,
+    stored_catalog.record_usage(
+        ctx.con,
         f"SELECT s_event AS event, unnest(json_keys(s_props)) AS prop FROM ({good}) x "
         "WHERE s_props IS NOT NULL",
     )

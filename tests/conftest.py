@@ -18,6 +18,10 @@ import segmint
 if TYPE_CHECKING:
     import duckdb
 
+# The real engines (a throwaway PostgreSQL, one Spark session) and the parametrized
+# ``engine`` fixture: tests/engines.py, docs/engines.md.
+pytest_plugins = ["tests.engines"]
+
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterable[segmint.Workspace]:

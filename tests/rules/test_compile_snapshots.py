@@ -49,7 +49,7 @@ RULES = {
     "and days_since_last_seen <= 30",
 }
 # ibis 12 compiles no JSON array access for these engines; the error must say so.
-UNSUPPORTED = {("list_property", "spark"), ("list_property", "bigquery")}
+UNSUPPORTED = {("list_property", "bigquery")}
 
 
 def _compile(name: str, dialect: str) -> str:

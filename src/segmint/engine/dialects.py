@@ -49,6 +49,10 @@ class Backend:
         """The interpolated quantile ``q`` of a column."""
         return value.quantile(q)
 
+    def bit_or(self, value: ir.IntegerColumn) -> ir.IntegerScalar:
+        """The bitwise OR of an integer column (the compiler's hit masks)."""
+        return value.bit_or()
+
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         """Microseconds since 1970-01-01 UTC (for exact day arithmetic)."""
         import ibis
@@ -74,6 +78,32 @@ class Backend:
         return raw.array.map(lambda item: self.json_string(item))
 
 
+# The ISO 8601 shape an instant must have before PostgreSQL casts it (a cast that fails
+# would fail the whole query); the ingest stores timestamp properties in this shape.
+_ISO_INSTANT = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
+
+
+# An offset after a time of day (a bare date's "-01" is its day, not an offset).
+_OFFSET = r"^.{10}[T ].*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _utc_if_naive(
+    text: ir.StringValue, suffix: str, date_only: str | None = None
+) -> ir.StringValue:
+    """An instant written without an offset is UTC (DESIGN section 4), as DuckDB reads it;
+    PostgreSQL and Spark would read it in the session time zone, so the offset is added.
+    ``date_only`` is the suffix for a bare date, where it differs."""
+    import ibis
+
+    naive = text + suffix
+    if date_only is not None:
+        naive = ibis.ifelse(text.length() == 10, text + date_only, naive)
+    return ibis.ifelse(text.re_search(_OFFSET), text, naive)
+
+
 class DuckDBBackend(Backend):
     name = dialect = "duckdb"
 
@@ -96,7 +126,46 @@ class DuckDBBackend(Backend):
 
 
 class PostgresBackend(Backend):
+    """PostgreSQL: properties are read as ``jsonb`` (a ``json`` column is cast, once per
+    query), each through one member lookup whose JSON type is checked before converting,
+    since PostgreSQL has no TRY_CAST. Epochs come from ``EXTRACT(epoch FROM timestamptz)``,
+    which does not depend on the session time zone (Ibis's own difference casts both sides
+    to a zone-less timestamp first)."""
+
     name = dialect = "postgres"
+
+    def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        # EXTRACT(epoch ...) is an exact numeric on PostgreSQL 14+.
+        return (ts.epoch_seconds() * 1_000_000).cast("int64")
+
+    def json_property(self, properties: ir.JSONValue, prop: str, kind: str) -> ir.Value:
+        import ibis
+
+        from segmint.engine.postgres_functions import JSONB, jsonb_member, jsonb_text, jsonb_typeof
+
+        jsonb = properties.cast(JSONB)
+        value = jsonb_member(jsonb, prop)
+        json_type = jsonb_typeof(value)
+        text: ir.StringValue = jsonb_text(jsonb, prop)
+        none = ibis.null().cast("string")
+        if kind == "string":
+            return ibis.ifelse(json_type == "string", text, none)
+        if kind == "float":
+            return ibis.ifelse(json_type == "number", text, none).cast("float64")
+        if kind == "integer":
+            # A JSON number with a fraction or an exponent is no integer (NULL), as a
+            # failed TRY_CAST on DuckDB.
+            whole = (json_type == "number") & text.re_search(r"^-?[0-9]+$")
+            return ibis.ifelse(whole, text, none).cast("int64")
+        if kind == "bool":
+            return ibis.ifelse(json_type == "boolean", text, none).cast("boolean")
+        if kind == "timestamp":
+            iso = (json_type == "string") & text.re_search(_ISO_INSTANT)
+            return ibis.ifelse(iso, _utc_if_naive(text, " UTC"), none).cast(IBIS_TYPES[kind])
+        # A list: NULL when the member is missing or not an array (an empty array stays
+        # empty); its string items, other items NULL.
+        items = value.array.map(lambda item: self.json_string(item))
+        return ibis.ifelse(json_type == "array", items, ibis.null().cast(IBIS_TYPES["list"]))
 
 
 class SnowflakeBackend(Backend):
@@ -113,13 +182,42 @@ class BigQueryBackend(Backend):
 
 
 class SparkBackend(Backend):
+    """Spark: properties are a JSON string column, read with ``get_json_object`` and
+    converted with ``TRY_CAST`` (Ibis's typed accessors become Python UDFs that exist only
+    inside an Ibis session, shared/STACK.md); epochs with ``unix_micros``, which does not
+    depend on the session time zone."""
+
     name = "spark"
     dialect = "pyspark"
-    SUPPORTS_LIST_PROPERTIES = False
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         # ``.str`` becomes a pandas UDF on PySpark that fails (shared/STACK.md).
         return value.cast("string")
+
+    def bit_or(self, value: ir.IntegerColumn) -> ir.IntegerScalar:
+        from segmint.engine.spark_functions import bit_or
+
+        result: ir.IntegerScalar = bit_or(value)
+        return result
+
+    def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        from segmint.engine.spark_functions import unix_micros
+
+        value: ir.IntegerValue = unix_micros(ts)
+        return value
+
+    def json_property(self, properties: ir.JSONValue, prop: str, kind: str) -> ir.Value:
+        from segmint.engine.spark_functions import get_json_object, strings_from_json
+
+        text: ir.StringValue = get_json_object(properties.cast("string"), f"$.{prop}")
+        if kind == "string":
+            return text
+        if kind == "list":
+            items: ir.ArrayValue = strings_from_json(text, "array<string>")
+            return items
+        if kind == "timestamp":
+            text = _utc_if_naive(text, "Z", date_only="T00:00:00Z")
+        return text.try_cast(IBIS_TYPES[kind])
 
 
 BACKENDS: dict[str, Backend] = {

@@ -253,6 +253,9 @@ def _pg_type(arrow_type: pa.DataType) -> str:
         return "interval"
     if isinstance(arrow_type, pa.DictionaryType):
         return _pg_type(arrow_type.value_type)
+    if t.is_list(arrow_type) or t.is_large_list(arrow_type):
+        # An array of the item type (list attributes: text[]).
+        return _pg_type(arrow_type.value_type) + "[]"
     raise ValueError(f"no PostgreSQL column type for the Arrow type {arrow_type}")
 
 

@@ -403,7 +403,7 @@ class Compiler:
             parts.append(keep.select("pid", **masks))
         union = combine(lambda a, b: ibis.union(a, b, distinct=False), parts)
         return union.group_by("pid").aggregate(
-            **{f"hits{w}": union[f"hits{w}"].bit_or() for w in range(words)}
+            **{f"hits{w}": self.backend.bit_or(union[f"hits{w}"]) for w in range(words)}
         )
 
     def compile(self, rule: RuleNode, t: ir.Table) -> ir.BooleanValue:

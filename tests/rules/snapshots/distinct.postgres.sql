@@ -38,9 +38,9 @@ FROM (
           "t3"."pid",
           COUNT(
             DISTINCT CASE
-              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'category')) = 'string'
-              THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-              ELSE NULL
+              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'category')) = 'string'
+              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'category')
+              ELSE CAST(NULL AS VARCHAR)
             END
           ) FILTER(WHERE
             (
@@ -50,11 +50,11 @@ FROM (
               "t3"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
-              CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'price')) = 'number'
-                THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-                ELSE NULL
-              END >= 10,
+              CAST(CASE
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'price')) = 'number'
+                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'price')
+                ELSE CAST(NULL AS VARCHAR)
+              END AS DOUBLE PRECISION) >= 10,
               FALSE
             )) AS "m0",
           COUNT(*) FILTER(WHERE
@@ -65,11 +65,11 @@ FROM (
               "t3"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
-              CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'price')) = 'number'
-                THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t3"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-                ELSE NULL
-              END >= 10,
+              CAST(CASE
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'price')) = 'number'
+                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'price')
+                ELSE CAST(NULL AS VARCHAR)
+              END AS DOUBLE PRECISION) >= 10,
               FALSE
             )) AS "m0_n"
         FROM (
@@ -82,11 +82,11 @@ FROM (
             AND "t1"."ts" <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             AND "t1"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             AND COALESCE(
-              CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'price')) = 'number'
-                THEN CAST(JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'price'), VARIADIC ARRAY[]::TEXT[]) AS DOUBLE PRECISION)
-                ELSE NULL
-              END >= 10,
+              CAST(CASE
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'price')) = 'number'
+                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'price')
+                ELSE CAST(NULL AS VARCHAR)
+              END AS DOUBLE PRECISION) >= 10,
               FALSE
             )
         ) AS "t3"

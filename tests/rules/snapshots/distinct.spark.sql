@@ -45,10 +45,10 @@ FROM (
                 `t3`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
               )
               AND COALESCE(
-                UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+                TRY_CAST(GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
                 FALSE
               ),
-              CAST(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING),
+              GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.category'),
               NULL
             )
           ) AS `m0`,
@@ -60,7 +60,7 @@ FROM (
               `t3`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND COALESCE(
-              UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t3`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+              TRY_CAST(GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
               FALSE
             ) AS BIGINT)
           ) AS `m0_n`
@@ -74,7 +74,7 @@ FROM (
             AND `t1`.`ts` <= CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
             AND `t1`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
             AND COALESCE(
-              UNWRAP_JSON_FLOAT(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'price'))) >= 10,
+              TRY_CAST(GET_JSON_OBJECT(CAST(`t1`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
               FALSE
             )
         ) AS `t3`

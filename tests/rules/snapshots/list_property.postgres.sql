@@ -41,19 +41,23 @@ FROM (
               "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
-              CAST(ARRAY(SELECT
-                CASE
-                  WHEN JSON_TYPEOF(__ibis_param_item__) = 'string'
-                  THEN JSON_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
-                  ELSE NULL
-                END
-              FROM UNNEST(CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t3"."properties", 'tags')) = 'array'
+              CAST(CASE
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'tags')) = 'array'
                 THEN ARRAY(SELECT
-                  *
-                FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t3"."properties", 'tags')))
-                ELSE NULL
-              END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
+                  CASE
+                    WHEN JSONB_TYPEOF(__ibis_param_item__) = 'string'
+                    THEN JSONB_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
+                    ELSE NULL
+                  END
+                FROM UNNEST(CASE
+                  WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'tags')) = 'array'
+                  THEN ARRAY(SELECT
+                    *
+                  FROM JSONB_ARRAY_ELEMENTS(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'tags')))
+                  ELSE NULL
+                END) AS __ibis_param_item__)
+                ELSE CAST(NULL AS VARCHAR[])
+              END AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
               FALSE
             )) AS "m0"
         FROM (
@@ -64,19 +68,23 @@ FROM (
             "t1"."event" = 'order_completed'
             AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             AND COALESCE(
-              CAST(ARRAY(SELECT
-                CASE
-                  WHEN JSON_TYPEOF(__ibis_param_item__) = 'string'
-                  THEN JSON_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
-                  ELSE NULL
-                END
-              FROM UNNEST(CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'tags')) = 'array'
+              CAST(CASE
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'tags')) = 'array'
                 THEN ARRAY(SELECT
-                  *
-                FROM JSON_ARRAY_ELEMENTS(JSON_EXTRACT_PATH("t1"."properties", 'tags')))
-                ELSE NULL
-              END) AS __ibis_param_item__) AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
+                  CASE
+                    WHEN JSONB_TYPEOF(__ibis_param_item__) = 'string'
+                    THEN JSONB_EXTRACT_PATH_TEXT(__ibis_param_item__, VARIADIC ARRAY[]::TEXT[])
+                    ELSE NULL
+                  END
+                FROM UNNEST(CASE
+                  WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'tags')) = 'array'
+                  THEN ARRAY(SELECT
+                    *
+                  FROM JSONB_ARRAY_ELEMENTS(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'tags')))
+                  ELSE NULL
+                END) AS __ibis_param_item__)
+                ELSE CAST(NULL AS VARCHAR[])
+              END AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
               FALSE
             )
         ) AS "t3"

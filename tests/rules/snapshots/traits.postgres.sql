@@ -29,14 +29,14 @@ WITH "t4" AS (
         )
       )
     )
-), "t23" AS (
+), "t24" AS (
   SELECT
     *
   FROM (
     SELECT
-      "t9"."day" - LAG("t9"."day") OVER (
-        PARTITION BY "t9"."pid"
-        ORDER BY "t9"."day" ASC
+      "t10"."day" - LAG("t10"."day") OVER (
+        PARTITION BY "t10"."pid"
+        ORDER BY "t10"."day" ASC
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
       ) AS "gap"
     FROM (
@@ -44,7 +44,7 @@ WITH "t4" AS (
         "t1"."pid",
         CAST(FLOOR(
           CAST((
-            CAST(EXTRACT(epoch FROM CAST("t1"."ts" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+            EXTRACT('epoch' FROM "t1"."ts") * 1000000
           ) AS DOUBLE PRECISION) / (
             86400000000
           )
@@ -53,10 +53,10 @@ WITH "t4" AS (
       WHERE
         "t1"."event" IN ('order_completed')
         AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS "t9"
-  ) AS "t19"
+    ) AS "t10"
+  ) AS "t20"
   WHERE
-    "t19"."gap" IS NOT NULL
+    "t20"."gap" IS NOT NULL
 )
 SELECT
   "t54"."customer_id"
@@ -66,7 +66,11 @@ FROM (
     "t53"."customer_id",
     CAST(FLOOR(
       CAST((
-        CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_seen" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+        (
+          EXTRACT('epoch' FROM CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) * 1000000
+        ) - (
+          EXTRACT('epoch' FROM "t53"."last_seen") * 1000000
+        )
       ) AS DOUBLE PRECISION) / (
         86400000000
       )
@@ -76,7 +80,11 @@ FROM (
       THEN 'subscriber'
       WHEN CAST(FLOOR(
         CAST((
-          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+          (
+            EXTRACT('epoch' FROM CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) * 1000000
+          ) - (
+            EXTRACT('epoch' FROM "t53"."last_order_at") * 1000000
+          )
         ) AS DOUBLE PRECISION) / (
           86400000000
         )
@@ -84,7 +92,11 @@ FROM (
       THEN 'churned'
       WHEN CAST(FLOOR(
         CAST((
-          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+          (
+            EXTRACT('epoch' FROM CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) * 1000000
+          ) - (
+            EXTRACT('epoch' FROM "t53"."last_order_at") * 1000000
+          )
         ) AS DOUBLE PRECISION) / (
           86400000000
         )
@@ -92,7 +104,11 @@ FROM (
       THEN 'lapsed'
       WHEN CAST(FLOOR(
         CAST((
-          CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t53"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+          (
+            EXTRACT('epoch' FROM CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) * 1000000
+          ) - (
+            EXTRACT('epoch' FROM "t53"."last_order_at") * 1000000
+          )
         ) AS DOUBLE PRECISION) / (
           86400000000
         )
@@ -268,47 +284,47 @@ FROM (
             "t45"."orders_prior_60d",
             "t45"."scanned_last",
             "t45"."last_seen",
-            "t10"."pid" AS "pid_right",
-            "t10"."p_alive",
-            "t10"."predicted_orders_365d",
-            "t10"."predicted_clv_365d"
+            "t9"."pid" AS "pid_right",
+            "t9"."p_alive",
+            "t9"."predicted_orders_365d",
+            "t9"."predicted_clv_365d"
           FROM (
             SELECT
-              "t38"."pid",
-              "t38"."customer_id",
-              "t38"."created_at",
-              "t38"."first_event_at",
-              "t38"."last_event_at",
-              "t38"."email",
-              "t38"."phone",
-              "t38"."first_name",
-              "t38"."last_name",
-              "t38"."country",
-              "t38"."region",
-              "t38"."city",
-              "t38"."postal_code",
-              "t38"."gender",
-              "t38"."birth_date",
-              "t38"."email_consent",
-              "t38"."sms_consent",
-              "t38"."x_attr_0",
-              "t38"."x_attr_1",
-              "t38"."x_attr_2",
-              "t38"."x_attr_3",
-              "t38"."x_attr_4",
-              "t38"."x_attr_5",
-              "t38"."x_attr_6",
-              "t38"."orders_count",
-              "t38"."revenue_total",
-              "t38"."first_order_at",
-              "t38"."last_order_at",
-              "t38"."orders_60d",
-              "t38"."orders_prior_60d",
-              "t38"."scanned_last",
+              "t36"."pid",
+              "t36"."customer_id",
+              "t36"."created_at",
+              "t36"."first_event_at",
+              "t36"."last_event_at",
+              "t36"."email",
+              "t36"."phone",
+              "t36"."first_name",
+              "t36"."last_name",
+              "t36"."country",
+              "t36"."region",
+              "t36"."city",
+              "t36"."postal_code",
+              "t36"."gender",
+              "t36"."birth_date",
+              "t36"."email_consent",
+              "t36"."sms_consent",
+              "t36"."x_attr_0",
+              "t36"."x_attr_1",
+              "t36"."x_attr_2",
+              "t36"."x_attr_3",
+              "t36"."x_attr_4",
+              "t36"."x_attr_5",
+              "t36"."x_attr_6",
+              "t36"."orders_count",
+              "t36"."revenue_total",
+              "t36"."first_order_at",
+              "t36"."last_order_at",
+              "t36"."orders_60d",
+              "t36"."orders_prior_60d",
+              "t36"."scanned_last",
               CASE
-                WHEN COALESCE("t38"."last_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
-                THEN "t38"."last_event_at"
-                ELSE "t38"."scanned_last"
+                WHEN COALESCE("t36"."last_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
+                THEN "t36"."last_event_at"
+                ELSE "t36"."scanned_last"
               END AS "last_seen"
             FROM (
               SELECT
@@ -445,13 +461,13 @@ FROM (
                     FROM "t12" AS "t17"
                     LEFT OUTER JOIN (
                       SELECT
-                        "t20"."pid",
-                        "t20"."orders_count",
-                        "t20"."revenue_total",
-                        "t20"."first_order_at",
-                        "t20"."last_order_at",
-                        "t20"."orders_60d",
-                        "t20"."orders_prior_60d"
+                        "t19"."pid",
+                        "t19"."orders_count",
+                        "t19"."revenue_total",
+                        "t19"."first_order_at",
+                        "t19"."last_order_at",
+                        "t19"."orders_60d",
+                        "t19"."orders_prior_60d"
                       FROM (
                         SELECT
                           "t7"."pid",
@@ -471,14 +487,14 @@ FROM (
                         FROM "t4" AS "t7"
                         GROUP BY
                           1
-                      ) AS "t20"
+                      ) AS "t19"
                       WHERE
                         EXISTS(
                           SELECT
                             1
                           FROM "t12" AS "t16"
                           WHERE
-                            "t20"."pid" = "t16"."pid"
+                            "t19"."pid" = "t16"."pid"
                         )
                     ) AS "t28"
                       ON "t17"."pid" = "t28"."pid"
@@ -541,7 +557,7 @@ FROM (
                 ) AS "t29"
                   ON "t34"."pid" = "t29"."pid"
               ) AS "t35"
-            ) AS "t38"
+            ) AS "t36"
           ) AS "t45"
           LEFT OUTER JOIN (
             SELECT
@@ -556,8 +572,8 @@ FROM (
               WHERE
                 "t0"."fit_id" = 1
             ) AS "t3"
-          ) AS "t10"
-            ON "t45"."pid" = "t10"."pid"
+          ) AS "t9"
+            ON "t45"."pid" = "t9"."pid"
         ) AS "t46"
       ) AS "t49"
       CROSS JOIN (
@@ -565,7 +581,7 @@ FROM (
           "t39"."at_risk_days",
           "t39"."lapsed_days",
           "t39"."churned_days",
-          "t24"."loyal_orders"
+          "t23"."loyal_orders"
         FROM (
           SELECT
             CASE
@@ -608,12 +624,12 @@ FROM (
             SELECT
               COUNT(*) AS "n_gaps",
               PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY
-                "t25"."gap") AS "q_at_risk",
+                "t26"."gap") AS "q_at_risk",
               PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
-                "t25"."gap") AS "q_lapsed",
+                "t26"."gap") AS "q_lapsed",
               PERCENTILE_CONT(0.97) WITHIN GROUP (ORDER BY
-                "t25"."gap") AS "q_churned"
-            FROM "t23" AS "t25"
+                "t26"."gap") AS "q_churned"
+            FROM "t24" AS "t26"
           ) AS "t30"
         ) AS "t39"
         CROSS JOIN (
@@ -631,18 +647,18 @@ FROM (
             GROUP BY
               1
           ) AS "t11"
-        ) AS "t24"
+        ) AS "t23"
       ) AS "t43"
       LEFT OUTER JOIN (
         SELECT
-          "t47"."pid",
-          "t47"."r_score",
-          "t47"."f_score",
-          "t47"."m_score",
+          "t48"."pid",
+          "t48"."r_score",
+          "t48"."f_score",
+          "t48"."m_score",
           CASE (
-              "t47"."r_score" * 10
+              "t48"."r_score" * 10
             ) + CAST(FLOOR(CAST((
-              "t47"."f_score" + "t47"."m_score" + 1
+              "t48"."f_score" + "t48"."m_score" + 1
             ) AS DOUBLE PRECISION) / (
               2
             )) AS BIGINT)
@@ -735,16 +751,20 @@ FROM (
             ) AS BIGINT) + 1 AS "m_score"
           FROM (
             SELECT
-              "t20"."pid",
+              "t19"."pid",
               CAST(FLOOR(
                 CAST((
-                  CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT) - CAST(EXTRACT(epoch FROM CAST("t20"."last_order_at" AS TIMESTAMP) - CAST(CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMPTZ) AS TIMESTAMP)) * 1000000 AS BIGINT)
+                  (
+                    EXTRACT('epoch' FROM CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) * 1000000
+                  ) - (
+                    EXTRACT('epoch' FROM "t19"."last_order_at") * 1000000
+                  )
                 ) AS DOUBLE PRECISION) / (
                   86400000000
                 )
               ) AS BIGINT) AS "days",
-              "t20"."orders_count" AS "n",
-              "t20"."revenue_total" AS "money",
+              "t19"."orders_count" AS "n",
+              "t19"."revenue_total" AS "money",
               "t40"."at_risk_days",
               "t40"."lapsed_days",
               "t40"."churned_days",
@@ -768,7 +788,7 @@ FROM (
               FROM "t4" AS "t7"
               GROUP BY
                 1
-            ) AS "t20"
+            ) AS "t19"
             CROSS JOIN (
               SELECT
                 CASE
@@ -823,14 +843,14 @@ FROM (
                 SELECT
                   COUNT(*) AS "n_gaps",
                   PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY
-                    "t25"."gap") AS "q_at_risk",
+                    "t26"."gap") AS "q_at_risk",
                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY
-                    "t25"."gap") AS "q_lapsed",
+                    "t26"."gap") AS "q_lapsed",
                   PERCENTILE_CONT(0.97) WITHIN GROUP (ORDER BY
-                    "t25"."gap") AS "q_churned",
+                    "t26"."gap") AS "q_churned",
                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-                    "t25"."gap") AS "q_recent"
-                FROM "t23" AS "t25"
+                    "t26"."gap") AS "q_recent"
+                FROM "t24" AS "t26"
               ) AS "t31"
             ) AS "t40"
             WHERE
@@ -839,10 +859,10 @@ FROM (
                   1
                 FROM "t12" AS "t16"
                 WHERE
-                  "t20"."pid" = "t16"."pid"
+                  "t19"."pid" = "t16"."pid"
               )
           ) AS "t42"
-        ) AS "t47"
+        ) AS "t48"
       ) AS "t51"
         ON "t49"."pid" = "t51"."pid"
     ) AS "t52"

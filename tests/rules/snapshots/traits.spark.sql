@@ -5,7 +5,7 @@ WITH `t4` AS (
   WHERE
     `t1`.`event` IN ('order_completed')
     AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-), `t12` AS (
+), `t11` AS (
   SELECT
     *
   FROM `profiles` AS `t2`
@@ -29,140 +29,145 @@ WITH `t4` AS (
         )
       )
     )
-), `t23` AS (
+), `t29` AS (
   SELECT
     *
   FROM (
     SELECT
-      `t9`.`day` - LAG(`t9`.`day`) OVER (PARTITION BY `t9`.`pid` ORDER BY `t9`.`day` ASC NULLS LAST) AS `gap`
+      `t20`.`day` - LAG(`t20`.`day`) OVER (PARTITION BY `t20`.`pid` ORDER BY `t20`.`day` ASC NULLS LAST) AS `gap`
     FROM (
       SELECT DISTINCT
-        `t1`.`pid`,
-        CAST(FLOOR(
-          (
-            DATEDIFF(MICROSECOND, CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP), `t1`.`ts`)
+        *
+      FROM (
+        SELECT
+          `t7`.`pid`,
+          CAST(FLOOR((
+            UNIX_MICROS(`t7`.`ts`)
           ) / (
             86400000000
-          )
-        ) AS BIGINT) AS `day`
-      FROM `events` AS `t1`
-      WHERE
-        `t1`.`event` IN ('order_completed')
-        AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-    ) AS `t9`
-  ) AS `t19`
+          )) AS BIGINT) AS `day`
+        FROM `t4` AS `t7`
+      ) AS `t15`
+    ) AS `t20`
+  ) AS `t27`
   WHERE
-    `t19`.`gap` IS NOT NULL
+    `t27`.`gap` IS NOT NULL
 )
 SELECT
-  `t54`.`customer_id`
+  `t55`.`customer_id`
 FROM (
   SELECT
-    `t53`.`pid`,
-    `t53`.`customer_id`,
+    `t54`.`pid`,
+    `t54`.`customer_id`,
+    `t54`.`created_at`,
+    `t54`.`first_event_at`,
+    `t54`.`last_event_at`,
+    `t54`.`email`,
+    `t54`.`phone`,
+    `t54`.`first_name`,
+    `t54`.`last_name`,
+    `t54`.`country`,
+    `t54`.`region`,
+    `t54`.`city`,
+    `t54`.`postal_code`,
+    `t54`.`gender`,
+    `t54`.`birth_date`,
+    `t54`.`email_consent`,
+    `t54`.`sms_consent`,
+    `t54`.`x_attr_0`,
+    `t54`.`x_attr_1`,
+    `t54`.`x_attr_2`,
+    `t54`.`x_attr_3`,
+    `t54`.`x_attr_4`,
+    `t54`.`x_attr_5`,
+    `t54`.`x_attr_6`,
     CAST(FLOOR(
       (
-        DATEDIFF(
-          MICROSECOND,
-          CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP),
-          CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-        ) - DATEDIFF(MICROSECOND, CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP), `t53`.`last_seen`)
+        UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_seen`)
       ) / (
         86400000000
       )
     ) AS BIGINT) AS `days_since_last_seen`,
+    `t54`.`rfm_segment`,
     CASE
-      WHEN `t53`.`orders_count` IS NULL
+      WHEN `t54`.`orders_count` IS NULL
       THEN 'subscriber'
       WHEN CAST(FLOOR(
         (
-          DATEDIFF(
-            MICROSECOND,
-            CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP),
-            CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-          ) - DATEDIFF(MICROSECOND, CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP), `t53`.`last_order_at`)
+          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_order_at`)
         ) / (
           86400000000
         )
-      ) AS BIGINT) > `t53`.`churned_days`
+      ) AS BIGINT) > `t54`.`churned_days`
       THEN 'churned'
       WHEN CAST(FLOOR(
         (
-          DATEDIFF(
-            MICROSECOND,
-            CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP),
-            CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-          ) - DATEDIFF(MICROSECOND, CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP), `t53`.`last_order_at`)
+          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_order_at`)
         ) / (
           86400000000
         )
-      ) AS BIGINT) > `t53`.`lapsed_days`
+      ) AS BIGINT) > `t54`.`lapsed_days`
       THEN 'lapsed'
       WHEN CAST(FLOOR(
         (
-          DATEDIFF(
-            MICROSECOND,
-            CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP),
-            CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-          ) - DATEDIFF(MICROSECOND, CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP), `t53`.`last_order_at`)
+          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_order_at`)
         ) / (
           86400000000
         )
-      ) AS BIGINT) > `t53`.`at_risk_days`
+      ) AS BIGINT) > `t54`.`at_risk_days`
       THEN 'at_risk'
-      WHEN `t53`.`orders_count` >= `t53`.`loyal_orders`
+      WHEN `t54`.`orders_count` >= `t54`.`loyal_orders`
       THEN 'loyal'
-      WHEN `t53`.`orders_count` >= 2
+      WHEN `t54`.`orders_count` >= 2
       THEN 'repeat_buyer'
       ELSE 'first_time_buyer'
     END AS `lifecycle_stage`,
-    `t53`.`p_alive`,
-    `t53`.`rfm_segment`
+    `t54`.`p_alive`
   FROM (
     SELECT
-      `t52`.`pid`,
-      `t52`.`customer_id`,
-      `t52`.`created_at`,
-      `t52`.`first_event_at`,
-      `t52`.`last_event_at`,
-      `t52`.`email`,
-      `t52`.`phone`,
-      `t52`.`first_name`,
-      `t52`.`last_name`,
-      `t52`.`country`,
-      `t52`.`region`,
-      `t52`.`city`,
-      `t52`.`postal_code`,
-      `t52`.`gender`,
-      `t52`.`birth_date`,
-      `t52`.`email_consent`,
-      `t52`.`sms_consent`,
-      `t52`.`x_attr_0`,
-      `t52`.`x_attr_1`,
-      `t52`.`x_attr_2`,
-      `t52`.`x_attr_3`,
-      `t52`.`x_attr_4`,
-      `t52`.`x_attr_5`,
-      `t52`.`x_attr_6`,
-      `t52`.`orders_count`,
-      `t52`.`revenue_total`,
-      `t52`.`first_order_at`,
-      `t52`.`last_order_at`,
-      `t52`.`orders_60d`,
-      `t52`.`orders_prior_60d`,
-      `t52`.`scanned_last`,
-      `t52`.`last_seen`,
-      `t52`.`p_alive`,
-      `t52`.`predicted_orders_365d`,
-      `t52`.`predicted_clv_365d`,
-      `t52`.`at_risk_days`,
-      `t52`.`lapsed_days`,
-      `t52`.`churned_days`,
-      `t52`.`loyal_orders`,
-      `t52`.`r_score`,
-      `t52`.`f_score`,
-      `t52`.`m_score`,
-      `t52`.`rfm_segment`
+      `t53`.`pid`,
+      `t53`.`customer_id`,
+      `t53`.`created_at`,
+      `t53`.`first_event_at`,
+      `t53`.`last_event_at`,
+      `t53`.`email`,
+      `t53`.`phone`,
+      `t53`.`first_name`,
+      `t53`.`last_name`,
+      `t53`.`country`,
+      `t53`.`region`,
+      `t53`.`city`,
+      `t53`.`postal_code`,
+      `t53`.`gender`,
+      `t53`.`birth_date`,
+      `t53`.`email_consent`,
+      `t53`.`sms_consent`,
+      `t53`.`x_attr_0`,
+      `t53`.`x_attr_1`,
+      `t53`.`x_attr_2`,
+      `t53`.`x_attr_3`,
+      `t53`.`x_attr_4`,
+      `t53`.`x_attr_5`,
+      `t53`.`x_attr_6`,
+      `t53`.`orders_count`,
+      `t53`.`revenue_total`,
+      `t53`.`first_order_at`,
+      `t53`.`last_order_at`,
+      `t53`.`orders_60d`,
+      `t53`.`orders_prior_60d`,
+      `t53`.`scanned_last`,
+      `t53`.`last_seen`,
+      `t53`.`p_alive`,
+      `t53`.`predicted_orders_365d`,
+      `t53`.`predicted_clv_365d`,
+      `t53`.`at_risk_days`,
+      `t53`.`lapsed_days`,
+      `t53`.`churned_days`,
+      `t53`.`loyal_orders`,
+      `t53`.`r_score`,
+      `t53`.`f_score`,
+      `t53`.`m_score`,
+      `t53`.`rfm_segment`
     FROM (
       SELECT
         `t49`.`pid`,
@@ -200,227 +205,227 @@ FROM (
         `t49`.`p_alive`,
         `t49`.`predicted_orders_365d`,
         `t49`.`predicted_clv_365d`,
-        `t43`.`at_risk_days`,
-        `t43`.`lapsed_days`,
-        `t43`.`churned_days`,
-        `t43`.`loyal_orders`,
-        `t51`.`pid` AS `pid_right`,
-        `t51`.`r_score`,
-        `t51`.`f_score`,
-        `t51`.`m_score`,
-        `t51`.`rfm_segment`
+        `t46`.`at_risk_days`,
+        `t46`.`lapsed_days`,
+        `t46`.`churned_days`,
+        `t46`.`loyal_orders`,
+        `t52`.`pid` AS `pid_right`,
+        `t52`.`r_score`,
+        `t52`.`f_score`,
+        `t52`.`m_score`,
+        `t52`.`rfm_segment`
       FROM (
         SELECT
-          `t46`.`pid`,
-          `t46`.`customer_id`,
-          `t46`.`created_at`,
-          `t46`.`first_event_at`,
-          `t46`.`last_event_at`,
-          `t46`.`email`,
-          `t46`.`phone`,
-          `t46`.`first_name`,
-          `t46`.`last_name`,
-          `t46`.`country`,
-          `t46`.`region`,
-          `t46`.`city`,
-          `t46`.`postal_code`,
-          `t46`.`gender`,
-          `t46`.`birth_date`,
-          `t46`.`email_consent`,
-          `t46`.`sms_consent`,
-          `t46`.`x_attr_0`,
-          `t46`.`x_attr_1`,
-          `t46`.`x_attr_2`,
-          `t46`.`x_attr_3`,
-          `t46`.`x_attr_4`,
-          `t46`.`x_attr_5`,
-          `t46`.`x_attr_6`,
-          `t46`.`orders_count`,
-          `t46`.`revenue_total`,
-          `t46`.`first_order_at`,
-          `t46`.`last_order_at`,
-          `t46`.`orders_60d`,
-          `t46`.`orders_prior_60d`,
-          `t46`.`scanned_last`,
-          `t46`.`last_seen`,
-          `t46`.`p_alive`,
-          `t46`.`predicted_orders_365d`,
-          `t46`.`predicted_clv_365d`
+          `t47`.`pid`,
+          `t47`.`customer_id`,
+          `t47`.`created_at`,
+          `t47`.`first_event_at`,
+          `t47`.`last_event_at`,
+          `t47`.`email`,
+          `t47`.`phone`,
+          `t47`.`first_name`,
+          `t47`.`last_name`,
+          `t47`.`country`,
+          `t47`.`region`,
+          `t47`.`city`,
+          `t47`.`postal_code`,
+          `t47`.`gender`,
+          `t47`.`birth_date`,
+          `t47`.`email_consent`,
+          `t47`.`sms_consent`,
+          `t47`.`x_attr_0`,
+          `t47`.`x_attr_1`,
+          `t47`.`x_attr_2`,
+          `t47`.`x_attr_3`,
+          `t47`.`x_attr_4`,
+          `t47`.`x_attr_5`,
+          `t47`.`x_attr_6`,
+          `t47`.`orders_count`,
+          `t47`.`revenue_total`,
+          `t47`.`first_order_at`,
+          `t47`.`last_order_at`,
+          `t47`.`orders_60d`,
+          `t47`.`orders_prior_60d`,
+          `t47`.`scanned_last`,
+          `t47`.`last_seen`,
+          `t47`.`p_alive`,
+          `t47`.`predicted_orders_365d`,
+          `t47`.`predicted_clv_365d`
         FROM (
           SELECT
-            `t45`.`pid`,
-            `t45`.`customer_id`,
-            `t45`.`created_at`,
-            `t45`.`first_event_at`,
-            `t45`.`last_event_at`,
-            `t45`.`email`,
-            `t45`.`phone`,
-            `t45`.`first_name`,
-            `t45`.`last_name`,
-            `t45`.`country`,
-            `t45`.`region`,
-            `t45`.`city`,
-            `t45`.`postal_code`,
-            `t45`.`gender`,
-            `t45`.`birth_date`,
-            `t45`.`email_consent`,
-            `t45`.`sms_consent`,
-            `t45`.`x_attr_0`,
-            `t45`.`x_attr_1`,
-            `t45`.`x_attr_2`,
-            `t45`.`x_attr_3`,
-            `t45`.`x_attr_4`,
-            `t45`.`x_attr_5`,
-            `t45`.`x_attr_6`,
-            `t45`.`orders_count`,
-            `t45`.`revenue_total`,
-            `t45`.`first_order_at`,
-            `t45`.`last_order_at`,
-            `t45`.`orders_60d`,
-            `t45`.`orders_prior_60d`,
-            `t45`.`scanned_last`,
-            `t45`.`last_seen`,
-            `t10`.`pid` AS `pid_right`,
-            `t10`.`p_alive`,
-            `t10`.`predicted_orders_365d`,
-            `t10`.`predicted_clv_365d`
+            `t41`.`pid`,
+            `t41`.`customer_id`,
+            `t41`.`created_at`,
+            `t41`.`first_event_at`,
+            `t41`.`last_event_at`,
+            `t41`.`email`,
+            `t41`.`phone`,
+            `t41`.`first_name`,
+            `t41`.`last_name`,
+            `t41`.`country`,
+            `t41`.`region`,
+            `t41`.`city`,
+            `t41`.`postal_code`,
+            `t41`.`gender`,
+            `t41`.`birth_date`,
+            `t41`.`email_consent`,
+            `t41`.`sms_consent`,
+            `t41`.`x_attr_0`,
+            `t41`.`x_attr_1`,
+            `t41`.`x_attr_2`,
+            `t41`.`x_attr_3`,
+            `t41`.`x_attr_4`,
+            `t41`.`x_attr_5`,
+            `t41`.`x_attr_6`,
+            `t41`.`orders_count`,
+            `t41`.`revenue_total`,
+            `t41`.`first_order_at`,
+            `t41`.`last_order_at`,
+            `t41`.`orders_60d`,
+            `t41`.`orders_prior_60d`,
+            `t41`.`scanned_last`,
+            `t41`.`last_seen`,
+            `t9`.`pid` AS `pid_right`,
+            `t9`.`p_alive`,
+            `t9`.`predicted_orders_365d`,
+            `t9`.`predicted_clv_365d`
           FROM (
             SELECT
-              `t38`.`pid`,
-              `t38`.`customer_id`,
-              `t38`.`created_at`,
-              `t38`.`first_event_at`,
-              `t38`.`last_event_at`,
-              `t38`.`email`,
-              `t38`.`phone`,
-              `t38`.`first_name`,
-              `t38`.`last_name`,
-              `t38`.`country`,
-              `t38`.`region`,
-              `t38`.`city`,
-              `t38`.`postal_code`,
-              `t38`.`gender`,
-              `t38`.`birth_date`,
-              `t38`.`email_consent`,
-              `t38`.`sms_consent`,
-              `t38`.`x_attr_0`,
-              `t38`.`x_attr_1`,
-              `t38`.`x_attr_2`,
-              `t38`.`x_attr_3`,
-              `t38`.`x_attr_4`,
-              `t38`.`x_attr_5`,
-              `t38`.`x_attr_6`,
-              `t38`.`orders_count`,
-              `t38`.`revenue_total`,
-              `t38`.`first_order_at`,
-              `t38`.`last_order_at`,
-              `t38`.`orders_60d`,
-              `t38`.`orders_prior_60d`,
-              `t38`.`scanned_last`,
+              `t37`.`pid`,
+              `t37`.`customer_id`,
+              `t37`.`created_at`,
+              `t37`.`first_event_at`,
+              `t37`.`last_event_at`,
+              `t37`.`email`,
+              `t37`.`phone`,
+              `t37`.`first_name`,
+              `t37`.`last_name`,
+              `t37`.`country`,
+              `t37`.`region`,
+              `t37`.`city`,
+              `t37`.`postal_code`,
+              `t37`.`gender`,
+              `t37`.`birth_date`,
+              `t37`.`email_consent`,
+              `t37`.`sms_consent`,
+              `t37`.`x_attr_0`,
+              `t37`.`x_attr_1`,
+              `t37`.`x_attr_2`,
+              `t37`.`x_attr_3`,
+              `t37`.`x_attr_4`,
+              `t37`.`x_attr_5`,
+              `t37`.`x_attr_6`,
+              `t37`.`orders_count`,
+              `t37`.`revenue_total`,
+              `t37`.`first_order_at`,
+              `t37`.`last_order_at`,
+              `t37`.`orders_60d`,
+              `t37`.`orders_prior_60d`,
+              `t37`.`scanned_last`,
               IF(
-                COALESCE(`t38`.`last_event_at` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP), FALSE),
-                `t38`.`last_event_at`,
-                `t38`.`scanned_last`
+                COALESCE(`t37`.`last_event_at` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP), FALSE),
+                `t37`.`last_event_at`,
+                `t37`.`scanned_last`
               ) AS `last_seen`
             FROM (
               SELECT
-                `t35`.`pid`,
-                `t35`.`customer_id`,
-                `t35`.`created_at`,
-                `t35`.`first_event_at`,
-                `t35`.`last_event_at`,
-                `t35`.`email`,
-                `t35`.`phone`,
-                `t35`.`first_name`,
-                `t35`.`last_name`,
-                `t35`.`country`,
-                `t35`.`region`,
-                `t35`.`city`,
-                `t35`.`postal_code`,
-                `t35`.`gender`,
-                `t35`.`birth_date`,
-                `t35`.`email_consent`,
-                `t35`.`sms_consent`,
-                `t35`.`x_attr_0`,
-                `t35`.`x_attr_1`,
-                `t35`.`x_attr_2`,
-                `t35`.`x_attr_3`,
-                `t35`.`x_attr_4`,
-                `t35`.`x_attr_5`,
-                `t35`.`x_attr_6`,
-                `t35`.`orders_count`,
-                `t35`.`revenue_total`,
-                `t35`.`first_order_at`,
-                `t35`.`last_order_at`,
-                `t35`.`orders_60d`,
-                `t35`.`orders_prior_60d`,
-                `t35`.`scanned_last`
+                `t36`.`pid`,
+                `t36`.`customer_id`,
+                `t36`.`created_at`,
+                `t36`.`first_event_at`,
+                `t36`.`last_event_at`,
+                `t36`.`email`,
+                `t36`.`phone`,
+                `t36`.`first_name`,
+                `t36`.`last_name`,
+                `t36`.`country`,
+                `t36`.`region`,
+                `t36`.`city`,
+                `t36`.`postal_code`,
+                `t36`.`gender`,
+                `t36`.`birth_date`,
+                `t36`.`email_consent`,
+                `t36`.`sms_consent`,
+                `t36`.`x_attr_0`,
+                `t36`.`x_attr_1`,
+                `t36`.`x_attr_2`,
+                `t36`.`x_attr_3`,
+                `t36`.`x_attr_4`,
+                `t36`.`x_attr_5`,
+                `t36`.`x_attr_6`,
+                `t36`.`orders_count`,
+                `t36`.`revenue_total`,
+                `t36`.`first_order_at`,
+                `t36`.`last_order_at`,
+                `t36`.`orders_60d`,
+                `t36`.`orders_prior_60d`,
+                `t36`.`scanned_last`
               FROM (
                 SELECT
-                  `t34`.`pid`,
-                  `t34`.`customer_id`,
-                  `t34`.`created_at`,
-                  `t34`.`first_event_at`,
-                  `t34`.`last_event_at`,
-                  `t34`.`email`,
-                  `t34`.`phone`,
-                  `t34`.`first_name`,
-                  `t34`.`last_name`,
-                  `t34`.`country`,
-                  `t34`.`region`,
-                  `t34`.`city`,
-                  `t34`.`postal_code`,
-                  `t34`.`gender`,
-                  `t34`.`birth_date`,
-                  `t34`.`email_consent`,
-                  `t34`.`sms_consent`,
-                  `t34`.`x_attr_0`,
-                  `t34`.`x_attr_1`,
-                  `t34`.`x_attr_2`,
-                  `t34`.`x_attr_3`,
-                  `t34`.`x_attr_4`,
-                  `t34`.`x_attr_5`,
-                  `t34`.`x_attr_6`,
-                  `t34`.`orders_count`,
-                  `t34`.`revenue_total`,
-                  `t34`.`first_order_at`,
-                  `t34`.`last_order_at`,
-                  `t34`.`orders_60d`,
-                  `t34`.`orders_prior_60d`,
-                  `t29`.`pid` AS `pid_right`,
-                  `t29`.`scanned_last`
+                  `t33`.`pid`,
+                  `t33`.`customer_id`,
+                  `t33`.`created_at`,
+                  `t33`.`first_event_at`,
+                  `t33`.`last_event_at`,
+                  `t33`.`email`,
+                  `t33`.`phone`,
+                  `t33`.`first_name`,
+                  `t33`.`last_name`,
+                  `t33`.`country`,
+                  `t33`.`region`,
+                  `t33`.`city`,
+                  `t33`.`postal_code`,
+                  `t33`.`gender`,
+                  `t33`.`birth_date`,
+                  `t33`.`email_consent`,
+                  `t33`.`sms_consent`,
+                  `t33`.`x_attr_0`,
+                  `t33`.`x_attr_1`,
+                  `t33`.`x_attr_2`,
+                  `t33`.`x_attr_3`,
+                  `t33`.`x_attr_4`,
+                  `t33`.`x_attr_5`,
+                  `t33`.`x_attr_6`,
+                  `t33`.`orders_count`,
+                  `t33`.`revenue_total`,
+                  `t33`.`first_order_at`,
+                  `t33`.`last_order_at`,
+                  `t33`.`orders_60d`,
+                  `t33`.`orders_prior_60d`,
+                  `t28`.`pid` AS `pid_right`,
+                  `t28`.`scanned_last`
                 FROM (
                   SELECT
-                    `t32`.`pid`,
-                    `t32`.`customer_id`,
-                    `t32`.`created_at`,
-                    `t32`.`first_event_at`,
-                    `t32`.`last_event_at`,
-                    `t32`.`email`,
-                    `t32`.`phone`,
-                    `t32`.`first_name`,
-                    `t32`.`last_name`,
-                    `t32`.`country`,
-                    `t32`.`region`,
-                    `t32`.`city`,
-                    `t32`.`postal_code`,
-                    `t32`.`gender`,
-                    `t32`.`birth_date`,
-                    `t32`.`email_consent`,
-                    `t32`.`sms_consent`,
-                    `t32`.`x_attr_0`,
-                    `t32`.`x_attr_1`,
-                    `t32`.`x_attr_2`,
-                    `t32`.`x_attr_3`,
-                    `t32`.`x_attr_4`,
-                    `t32`.`x_attr_5`,
-                    `t32`.`x_attr_6`,
-                    `t32`.`orders_count`,
-                    `t32`.`revenue_total`,
-                    `t32`.`first_order_at`,
-                    `t32`.`last_order_at`,
-                    `t32`.`orders_60d`,
-                    `t32`.`orders_prior_60d`
+                    `t30`.`pid`,
+                    `t30`.`customer_id`,
+                    `t30`.`created_at`,
+                    `t30`.`first_event_at`,
+                    `t30`.`last_event_at`,
+                    `t30`.`email`,
+                    `t30`.`phone`,
+                    `t30`.`first_name`,
+                    `t30`.`last_name`,
+                    `t30`.`country`,
+                    `t30`.`region`,
+                    `t30`.`city`,
+                    `t30`.`postal_code`,
+                    `t30`.`gender`,
+                    `t30`.`birth_date`,
+                    `t30`.`email_consent`,
+                    `t30`.`sms_consent`,
+                    `t30`.`x_attr_0`,
+                    `t30`.`x_attr_1`,
+                    `t30`.`x_attr_2`,
+                    `t30`.`x_attr_3`,
+                    `t30`.`x_attr_4`,
+                    `t30`.`x_attr_5`,
+                    `t30`.`x_attr_6`,
+                    `t30`.`orders_count`,
+                    `t30`.`revenue_total`,
+                    `t30`.`first_order_at`,
+                    `t30`.`last_order_at`,
+                    `t30`.`orders_60d`,
+                    `t30`.`orders_prior_60d`
                   FROM (
                     SELECT
                       `t17`.`pid`,
@@ -447,23 +452,23 @@ FROM (
                       `t17`.`x_attr_4`,
                       `t17`.`x_attr_5`,
                       `t17`.`x_attr_6`,
-                      `t28`.`pid` AS `pid_right`,
-                      `t28`.`orders_count`,
-                      `t28`.`revenue_total`,
-                      `t28`.`first_order_at`,
-                      `t28`.`last_order_at`,
-                      `t28`.`orders_60d`,
-                      `t28`.`orders_prior_60d`
-                    FROM `t12` AS `t17`
+                      `t26`.`pid` AS `pid_right`,
+                      `t26`.`orders_count`,
+                      `t26`.`revenue_total`,
+                      `t26`.`first_order_at`,
+                      `t26`.`last_order_at`,
+                      `t26`.`orders_60d`,
+                      `t26`.`orders_prior_60d`
+                    FROM `t11` AS `t17`
                     LEFT OUTER JOIN (
                       SELECT
-                        `t20`.`pid`,
-                        `t20`.`orders_count`,
-                        `t20`.`revenue_total`,
-                        `t20`.`first_order_at`,
-                        `t20`.`last_order_at`,
-                        `t20`.`orders_60d`,
-                        `t20`.`orders_prior_60d`
+                        `t19`.`pid`,
+                        `t19`.`orders_count`,
+                        `t19`.`revenue_total`,
+                        `t19`.`first_order_at`,
+                        `t19`.`last_order_at`,
+                        `t19`.`orders_60d`,
+                        `t19`.`orders_prior_60d`
                       FROM (
                         SELECT
                           `t7`.`pid`,
@@ -483,13 +488,13 @@ FROM (
                         FROM `t4` AS `t7`
                         GROUP BY
                           1
-                      ) AS `t20`
-                      LEFT SEMI JOIN `t12` AS `t16`
-                        ON `t20`.`pid` = `t16`.`pid`
-                    ) AS `t28`
-                      ON `t17`.`pid` = `t28`.`pid`
-                  ) AS `t32`
-                ) AS `t34`
+                      ) AS `t19`
+                      LEFT SEMI JOIN `t11` AS `t16`
+                        ON `t19`.`pid` = `t16`.`pid`
+                    ) AS `t26`
+                      ON `t17`.`pid` = `t26`.`pid`
+                  ) AS `t30`
+                ) AS `t33`
                 LEFT OUTER JOIN (
                   SELECT
                     `t21`.`pid`,
@@ -533,16 +538,16 @@ FROM (
                           )
                         )
                         AND `t2`.`last_event_at` > CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-                    ) AS `t15`
-                      ON `t8`.`pid` = `t15`.`pid`
+                    ) AS `t14`
+                      ON `t8`.`pid` = `t14`.`pid`
                   ) AS `t21`
                   GROUP BY
                     1
-                ) AS `t29`
-                  ON `t34`.`pid` = `t29`.`pid`
-              ) AS `t35`
-            ) AS `t38`
-          ) AS `t45`
+                ) AS `t28`
+                  ON `t33`.`pid` = `t28`.`pid`
+              ) AS `t36`
+            ) AS `t37`
+          ) AS `t41`
           LEFT OUTER JOIN (
             SELECT
               `t3`.`pid`,
@@ -556,42 +561,42 @@ FROM (
               WHERE
                 `t0`.`fit_id` = 1
             ) AS `t3`
-          ) AS `t10`
-            ON `t45`.`pid` = `t10`.`pid`
-        ) AS `t46`
+          ) AS `t9`
+            ON `t41`.`pid` = `t9`.`pid`
+        ) AS `t47`
       ) AS `t49`
       CROSS JOIN (
         SELECT
-          `t39`.`at_risk_days`,
-          `t39`.`lapsed_days`,
-          `t39`.`churned_days`,
-          `t24`.`loyal_orders`
+          `t42`.`at_risk_days`,
+          `t42`.`lapsed_days`,
+          `t42`.`churned_days`,
+          `t23`.`loyal_orders`
         FROM (
           SELECT
-            IF(`t30`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t30`.`q_at_risk`) AS BIGINT), 1), 90) AS `at_risk_days`,
+            IF(`t34`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t34`.`q_at_risk`) AS BIGINT), 1), 90) AS `at_risk_days`,
             GREATEST(
-              IF(`t30`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t30`.`q_lapsed`) AS BIGINT), 1), 180),
-              IF(`t30`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t30`.`q_at_risk`) AS BIGINT), 1), 90) + 1
+              IF(`t34`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t34`.`q_lapsed`) AS BIGINT), 1), 180),
+              IF(`t34`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t34`.`q_at_risk`) AS BIGINT), 1), 90) + 1
             ) AS `lapsed_days`,
             GREATEST(
-              IF(`t30`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t30`.`q_churned`) AS BIGINT), 1), 365),
+              IF(`t34`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t34`.`q_churned`) AS BIGINT), 1), 365),
               GREATEST(
-                IF(`t30`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t30`.`q_lapsed`) AS BIGINT), 1), 180),
-                IF(`t30`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t30`.`q_at_risk`) AS BIGINT), 1), 90) + 1
+                IF(`t34`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t34`.`q_lapsed`) AS BIGINT), 1), 180),
+                IF(`t34`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t34`.`q_at_risk`) AS BIGINT), 1), 90) + 1
               ) + 1
             ) AS `churned_days`
           FROM (
             SELECT
               COUNT(*) AS `n_gaps`,
-              PERCENTILE(`t25`.`gap`, 0.75) AS `q_at_risk`,
-              PERCENTILE(`t25`.`gap`, 0.9) AS `q_lapsed`,
-              PERCENTILE(`t25`.`gap`, 0.97) AS `q_churned`
-            FROM `t23` AS `t25`
-          ) AS `t30`
-        ) AS `t39`
+              PERCENTILE(`t31`.`gap`, 0.75) AS `q_at_risk`,
+              PERCENTILE(`t31`.`gap`, 0.9) AS `q_lapsed`,
+              PERCENTILE(`t31`.`gap`, 0.97) AS `q_churned`
+            FROM `t29` AS `t31`
+          ) AS `t34`
+        ) AS `t42`
         CROSS JOIN (
           SELECT
-            GREATEST(COALESCE(CAST(CEIL(PERCENTILE(`t11`.`n`, 0.8)) AS BIGINT), 3), 3) AS `loyal_orders`
+            GREATEST(COALESCE(CAST(CEIL(PERCENTILE(`t10`.`n`, 0.8)) AS BIGINT), 3), 3) AS `loyal_orders`
           FROM (
             SELECT
               `t7`.`pid`,
@@ -599,19 +604,19 @@ FROM (
             FROM `t4` AS `t7`
             GROUP BY
               1
-          ) AS `t11`
-        ) AS `t24`
-      ) AS `t43`
+          ) AS `t10`
+        ) AS `t23`
+      ) AS `t46`
       LEFT OUTER JOIN (
         SELECT
-          `t47`.`pid`,
-          `t47`.`r_score`,
-          `t47`.`f_score`,
-          `t47`.`m_score`,
+          `t50`.`pid`,
+          `t50`.`r_score`,
+          `t50`.`f_score`,
+          `t50`.`m_score`,
           CASE (
-              `t47`.`r_score` * 10
+              `t50`.`r_score` * 10
             ) + CAST(FLOOR((
-              `t47`.`f_score` + `t47`.`m_score` + 1
+              `t50`.`f_score` + `t50`.`m_score` + 1
             ) / (
               2
             )) AS BIGINT)
@@ -669,22 +674,22 @@ FROM (
           END AS `rfm_segment`
         FROM (
           SELECT
-            `t42`.`pid`,
+            `t45`.`pid`,
             CAST(CASE
-              WHEN `t42`.`days` <= `t42`.`recent_days`
+              WHEN `t45`.`days` <= `t45`.`recent_days`
               THEN 5
-              WHEN `t42`.`days` <= `t42`.`at_risk_days`
+              WHEN `t45`.`days` <= `t45`.`at_risk_days`
               THEN 4
-              WHEN `t42`.`days` <= `t42`.`lapsed_days`
+              WHEN `t45`.`days` <= `t45`.`lapsed_days`
               THEN 3
-              WHEN `t42`.`days` <= `t42`.`churned_days`
+              WHEN `t45`.`days` <= `t45`.`churned_days`
               THEN 2
               ELSE 1
             END AS BIGINT) AS `r_score`,
             CAST(FLOOR(
               (
                 (
-                  RANK() OVER (ORDER BY `t42`.`n` ASC NULLS LAST) - 1
+                  RANK() OVER (ORDER BY `t45`.`n` ASC NULLS LAST) - 1
                 ) * 5
               ) / (
                 COUNT(*) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -693,7 +698,7 @@ FROM (
             CAST(FLOOR(
               (
                 (
-                  RANK() OVER (ORDER BY `t42`.`money` ASC NULLS LAST) - 1
+                  RANK() OVER (ORDER BY `t45`.`money` ASC NULLS LAST) - 1
                 ) * 5
               ) / (
                 COUNT(*) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -701,24 +706,20 @@ FROM (
             ) AS BIGINT) + 1 AS `m_score`
           FROM (
             SELECT
-              `t20`.`pid`,
+              `t19`.`pid`,
               CAST(FLOOR(
                 (
-                  DATEDIFF(
-                    MICROSECOND,
-                    CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP),
-                    CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
-                  ) - DATEDIFF(MICROSECOND, CAST('1970-01-01T00:00:00+00:00' AS TIMESTAMP), `t20`.`last_order_at`)
+                  UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t19`.`last_order_at`)
                 ) / (
                   86400000000
                 )
               ) AS BIGINT) AS `days`,
-              `t20`.`orders_count` AS `n`,
-              `t20`.`revenue_total` AS `money`,
-              `t40`.`at_risk_days`,
-              `t40`.`lapsed_days`,
-              `t40`.`churned_days`,
-              `t40`.`recent_days`
+              `t19`.`orders_count` AS `n`,
+              `t19`.`revenue_total` AS `money`,
+              `t43`.`at_risk_days`,
+              `t43`.`lapsed_days`,
+              `t43`.`churned_days`,
+              `t43`.`recent_days`
             FROM (
               SELECT
                 `t7`.`pid`,
@@ -738,46 +739,46 @@ FROM (
               FROM `t4` AS `t7`
               GROUP BY
                 1
-            ) AS `t20`
-            LEFT SEMI JOIN `t12` AS `t16`
-              ON `t20`.`pid` = `t16`.`pid`
+            ) AS `t19`
+            LEFT SEMI JOIN `t11` AS `t16`
+              ON `t19`.`pid` = `t16`.`pid`
             CROSS JOIN (
               SELECT
-                IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_at_risk`) AS BIGINT), 1), 90) AS `at_risk_days`,
+                IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) AS `at_risk_days`,
                 GREATEST(
-                  IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_lapsed`) AS BIGINT), 1), 180),
-                  IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_at_risk`) AS BIGINT), 1), 90) + 1
+                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_lapsed`) AS BIGINT), 1), 180),
+                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) + 1
                 ) AS `lapsed_days`,
                 GREATEST(
-                  IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_churned`) AS BIGINT), 1), 365),
+                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_churned`) AS BIGINT), 1), 365),
                   GREATEST(
-                    IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_lapsed`) AS BIGINT), 1), 180),
-                    IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_at_risk`) AS BIGINT), 1), 90) + 1
+                    IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_lapsed`) AS BIGINT), 1), 180),
+                    IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) + 1
                   ) + 1
                 ) AS `churned_days`,
                 LEAST(
-                  IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_recent`) AS BIGINT), 1), 30),
-                  IF(`t31`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t31`.`q_at_risk`) AS BIGINT), 1), 90) - 1
+                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_recent`) AS BIGINT), 1), 30),
+                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) - 1
                 ) AS `recent_days`
               FROM (
                 SELECT
                   COUNT(*) AS `n_gaps`,
-                  PERCENTILE(`t25`.`gap`, 0.75) AS `q_at_risk`,
-                  PERCENTILE(`t25`.`gap`, 0.9) AS `q_lapsed`,
-                  PERCENTILE(`t25`.`gap`, 0.97) AS `q_churned`,
-                  PERCENTILE(`t25`.`gap`, 0.5) AS `q_recent`
-                FROM `t23` AS `t25`
-              ) AS `t31`
-            ) AS `t40`
-          ) AS `t42`
-        ) AS `t47`
-      ) AS `t51`
-        ON `t49`.`pid` = `t51`.`pid`
-    ) AS `t52`
-  ) AS `t53`
-) AS `t54`
+                  PERCENTILE(`t31`.`gap`, 0.75) AS `q_at_risk`,
+                  PERCENTILE(`t31`.`gap`, 0.9) AS `q_lapsed`,
+                  PERCENTILE(`t31`.`gap`, 0.97) AS `q_churned`,
+                  PERCENTILE(`t31`.`gap`, 0.5) AS `q_recent`
+                FROM `t29` AS `t31`
+              ) AS `t35`
+            ) AS `t43`
+          ) AS `t45`
+        ) AS `t50`
+      ) AS `t52`
+        ON `t49`.`pid` = `t52`.`pid`
+    ) AS `t53`
+  ) AS `t54`
+) AS `t55`
 WHERE
-  COALESCE(`t54`.`rfm_segment` = 'Champions', FALSE)
-  AND COALESCE(`t54`.`p_alive` > 0.5, FALSE)
-  AND COALESCE(`t54`.`lifecycle_stage` <> 'churned', FALSE)
-  AND COALESCE(`t54`.`days_since_last_seen` <= 30, FALSE)
+  COALESCE(`t55`.`rfm_segment` = 'Champions', FALSE)
+  AND COALESCE(`t55`.`p_alive` > 0.5, FALSE)
+  AND COALESCE(`t55`.`lifecycle_stage` <> 'churned', FALSE)
+  AND COALESCE(`t55`.`days_since_last_seen` <= 30, FALSE)

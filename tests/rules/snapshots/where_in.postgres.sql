@@ -28,33 +28,33 @@ FROM (
           )
         )
       )
-  ) AS "t3"
+  ) AS "t2"
   WHERE
-    "t3"."pid" IN (
+    "t2"."pid" IN (
       SELECT
         "t4"."pid"
       FROM (
         SELECT
-          "t2"."pid",
+          "t3"."pid",
           COUNT(*) FILTER(WHERE
             (
-              "t2"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
               (
                 CASE
-                  WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t2"."properties", 'category')) = 'string'
-                  THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t2"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-                  ELSE NULL
+                  WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'category')) = 'string'
+                  THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'category')
+                  ELSE CAST(NULL AS VARCHAR)
                 END IS NOT NULL
               )
               AND CASE
-                WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t2"."properties", 'category')) = 'string'
-                THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t2"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-                ELSE NULL
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'category')) = 'string'
+                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'category')
+                ELSE CAST(NULL AS VARCHAR)
               END IN ('shoes', 'hats')
             )) AS "m0"
         FROM (
@@ -67,16 +67,16 @@ FROM (
             AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             AND "t1"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
             AND CASE
-              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
-              THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-              ELSE NULL
+              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'category')) = 'string'
+              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'category')
+              ELSE CAST(NULL AS VARCHAR)
             END IS NOT NULL
             AND CASE
-              WHEN JSON_TYPEOF(JSON_EXTRACT_PATH("t1"."properties", 'category')) = 'string'
-              THEN JSON_EXTRACT_PATH_TEXT(JSON_EXTRACT_PATH("t1"."properties", 'category'), VARIADIC ARRAY[]::TEXT[])
-              ELSE NULL
+              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'category')) = 'string'
+              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'category')
+              ELSE CAST(NULL AS VARCHAR)
             END IN ('shoes', 'hats')
-        ) AS "t2"
+        ) AS "t3"
         GROUP BY
           1
       ) AS "t4"

@@ -45,9 +45,11 @@ FROM (
             )
             AND (
               (
-                CAST(GET_JSON_OBJECT(`t2`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IS NOT NULL
+                (
+                  GET_JSON_OBJECT(CAST(`t2`.`properties` AS STRING), '$.category')
+                ) IS NOT NULL
               )
-              AND CAST(GET_JSON_OBJECT(`t2`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats')
+              AND GET_JSON_OBJECT(CAST(`t2`.`properties` AS STRING), '$.category') IN ('shoes', 'hats')
             ) AS BIGINT)
           ) AS `m0`
         FROM (
@@ -59,8 +61,10 @@ FROM (
             AND `t1`.`ts` >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
             AND `t1`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
             AND `t1`.`ts` > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMP)
-            AND CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IS NOT NULL
-            AND CAST(GET_JSON_OBJECT(`t1`.`properties`, FORMAT_STRING('$.%s', 'category')) AS STRING) IN ('shoes', 'hats')
+            AND (
+              GET_JSON_OBJECT(CAST(`t1`.`properties` AS STRING), '$.category')
+            ) IS NOT NULL
+            AND GET_JSON_OBJECT(CAST(`t1`.`properties` AS STRING), '$.category') IN ('shoes', 'hats')
         ) AS `t2`
         GROUP BY
           1

@@ -1,0 +1,26 @@
+"""PostgreSQL builtins that the compiler calls by name through Ibis.
+
+Like engine/duckdb_functions.py: imported only when compiling for PostgreSQL, without
+postponed annotations, because Ibis reads these type hints at runtime.
+"""
+
+import ibis
+import ibis.expr.datatypes as dt
+
+JSONB = dt.JSON(binary=True)
+
+
+@ibis.udf.scalar.builtin(name="jsonb_extract_path")  # type: ignore[untyped-decorator]
+def jsonb_member(value: JSONB, key: str) -> JSONB:  # type: ignore[valid-type]
+    """The member ``key`` of a JSON object (``->``); NULL when missing."""
+
+
+@ibis.udf.scalar.builtin(name="jsonb_typeof")  # type: ignore[untyped-decorator]
+def jsonb_typeof(value: JSONB) -> str:  # type: ignore[valid-type,empty-body]
+    """``string``, ``number``, ``boolean``, ``array``, ``object`` or ``null``."""
+
+
+@ibis.udf.scalar.builtin(name="jsonb_extract_path_text")  # type: ignore[untyped-decorator]
+def jsonb_text(value: JSONB, key: str) -> str:  # type: ignore[valid-type,empty-body]
+    """The text of member ``key`` (``->>``): a string without its quotes, a number or a
+    boolean as written; NULL when missing or JSON null."""

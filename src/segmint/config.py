@@ -28,6 +28,8 @@ MAX_MONEY_SCALE = 4
 MAX_DAYS_AHEAD = 36_500
 # Lists that may be empty (no status excluded); every other list needs a value.
 _MAY_BE_EMPTY = frozenset({"exclude_statuses"})
+# Text settings where "" means "none" ([source]: no source engine, no such column).
+_MAY_BE_BLANK = frozenset({"engine", "url", "created_at", "properties", "revenue"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,36 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class SourceConfig:
+    """Where a source-mode workspace reads customers and events (docs/sources.md): an
+    empty ``engine`` is the embedded store, filled by ``segmint ingest``."""
+
+    engine: str = ""  # "", "postgres" or "spark"
+    url: str = ""  # postgres: postgresql://USER@HOST:PORT/DATABASE
+    master: str = "local[2]"  # spark: the master of the session segmint starts
+    customers: str = "customers"
+    customer_id: str = "customer_id"
+    created_at: str = ""  # a column, or "" when customers have no creation time
+    attributes: tuple[str, ...] = ("*",)  # "*": every other column of customers
+    events: str = "events"
+    event_customer_id: str = "customer_id"
+    event_name: str = "event"
+    event_time: str = "timestamp"
+    properties: str = "properties"  # a JSON, jsonb or JSON-text column, or ""
+    revenue: str = ""  # a numeric column, or ""
+    sample_rows: int = 100_000  # events read to find property names and types
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.engine)
+
+
+SOURCE_ENGINES = ("postgres", "spark")
+# A table (optionally schema-qualified) or column name of the source: plain identifiers.
+_SOURCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``segmint.toml``."""
 
@@ -156,6 +188,7 @@ class Config:
     rfm: RfmConfig = field(default_factory=RfmConfig)
     clv: ClvConfig = field(default_factory=ClvConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
 
     @property
     def order_event(self) -> str:
@@ -265,6 +298,31 @@ max_changed_share = 0.5
 max_refresh_age_days = 7
 # The review warns above this many active segments (the 5-8 zone).
 max_active = 8
+
+[source]
+# Where customers and events live. "" (the default): this workspace's own store, filled
+# by `segmint ingest`. "postgres" or "spark": rules run where the data already is
+# (docs/sources.md); segmint reads the tables named below and never copies them.
+engine = ""
+# postgres: postgresql://USER@HOST:PORT/DATABASE. spark: the master of its session.
+url = ""
+master = "local[2]"
+# The customers table, its id column, an optional creation time ("" for none) and the
+# columns that are attributes ("*": every other column).
+customers = "customers"
+customer_id = "customer_id"
+created_at = ""
+attributes = ["*"]
+# The events table: the customer id, event name and time columns, the properties (a
+# JSON, jsonb or JSON-text column, or "") and an optional revenue column.
+events = "events"
+event_customer_id = "customer_id"
+event_name = "event"
+event_time = "timestamp"
+properties = "properties"
+revenue = ""
+# Events read (the latest by time) to find property names and types for the catalog.
+sample_rows = 100000
 """
 
 
@@ -301,7 +359,40 @@ def _load_config(path: Path) -> Config:
         rfm=_check_rfm(path, _section(path, raw, "rfm", RfmConfig)),
         clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
         quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
+        source=_check_source(path, _section(path, raw, "source", SourceConfig)),
     )
+
+
+def _check_source(path: Path, c: SourceConfig) -> SourceConfig:
+    where = f"{path}: [source]"
+    if c.engine not in ("", *SOURCE_ENGINES):
+        raise ConfigError(
+            f'{where} engine: expected one of {", ".join(SOURCE_ENGINES)} (or "" for the '
+            f"embedded store){_suggest(c.engine, SOURCE_ENGINES)}, got {c.engine!r}"
+        )
+    if c.engine == "postgres" and not c.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{where} url: expected postgresql://USER@HOST:PORT/DATABASE")
+    names = {
+        "customers": c.customers,
+        "customer_id": c.customer_id,
+        "events": c.events,
+        "event_customer_id": c.event_customer_id,
+        "event_name": c.event_name,
+        "event_time": c.event_time,
+    }
+    optional = {"created_at": c.created_at, "properties": c.properties, "revenue": c.revenue}
+    for key, value in [*names.items(), *optional.items()]:
+        if (value or key in names) and not _SOURCE_NAME.fullmatch(value):
+            raise ConfigError(
+                f"{where} {key}: expected a table or column name (letters, digits, _; "
+                f"schema.table for a table), got {value!r}"
+            )
+    for column in c.attributes:
+        if column != "*" and not _SOURCE_NAME.fullmatch(column):
+            raise ConfigError(f"{where} attributes: not a column name: {column!r}")
+    if c.sample_rows < 1:
+        raise ConfigError(f"{where} sample_rows: at least 1, got {c.sample_rows}")
+    return c
 
 
 def _check_store(path: Path, c: StoreConfig) -> StoreConfig:
@@ -478,7 +569,7 @@ def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any
         raise ConfigError(f"{where}: must be >= 0, got {value}")
     if isinstance(default, int) and value > 2**31:
         raise ConfigError(f"{where}: must be at most {2**31}, got {value}")
-    if isinstance(value, str):
+    if isinstance(value, str) and not (value == "" and key in _MAY_BE_BLANK):
         _check_text(where, value)
     return value
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.config import CONFIG_FILE, Config, default_toml, load_config
 from segmint.console import Progress
-from segmint.errors import NotFoundError, SegmintError, WorkspaceError
+from segmint.errors import ArgumentError, NotFoundError, SegmintError, WorkspaceError
 from segmint.segments.listing import BrokenFile, SegmentListing
 from segmint.store.db import DB_FILE, connect, release
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from segmint.cluster.runs import ClusterRun
+    from segmint.engine.base import Engine
     from segmint.identity.view import CustomerView
     from segmint.ingest.load import LoadResult
     from segmint.quality.checks import Overlap, Review, SegmentQuality
@@ -39,8 +41,12 @@ if TYPE_CHECKING:
 ENV_VAR = "SEGMINT_WORKSPACE"
 
 
-def init(path: str | os.PathLike[str]) -> Workspace:
+def init(path: str | os.PathLike[str], source: str | None = None) -> Workspace:
     """Create a workspace folder (config, database, rejects/) and open it.
+
+    ``source`` makes a source-mode workspace (docs/sources.md): ``postgresql://...`` or
+    ``spark`` (``spark:MASTER`` for another master than local[2]); its ``[source]``
+    section then names the tables, and :meth:`Workspace.refresh_catalog` reads them.
 
     >>> import tempfile, segmint
     >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
@@ -63,7 +69,7 @@ def init(path: str | os.PathLike[str]) -> Workspace:
     try:
         (root / "rejects").mkdir(exist_ok=True)
         (root / "tmp").mkdir(exist_ok=True)
-        config_path.write_text(default_toml(), encoding="utf-8")
+        config_path.write_text(source_toml(source) if source else default_toml(), "utf-8")
         _create_store(root, load_config(config_path))
     except BaseException:
         # Leave nothing half-built: a folder without both files is not a workspace.
@@ -72,12 +78,44 @@ def init(path: str | os.PathLike[str]) -> Workspace:
     return open(root)
 
 
+def source_toml(source: str) -> str:
+    """The default segmint.toml with its [source] engine set from ``source``.
+
+    >>> 'engine = "spark"' in source_toml("spark")
+    True
+    """
+    import json
+
+    text = default_toml()
+    if source.startswith(("postgresql://", "postgres://")):
+        settings = {"engine": "postgres", "url": source}
+    elif source == "spark" or source.startswith("spark:"):
+        master = source.partition(":")[2] or "local[2]"
+        settings = {"engine": "spark", "master": master}
+    else:
+        raise ArgumentError(
+            f"source: expected postgresql://USER@HOST:PORT/DATABASE, spark or spark:MASTER, "
+            f"got {source!r}",
+            "source",
+        )
+    head, _, tail = text.partition("[source]\n")
+    for key, value in settings.items():
+        tail = re.sub(rf'(?m)^{key} = ".*"$', f"{key} = {json.dumps(value)}", tail, count=1)
+    return head + "[source]\n" + tail
+
+
 def _create_store(root: Path, config: Config) -> None:
     from segmint.store.migrate import create
 
     con = connect(root, config.store)
     try:
         create(con)
+        if config.source.enabled:
+            from segmint.store.source import SourceCatalog, store_source_catalog
+
+            # The store's built-in attributes are not the source's: its catalog starts
+            # empty, until `catalog refresh` reads it from the source.
+            store_source_catalog(con, SourceCatalog({}, [], {}, []))
     finally:
         release(con)
 
@@ -170,6 +208,8 @@ class Workspace:
     config: Config
     read_only: bool = False
     _con: duckdb.DuckDBPyConnection | None = None
+    # The engine of a source-mode workspace ([source] engine; store/source.py).
+    _source: Engine | None = None
 
     @property
     def _db(self) -> duckdb.DuckDBPyConnection:
@@ -201,6 +241,11 @@ class Workspace:
         if self._con is not None:
             release(self._con)
             self._con = None
+        if self._source is not None:
+            from segmint.store.source import close_source
+
+            close_source(self._source)
+            self._source = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -230,6 +275,13 @@ class Workspace:
         """
         from segmint.errors import IngestError
         from segmint.ingest.duckdb.sources import csv_delimiter, delimiter_hint
+
+        if self.config.source.enabled:
+            raise WorkspaceError(
+                f"this workspace reads its data from {self.config.source.engine} "
+                "([source] in segmint.toml): segments run there, and nothing is loaded into "
+                "the workspace; to load files, make a workspace without a [source] engine"
+            )
         from segmint.ingest.load import run_load
         from segmint.traits.definitions import TRAIT_TYPES
 
@@ -347,7 +399,55 @@ class Workspace:
         from segmint.segments.query import Evaluator
         from segmint.traits.expressions import TraitSettings
 
-        return Evaluator(self._db, self.segments.rules(), TraitSettings.from_config(self.config))
+        return Evaluator(
+            self._db,
+            self.segments.rules(),
+            TraitSettings.from_config(self.config),
+            source=self._source_engine(),
+        )
+
+    def _source_engine(self) -> Engine | None:
+        """The source's engine with its views attached, opened on first use (None for a
+        workspace with its own store)."""
+        if not self.config.source.enabled:
+            return None
+        if self._source is None:
+            from segmint.store.catalog import attribute_columns
+            from segmint.store.source import open_source
+
+            columns = [column for column, _ in attribute_columns(self._db).values()]
+            self._source = open_source(self.config.source, columns)
+        return self._source
+
+    def refresh_catalog(self) -> dict[str, int]:
+        """Read the names a rule may use from the source ([source] in segmint.toml): the
+        customers table's columns and types, the event names, and property names and types
+        from the latest ``sample_rows`` events. Returns how many of each were found.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.refresh_catalog()
+        Traceback (most recent call last):
+        ...
+        segmint.errors.WorkspaceError: no [source] engine: this workspace's catalog comes from loads
+        """
+        from segmint.store.source import attach, read_source_catalog, store_source_catalog
+        from segmint.store.txn import transaction
+
+        engine = self._source_engine()
+        if engine is None:
+            raise WorkspaceError("no [source] engine: this workspace's catalog comes from loads")
+        from segmint.store.source import customer_columns
+
+        attach(engine, self.config.source, list(customer_columns(engine, self.config.source)))
+        catalog = read_source_catalog(engine, self.config.source)
+        with transaction(self._db, "catalog", "the catalog refresh"):
+            store_source_catalog(self._db, catalog)
+        return {
+            "attributes": len(catalog.attributes),
+            "events": len(catalog.events),
+            "properties": len(catalog.properties),
+        }
 
     def _context(self) -> SegmentContext:
         """The narrow view of this workspace that segment and cluster work takes."""

@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 customer_app = typer.Typer(help="Look at single customer profiles.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
+catalog_app = typer.Typer(help="The names and types rules may use.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
 
 
 class _State:
@@ -152,13 +154,21 @@ def _open(read_only: bool = False) -> Any:
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")]) -> None:
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create.")],
+    source: Annotated[
+        str | None,
+        typer.Option(help="Read data where it lives: postgresql://USER@HOST:PORT/DB or spark."),
+    ] = None,
+) -> None:
     """Create a workspace: segmint.toml (documented defaults) and segmint.duckdb."""
     import segmint
 
-    ws = run(lambda: segmint.init(directory))
+    ws = run(lambda: segmint.init(directory, source=source))
     ws.close()
     print(f"created workspace {directory} (edit {directory / 'segmint.toml'} to configure)")
+    if source:
+        print("name your tables in its [source] section, then run: segmint catalog refresh")
 
 
 @app.command()
@@ -215,6 +225,18 @@ def optimize(
             f"ordered {plural(result.rows, 'event')} of {plural(result.names, 'name')} "
             f"by name and time in {seconds(result.seconds)}"
         )
+
+
+@catalog_app.command("refresh")
+def catalog_refresh() -> None:
+    """Read attributes, event names and properties from the [source] tables."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.refresh_catalog()
+
+    found = run(action)
+    print(", ".join(f"{n:,} {what}" for what, n in found.items()) + " in the source")
 
 
 @customer_app.command("show")

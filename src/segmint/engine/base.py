@@ -60,6 +60,10 @@ class Engine(ABC):
         """The result of ``query`` in Arrow batches of at most ``rows`` rows, for results
         too large to hold at once."""
 
+    @abstractmethod
+    def run(self, statement: str) -> None:
+        """Run one statement that returns no rows (a view, a setting)."""
+
     def scalar(self, query: Query, params: Params | None = None) -> Any:
         """The first column of the first row of ``query`` (None without rows)."""
         table = self.to_arrow(query, params)

@@ -61,6 +61,9 @@ class DuckDBEngine(Engine):
                 self.con.execute(f"SET VARIABLE {_checked(name)} = ?", [value])
         return self.con.execute(self._text(query))
 
+    def run(self, statement: str) -> None:
+        self.con.execute(statement)
+
     def to_arrow(self, query: Query, params: Params | None = None) -> pa.Table:
         return self.execute(query, params).arrow().read_all()
 

@@ -51,6 +51,8 @@ _ARROW_OF_OID: dict[int, str] = {
     1186: "duration",
     2950: "uuid",
     3802: "json",
+    1009: "strings",  # text[]
+    1015: "strings",  # varchar[]
 }
 
 
@@ -88,6 +90,9 @@ class PostgresEngine(Engine):
                 "write the values into the query as literals"
             )
         return query if isinstance(query, str) else self.sql(query)
+
+    def run(self, statement: str) -> None:
+        self.con.execute(statement)
 
     def to_arrow(self, query: Query, params: Params | None = None) -> pa.Table:
         import pyarrow as pa
@@ -199,6 +204,7 @@ def _arrow_type(oid: int) -> pa.DataType | None:
         "timestamp": pa.timestamp("us"),
         "timestamptz": pa.timestamp("us", tz="UTC"),
         "duration": pa.duration("us"),
+        "strings": pa.list_(pa.string()),
     }
     return types.get(kind) if kind else None
 

@@ -108,6 +108,9 @@ class SparkEngine(Engine):
             return self.spark.createDataFrame(source)
         return self.spark.sql(self._text(source, params))
 
+    def run(self, statement: str) -> None:
+        self.spark.sql(statement)
+
     def to_arrow(self, query: Query, params: Params | None = None) -> pa.Table:
         frame = self.frame(query, params)
         with warnings.catch_warnings():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.engine.dialects import DIALECTS
 from segmint.engine.render import render_sql
-from segmint.errors import ArgumentError, DependencyError, ModelError
+from segmint.errors import ArgumentError, BackendError, DependencyError, ModelError
 from segmint.hints import suggest
 from segmint.rules.catalog import Catalog, read_catalog
 from segmint.rules.coerce import as_rule
@@ -24,7 +24,9 @@ from segmint.rules.validate import validate
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
+    import pyarrow as pa
 
+    from segmint.engine.base import Engine
     from segmint.engine.clock import Clock
     from segmint.traits.expressions import TraitSettings
     from segmint.traits.models import ClvFit
@@ -134,11 +136,15 @@ class Evaluator:
         con: duckdb.DuckDBPyConnection,
         segments: Mapping[str, RuleNode],
         traits: TraitSettings | None = None,
+        source: Engine | None = None,
     ) -> None:
         from segmint.engine.duckdb import DuckDBEngine
 
         self.con = con
-        # Queries run through the engine, which passes as_of and the CLV fit as parameters.
+        # Queries run through the engine, which passes as_of and the CLV fit as parameters;
+        # on a source-mode workspace (store/source.py) the engine is the source's, and
+        # ``con`` keeps the catalog and the saved state.
+        self.source = source
         self.engine = DuckDBEngine(con)
         self.catalog: Catalog = read_catalog(con, segments, traits)
         # The CLV fit of each as_of this evaluator ran a rule on (a refresh runs many).
@@ -157,6 +163,9 @@ class Evaluator:
         return compile_rule(self.prepare(rule), self.catalog, parse_as_of(as_of))
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
+        if self.source is not None:
+            table = self.run_on_source(rule, as_of, ())
+            return int(table.column(0)[0].as_py()) if table.num_rows else 0
         found = self.run(rule, as_of, ()).fetchone()
         return int(found[0]) if found else 0
 
@@ -168,8 +177,34 @@ class Evaluator:
         columns: list[str] | None = None,
     ) -> Any:
         check_output(output)
-        result = self.run(rule, as_of, ("customer_id", *(columns or []))).arrow().read_all()
+        wanted = ("customer_id", *(columns or []))
+        if self.source is not None:
+            return convert_output(self.run_on_source(rule, as_of, wanted), output)
+        result = self.run(rule, as_of, wanted).arrow().read_all()
         return convert_output(result, output)
+
+    def run_on_source(
+        self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]
+    ) -> pa.Table:
+        """Run a rule on the source engine: compiled with its instants as literals (the
+        source takes no parameters) for the engine's dialect, refused first with the node
+        path when it uses what the engine lacks. Its count when ``columns`` is empty."""
+        from segmint.engine.clock import Clock
+        from segmint.rules.compile import compile_rule, inline_segments, used_attributes
+        from segmint.traits.expressions import needs_models
+
+        assert self.source is not None
+        when = parse_as_of(as_of)
+        tree = inline_segments(self.prepare(rule), self.catalog)
+        if needs_models(used_attributes(tree) | set(columns)):
+            raise BackendError(
+                "rule", self.source.name, "the CLV traits (fitted in the workspace's own store)"
+            )
+        members = compile_rule(tree, self.catalog, when, self.source.name)
+        if not columns:
+            return self.source.to_arrow(members.count())
+        expr = self.with_columns(members, list(columns[1:]), Clock(when))
+        return self.source.to_arrow(expr)
 
     def flags(self, rules: list[Any], as_of: datetime | str | None = None) -> Any:
         """``customer_id`` and one boolean ``s0``, ``s1``, ... per rule for everyone at
@@ -338,7 +373,9 @@ class Evaluator:
             from segmint.traits.expressions import with_traits
 
             assert clock is not None, "trait columns need the query's clock"
-            profiles = with_traits(profiles, traits, clock, self.catalog.traits)
+            profiles = with_traits(
+                profiles, traits, clock, self.catalog.traits, (self.source or self.engine).backend
+            )
         joined = members.select("pid").join(profiles, "pid")
         picked = {name: joined[attributes[name].column] for name in wanted}
         return joined.select(joined.customer_id, **picked).order_by("customer_id")

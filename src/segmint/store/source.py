@@ -1,0 +1,278 @@
+"""A source-mode workspace's data: the user's own customers and events tables in
+PostgreSQL or Spark, seen through two temporary views with segmint's column names.
+
+The compiled rules read ``profiles`` and ``events`` (engine/tables.py). On a source, those
+names are temporary views of the session, made from ``[source]`` in segmint.toml
+(docs/sources.md): the customer id is both ``pid`` and ``customer_id``, the events keep
+their own ids, times, names, properties and revenue. Nothing is copied: the views are
+read where the data lives. Every name comes from the config, which admits plain
+identifiers only (config.py), and is quoted for the engine's dialect here.
+
+The catalog a rule is checked against is read from the source once (``segmint catalog
+refresh``) and kept in the workspace's own catalog tables: attribute columns and their
+types from the customers table, event names from one scan of the event-name column, and
+property names and types from the latest ``sample_rows`` events.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from segmint.config import SourceConfig
+    from segmint.engine.base import Engine
+
+# Per engine: its sqlglot dialect, the schema an unqualified table is in, and the types
+# the views cast to.
+_DIALECTS = {"postgres": "postgres", "spark": "spark"}
+_DEFAULT_SCHEMA = {"postgres": "public", "spark": "default"}
+_TYPES = {
+    "postgres": {"text": "TEXT", "ts": "TIMESTAMPTZ", "json": "JSONB", "money": "NUMERIC(18, 4)"},
+    "spark": {"text": "STRING", "ts": "TIMESTAMP", "json": "STRING", "money": "DECIMAL(18, 4)"},
+}
+# Columns of the profiles view that are not attributes.
+_PEOPLE = ("pid", "customer_id", "created_at", "first_event_at", "last_event_at")
+_ISO_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}.*)?")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _quote(engine: str, name: str) -> str:
+    import sqlglot
+
+    return str(sqlglot.exp.to_identifier(name, quoted=True).sql(_DIALECTS[engine]))
+
+
+def _table(engine: str, name: str) -> str:
+    """A configured table name, schema-qualified (so a view of the same name as the table
+    it reads does not read itself) and quoted."""
+    parts = name.split(".") if "." in name else [_DEFAULT_SCHEMA[engine], name]
+    return ".".join(_quote(engine, p) for p in parts)
+
+
+def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
+    """The statements that make the ``profiles`` and ``events`` views of ``source``;
+    ``attributes`` are the customers columns to expose (checked identifiers).
+
+    >>> from segmint.config import SourceConfig
+    >>> cfg = SourceConfig(engine="postgres", url="postgresql://u@h/d", customers="shop.people")
+    >>> print(view_statements(cfg, ["country"])[0])  # doctest: +NORMALIZE_WHITESPACE
+    CREATE OR REPLACE TEMP VIEW profiles AS SELECT CAST("customer_id" AS TEXT) AS pid,
+    CAST("customer_id" AS TEXT) AS customer_id, CAST(NULL AS TIMESTAMPTZ) AS created_at,
+    CAST(NULL AS TIMESTAMPTZ) AS first_event_at, CAST(NULL AS TIMESTAMPTZ) AS last_event_at,
+    "country" FROM "shop"."people" WHERE "customer_id" IS NOT NULL
+    """
+    e = source.engine
+    t = _TYPES[e]
+    q = _quote_for(e)
+    cid = q(source.customer_id)
+    created = (
+        f"CAST({q(source.created_at)} AS {t['ts']})"
+        if source.created_at
+        else f"CAST(NULL AS {t['ts']})"
+    )
+    people = [
+        f"CAST({cid} AS {t['text']}) AS pid",
+        f"CAST({cid} AS {t['text']}) AS customer_id",
+        f"{created} AS created_at",
+        f"CAST(NULL AS {t['ts']}) AS first_event_at",
+        f"CAST(NULL AS {t['ts']}) AS last_event_at",
+        *[q(a) for a in attributes],
+    ]
+    profiles = (
+        f"CREATE OR REPLACE TEMP VIEW profiles AS SELECT {', '.join(people)} "
+        f"FROM {_table(e, source.customers)} WHERE {cid} IS NOT NULL"
+    )
+    props = (
+        f"CAST({q(source.properties)} AS {t['json']})"
+        if source.properties
+        else f"CAST(NULL AS {t['json']})"
+    )
+    revenue = (
+        f"CAST({q(source.revenue)} AS {t['money']})"
+        if source.revenue
+        else f"CAST(NULL AS {t['money']})"
+    )
+    person = q(source.event_customer_id)
+    events = (
+        "CREATE OR REPLACE TEMP VIEW events AS SELECT "
+        f"CAST({person} AS {t['text']}) AS pid, CAST({q(source.event_name)} AS {t['text']}) "
+        f"AS event, CAST({q(source.event_time)} AS {t['ts']}) AS ts, {revenue} AS revenue, "
+        f"{props} AS properties FROM {_table(e, source.events)} WHERE {person} IS NOT NULL"
+    )
+    return [profiles, events]
+
+
+def _quote_for(engine: str) -> Any:
+    return lambda name: _quote(engine, name)
+
+
+def attach(engine: Engine, source: SourceConfig, attributes: list[str]) -> None:
+    """Make the ``profiles`` and ``events`` views in the engine's session."""
+    for statement in view_statements(source, attributes):
+        engine.run(statement)
+
+
+def customer_columns(engine: Engine, source: SourceConfig) -> dict[str, str]:
+    """The attribute columns of the customers table and their logical types (columns of
+    a type no rule can compare are left out)."""
+    e = source.engine
+    table = engine.to_arrow(f"SELECT * FROM {_table(e, source.customers)} LIMIT 0")
+    wanted = None if "*" in source.attributes else set(source.attributes)
+    taken = {source.customer_id, source.created_at, *_PEOPLE}
+    found = {}
+    for field in table.schema:
+        if field.name in taken or (wanted is not None and field.name not in wanted):
+            continue
+        kind = _logical(field.type)
+        if kind is not None and _IDENTIFIER.fullmatch(field.name):
+            found[field.name] = kind
+    return found
+
+
+def _logical(arrow_type: pa.DataType) -> str | None:
+    import pyarrow.types as t
+
+    if t.is_boolean(arrow_type):
+        return "bool"
+    if t.is_integer(arrow_type):
+        return "integer"
+    if t.is_floating(arrow_type) or t.is_decimal(arrow_type):
+        return "float"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type):
+        return "string"
+    if t.is_timestamp(arrow_type):
+        return "timestamp"
+    if t.is_date(arrow_type):
+        return "date"
+    if (t.is_list(arrow_type) or t.is_large_list(arrow_type)) and (
+        t.is_string(arrow_type.value_type) or t.is_large_string(arrow_type.value_type)
+    ):
+        return "list"
+    return None
+
+
+@dataclass(frozen=True)
+class SourceCatalog:
+    """What a rule on a source may name: attributes, event names, property types and
+    which event carries which property."""
+
+    attributes: dict[str, str]
+    events: list[str]
+    properties: dict[str, str]
+    usage: list[tuple[str, str]]
+
+
+def read_source_catalog(engine: Engine, source: SourceConfig) -> SourceCatalog:
+    """The catalog of a source (the views must be attached)."""
+    attributes = customer_columns(engine, source)
+    names = engine.to_arrow("SELECT DISTINCT event FROM events WHERE event IS NOT NULL")
+    events = sorted(str(e) for e in names.column(0).to_pylist())
+    properties: dict[str, str] = {}
+    usage: list[tuple[str, str]] = []
+    if source.properties:
+        sample = engine.to_arrow(
+            "SELECT event, properties FROM events WHERE properties IS NOT NULL "
+            f"ORDER BY ts DESC LIMIT {int(source.sample_rows)}"
+        )
+        properties, usage = _property_types(
+            sample.column(0).to_pylist(), sample.column(1).to_pylist()
+        )
+    return SourceCatalog(attributes, events, properties, usage)
+
+
+def _property_types(
+    events: list[Any], texts: list[Any]
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Each property key's type from the JSON values seen (the ingest's rules: integers
+    that meet floats are floats, ISO instants are timestamps; a key whose values disagree
+    otherwise is left out), and the (event, key) pairs seen."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    pairs: set[tuple[str, str]] = set()
+    for event, text in zip(events, texts, strict=True):
+        try:
+            value = json.loads(text) if isinstance(text, str) else text
+        except ValueError:
+            continue
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            if not _IDENTIFIER.fullmatch(str(key)) or item is None:
+                continue
+            kinds[key].add(_json_kind(item))
+            pairs.add((str(event), str(key)))
+    types = {}
+    for key, seen in kinds.items():
+        if seen <= {"integer", "float"}:
+            types[key] = "float" if "float" in seen else "integer"
+        elif len(seen) == 1 and "object" not in seen:
+            types[key] = next(iter(seen))
+        elif seen <= {"timestamp", "string"}:
+            types[key] = "string"
+    return types, sorted(p for p in pairs if p[1] in types)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, list):
+        return "list" if all(isinstance(v, str) for v in value) else "object"
+    if isinstance(value, str):
+        return "timestamp" if _ISO_INSTANT.fullmatch(value) else "string"
+    return "object"
+
+
+def store_source_catalog(con: duckdb.DuckDBPyConnection, catalog: SourceCatalog) -> None:
+    """Replace the workspace's catalog tables with a source's catalog."""
+    con.execute("DELETE FROM attributes")
+    con.execute("DELETE FROM event_names")
+    con.execute("DELETE FROM event_properties")
+    con.execute("DELETE FROM event_property_usage")
+    for name, kind in catalog.attributes.items():
+        con.execute("INSERT INTO attributes VALUES (?, ?, ?, false, NULL)", [name, name, kind])
+    for event in catalog.events:
+        con.execute("INSERT INTO event_names VALUES (?, 0)", [event])
+    for prop, kind in catalog.properties.items():
+        con.execute("INSERT INTO event_properties VALUES (?, ?, 0)", [prop, kind])
+    for event, prop in catalog.usage:
+        con.execute("INSERT INTO event_property_usage VALUES (?, ?)", [event, prop])
+
+
+def open_source(source: SourceConfig, attributes: list[str]) -> Engine:
+    """The engine of ``source`` with its views attached (``attributes``: the customers
+    columns the catalog knows)."""
+    from segmint.errors import BackendError
+
+    engine: Engine
+    try:
+        if source.engine == "postgres":
+            from segmint.engine.postgres import connect
+
+            engine = connect(source.url)
+        else:
+            from segmint.engine.spark import SparkEngine, session
+
+            engine = SparkEngine(session(master=source.master))
+    except ImportError as exc:
+        raise BackendError(
+            "", source.engine, f"reading a source without {exc.name} installed"
+        ) from None
+    attach(engine, source, attributes)
+    return engine
+
+
+def close_source(engine: Engine) -> None:
+    """Close a source's connection (a Spark session stays: others may share it)."""
+    close = getattr(getattr(engine, "con", None), "close", None)
+    if engine.name == "postgres" and callable(close):
+        close()

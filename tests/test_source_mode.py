@@ -1,0 +1,244 @@
+"""Source mode: a workspace whose customers and events live in PostgreSQL or Spark.
+
+The same shop is loaded into an embedded workspace through the ingest (the engine the
+differential tests check against the reference) and written as the user's own tables into
+PostgreSQL and Spark, under the user's own column names. A source-mode workspace reads its
+catalog from those tables, and every rule counts the same members as the embedded one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+import segmint
+from segmint.cli import app
+from segmint.errors import BackendError, WorkspaceError
+from tests.conftest import write_jsonl
+
+AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
+RULES = [
+    'country = "US"',
+    "vip = true and age >= 40",
+    'tags contains "sale"',
+    "not tags is set",
+    'did purchase where category = "shoes" in last 30 days',
+    "did purchase where gift = true",
+    "did purchase where qty >= 3 at least 2 times",
+    "sum(revenue) of purchase >= 100",
+    "avg(revenue) of purchase in last 90 days > 40",
+    'did page_view where path starts with "/sale"',
+    "not did page_view in last 7 days",
+    "last purchase within last 30 days",
+    "did purchase where shipped_at within last 60 days",
+    'country in ["FR", "DE"] or (did purchase and not did page_view)',
+]
+
+
+def _shop(seed: int = 11) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    r = random.Random(seed)
+    customers = []
+    for i in range(160):
+        customers.append(
+            {
+                "id": f"c{i:03d}",
+                "signed_up": AS_OF
+                - timedelta(days=r.randint(-20, 700), seconds=r.randint(0, 86399)),
+                "country": r.choice(["US", "FR", "DE", None]),
+                "vip": r.choice([True, False, None]),
+                "age": r.choice([None, *range(18, 80)]),
+                "tags": r.choice([None, [], ["sale"], ["new", "sale"], ["new"]]),
+            }
+        )
+    events = []
+    for _ in range(2500):
+        who = r.choice(customers)["id"]
+        at = AS_OF - timedelta(days=r.uniform(-10, 400))
+        if r.random() < 0.4:
+            props: dict[str, Any] = {
+                "category": r.choice(["shoes", "hats", "bags"]),
+                "qty": r.randint(1, 5),
+                "gift": r.choice([True, False]),
+                "shipped_at": (at + timedelta(days=r.randint(0, 5))).isoformat(),
+            }
+            events.append(("purchase", who, at, r.randint(5, 120) + 0.25 * r.randint(0, 3), props))
+        else:
+            path = r.choice(["/", "/sale/a", "/sale/b", "/about"])
+            events.append(("page_view", who, at, None, {"path": path}))
+    rows = [
+        {"eid": f"e{n}", "name": e, "who": w, "at": a, "amount": v, "props": p}
+        for n, (e, w, a, v, p) in enumerate(events)
+    ]
+    return customers, rows
+
+
+@pytest.fixture(scope="module")
+def shop() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return _shop()
+
+
+@pytest.fixture(scope="module")
+def embedded(
+    shop: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[segmint.Workspace]:
+    customers, events = shop
+    root = tmp_path_factory.mktemp("embedded")
+    ws = segmint.init(root / "ws")
+    write_jsonl(
+        root / "customers.jsonl",
+        [
+            {
+                "customer_id": c["id"],
+                "created_at": c["signed_up"].isoformat(),
+                **{k: c[k] for k in ("country", "vip", "age", "tags") if c[k] is not None},
+            }
+            for c in customers
+        ],
+    )
+    write_jsonl(
+        root / "events.jsonl",
+        [
+            {
+                "event_id": e["eid"],
+                "event": e["name"],
+                "customer_id": e["who"],
+                "timestamp": e["at"].isoformat(),
+                **({"revenue": e["amount"]} if e["amount"] is not None else {}),
+                "properties": e["props"],
+            }
+            for e in events
+        ],
+    )
+    assert ws.ingest("customers", root / "customers.jsonl").rejected == 0
+    assert ws.ingest("events", root / "events.jsonl").rejected == 0
+    yield ws
+    ws.close()
+
+
+def _arrow(shop: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> tuple[pa.Table, pa.Table]:
+    customers, events = shop
+    people = pa.table(
+        {
+            "id": [c["id"] for c in customers],
+            "signed_up": pa.array([c["signed_up"] for c in customers], pa.timestamp("us", "UTC")),
+            "country": [c["country"] for c in customers],
+            "vip": pa.array([c["vip"] for c in customers], pa.bool_()),
+            "age": pa.array([c["age"] for c in customers], pa.int64()),
+            "tags": pa.array([c["tags"] for c in customers], pa.list_(pa.string())),
+        }
+    )
+    happened = pa.table(
+        {
+            "who": [e["who"] for e in events],
+            "name": [e["name"] for e in events],
+            "happened_at": pa.array([e["at"] for e in events], pa.timestamp("us", "UTC")),
+            "amount": pa.array([e["amount"] for e in events], pa.float64()),
+            "props": [json.dumps(e["props"]) for e in events],
+        }
+    )
+    return people, happened
+
+
+def _source_workspace(root: Path, source: str) -> segmint.Workspace:
+    ws = segmint.init(root, source=source)
+    ws.close()
+    toml = root / "segmint.toml"
+    text = toml.read_text(encoding="utf-8")
+    settings = {
+        "customers": "shop_customers",
+        "customer_id": "id",
+        "created_at": "signed_up",
+        "events": "shop_events",
+        "event_customer_id": "who",
+        "event_name": "name",
+        "event_time": "happened_at",
+        "properties": "props",
+        "revenue": "amount",
+    }
+    head, _, tail = text.partition("[source]\n")
+    for key, value in settings.items():
+        tail = re.sub(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', tail, count=1)
+    toml.write_text(head + "[source]\n" + tail, encoding="utf-8")
+    return segmint.open(root)
+
+
+def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
+    found = source_ws.refresh_catalog()
+    assert found == {"attributes": 4, "events": 2, "properties": 5}
+    differ = []
+    for rule in RULES:
+        want = embedded.count(rule, as_of=AS_OF)
+        got = source_ws.count(rule, as_of=AS_OF)
+        if got != want:
+            differ.append(f"{rule}: source {got}, embedded {want}")
+    assert not differ, "\n".join(differ)
+    members = source_ws.members('country = "US"', as_of=AS_OF, columns=["age"])
+    expected = embedded.members('country = "US"', as_of=AS_OF, columns=["age"])
+    assert members.column("customer_id").to_pylist() == expected.column("customer_id").to_pylist()
+    assert members.column("age").to_pylist() == expected.column("age").to_pylist()
+
+
+@pytest.mark.postgres
+def test_a_postgres_source_counts_what_the_embedded_store_counts(
+    postgres_url: str, shop: Any, embedded: segmint.Workspace, tmp_path: Path
+) -> None:
+    from segmint.engine.postgres import connect
+
+    engine = connect(postgres_url)
+    people, happened = _arrow(shop)
+    engine.create_table("shop_customers", people)
+    engine.create_table("shop_events", happened)
+    engine.run("ALTER TABLE shop_events ALTER COLUMN props TYPE jsonb USING props::jsonb")
+    try:
+        with _source_workspace(tmp_path / "pg", postgres_url) as ws:
+            _check_same_counts(ws, embedded)
+            with pytest.raises(WorkspaceError, match="reads its data from postgres"):
+                ws.ingest("events", tmp_path / "none.csv")
+            with pytest.raises(BackendError, match=r"CLV traits .* not supported on postgres"):
+                ws.count("predicted_clv_365d > 10", as_of=AS_OF)
+    finally:
+        engine.drop_table("shop_customers")
+        engine.drop_table("shop_events")
+        engine.con.close()
+
+
+@pytest.mark.spark
+def test_a_spark_source_counts_what_the_embedded_store_counts(
+    spark: Any, shop: Any, embedded: segmint.Workspace, tmp_path: Path
+) -> None:
+    from segmint.engine.spark import SparkEngine
+
+    engine = SparkEngine(spark)
+    people, happened = _arrow(shop)
+    engine.create_table("shop_customers", people)
+    engine.create_table("shop_events", happened)
+    try:
+        with _source_workspace(tmp_path / "spark", "spark") as ws:
+            _check_same_counts(ws, embedded)
+    finally:
+        engine.drop_table("shop_customers")
+        engine.drop_table("shop_events")
+
+
+def test_init_with_a_source_writes_its_engine_and_a_bad_source_is_one_line(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["init", str(tmp_path / "w"), "--source", "spark"])
+    assert result.exit_code == 0, result.output
+    assert 'engine = "spark"' in (tmp_path / "w" / "segmint.toml").read_text(encoding="utf-8")
+    assert "segmint catalog refresh" in result.output
+    bad = runner.invoke(app, ["init", str(tmp_path / "x"), "--source", "mysql://h/d"])
+    assert bad.exit_code == 2
+    assert "expected postgresql://" in bad.output
+    assert not (tmp_path / "x").exists()

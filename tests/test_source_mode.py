@@ -206,6 +206,8 @@ def test_a_postgres_source_counts_what_the_embedded_store_counts(
                 ws.ingest("events", tmp_path / "none.csv")
             with pytest.raises(BackendError, match=r"CLV traits .* not supported on postgres"):
                 ws.count("predicted_clv_365d > 10", as_of=AS_OF)
+            with pytest.raises(WorkspaceError, match="refresh reads the workspace's own store"):
+                ws.refresh(as_of=AS_OF)
     finally:
         engine.drop_table("shop_customers")
         engine.drop_table("shop_events")

@@ -6,12 +6,14 @@ The CLI, the HTTP server and notebooks all go through it; front-ends never touch
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from segmint.config import CONFIG_FILE, Config, default_toml, load_config
 from segmint.console import Progress
@@ -189,12 +191,36 @@ def open_writing_if_free(path: str | os.PathLike[str] | None = None) -> Workspac
     return ws
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _own_store_only(
+    method: Callable[Concatenate[Workspace, _P], _R],
+) -> Callable[Concatenate[Workspace, _P], _R]:
+    """A feature that reads the workspace's own store: refused, with one clear line, on
+    a source-mode workspace, where it would read an empty store (docs/sources.md says
+    what runs on a source so far)."""
+
+    @functools.wraps(method)
+    def checked(ws: Workspace, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if ws.config.source.enabled:
+            raise WorkspaceError(
+                f"{method.__name__} reads the workspace's own store, and this workspace "
+                f"reads its data from {ws.config.source.engine}: on a source, rules (count, "
+                "members, sql) run so far (docs/sources.md)"
+            )
+        return method(ws, *args, **kwargs)
+
+    return checked
+
+
 @dataclass
 class Workspace:
     """A workspace folder: its config and its DuckDB store.
 
     Every feature of the CLI is one method here, so that a server or a notebook calls the
-    same code. The methods stay on this one class, grouped by subject below (36 public
+    same code. The methods stay on this one class, grouped by subject below (37 public
     members), rather than in sub-façades such as ``ws.clusters``: a subject moves to one
     when the class would grow past about 40.
 
@@ -301,6 +327,7 @@ class Workspace:
                     raise
                 raise IngestError(f"{exc}; {hint}") from exc
 
+    @_own_store_only
     def customer(
         self, key: str, recent: int = 10, as_of: datetime | str | None = None
     ) -> CustomerView:
@@ -328,6 +355,7 @@ class Workspace:
         values.pop("customer_id", None)
         return dataclasses.replace(view, traits=values, as_of=when)
 
+    @_own_store_only
     def stats(self) -> dict[str, int]:
         """Counts of profiles, known customers, events, merges, loads and rejected rows.
 
@@ -342,6 +370,7 @@ class Workspace:
 
         return dataclasses.asdict(workspace_counts(self._db))
 
+    @_own_store_only
     def overview(self) -> Overview:
         """What the workspace holds beyond :meth:`stats`: order events and revenue, the
         stored orders' counts, anonymous profiles, events per name, the most common
@@ -359,6 +388,7 @@ class Workspace:
 
         return overview(self._db, self.config.order_event, self.config.money.currency)
 
+    @_own_store_only
     def optimize(self, progress: Progress | None = None, force: bool = False) -> LayoutResult:
         """Order the events table by (event, time) so segment queries skip what they
         do not need; a no-op when nothing was loaded since the last time.
@@ -459,6 +489,7 @@ class Workspace:
 
     # --- traits ---------------------------------------------------------------------
 
+    @_own_store_only
     def traits(
         self,
         as_of: datetime | str | None = None,
@@ -479,6 +510,7 @@ class Workspace:
         result = self.traits_result(as_of, names)
         return _convert(result.table, output)
 
+    @_own_store_only
     def traits_result(
         self,
         as_of: datetime | str | None = None,
@@ -507,6 +539,7 @@ class Workspace:
         settings = TraitSettings.from_config(self.config)
         return compute_traits(self._db, parse_as_of(as_of), settings, chosen, progress)
 
+    @_own_store_only
     def lifecycle_thresholds(self, as_of: datetime | str | None = None) -> dict[str, int]:
         """The lifecycle thresholds in force at ``as_of``: at_risk_days, lapsed_days,
         churned_days, loyal_orders (configured, or derived from the purchase cadence).
@@ -523,6 +556,7 @@ class Workspace:
         settings = TraitSettings.from_config(self.config)
         return lifecycle_thresholds(self._db, parse_as_of(as_of), settings)
 
+    @_own_store_only
     def models(self, as_of: datetime | str | None = None, time_unit: str = "day") -> dict[str, Any]:
         """The CLV models fitted on purchases up to ``as_of`` (DESIGN section 6 JSON).
 
@@ -537,6 +571,7 @@ class Workspace:
         """
         return self.fitted_models(as_of).to_json(time_unit)
 
+    @_own_store_only
     def fitted_models(self, as_of: datetime | str | None = None) -> FittedModels:
         """The fitted BG/NBD and Gamma-Gamma models at ``as_of`` (either may be None),
         with their predictions stored for the SQL of rules at that as_of (:meth:`sql`;
@@ -678,6 +713,7 @@ class Workspace:
                 counts[d.name] = None
         return counts
 
+    @_own_store_only
     def segment_report(
         self,
         name: str,
@@ -760,6 +796,7 @@ class Workspace:
 
         return count_templates(self.evaluator(), parse_as_of(as_of))
 
+    @_own_store_only
     def refresh(
         self,
         names: list[str] | None = None,
@@ -781,6 +818,7 @@ class Workspace:
 
     # --- clusters ---------------------------------------------------------------------
 
+    @_own_store_only
     def cluster(
         self,
         features: list[str] | None = None,
@@ -921,6 +959,7 @@ class Workspace:
         start = parse_as_of(since, "since") if since is not None else None
         return _convert(changes(self._db, name, start), output)
 
+    @_own_store_only
     def review(self) -> Review:
         """The quarterly review of the active segments (checks and findings).
 
@@ -935,6 +974,7 @@ class Workspace:
 
         return review(self._context())
 
+    @_own_store_only
     def quality(self, names: list[str] | None = None) -> list[SegmentQuality]:
         """Quality checks of the active segments (or ``names``) at their last refresh.
 
@@ -949,6 +989,7 @@ class Workspace:
 
         return assess(self._context(), names)
 
+    @_own_store_only
     def overlap(self, names: list[str] | None = None) -> tuple[dict[str, int], list[Overlap]]:
         """Stored sizes of segments (default: the active ones) and each pair's shared
         members and Jaccard overlap, from their last refresh.

@@ -39,6 +39,9 @@ RULES = [
     'did page_view where path starts with "/sale"',
     "not did page_view in last 7 days",
     "last purchase within last 30 days",
+    "days_since_last_seen <= 30",
+    "tenure_days >= 100",
+    "first_seen_at before 2025-06-01",
     "did purchase where shipped_at within last 60 days",
     'country in ["FR", "DE"] or (did purchase and not did page_view)',
 ]

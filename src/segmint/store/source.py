@@ -63,31 +63,47 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
     >>> from segmint.config import SourceConfig
     >>> cfg = SourceConfig(engine="postgres", url="postgresql://u@h/d", customers="shop.people")
     >>> print(view_statements(cfg, ["country"])[0])  # doctest: +NORMALIZE_WHITESPACE
-    CREATE OR REPLACE TEMP VIEW profiles AS SELECT CAST("customer_id" AS TEXT) AS pid,
-    CAST("customer_id" AS TEXT) AS customer_id, CAST(NULL AS TIMESTAMPTZ) AS created_at,
-    CAST(NULL AS TIMESTAMPTZ) AS first_event_at, CAST(NULL AS TIMESTAMPTZ) AS last_event_at,
-    "country" FROM "shop"."people" WHERE "customer_id" IS NOT NULL
+    CREATE OR REPLACE TEMP VIEW profiles AS SELECT CAST(c."customer_id" AS TEXT) AS pid,
+    CAST(c."customer_id" AS TEXT) AS customer_id, CAST(NULL AS TIMESTAMPTZ) AS created_at,
+    a.first_event_at, a.last_event_at, c."country" FROM "shop"."people" c LEFT JOIN
+    (SELECT CAST("customer_id" AS TEXT) AS k, CAST(min("timestamp") AS TIMESTAMPTZ) AS
+    first_event_at, CAST(max("timestamp") AS TIMESTAMPTZ) AS last_event_at FROM
+    "public"."events" GROUP BY CAST("customer_id" AS TEXT)) a ON a.k = CAST(c."customer_id"
+    AS TEXT) WHERE c."customer_id" IS NOT NULL
     """
     e = source.engine
     t = _TYPES[e]
     q = _quote_for(e)
     cid = q(source.customer_id)
     created = (
-        f"CAST({q(source.created_at)} AS {t['ts']})"
+        f"CAST(c.{q(source.created_at)} AS {t['ts']})"
         if source.created_at
         else f"CAST(NULL AS {t['ts']})"
     )
+    person = q(source.event_customer_id)
     people = [
-        f"CAST({cid} AS {t['text']}) AS pid",
-        f"CAST({cid} AS {t['text']}) AS customer_id",
+        f"CAST(c.{cid} AS {t['text']}) AS pid",
+        f"CAST(c.{cid} AS {t['text']}) AS customer_id",
         f"{created} AS created_at",
-        f"CAST(NULL AS {t['ts']}) AS first_event_at",
-        f"CAST(NULL AS {t['ts']}) AS last_event_at",
-        *[q(a) for a in attributes],
+        "a.first_event_at",
+        "a.last_event_at",
+        *[f"c.{q(a)}" for a in attributes],
     ]
+    # First and last event of each customer, as the embedded store keeps them: the
+    # "seen" traits read them, and so does who exists at as_of (a customer without a
+    # creation time exists from their first event). The join is on a unique key, so
+    # PostgreSQL drops it from a query that reads neither column (seen with EXPLAIN);
+    # every rule reads first_event_at for the population, though, so each query
+    # aggregates the events once (docs/sources.md, "Cost").
+    activity = (
+        f"SELECT CAST({person} AS {t['text']}) AS k, CAST(min({q(source.event_time)}) AS "
+        f"{t['ts']}) AS first_event_at, CAST(max({q(source.event_time)}) AS {t['ts']}) AS "
+        f"last_event_at FROM {_table(e, source.events)} GROUP BY CAST({person} AS {t['text']})"
+    )
     profiles = (
         f"CREATE OR REPLACE TEMP VIEW profiles AS SELECT {', '.join(people)} "
-        f"FROM {_table(e, source.customers)} WHERE {cid} IS NOT NULL"
+        f"FROM {_table(e, source.customers)} c LEFT JOIN ({activity}) a "
+        f"ON a.k = CAST(c.{cid} AS {t['text']}) WHERE c.{cid} IS NOT NULL"
     )
     props = (
         f"CAST({q(source.properties)} AS {t['json']})"
@@ -99,7 +115,6 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
         if source.revenue
         else f"CAST(NULL AS {t['money']})"
     )
-    person = q(source.event_customer_id)
     events = (
         "CREATE OR REPLACE TEMP VIEW events AS SELECT "
         f"CAST({person} AS {t['text']}) AS pid, CAST({q(source.event_name)} AS {t['text']}) "

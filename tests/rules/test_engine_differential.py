@@ -46,8 +46,10 @@ def random_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RandomSto
     built.ws.close()
 
 
-def _tables(store: RandomStore) -> tuple[Any, Any]:
-    con = db(store.ws)
+def stored_tables(ws: Any) -> tuple[Any, Any]:
+    """The stored profiles and events of workspace ``ws`` as Arrow tables, properties as
+    JSON text (the engine fixtures make them ``jsonb`` on PostgreSQL)."""
+    con = db(ws)
     profiles = con.execute("SELECT * FROM profiles").arrow().read_all()
     events = (
         con.execute(
@@ -60,17 +62,29 @@ def _tables(store: RandomStore) -> tuple[Any, Any]:
     return profiles, events
 
 
-@pytest.fixture(scope="module")
-def postgres(postgres_url: str, random_store: RandomStore) -> Iterator[Engine]:
-    from segmint.engine.postgres import connect
-
-    engine = connect(postgres_url)
-    profiles, events = _tables(random_store)
+def copy_to_postgres(engine: Any, ws: Any) -> None:
+    """Tables ``profiles`` and ``events`` (properties as ``jsonb``) copied from ``ws``."""
+    profiles, events = stored_tables(ws)
     engine.create_table("profiles", profiles)
     engine.create_table("events", events)
     engine.con.execute(
         "ALTER TABLE events ALTER COLUMN properties TYPE jsonb USING properties::jsonb"
     )
+
+
+def copy_to_spark(engine: Any, ws: Any) -> None:
+    """Temporary views ``profiles`` and ``events`` (properties as JSON text) from ``ws``."""
+    profiles, events = stored_tables(ws)
+    engine.create_table("profiles", profiles, temporary=True)
+    engine.create_table("events", events, temporary=True)
+
+
+@pytest.fixture(scope="module")
+def postgres(postgres_url: str, random_store: RandomStore) -> Iterator[Engine]:
+    from segmint.engine.postgres import connect
+
+    engine = connect(postgres_url)
+    copy_to_postgres(engine, random_store.ws)
     yield engine
     engine.drop_table("profiles")
     engine.drop_table("events")
@@ -82,9 +96,7 @@ def spark_engine(spark: Any, random_store: RandomStore) -> Iterator[Engine]:
     from segmint.engine.spark import SparkEngine
 
     engine = SparkEngine(spark)
-    profiles, events = _tables(random_store)
-    engine.create_table("profiles", profiles, temporary=True)
-    engine.create_table("events", events, temporary=True)
+    copy_to_spark(engine, random_store.ws)
     yield engine
     engine.drop_table("profiles", temporary=True)
     engine.drop_table("events", temporary=True)

@@ -185,7 +185,9 @@ class SparkBackend(Backend):
     """Spark: properties are a JSON string column, read with ``get_json_object`` and
     converted with ``TRY_CAST`` (Ibis's typed accessors become Python UDFs that exist only
     inside an Ibis session, shared/STACK.md); epochs with ``unix_micros``, which does not
-    depend on the session time zone."""
+    depend on the session time zone. Quantiles stay exact (Ibis compiles them to Spark's
+    ``percentile``, which keeps a count per distinct value: the traits' quantiles are over
+    day gaps and order counts, few distinct values; docs/engines.md)."""
 
     name = "spark"
     dialect = "pyspark"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segmint.console import Progress
+    from segmint.engine.dialects import Backend
     from segmint.traits.models import FittedModels
 
 
@@ -32,14 +33,15 @@ def traits_expr(
     settings: TraitSettings,
     names: tuple[str, ...] = TRAIT_NAMES,
     pid: int | None = None,
+    backend: Backend | None = None,
 ) -> ir.Table:
     """One row per customer that exists at as_of (or only profile ``pid``):
-    ``customer_id``, then ``names``."""
+    ``customer_id``, then ``names``; compiled for ``backend`` (DuckDB's if not given)."""
     from segmint.engine.tables import people_table, population
     from segmint.traits.expressions import with_traits
 
     people = population(people_table(), clock)
-    table = with_traits(people, names, clock, settings)
+    table = with_traits(people, names, clock, settings, backend)
     if pid is not None:
         table = table.filter(table.pid == pid)
     return table.select("customer_id", *names).order_by("customer_id")

@@ -41,6 +41,10 @@ class Backend:
     name: ClassVar[str] = "portable"
     dialect: ClassVar[str] = "duckdb"
     SUPPORTS_LIST_PROPERTIES: ClassVar[bool] = True
+    # Event conditions as bits of one left-joined hit mask per customer rather than
+    # ``pid IN``/``NOT IN`` subqueries (rules/compile.py): where ``NOT IN`` is null-aware
+    # and slow (a nested loop on Spark, a hashed subplan bounded by work_mem on PostgreSQL).
+    JOIN_MEASURES: ClassVar[bool] = False
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
@@ -133,6 +137,7 @@ class PostgresBackend(Backend):
     to a zone-less timestamp first)."""
 
     name = dialect = "postgres"
+    JOIN_MEASURES = True
 
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         # EXTRACT(epoch ...) is an exact numeric on PostgreSQL 14+.
@@ -191,6 +196,7 @@ class SparkBackend(Backend):
 
     name = "spark"
     dialect = "pyspark"
+    JOIN_MEASURES = True
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         # ``.str`` becomes a pandas UDF on PySpark that fails (shared/STACK.md).

@@ -345,7 +345,15 @@ class Compiler:
         }
 
     def members(self, rule: RuleNode) -> ir.Table:
-        """``pid`` and ``customer_id`` of the customers the rule selects."""
+        """``pid`` and ``customer_id`` of the customers the rule selects.
+
+        On an engine whose ``NOT IN`` is null-aware and slow (``Backend.JOIN_MEASURES``:
+        PostgreSQL, Spark), event conditions are bits of one left-joined hit mask per
+        customer, as for many rules at once, so a negated condition is no anti join
+        through ``NOT IN``."""
+        if self.backend.JOIN_MEASURES:
+            self.joined = True
+            self.measures.split = True
         people, (test,) = self.tests([inline_segments(rule, self.catalog)])
         return people.filter(test).select("pid", "customer_id")
 

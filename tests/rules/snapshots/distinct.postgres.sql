@@ -1,8 +1,11 @@
 SELECT
-  "t6"."customer_id"
+  "t9"."customer_id"
 FROM (
   SELECT
-    *
+    "t3"."pid",
+    "t3"."customer_id",
+    "t8"."pid" AS "pid_right",
+    "t8"."hits0"
   FROM (
     SELECT
       "t0"."pid",
@@ -28,46 +31,50 @@ FROM (
           )
         )
       )
-  ) AS "t2"
-  WHERE
-    "t2"."pid" IN (
+  ) AS "t3"
+  LEFT OUTER JOIN (
+    SELECT
+      "t6"."pid",
+      BIT_OR("t6"."hits0") AS "hits0"
+    FROM (
       SELECT
-        "t4"."pid"
+        "t5"."pid",
+        1 AS "hits0"
       FROM (
         SELECT
-          "t3"."pid",
+          "t4"."pid",
           COUNT(
             DISTINCT CASE
-              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'category')) = 'string'
-              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'category')
+              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'category')) = 'string'
+              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'category')
               ELSE CAST(NULL AS VARCHAR)
             END
           ) FILTER(WHERE
             (
-              "t3"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t4"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t3"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t4"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
               CAST(CASE
-                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'price')) = 'number'
-                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'price')
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'price')) = 'number'
+                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'price')
                 ELSE CAST(NULL AS VARCHAR)
               END AS DOUBLE PRECISION) >= 10,
               FALSE
             )) AS "m0",
           COUNT(*) FILTER(WHERE
             (
-              "t3"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t4"."ts" >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND (
-              "t3"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t4"."ts" < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
               CAST(CASE
-                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'price')) = 'number'
-                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t3"."properties" AS JSONB), 'price')
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'price')) = 'number'
+                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'price')
                 ELSE CAST(NULL AS VARCHAR)
               END AS DOUBLE PRECISION) >= 10,
               FALSE
@@ -89,11 +96,19 @@ FROM (
               END AS DOUBLE PRECISION) >= 10,
               FALSE
             )
-        ) AS "t3"
+        ) AS "t4"
         GROUP BY
           1
-      ) AS "t4"
+      ) AS "t5"
       WHERE
-        "t4"."m0_n" > 0 AND COALESCE(COALESCE("t4"."m0", 0) BETWEEN 2 AND 5, FALSE)
-    )
-) AS "t6"
+        "t5"."m0_n" > 0 AND COALESCE(COALESCE("t5"."m0", 0) BETWEEN 2 AND 5, FALSE)
+    ) AS "t6"
+    GROUP BY
+      1
+  ) AS "t8"
+    ON "t3"."pid" = "t8"."pid"
+) AS "t9"
+WHERE
+  COALESCE((
+    "t9"."hits0" & 1
+  ) <> 0, FALSE)

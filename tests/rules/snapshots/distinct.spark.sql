@@ -1,8 +1,11 @@
 SELECT
-  `t6`.`customer_id`
+  `t9`.`customer_id`
 FROM (
   SELECT
-    *
+    `t3`.`pid`,
+    `t3`.`customer_id`,
+    `t8`.`pid` AS `pid_right`,
+    `t8`.`hits0`
   FROM (
     SELECT
       `t0`.`pid`,
@@ -28,39 +31,43 @@ FROM (
           )
         )
       )
-  ) AS `t2`
-  WHERE
-    `t2`.`pid` IN (
+  ) AS `t3`
+  LEFT OUTER JOIN (
+    SELECT
+      `t6`.`pid`,
+      BIT_OR(`t6`.`hits0`) AS `hits0`
+    FROM (
       SELECT
-        `t4`.`pid`
+        `t5`.`pid`,
+        1 AS `hits0`
       FROM (
         SELECT
-          `t3`.`pid`,
+          `t4`.`pid`,
           COUNT(
             DISTINCT IF(
               (
-                `t3`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+                `t4`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
               )
               AND (
-                `t3`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+                `t4`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
               )
               AND COALESCE(
-                TRY_CAST(GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
+                TRY_CAST(GET_JSON_OBJECT(CAST(`t4`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
                 FALSE
               ),
-              GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.category'),
+              GET_JSON_OBJECT(CAST(`t4`.`properties` AS STRING), '$.category'),
               NULL
             )
           ) AS `m0`,
           SUM(
             CAST((
-              `t3`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
+              `t4`.`ts` >= CAST('2026-01-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND (
-              `t3`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
+              `t4`.`ts` < CAST('2026-07-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND COALESCE(
-              TRY_CAST(GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
+              TRY_CAST(GET_JSON_OBJECT(CAST(`t4`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
               FALSE
             ) AS BIGINT)
           ) AS `m0_n`
@@ -77,11 +84,19 @@ FROM (
               TRY_CAST(GET_JSON_OBJECT(CAST(`t1`.`properties` AS STRING), '$.price') AS DOUBLE) >= 10,
               FALSE
             )
-        ) AS `t3`
+        ) AS `t4`
         GROUP BY
           1
-      ) AS `t4`
+      ) AS `t5`
       WHERE
-        `t4`.`m0_n` > 0 AND COALESCE(COALESCE(`t4`.`m0`, 0) BETWEEN 2 AND 5, FALSE)
-    )
-) AS `t6`
+        `t5`.`m0_n` > 0 AND COALESCE(COALESCE(`t5`.`m0`, 0) BETWEEN 2 AND 5, FALSE)
+    ) AS `t6`
+    GROUP BY
+      1
+  ) AS `t8`
+    ON `t3`.`pid` = `t8`.`pid`
+) AS `t9`
+WHERE
+  COALESCE((
+    `t9`.`hits0` & 1
+  ) <> 0, FALSE)

@@ -1,8 +1,11 @@
 SELECT
-  "t6"."customer_id"
+  "t9"."customer_id"
 FROM (
   SELECT
-    *
+    "t4"."pid",
+    "t4"."customer_id",
+    "t8"."pid" AS "pid_right",
+    "t8"."hits0"
   FROM (
     SELECT
       "t0"."pid",
@@ -28,11 +31,15 @@ FROM (
           )
         )
       )
-  ) AS "t3"
-  WHERE
-    "t3"."pid" IN (
+  ) AS "t4"
+  LEFT OUTER JOIN (
+    SELECT
+      "t6"."pid",
+      BIT_OR("t6"."hits0") AS "hits0"
+    FROM (
       SELECT
-        "t4"."pid"
+        "t5"."pid",
+        1 AS "hits0"
       FROM (
         SELECT
           "t2"."pid",
@@ -48,10 +55,18 @@ FROM (
         ) AS "t2"
         GROUP BY
           1
-      ) AS "t4"
+      ) AS "t5"
       WHERE
         COALESCE(NOT (
-          "t4"."m0" <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMPTZ)
+          "t5"."m0" <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMPTZ)
         ), FALSE)
-    )
-) AS "t6"
+    ) AS "t6"
+    GROUP BY
+      1
+  ) AS "t8"
+    ON "t4"."pid" = "t8"."pid"
+) AS "t9"
+WHERE
+  COALESCE((
+    "t9"."hits0" & 1
+  ) <> 0, FALSE)

@@ -1,8 +1,11 @@
 SELECT
-  "t6"."customer_id"
+  "t9"."customer_id"
 FROM (
   SELECT
-    *
+    "t3"."pid",
+    "t3"."customer_id",
+    "t8"."pid" AS "pid_right",
+    "t8"."hits0"
   FROM (
     SELECT
       "t0"."pid",
@@ -28,21 +31,25 @@ FROM (
           )
         )
       )
-  ) AS "t2"
-  WHERE
-    "t2"."pid" IN (
+  ) AS "t3"
+  LEFT OUTER JOIN (
+    SELECT
+      "t6"."pid",
+      BIT_OR("t6"."hits0") AS "hits0"
+    FROM (
       SELECT
-        "t4"."pid"
+        "t5"."pid",
+        1 AS "hits0"
       FROM (
         SELECT
-          "t3"."pid",
+          "t4"."pid",
           COUNT(*) FILTER(WHERE
             (
-              "t3"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t4"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
             AND COALESCE(
               CAST(CASE
-                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'tags')) = 'array'
+                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'tags')) = 'array'
                 THEN ARRAY(SELECT
                   CASE
                     WHEN JSONB_TYPEOF(__ibis_param_item__) = 'string'
@@ -50,10 +57,10 @@ FROM (
                     ELSE NULL
                   END
                 FROM UNNEST(CASE
-                  WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'tags')) = 'array'
+                  WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'tags')) = 'array'
                   THEN ARRAY(SELECT
                     *
-                  FROM JSONB_ARRAY_ELEMENTS(JSONB_EXTRACT_PATH(CAST("t3"."properties" AS JSONB), 'tags')))
+                  FROM JSONB_ARRAY_ELEMENTS(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'tags')))
                   ELSE NULL
                 END) AS __ibis_param_item__)
                 ELSE CAST(NULL AS VARCHAR[])
@@ -87,11 +94,19 @@ FROM (
               END AS VARCHAR[]) @> ARRAY[CAST('gift' AS VARCHAR)],
               FALSE
             )
-        ) AS "t3"
+        ) AS "t4"
         GROUP BY
           1
-      ) AS "t4"
+      ) AS "t5"
       WHERE
-        COALESCE("t4"."m0" >= 1, FALSE)
-    )
-) AS "t6"
+        COALESCE("t5"."m0" >= 1, FALSE)
+    ) AS "t6"
+    GROUP BY
+      1
+  ) AS "t8"
+    ON "t3"."pid" = "t8"."pid"
+) AS "t9"
+WHERE
+  COALESCE((
+    "t9"."hits0" & 1
+  ) <> 0, FALSE)

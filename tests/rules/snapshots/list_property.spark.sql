@@ -1,8 +1,11 @@
 SELECT
-  `t6`.`customer_id`
+  `t9`.`customer_id`
 FROM (
   SELECT
-    *
+    `t3`.`pid`,
+    `t3`.`customer_id`,
+    `t8`.`pid` AS `pid_right`,
+    `t8`.`hits0`
   FROM (
     SELECT
       `t0`.`pid`,
@@ -28,25 +31,29 @@ FROM (
           )
         )
       )
-  ) AS `t2`
-  WHERE
-    `t2`.`pid` IN (
+  ) AS `t3`
+  LEFT OUTER JOIN (
+    SELECT
+      `t6`.`pid`,
+      BIT_OR(`t6`.`hits0`) AS `hits0`
+    FROM (
       SELECT
-        `t4`.`pid`
+        `t5`.`pid`,
+        1 AS `hits0`
       FROM (
         SELECT
-          `t3`.`pid`,
+          `t4`.`pid`,
           SUM(
             CAST((
-              `t3`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
+              `t4`.`ts` <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)
             )
             AND COALESCE(
               IF(
-                FROM_JSON(GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.tags'), 'array<string>') IS NULL,
+                FROM_JSON(GET_JSON_OBJECT(CAST(`t4`.`properties` AS STRING), '$.tags'), 'array<string>') IS NULL,
                 NULL,
                 COALESCE(
                   ARRAY_CONTAINS(
-                    FROM_JSON(GET_JSON_OBJECT(CAST(`t3`.`properties` AS STRING), '$.tags'), 'array<string>'),
+                    FROM_JSON(GET_JSON_OBJECT(CAST(`t4`.`properties` AS STRING), '$.tags'), 'array<string>'),
                     'gift'
                   ),
                   FALSE
@@ -76,11 +83,19 @@ FROM (
               ),
               FALSE
             )
-        ) AS `t3`
+        ) AS `t4`
         GROUP BY
           1
-      ) AS `t4`
+      ) AS `t5`
       WHERE
-        COALESCE(`t4`.`m0` >= 1, FALSE)
-    )
-) AS `t6`
+        COALESCE(`t5`.`m0` >= 1, FALSE)
+    ) AS `t6`
+    GROUP BY
+      1
+  ) AS `t8`
+    ON `t3`.`pid` = `t8`.`pid`
+) AS `t9`
+WHERE
+  COALESCE((
+    `t9`.`hits0` & 1
+  ) <> 0, FALSE)

@@ -1,43 +1,56 @@
 SELECT
-  "t6"."customer_id"
+  "t10"."customer_id"
 FROM (
   SELECT
-    *
+    "t9"."pid",
+    "t9"."customer_id",
+    "t9"."x_attr_0",
+    "t9"."x_attr_1",
+    "t9"."hits0"
   FROM (
     SELECT
-      "t0"."pid",
-      "t0"."customer_id",
-      "t0"."x_attr_0",
-      "t0"."x_attr_1"
-    FROM "profiles" AS "t0"
-    WHERE
-      "t0"."customer_id" IS NOT NULL
-      AND (
-        (
-          "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        OR (
+      "t4"."pid",
+      "t4"."customer_id",
+      "t4"."x_attr_0",
+      "t4"."x_attr_1",
+      "t8"."pid" AS "pid_right",
+      "t8"."hits0"
+    FROM (
+      SELECT
+        "t0"."pid",
+        "t0"."customer_id",
+        "t0"."x_attr_0",
+        "t0"."x_attr_1"
+      FROM "profiles" AS "t0"
+      WHERE
+        "t0"."customer_id" IS NOT NULL
+        AND (
           (
-            "t0"."created_at" IS NULL
+            "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
           )
-          AND (
+          OR (
             (
-              "t0"."first_event_at" IS NULL
+              "t0"."created_at" IS NULL
             )
-            OR (
-              "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            AND (
+              (
+                "t0"."first_event_at" IS NULL
+              )
+              OR (
+                "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+              )
             )
           )
         )
-      )
-  ) AS "t3"
-  WHERE
-    COALESCE("t3"."x_attr_0" = 'ios', FALSE)
-    AND COALESCE(CAST("t3"."x_attr_1" AS VARCHAR[]) @> ARRAY[CAST('boxing' AS VARCHAR)], FALSE)
-    AND NOT (
-      "t3"."pid" IN (
+    ) AS "t4"
+    LEFT OUTER JOIN (
+      SELECT
+        "t6"."pid",
+        BIT_OR("t6"."hits0") AS "hits0"
+      FROM (
         SELECT
-          "t4"."pid"
+          "t5"."pid",
+          1 AS "hits0"
         FROM (
           SELECT
             "t2"."pid",
@@ -60,9 +73,21 @@ FROM (
           ) AS "t2"
           GROUP BY
             1
-        ) AS "t4"
+        ) AS "t5"
         WHERE
-          COALESCE("t4"."m0" >= 1, FALSE)
-      )
-    )
-) AS "t6"
+          COALESCE("t5"."m0" >= 1, FALSE)
+      ) AS "t6"
+      GROUP BY
+        1
+    ) AS "t8"
+      ON "t4"."pid" = "t8"."pid"
+  ) AS "t9"
+) AS "t10"
+WHERE
+  COALESCE("t10"."x_attr_0" = 'ios', FALSE)
+  AND COALESCE(CAST("t10"."x_attr_1" AS VARCHAR[]) @> ARRAY[CAST('boxing' AS VARCHAR)], FALSE)
+  AND NOT (
+    COALESCE((
+      "t10"."hits0" & 1
+    ) <> 0, FALSE)
+  )

@@ -1,8 +1,11 @@
 SELECT
-  `t6`.`customer_id`
+  `t9`.`customer_id`
 FROM (
   SELECT
-    *
+    `t4`.`pid`,
+    `t4`.`customer_id`,
+    `t8`.`pid` AS `pid_right`,
+    `t8`.`hits0`
   FROM (
     SELECT
       `t0`.`pid`,
@@ -28,11 +31,15 @@ FROM (
           )
         )
       )
-  ) AS `t3`
-  WHERE
-    `t3`.`pid` IN (
+  ) AS `t4`
+  LEFT OUTER JOIN (
+    SELECT
+      `t6`.`pid`,
+      BIT_OR(`t6`.`hits0`) AS `hits0`
+    FROM (
       SELECT
-        `t4`.`pid`
+        `t5`.`pid`,
+        1 AS `hits0`
       FROM (
         SELECT
           `t2`.`pid`,
@@ -81,15 +88,23 @@ FROM (
         ) AS `t2`
         GROUP BY
           1
-      ) AS `t4`
+      ) AS `t5`
       WHERE
         COALESCE(
           (
             (
-              CAST(`t4`.`m0_c` AS DOUBLE) - CAST(`t4`.`m0_p` AS DOUBLE)
-            ) / NULLIF(CAST(`t4`.`m0_p` AS DOUBLE), 0)
+              CAST(`t5`.`m0_c` AS DOUBLE) - CAST(`t5`.`m0_p` AS DOUBLE)
+            ) / NULLIF(CAST(`t5`.`m0_p` AS DOUBLE), 0)
           ) <= -0.5,
           FALSE
         )
-    )
-) AS `t6`
+    ) AS `t6`
+    GROUP BY
+      1
+  ) AS `t8`
+    ON `t4`.`pid` = `t8`.`pid`
+) AS `t9`
+WHERE
+  COALESCE((
+    `t9`.`hits0` & 1
+  ) <> 0, FALSE)

@@ -211,6 +211,8 @@ def test_a_postgres_source_counts_what_the_embedded_store_counts(
                 ws.count("predicted_clv_365d > 10", as_of=AS_OF)
             with pytest.raises(WorkspaceError, match="refresh reads the workspace's own store"):
                 ws.refresh(as_of=AS_OF)
+            # segment sql prints the source engine's SQL by default.
+            assert "JSONB_TYPEOF" in ws.sql('did purchase where category = "shoes"', AS_OF)
     finally:
         engine.drop_table("shop_customers")
         engine.drop_table("shop_events")
@@ -230,6 +232,7 @@ def test_a_spark_source_counts_what_the_embedded_store_counts(
     try:
         with _source_workspace(tmp_path / "spark", "spark") as ws:
             _check_same_counts(ws, embedded)
+            assert "GET_JSON_OBJECT" in ws.sql('did purchase where category = "shoes"', AS_OF)
     finally:
         engine.drop_table("shop_customers")
         engine.drop_table("shop_events")

@@ -627,8 +627,11 @@ class Workspace:
         """
         return self.evaluator().members(rule, as_of, output, columns)
 
-    def sql(self, rule: Any, as_of: datetime | str | None = None, dialect: str = "duckdb") -> str:
-        """The SQL of ``rule`` for ``dialect`` (duckdb, postgres, spark, bigquery, snowflake).
+    def sql(
+        self, rule: Any, as_of: datetime | str | None = None, dialect: str | None = None
+    ) -> str:
+        """The SQL of ``rule`` for ``dialect`` (duckdb, postgres, spark, bigquery, snowflake;
+        by default the engine the workspace runs rules on: DuckDB, or its [source] engine).
 
         A rule on the CLV traits reads the predictions of the fit at ``as_of`` by its id;
         they are stored first, so that the DuckDB SQL runs on the workspace as printed
@@ -639,7 +642,8 @@ class Workspace:
         >>> "orders_count" in ws.sql("orders_count >= 3", as_of="2026-01-01", dialect="postgres")
         True
         """
-        return self.evaluator().sql(rule, as_of, dialect)
+        default = self.config.source.engine or "duckdb"
+        return self.evaluator().sql(rule, as_of, dialect or default)
 
     def add_segment(
         self,

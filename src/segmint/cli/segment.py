@@ -234,18 +234,22 @@ def sql(
     rule: RuleOpt = None,
     rule_file: RuleFileOpt = None,
     as_of: AsOfOpt = None,
-    dialect: Annotated[Dialect, typer.Option(help="SQL dialect.")] = Dialect.duckdb,
+    dialect: Annotated[
+        Dialect | None,
+        typer.Option(help="SQL dialect (default: the workspace's engine).", show_default=False),
+    ] = None,
 ) -> None:
     """Print the SQL of a segment for an engine, compiled from the same expression."""
+    chosen_dialect = dialect.value if dialect else None
 
     def action() -> tuple[str, str | None]:
         when = instant_or_now(as_of)
         with _open(read_only=True) as ws:
             chosen = _pick_rule(ws, name, rule, rule_file)
             if ws.predictions_stored(chosen, when):
-                return ws.sql(chosen, when, dialect.value), None
+                return ws.sql(chosen, when, chosen_dialect), None
         # The SQL names the CLV fit at as_of: store it, so that the SQL runs as printed.
-        text, stored = _writing_if_free(lambda ws: ws.sql(chosen, when, dialect.value))
+        text, stored = _writing_if_free(lambda ws: ws.sql(chosen, when, chosen_dialect))
         return text, None if stored else _unstored_note(when)
 
     text, note = run(action)

@@ -152,7 +152,26 @@ def _arrow(shop: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> tuple[pa.
     return people, happened
 
 
-def _source_workspace(root: Path, source: str) -> segmint.Workspace:
+def _typed(happened: pa.Table) -> pa.Table:
+    """The events with every property as a typed column of its own, and no JSON."""
+    props = [json.loads(text) for text in happened.column("props").to_pylist()]
+    columns = {
+        "category": pa.string(),
+        "qty": pa.int64(),
+        "gift": pa.bool_(),
+        "shipped_at": pa.timestamp("us", "UTC"),
+        "path": pa.string(),
+    }
+    out = happened.drop_columns(["props"])
+    for name, kind in columns.items():
+        values = [p.get(name) for p in props]
+        if name == "shipped_at":
+            values = [None if v is None else datetime.fromisoformat(v) for v in values]
+        out = out.append_column(name, pa.array(values, kind))
+    return out
+
+
+def _source_workspace(root: Path, source: str, typed: bool = False) -> segmint.Workspace:
     ws = segmint.init(root, source=source)
     ws.close()
     toml = root / "segmint.toml"
@@ -168,9 +187,14 @@ def _source_workspace(root: Path, source: str) -> segmint.Workspace:
         "properties": "props",
         "revenue": "amount",
     }
+    if typed:
+        settings |= {"events": "shop_events_typed", "properties": ""}
     head, _, tail = text.partition("[source]\n")
     for key, value in settings.items():
         tail = re.sub(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', tail, count=1)
+    if typed:
+        names = json.dumps(["category", "qty", "gift", "shipped_at", "path"])
+        tail = tail.replace("property_columns = []", f"property_columns = {names}")
     toml.write_text(head + "[source]\n" + tail, encoding="utf-8")
     return segmint.open(root)
 
@@ -189,6 +213,14 @@ def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace
     expected = embedded.members('country = "US"', as_of=AS_OF, columns=["age"])
     assert members.column("customer_id").to_pylist() == expected.column("customer_id").to_pylist()
     assert members.column("age").to_pylist() == expected.column("age").to_pylist()
+
+
+def _drop(engine: Any, *tables: str) -> None:
+    # CASCADE: the workspace's session has ended, but the server may still be removing its
+    # temporary views, which depend on these tables, when the test drops them.
+    for table in tables:
+        engine.run(f"DROP TABLE IF EXISTS {table} CASCADE")
+    engine.con.close()
 
 
 @pytest.mark.postgres
@@ -214,9 +246,29 @@ def test_a_postgres_source_counts_what_the_embedded_store_counts(
             # segment sql prints the source engine's SQL by default.
             assert "JSONB_TYPEOF" in ws.sql('did purchase where category = "shoes"', AS_OF)
     finally:
-        engine.drop_table("shop_customers")
-        engine.drop_table("shop_events")
-        engine.con.close()
+        _drop(engine, "shop_customers", "shop_events")
+
+
+@pytest.mark.postgres
+def test_properties_as_typed_columns_count_the_same(
+    postgres_url: str, shop: Any, embedded: segmint.Workspace, tmp_path: Path
+) -> None:
+    """The user's events with each property in a typed column of its own, no JSON: rules
+    read the columns as they are (no JSON in the SQL) and count what the embedded store
+    counts."""
+    from segmint.engine.postgres import connect
+
+    engine = connect(postgres_url)
+    people, happened = _arrow(shop)
+    engine.create_table("shop_customers", people)
+    engine.create_table("shop_events_typed", _typed(happened))
+    try:
+        with _source_workspace(tmp_path / "typed", postgres_url, typed=True) as ws:
+            _check_same_counts(ws, embedded)
+            sql = ws.sql("did purchase where qty >= 2", AS_OF)
+            assert '"p_qty"' in sql and "JSONB" not in sql
+    finally:
+        _drop(engine, "shop_customers", "shop_events_typed")
 
 
 @pytest.mark.spark

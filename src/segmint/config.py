@@ -27,7 +27,7 @@ MAX_MONEY_SCALE = 4
 # The furthest ahead of a load a timestamp may lie ([ingest] latest_days_ahead): 100 years.
 MAX_DAYS_AHEAD = 36_500
 # Lists that may be empty (no status excluded); every other list needs a value.
-_MAY_BE_EMPTY = frozenset({"exclude_statuses"})
+_MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns"})
 # Text settings where "" means "none" ([source]: no source engine, no such column).
 _MAY_BE_BLANK = frozenset({"engine", "url", "created_at", "properties", "revenue"})
 
@@ -162,6 +162,8 @@ class SourceConfig:
     event_name: str = "event"
     event_time: str = "timestamp"
     properties: str = "properties"  # a JSON, jsonb or JSON-text column, or ""
+    # Events columns that are properties themselves (typed, read as they are).
+    property_columns: tuple[str, ...] = ()
     revenue: str = ""  # a numeric column, or ""
     sample_rows: int = 100_000  # events read to find property names and types
 
@@ -321,6 +323,9 @@ event_name = "event"
 event_time = "timestamp"
 properties = "properties"
 revenue = ""
+# Events columns that are properties of their own (typed columns, read as they are; a
+# rule names them like any property).
+property_columns = []
 # Events read (the latest by time) to find property names and types for the catalog.
 sample_rows = 100000
 """
@@ -390,6 +395,9 @@ def _check_source(path: Path, c: SourceConfig) -> SourceConfig:
     for column in c.attributes:
         if column != "*" and not _SOURCE_NAME.fullmatch(column):
             raise ConfigError(f"{where} attributes: not a column name: {column!r}")
+    for column in c.property_columns:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column):
+            raise ConfigError(f"{where} property_columns: not a column name: {column!r}")
     if c.sample_rows < 1:
         raise ConfigError(f"{where} sample_rows: at least 1, got {c.sample_rows}")
     return c
@@ -546,7 +554,7 @@ def _coerce(path: Path, section: str, key: str, value: Any, default: Any) -> Any
     if isinstance(value, dict):
         raise ConfigError(f"{where}: expected a single value, got a table ({key} = {{...}})")
     if isinstance(default, tuple):
-        kind = type(default[0])
+        kind = type(default[0]) if default else str
         good = isinstance(value, list) and all(
             isinstance(v, kind) and not isinstance(v, bool) for v in value
         )

@@ -49,19 +49,21 @@ def people_table() -> ir.Table:
     return ibis.table(PEOPLE_COLUMNS, name="profiles")
 
 
-def events_table() -> ir.Table:
+def events_table(property_columns: dict[str, str] | None = None) -> ir.Table:
+    """The events table; ``property_columns`` (column -> logical type) are properties kept
+    as typed columns beside the JSON (a source's typed columns, docs/sources.md)."""
     import ibis
 
-    return ibis.table(
-        {
-            "pid": "int64",
-            "event": "string",
-            "ts": "timestamp('UTC')",
-            "revenue": "decimal(18, 4)",
-            "properties": "json",
-        },
-        name="events",
-    )
+    schema = {
+        "pid": "int64",
+        "event": "string",
+        "ts": "timestamp('UTC')",
+        "revenue": "decimal(18, 4)",
+        "properties": "json",
+    }
+    for column, kind in (property_columns or {}).items():
+        schema[column] = IBIS_TYPES[kind]
+    return ibis.table(schema, name="events")
 
 
 def population(profiles: ir.Table, clock: Clock) -> ir.Table:

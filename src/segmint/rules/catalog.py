@@ -41,6 +41,8 @@ class Catalog:
     usage: Mapping[str, frozenset[str]]
     segments: Mapping[str, RuleNode] = field(default_factory=dict)
     traits: TraitSettings = field(default_factory=TraitSettings)
+    # Properties kept as typed columns of the events table: name -> column.
+    property_columns: Mapping[str, str] = field(default_factory=dict)
 
     def property_type(self, prop: str) -> str | None:
         return "float" if prop == REVENUE else self.properties.get(prop)
@@ -48,6 +50,10 @@ class Catalog:
     def event_properties(self, event: str) -> frozenset[str]:
         """The properties seen on ``event`` (``revenue`` is always there)."""
         return self.usage.get(event, frozenset()) | {REVENUE}
+
+    def typed_property_columns(self) -> dict[str, str]:
+        """Events column -> logical type of every property kept as a typed column."""
+        return {c: self.properties[p] for p, c in self.property_columns.items()}
 
     def stored_columns(self) -> dict[str, str]:
         """Stored profile column -> logical type of every attribute that is not a trait."""
@@ -84,4 +90,5 @@ def read_catalog(
         {event: frozenset(props) for event, props in usage.items()},
         segments if segments is not None else {},
         traits if traits is not None else TraitSettings(),
+        rows.property_columns,
     )

@@ -155,6 +155,9 @@ class Measures:
     def property_value(self, t: ir.Table, prop: str, kind: str) -> ir.Value:
         if prop == REVENUE:
             return t.revenue
+        column = self.catalog.property_columns.get(prop)
+        if column is not None:
+            return t[column]
         return self.backend.json_property(t.properties, prop, kind)
 
     def condition(
@@ -291,7 +294,7 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
     """Per scan (event name, or event name and window): one pruned scan of ``events``
     and one ``GROUP BY pid`` of its measures, by measure column. The scan keeps rows
     that match at least one condition, so the aggregate only sees rows that count."""
-    events = events_table()
+    events = events_table(m.catalog.typed_property_columns())
     tables = {}
     for scan in m.scans.values():
         clock = m.clock

@@ -350,6 +350,7 @@ class Evaluator:
         return (
             tuple(sorted((n, i.column, i.type) for n, i in c.attributes.items())),
             tuple(sorted(c.properties.items())),
+            tuple(sorted(c.property_columns.items())),
             repr(c.traits),
         )
 

@@ -4,7 +4,8 @@ properties and which event carries which property. A load decides what to add or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from segmint.engine.sqltext import quote_ident
@@ -12,6 +13,9 @@ from segmint.store.schema import STORAGE_TYPES
 
 if TYPE_CHECKING:
     import duckdb
+
+# The meta key that holds the properties kept as typed events columns (JSON name -> column).
+PROPERTY_COLUMNS_KEY = "property_columns"
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class CatalogRows:
     events: list[str]
     properties: dict[str, str]
     usage: list[tuple[str, str]]
+    # Properties kept as typed events columns (a source's, store/source.py): name -> column.
+    property_columns: dict[str, str] = field(default_factory=dict)
 
 
 def read_catalog_rows(con: duckdb.DuckDBPyConnection) -> CatalogRows:
@@ -47,7 +53,9 @@ def read_catalog_rows(con: duckdb.DuckDBPyConnection) -> CatalogRows:
         (str(e), str(p))
         for e, p in con.execute("SELECT event, prop FROM event_property_usage").fetchall()
     ]
-    return CatalogRows(attributes, events, properties, usage)
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [PROPERTY_COLUMNS_KEY]).fetchone()
+    columns = {str(k): str(v) for k, v in json.loads(row[0]).items()} if row else {}
+    return CatalogRows(attributes, events, properties, usage, columns)
 
 
 def attribute_columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from segmint.store.catalog import PROPERTY_COLUMNS_KEY
 
 if TYPE_CHECKING:
     import duckdb
@@ -29,9 +31,7 @@ if TYPE_CHECKING:
     from segmint.config import SourceConfig
     from segmint.engine.base import Engine
 
-# Per engine: its sqlglot dialect, the schema an unqualified table is in, and the types
-# the views cast to.
-_DIALECTS = {"postgres": "postgres", "spark": "spark"}
+# Per engine: the schema an unqualified table is in, and the types the views cast to.
 _DEFAULT_SCHEMA = {"postgres": "public", "spark": "default"}
 _TYPES = {
     "postgres": {"text": "TEXT", "ts": "TIMESTAMPTZ", "json": "JSONB", "money": "NUMERIC(18, 4)"},
@@ -44,9 +44,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _quote(engine: str, name: str) -> str:
-    import sqlglot
-
-    return str(sqlglot.exp.to_identifier(name, quoted=True).sql(_DIALECTS[engine]))
+    """A checked name quoted for the engine: "name" on PostgreSQL, `name` on Spark."""
+    mark = "`" if engine == "spark" else '"'
+    return mark + name.replace(mark, mark * 2) + mark
 
 
 def _table(engine: str, name: str) -> str:
@@ -115,13 +115,21 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
         if source.revenue
         else f"CAST(NULL AS {t['money']})"
     )
+    typed = "".join(f", {q(c)} AS {q(property_column(c))}" for c in source.property_columns)
     events = (
         "CREATE OR REPLACE TEMP VIEW events AS SELECT "
         f"CAST({person} AS {t['text']}) AS pid, CAST({q(source.event_name)} AS {t['text']}) "
         f"AS event, CAST({q(source.event_time)} AS {t['ts']}) AS ts, {revenue} AS revenue, "
-        f"{props} AS properties FROM {_table(e, source.events)} WHERE {person} IS NOT NULL"
+        f"{props} AS properties{typed} FROM {_table(e, source.events)} "
+        f"WHERE {person} IS NOT NULL"
     )
     return [profiles, events]
+
+
+def property_column(name: str) -> str:
+    """The events view's column of a property kept as a typed column (prefixed, so that
+    a property named ``event`` or ``ts`` cannot take a view column's name)."""
+    return f"p_{name}"
 
 
 def _quote_for(engine: str) -> Any:
@@ -142,12 +150,12 @@ def customer_columns(engine: Engine, source: SourceConfig) -> dict[str, str]:
     wanted = None if "*" in source.attributes else set(source.attributes)
     taken = {source.customer_id, source.created_at, *_PEOPLE}
     found = {}
-    for field in table.schema:
-        if field.name in taken or (wanted is not None and field.name not in wanted):
+    for column in table.schema:
+        if column.name in taken or (wanted is not None and column.name not in wanted):
             continue
-        kind = _logical(field.type)
-        if kind is not None and _IDENTIFIER.fullmatch(field.name):
-            found[field.name] = kind
+        kind = _logical(column.type)
+        if kind is not None and _IDENTIFIER.fullmatch(column.name):
+            found[column.name] = kind
     return found
 
 
@@ -182,6 +190,8 @@ class SourceCatalog:
     events: list[str]
     properties: dict[str, str]
     usage: list[tuple[str, str]]
+    # Properties that are typed events columns: name -> the events view's column.
+    property_columns: dict[str, str] = field(default_factory=dict)
 
 
 def read_source_catalog(engine: Engine, source: SourceConfig) -> SourceCatalog:
@@ -191,6 +201,7 @@ def read_source_catalog(engine: Engine, source: SourceConfig) -> SourceCatalog:
     events = sorted(str(e) for e in names.column(0).to_pylist())
     properties: dict[str, str] = {}
     usage: list[tuple[str, str]] = []
+    typed = _typed_property_columns(engine, source)
     if source.properties:
         sample = engine.to_arrow(
             "SELECT event, properties FROM events WHERE properties IS NOT NULL "
@@ -199,7 +210,33 @@ def read_source_catalog(engine: Engine, source: SourceConfig) -> SourceCatalog:
         properties, usage = _property_types(
             sample.column(0).to_pylist(), sample.column(1).to_pylist()
         )
-    return SourceCatalog(attributes, events, properties, usage)
+    if typed:
+        q = _quote_for(source.engine)
+        counted = ", ".join(f"count({q(property_column(p))}) AS n{i}" for i, p in enumerate(typed))
+        seen = engine.to_arrow(
+            f"SELECT event, {counted} FROM (SELECT * FROM events ORDER BY ts DESC "
+            f"LIMIT {int(source.sample_rows)}) s GROUP BY event"
+        ).to_pylist()
+        found = {
+            (str(row["event"]), name)
+            for row in seen
+            for i, name in enumerate(typed)
+            if row[f"n{i}"]
+        }
+        properties = {**properties, **typed}
+        usage = sorted({*usage, *found})
+    columns = {p: property_column(p) for p in typed}
+    return SourceCatalog(attributes, events, properties, usage, columns)
+
+
+def _typed_property_columns(engine: Engine, source: SourceConfig) -> dict[str, str]:
+    """The logical type of each ``property_columns`` column of the events table (a column
+    of a type no rule can compare is left out)."""
+    if not source.property_columns:
+        return {}
+    schema = engine.to_arrow(f"SELECT * FROM {_table(source.engine, source.events)} LIMIT 0").schema
+    types = {column.name: _logical(column.type) for column in schema}
+    return {c: kind for c in source.property_columns if (kind := types.get(c)) is not None}
 
 
 def _property_types(
@@ -261,6 +298,12 @@ def store_source_catalog(con: duckdb.DuckDBPyConnection, catalog: SourceCatalog)
         con.execute("INSERT INTO event_properties VALUES (?, ?, 0)", [prop, kind])
     for event, prop in catalog.usage:
         con.execute("INSERT INTO event_property_usage VALUES (?, ?)", [event, prop])
+    con.execute("DELETE FROM meta WHERE key = ?", [PROPERTY_COLUMNS_KEY])
+    if catalog.property_columns:
+        con.execute(
+            "INSERT INTO meta VALUES (?, ?)",
+            [PROPERTY_COLUMNS_KEY, json.dumps(catalog.property_columns, sort_keys=True)],
+        )
 
 
 def open_source(source: SourceConfig, attributes: list[str]) -> Engine:

@@ -96,7 +96,9 @@ def embedded(
 ) -> Iterator[segmint.Workspace]:
     customers, events = shop
     root = tmp_path_factory.mktemp("embedded")
-    ws = segmint.init(root / "ws")
+    segmint.init(root / "ws").close()
+    _purchases_are(root / "ws")
+    ws = segmint.open(root / "ws")
     write_jsonl(
         root / "customers.jsonl",
         [
@@ -152,6 +154,16 @@ def _arrow(shop: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> tuple[pa.
     return people, happened
 
 
+def _purchases_are(root: Path) -> None:
+    """The shop's orders are ``purchase`` events (for the order traits)."""
+    toml = root / "segmint.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(
+        text.replace('purchase_events = ["order_completed"]', 'purchase_events = ["purchase"]'),
+        encoding="utf-8",
+    )
+
+
 def _typed(happened: pa.Table) -> pa.Table:
     """The events with every property as a typed column of its own, and no JSON."""
     props = [json.loads(text) for text in happened.column("props").to_pylist()]
@@ -196,6 +208,7 @@ def _source_workspace(root: Path, source: str, typed: bool = False) -> segmint.W
         names = json.dumps(["category", "qty", "gift", "shipped_at", "path"])
         tail = tail.replace("property_columns = []", f"property_columns = {names}")
     toml.write_text(head + "[source]\n" + tail, encoding="utf-8")
+    _purchases_are(root)
     return segmint.open(root)
 
 
@@ -213,6 +226,28 @@ def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace
     expected = embedded.members('country = "US"', as_of=AS_OF, columns=["age"])
     assert members.column("customer_id").to_pylist() == expected.column("customer_id").to_pylist()
     assert members.column("age").to_pylist() == expected.column("age").to_pylist()
+
+
+def _check_same_traits(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
+    """Every trait a source computes (all but the CLV ones) as the embedded store has it."""
+    got = source_ws.traits(as_of=AS_OF)
+    names = [n for n in got.column_names if n != "customer_id"]
+    assert "orders_count" in names and "lifecycle_stage" in names and "p_alive" not in names
+    want = embedded.traits(as_of=AS_OF, names=names)
+    assert got.column("customer_id").to_pylist() == want.column("customer_id").to_pylist()
+    for name in names:
+        a, b = got.column(name).to_pylist(), want.column(name).to_pylist()
+        same = [
+            x == y or (isinstance(x, float) and isinstance(y, float) and abs(x - y) < 1e-9)
+            for x, y in zip(a, b, strict=True)
+        ]
+        wrong = [(x, y) for x, y, ok in zip(a, b, same, strict=True) if not ok]
+        assert not wrong, f"{name}: {wrong[:5]}"
+    assert sum(v or 0 for v in got.column("orders_count").to_pylist()) > 500
+    thresholds = source_ws.lifecycle_thresholds(AS_OF)
+    assert thresholds == embedded.lifecycle_thresholds(AS_OF)
+    with pytest.raises(BackendError, match="p_alive"):
+        source_ws.traits(as_of=AS_OF, names=["p_alive"])
 
 
 def _drop(engine: Any, *tables: str) -> None:
@@ -243,6 +278,7 @@ def test_a_postgres_source_counts_what_the_embedded_store_counts(
                 ws.count("predicted_clv_365d > 10", as_of=AS_OF)
             with pytest.raises(WorkspaceError, match="refresh reads the workspace's own store"):
                 ws.refresh(as_of=AS_OF)
+            _check_same_traits(ws, embedded)
             # segment sql prints the source engine's SQL by default.
             assert "JSONB_TYPEOF" in ws.sql('did purchase where category = "shoes"', AS_OF)
     finally:
@@ -285,6 +321,7 @@ def test_a_spark_source_counts_what_the_embedded_store_counts(
         with _source_workspace(tmp_path / "spark", "spark") as ws:
             _check_same_counts(ws, embedded)
             assert "GET_JSON_OBJECT" in ws.sql('did purchase where category = "shoes"', AS_OF)
+            _check_same_traits(ws, embedded)
     finally:
         engine.drop_table("shop_customers")
         engine.drop_table("shop_events")

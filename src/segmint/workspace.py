@@ -489,7 +489,6 @@ class Workspace:
 
     # --- traits ---------------------------------------------------------------------
 
-    @_own_store_only
     def traits(
         self,
         as_of: datetime | str | None = None,
@@ -510,7 +509,6 @@ class Workspace:
         result = self.traits_result(as_of, names)
         return _convert(result.table, output)
 
-    @_own_store_only
     def traits_result(
         self,
         as_of: datetime | str | None = None,
@@ -537,9 +535,16 @@ class Workspace:
 
             raise NotFoundError(f"unknown trait {unknown[0]!r}{suggest(unknown[0], TRAIT_NAMES)}")
         settings = TraitSettings.from_config(self.config)
+        source = self._source_engine()
+        if source is not None:
+            from segmint.traits.definitions import MODEL_TRAITS
+            from segmint.traits.table import source_traits
+
+            # Every trait the source can compute, unless some are named.
+            wanted = chosen if names else tuple(n for n in chosen if n not in MODEL_TRAITS)
+            return source_traits(source, parse_as_of(as_of), settings, wanted)
         return compute_traits(self._db, parse_as_of(as_of), settings, chosen, progress)
 
-    @_own_store_only
     def lifecycle_thresholds(self, as_of: datetime | str | None = None) -> dict[str, int]:
         """The lifecycle thresholds in force at ``as_of``: at_risk_days, lapsed_days,
         churned_days, loyal_orders (configured, or derived from the purchase cadence).
@@ -554,7 +559,8 @@ class Workspace:
         from segmint.traits.table import lifecycle_thresholds
 
         settings = TraitSettings.from_config(self.config)
-        return lifecycle_thresholds(self._db, parse_as_of(as_of), settings)
+        on = self._source_engine() or self._db
+        return lifecycle_thresholds(on, parse_as_of(as_of), settings)
 
     @_own_store_only
     def models(self, as_of: datetime | str | None = None, time_unit: str = "day") -> dict[str, Any]:

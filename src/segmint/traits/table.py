@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from segmint.console import Progress
+    from segmint.engine.base import Engine
     from segmint.engine.dialects import Backend
     from segmint.traits.models import FittedModels
 
@@ -79,16 +80,37 @@ def compute_traits(
     return TraitsResult(table, models, warnings)
 
 
+def source_traits(
+    engine: Engine, as_of: datetime, settings: TraitSettings, names: tuple[str, ...]
+) -> TraitsResult:
+    """The SQL traits on a source engine (store/source.py), in one query there. The CLV
+    traits are fitted in Python and stored in the workspace's own store, which a source
+    does not have yet: asking for them is a :class:`BackendError`."""
+    from segmint.engine.clock import Clock
+    from segmint.errors import BackendError
+    from segmint.traits.definitions import MODEL_TRAITS
+    from segmint.traits.models import FittedModels
+
+    fitted = [n for n in names if n in MODEL_TRAITS]
+    if fitted:
+        raise BackendError("", engine.name, f"the CLV traits ({', '.join(fitted)})")
+    table = engine.to_arrow(traits_expr(Clock(as_of), settings, names, backend=engine.backend))
+    return TraitsResult(table, FittedModels(as_of, None, None, None), [])
+
+
 def lifecycle_thresholds(
-    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
+    con: duckdb.DuckDBPyConnection | Engine, as_of: datetime, settings: TraitSettings
 ) -> dict[str, int]:
     """The lifecycle thresholds in force at ``as_of`` (configured, or derived from the
-    shop's purchase cadence): at_risk_days, lapsed_days, churned_days, loyal_orders."""
+    shop's purchase cadence): at_risk_days, lapsed_days, churned_days, loyal_orders; on
+    the workspace's store (a connection) or a source's engine."""
+    from segmint.engine.base import Engine
     from segmint.engine.clock import Clock
     from segmint.engine.duckdb import DuckDBEngine
     from segmint.engine.tables import people_table
     from segmint.traits.expressions import TraitBuilder
 
-    builder = TraitBuilder(people_table(), Clock(as_of), settings)
-    table = DuckDBEngine(con).to_arrow(builder.thresholds())
+    engine = con if isinstance(con, Engine) else DuckDBEngine(con)
+    builder = TraitBuilder(people_table(), Clock(as_of), settings, engine.backend)
+    table = engine.to_arrow(builder.thresholds())
     return {k: int(v[0]) for k, v in table.to_pydict().items()}

@@ -93,6 +93,53 @@ def postgres(postgres_url: str, random_store: RandomStore) -> Iterator[Engine]:
     engine.con.close()
 
 
+def typed_events(ws: Any) -> Any:
+    """The stored events with every property as a typed column ``p_NAME`` (values as the
+    DuckDB compiler reads them from the JSON) and no JSON at all."""
+    import ibis
+
+    from segmint.engine.dialects import BACKENDS
+    from segmint.engine.render import render_sql
+    from segmint.engine.tables import events_table
+
+    catalog = ws.evaluator().catalog
+    t = events_table()
+    columns = {
+        f"p_{prop}": BACKENDS["duckdb"].json_property(t.properties, prop, kind)
+        for prop, kind in sorted(catalog.properties.items())
+    }
+    expr = t.select("pid", "event", "ts", "revenue", **columns).mutate(
+        properties=ibis.null().cast("string")
+    )
+    return db(ws).execute(render_sql(expr, "duckdb")).arrow().read_all()
+
+
+def typed_catalog(ws: Any) -> Any:
+    """The catalog of ``ws`` with every property read from its typed column."""
+    from dataclasses import replace
+
+    catalog = ws.evaluator().catalog
+    return replace(catalog, property_columns={p: f"p_{p}" for p in catalog.properties})
+
+
+@pytest.fixture(scope="module")
+def postgres_typed(postgres_url: str, random_store: RandomStore) -> Iterator[Engine]:
+    """The random store on PostgreSQL with its properties as typed columns, no JSON."""
+    from segmint.engine.postgres import connect
+
+    engine = connect(postgres_url)
+    engine.run("CREATE SCHEMA typed")
+    engine.run("SET search_path TO typed, public")
+    profiles, _ = stored_tables(random_store.ws)
+    # Not replace=True: its DROP of a table not yet in schema typed would find public's.
+    engine.create_table("profiles", profiles, replace=False)
+    engine.create_table("events", typed_events(random_store.ws), replace=False)
+    engine.run("ALTER TABLE events ALTER COLUMN properties TYPE jsonb USING properties::jsonb")
+    yield engine
+    engine.run("DROP SCHEMA typed CASCADE")
+    engine.con.close()
+
+
 @pytest.fixture(scope="module")
 def spark_engine(spark: Any, random_store: RandomStore) -> Iterator[Engine]:
     from segmint.engine.spark import SparkEngine
@@ -105,10 +152,15 @@ def spark_engine(spark: Any, random_store: RandomStore) -> Iterator[Engine]:
 
 
 def _differences(
-    engine: Engine, store: RandomStore, trees: list[Any], as_of: Any, chunk: int
+    engine: Engine,
+    store: RandomStore,
+    trees: list[Any],
+    as_of: Any,
+    chunk: int,
+    catalog: Any = None,
 ) -> list[str]:
     """The rules whose members on ``engine`` differ from the reference's, as lines."""
-    catalog = store.ws.evaluator().catalog
+    catalog = catalog or store.ws.evaluator().catalog
     segments = {n: parse(t) for n, t in SEGMENTS.items()}
     cid = store.data.customer_ids
     lines = []
@@ -153,6 +205,19 @@ def test_every_leaf_on_postgres_in_a_zone_with_dst(
         failures = _differences(postgres, random_store, leaves, AS_OFS[0], CHUNK["postgres"])
     finally:
         postgres.con.execute("SET TIME ZONE 'UTC'")
+    assert not failures, f"{len(failures)} leaves differ:\n" + "\n".join(failures[:30])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("as_of", AS_OFS[:2], ids=lambda a: a.date().isoformat())
+def test_every_leaf_on_postgres_with_typed_property_columns(
+    postgres_typed: Engine, random_store: RandomStore, as_of: Any
+) -> None:
+    """Properties as typed columns of the events table (docs/sources.md,
+    ``property_columns``) and no JSON: the same members as the reference."""
+    leaves = every_leaf(_vocab(random_store))
+    catalog = typed_catalog(random_store.ws)
+    failures = _differences(postgres_typed, random_store, leaves, as_of, CHUNK["postgres"], catalog)
     assert not failures, f"{len(failures)} leaves differ:\n" + "\n".join(failures[:30])
 
 

@@ -458,16 +458,18 @@ def with_activity_table(
 def explain(
     ws: segmint.Workspace, engine_name: str, events_table: str, rule: str
 ) -> dict[str, str]:
-    """EXPLAIN ANALYZE (PostgreSQL) of segmint's query and the hand-written one for ``rule``."""
+    """EXPLAIN ANALYZE (PostgreSQL) or EXPLAIN FORMATTED (Spark) of segmint's query and
+    the hand-written one for ``rule``."""
     engine = ws._source_engine()
     assert engine is not None
     text = RULE_TEXT[rule]
-    seg_sql = ws.sql(text, as_of=AS_OF, dialect="postgres")
+    seg_sql = ws.sql(text, as_of=AS_OF, dialect=engine_name)
     d = Dialect(engine_name, events_table)
     hand_sql = d.count(hand_written(d)[rule])
     plans = {}
     for who, sql in (("segmint", f"SELECT count(*) FROM ({seg_sql}) t"), ("hand", hand_sql)):
-        table = engine.to_arrow(f"EXPLAIN (ANALYZE, COSTS false) {sql}")
+        how = "(ANALYZE, COSTS false)" if engine_name == "postgres" else "FORMATTED"
+        table = engine.to_arrow(f"EXPLAIN {how} {sql}")
         plans[who] = "\n".join(str(v) for v in table.column(0).to_pylist())
     return plans
 
@@ -480,7 +482,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rules", help="only these rules (comma-separated names)")
     parser.add_argument("--strict", action="store_true", help="stop on a count mismatch")
-    parser.add_argument("--explain", help="PostgreSQL: EXPLAIN ANALYZE this rule (a name)")
+    parser.add_argument("--explain", help="EXPLAIN this rule (a name)")
     parser.add_argument(
         "--activity-table",
         action="store_true",
@@ -533,7 +535,7 @@ def main(argv: list[str] | None = None) -> None:
                 rules = run_rules(ws, args.engine, load["table"], args.repeat, args.strict, only)
                 entry = {"events": n, "load": load, "catalog_refresh_s": refresh_s,
                          "catalog": found, "rules": rules}  # fmt: skip
-                if args.explain and pg is not None:
+                if args.explain:
                     entry["explain"] = explain(ws, args.engine, load["table"], args.explain)
                     print(entry["explain"]["segmint"], "\n\n", entry["explain"]["hand"])
                 if args.activity_table:

@@ -41,6 +41,7 @@ RULES = [
     "last purchase within last 30 days",
     "days_since_last_seen <= 30",
     "tenure_days >= 100",
+    "created_at within last 90 days",
     "first_seen_at before 2025-06-01",
     "did purchase where shipped_at within last 60 days",
     'country in ["FR", "DE"] or (did purchase and not did page_view)',
@@ -214,7 +215,7 @@ def _source_workspace(root: Path, source: str, typed: bool = False) -> segmint.W
 
 def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
     found = source_ws.refresh_catalog()
-    assert found == {"attributes": 4, "events": 2, "properties": 5}
+    assert found == {"attributes": 5, "events": 2, "properties": 5}
     differ = []
     for rule in RULES:
         want = embedded.count(rule, as_of=AS_OF)

@@ -87,7 +87,7 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
         f"{created} AS created_at",
         "a.first_event_at",
         "a.last_event_at",
-        *[f"c.{q(a)}" for a in attributes],
+        *[f"c.{q(a)}" for a in attributes if a not in _PEOPLE],
     ]
     # First and last event of each customer, as the embedded store keeps them: the
     # "seen" traits read them, and so does who exists at as_of (a customer without a
@@ -156,6 +156,9 @@ def customer_columns(engine: Engine, source: SourceConfig) -> dict[str, str]:
         kind = _logical(column.type)
         if kind is not None and _IDENTIFIER.fullmatch(column.name):
             found[column.name] = kind
+    if source.created_at:
+        # A rule may name the creation time, as on the embedded store (the view's column).
+        found["created_at"] = "timestamp"
     return found
 
 

@@ -313,3 +313,46 @@ def test_ctrl_c_during_a_load_is_one_line_and_changes_nothing_or_everything(
             assert outcome.stderr.count("\n") == 1, outcome.stderr
         state = snapshot(target)
         assert state == before or snapshot(target, volatile=False) == after, how
+
+
+@pytest.mark.postgres
+def test_a_killed_catalog_refresh_leaves_the_catalog_before_or_after(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A source workspace's catalog refresh writes its own store (the catalog tables and
+    the typed-column map) in one transaction: killed anywhere, it is the old catalog or
+    the new one."""
+    import pyarrow as pa
+
+    from segmint.engine.postgres import connect
+
+    engine = connect(postgres_url)
+    engine.create_table(
+        "kill_customers", pa.table({"customer_id": ["a", "b"], "country": ["US", "FR"]})
+    )
+    engine.create_table(
+        "kill_events",
+        pa.table(
+            {
+                "customer_id": ["a", "b"],
+                "event": ["view", "buy"],
+                "timestamp": pa.array([1, 2], pa.timestamp("us", "UTC")),
+                "properties": ['{"path": "/"}', '{"sku": 3}'],
+                "channel": ["web", "app"],
+            }
+        ),
+    )
+    try:
+        base = tmp_path / "base"
+        segmint.init(base, source=postgres_url).close()
+        toml = base / "segmint.toml"
+        text = toml.read_text(encoding="utf-8")
+        text = text.replace('customers = "customers"', 'customers = "kill_customers"')
+        text = text.replace('events = "events"', 'events = "kill_events"')
+        text = text.replace("property_columns = []", 'property_columns = ["channel"]')
+        toml.write_text(text, encoding="utf-8")
+        check_kills(base, tmp_path / "work", ["catalog", "refresh"], "catalog")
+    finally:
+        engine.run("DROP TABLE IF EXISTS kill_customers CASCADE")
+        engine.run("DROP TABLE IF EXISTS kill_events CASCADE")
+        engine.con.close()

@@ -131,9 +131,9 @@ def postgres_typed(postgres_url: str, random_store: RandomStore) -> Iterator[Eng
     engine.run("CREATE SCHEMA typed")
     engine.run("SET search_path TO typed, public")
     profiles, _ = stored_tables(random_store.ws)
-    # Not replace=True: its DROP of a table not yet in schema typed would find public's.
-    engine.create_table("profiles", profiles, replace=False)
-    engine.create_table("events", typed_events(random_store.ws), replace=False)
+    # Made in schema typed, first on the search path; public's tables stay as they are.
+    engine.create_table("profiles", profiles)
+    engine.create_table("events", typed_events(random_store.ws))
     engine.run("ALTER TABLE events ALTER COLUMN properties TYPE jsonb USING properties::jsonb")
     yield engine
     engine.run("DROP SCHEMA typed CASCADE")

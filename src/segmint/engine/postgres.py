@@ -132,8 +132,13 @@ class PostgresEngine(Engine):
         table = _checked(name)
         kind = "TEMP " if temporary else ""
         with self.con.transaction():
-            if replace:
+            if replace and temporary:
                 self.drop_table(name, temporary)
+            elif replace:
+                # The table CREATE makes is in current_schema(); an unqualified DROP would
+                # find the first schema on the search_path that has one, maybe another's.
+                schema = str(self.scalar("SELECT current_schema()"))
+                self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(schema)}.{table}")
             if _is_arrow(source):
                 columns = ", ".join(
                     f"{quote_ident(f.name)} {_pg_type(f.type)}" for f in source.schema

@@ -49,6 +49,16 @@ class Engine(ABC):
 
         return render_sql(expr, self.name, pretty=pretty)
 
+    def literal_text(self, query: Query, params: Params | None = None) -> str:
+        """The SQL text of ``query`` for an engine without parameters: its values must be
+        literals in the query, so parameters are refused."""
+        if params:
+            raise ValueError(
+                f"the {self.name} engine takes no query parameters (got {sorted(params)}): "
+                "write the values into the query as literals"
+            )
+        return query if isinstance(query, str) else self.sql(query)
+
     @abstractmethod
     def to_arrow(self, query: Query, params: Params | None = None) -> pa.Table:
         """The whole result of ``query`` as an Arrow table."""

@@ -8,24 +8,15 @@ filters on them still prune row groups and one SQL text serves every as_of.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from segmint.engine.base import Engine, Params, Query
+from segmint.engine.sqltext import plain_name
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-
-# Names this engine writes into its own statements: plain identifiers only.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _checked(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"not a plain identifier: {name!r}")
-    return name
 
 
 class DuckDBEngine(Engine):
@@ -56,9 +47,9 @@ class DuckDBEngine(Engine):
         for name, value in (params or {}).items():
             if value is None:
                 # A NULL variable keeps its type: an integer one (a CLV fit id) stays one.
-                self.con.execute(f"SET VARIABLE {_checked(name)} = NULL::INTEGER")
+                self.con.execute(f"SET VARIABLE {plain_name(name)} = NULL::INTEGER")
             else:
-                self.con.execute(f"SET VARIABLE {_checked(name)} = ?", [value])
+                self.con.execute(f"SET VARIABLE {plain_name(name)} = ?", [value])
         return self.con.execute(self._text(query))
 
     def run(self, statement: str) -> None:
@@ -85,26 +76,26 @@ class DuckDBEngine(Engine):
             self.con.register("_segmint_arrow", source)
             try:
                 self.con.execute(
-                    f"CREATE {kind}TABLE {_checked(name)} AS SELECT * FROM _segmint_arrow"
+                    f"CREATE {kind}TABLE {plain_name(name)} AS SELECT * FROM _segmint_arrow"
                 )
             finally:
                 self.con.unregister("_segmint_arrow")
             return
-        self.con.execute(f"CREATE {kind}TABLE {_checked(name)} AS {self._text(source)}")
+        self.con.execute(f"CREATE {kind}TABLE {plain_name(name)} AS {self._text(source)}")
 
     def insert(self, name: str, source: Query | pa.Table) -> None:
         if _is_arrow(source):
             self.con.register("_segmint_arrow", source)
             try:
-                self.con.execute(f"INSERT INTO {_checked(name)} SELECT * FROM _segmint_arrow")
+                self.con.execute(f"INSERT INTO {plain_name(name)} SELECT * FROM _segmint_arrow")
             finally:
                 self.con.unregister("_segmint_arrow")
             return
-        self.con.execute(f"INSERT INTO {_checked(name)} {self._text(source)}")
+        self.con.execute(f"INSERT INTO {plain_name(name)} {self._text(source)}")
 
     def drop_table(self, name: str, temporary: bool = False) -> None:
         where = "temp." if temporary else ""
-        self.con.execute(f"DROP TABLE IF EXISTS {where}{_checked(name)}")
+        self.con.execute(f"DROP TABLE IF EXISTS {where}{plain_name(name)}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

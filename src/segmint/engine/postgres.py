@@ -16,19 +16,16 @@ psycopg is imported inside the functions that use it: ``segmint --help`` never l
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from segmint.engine.base import Engine, Params, Query
-from segmint.engine.sqltext import quote_ident
+from segmint.engine.sqltext import plain_name, quote_ident
 
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-# Names this engine writes into its own statements: plain identifiers only.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # PostgreSQL type oids of result columns -> Arrow type names (``_arrow_type``); a type not
 # listed (numeric, arrays...) is left to Arrow to infer from the Python values.
@@ -57,9 +54,8 @@ _ARROW_OF_OID: dict[int, str] = {
 
 
 def _checked(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"not a plain identifier: {name!r}")
-    return quote_ident(name)
+    """A plain identifier, quoted (so that its letter case is kept)."""
+    return quote_ident(plain_name(name))
 
 
 def connect(url: str) -> PostgresEngine:
@@ -84,12 +80,7 @@ class PostgresEngine(Engine):
         self.con.execute("SET TIME ZONE 'UTC'")
 
     def _text(self, query: Query, params: Params | None = None) -> str:
-        if params:
-            raise ValueError(
-                f"the {self.name} engine takes no query parameters (got {sorted(params)}): "
-                "write the values into the query as literals"
-            )
-        return query if isinstance(query, str) else self.sql(query)
+        return self.literal_text(query, params)
 
     def run(self, statement: str) -> None:
         self.con.execute(statement)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -32,19 +31,11 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from segmint.engine.base import Engine, Params, Query
+from segmint.engine.sqltext import plain_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
-
-# Names this engine writes into its own statements: plain identifiers only.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _checked(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"not a plain identifier: {name!r}")
-    return name
 
 
 def session(
@@ -95,12 +86,7 @@ class SparkEngine(Engine):
         self.spark = spark
 
     def _text(self, query: Query, params: Params | None = None) -> str:
-        if params:
-            raise ValueError(
-                f"the {self.name} engine takes no query parameters (got {sorted(params)}): "
-                "write the values into the query as literals"
-            )
-        return query if isinstance(query, str) else self.sql(query)
+        return self.literal_text(query, params)
 
     def frame(self, source: Query | pa.Table, params: Params | None = None) -> DataFrame:
         """A Spark DataFrame of a query or an Arrow table."""
@@ -134,7 +120,7 @@ class SparkEngine(Engine):
     def create_table(
         self, name: str, source: Query | pa.Table, temporary: bool = False, replace: bool = True
     ) -> None:
-        name = _checked(name)
+        name = plain_name(name)
         frame = self.frame(source)
         if temporary:
             if not _is_arrow(source):
@@ -150,7 +136,7 @@ class SparkEngine(Engine):
 
     def insert(self, name: str, source: Query | pa.Table) -> None:
         """Append by position, as ``INSERT INTO name SELECT ...`` does."""
-        name = _checked(name)
+        name = plain_name(name)
         frame = self.frame(source)
         if self._is_view(name):
             old = self.spark.table(name)
@@ -160,7 +146,7 @@ class SparkEngine(Engine):
         frame.write.insertInto(name)
 
     def drop_table(self, name: str, temporary: bool = False) -> None:
-        name = _checked(name)
+        name = plain_name(name)
         if temporary:
             self.spark.catalog.dropTempView(name)
         else:

@@ -27,7 +27,7 @@ MAX_MONEY_SCALE = 4
 # The furthest ahead of a load a timestamp may lie ([ingest] latest_days_ahead): 100 years.
 MAX_DAYS_AHEAD = 36_500
 # Lists that may be empty (no status excluded); every other list needs a value.
-_MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns"})
+_MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns", "spark_conf"})
 # Text settings where "" means "none" ([source]: no source engine, no such column).
 _MAY_BE_BLANK = frozenset({"engine", "url", "created_at", "properties", "revenue"})
 
@@ -166,10 +166,28 @@ class SourceConfig:
     property_columns: tuple[str, ...] = ()
     revenue: str = ""  # a numeric column, or ""
     sample_rows: int = 100_000  # events read to find property names and types
+    # Where segmint keeps its own tables on the source (memberships, history, activity,
+    # CLV predictions, cluster assignments): a PostgreSQL schema, created when needed...
+    schema: str = "segmint"
+    # ...and on Spark a folder or URI (file:, hdfs:, s3a:) of Parquet directories; ""
+    # is the workspace's own source-state/ folder (fine for local[N], not for a cluster).
+    state: str = ""
+    # Spark settings for the session segmint starts, as "key=value" strings.
+    spark_conf: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> bool:
         return bool(self.engine)
+
+    @property
+    def spark_settings(self) -> dict[str, str]:
+        """``spark_conf`` as a mapping.
+
+        >>> SourceConfig(spark_conf=("spark.executor.memory = 8g",)).spark_settings
+        {'spark.executor.memory': '8g'}
+        """
+        pairs = (setting.partition("=") for setting in self.spark_conf)
+        return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 SOURCE_ENGINES = ("postgres", "spark")
@@ -328,6 +346,13 @@ revenue = ""
 property_columns = []
 # Events read (the latest by time) to find property names and types for the catalog.
 sample_rows = 100000
+# Where segmint writes its own tables on the source (memberships, history, activity,
+# CLV predictions, cluster assignments): a PostgreSQL schema; on Spark a folder or URI
+# ("": the workspace's source-state/ folder, for local[N] only).
+schema = "segmint"
+state = ""
+# Spark settings for the session segmint starts, e.g. ["spark.executor.memory=8g"].
+spark_conf = []
 """
 
 
@@ -400,6 +425,14 @@ def _check_source(path: Path, c: SourceConfig) -> SourceConfig:
             raise ConfigError(f"{where} property_columns: not a column name: {column!r}")
     if c.sample_rows < 1:
         raise ConfigError(f"{where} sample_rows: at least 1, got {c.sample_rows}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c.schema):
+        raise ConfigError(f"{where} schema: expected a schema name, got {c.schema!r}")
+    if any(mark in c.state for mark in "`'\"\\\n"):
+        raise ConfigError(f"{where} state: a folder or URI without quotes, got {c.state!r}")
+    for setting in c.spark_conf:
+        key, eq, _ = setting.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z0-9_.-]+", key.strip()):
+            raise ConfigError(f"{where} spark_conf: expected \"key=value\", got {setting!r}")
     return c
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from segmint.segments.registry import Registry, SegmentDefinition
     from segmint.segments.templates import TemplateSize
     from segmint.store.layout import LayoutResult
+    from segmint.store.source_state import SourceState
     from segmint.store.stats import Overview
     from segmint.traits.models import FittedModels
     from segmint.traits.table import TraitsResult
@@ -448,6 +449,16 @@ class Workspace:
             columns = [column for column, _ in attribute_columns(self._db).values()]
             self._source = open_source(self.config.source, columns)
         return self._source
+
+    def _source_state(self) -> SourceState:
+        """segmint's own tables on the source ([source] schema, or state on Spark)."""
+        from segmint.store.source_state import SourceState
+
+        engine = self._source_engine()
+        if engine is None:
+            raise WorkspaceError("no [source] engine: this workspace keeps its state in its store")
+        location = self.config.source.state or str((self.root / "source-state").resolve())
+        return SourceState(engine, self.config.source.schema, location)
 
     def refresh_catalog(self) -> dict[str, int]:
         """Read the names a rule may use from the source ([source] in segmint.toml): the

@@ -323,7 +323,7 @@ def open_source(source: SourceConfig, attributes: list[str]) -> Engine:
         else:
             from segmint.engine.spark import SparkEngine, session
 
-            engine = SparkEngine(session(master=source.master))
+            engine = SparkEngine(session(master=source.master, conf=source.spark_settings))
     except ImportError as exc:
         raise BackendError(
             "", source.engine, f"reading a source without {exc.name} installed"

@@ -432,7 +432,7 @@ def _check_source(path: Path, c: SourceConfig) -> SourceConfig:
     for setting in c.spark_conf:
         key, eq, _ = setting.partition("=")
         if not eq or not re.fullmatch(r"[A-Za-z0-9_.-]+", key.strip()):
-            raise ConfigError(f"{where} spark_conf: expected \"key=value\", got {setting!r}")
+            raise ConfigError(f'{where} spark_conf: expected "key=value", got {setting!r}')
     return c
 
 

@@ -495,7 +495,12 @@ class Workspace:
         from segmint.segments.context import SegmentContext
 
         return SegmentContext(
-            self._db, self.config, self.segments, self.evaluator, lambda when: self.traits(when)
+            self._db,
+            self.config,
+            self.segments,
+            self.evaluator,
+            lambda when: self.traits(when),
+            self._source_state if self.config.source.enabled else None,
         )
 
     # --- traits ---------------------------------------------------------------------

@@ -70,3 +70,11 @@ def test_an_empty_version_reads_as_no_rows(state: SourceState) -> None:
 def test_an_unknown_table_is_refused(state: SourceState) -> None:
     with pytest.raises(ValueError, match="not a source-state table"):
         state.write("profiles", 1, "SELECT 1")
+
+
+def test_a_view_shows_the_chosen_versions(state: SourceState) -> None:
+    state.write("segment_members", 1, _values([("a", "1")]))
+    state.write("segment_members", 2, _values([("b", "2")]))
+    state.attach("segment_members", [2], "_chosen_members")
+    rows = state.engine.to_arrow("SELECT name, pid FROM _chosen_members").to_pylist()
+    assert rows == [{"name": "b", "pid": "2"}]

@@ -19,16 +19,19 @@ if TYPE_CHECKING:
     from segmint.config import Config
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry
+    from segmint.store.source_state import SourceState
 
 
 @dataclass(frozen=True)
 class SegmentContext:
     """The workspace's connection and configuration, its saved segment files, a way to
-    get an evaluator of rules (with the catalog as it is now) and the computed traits of
-    everyone at an as_of."""
+    get an evaluator of rules (with the catalog as it is now), the computed traits of
+    everyone at an as_of and, on a source, segmint's tables there."""
 
     con: duckdb.DuckDBPyConnection
     config: Config
     segments: Registry
     evaluator: Callable[[], Evaluator]
     traits: Callable[[datetime], pa.Table]
+    # On a source-mode workspace: segmint's own tables on the source (None otherwise).
+    source_state: Callable[[], SourceState] | None = None

@@ -114,6 +114,19 @@ class SourceState:
         self._declare(table)
         return f"(SELECT * FROM {self._qualified(table)} WHERE v IN ({listed}))"
 
+    def attach(self, table: str, versions: Collection[int], view: str) -> None:
+        """Make the session's temporary view ``view`` (a plain name) show the rows of
+        ``versions`` of ``table`` (without ``v``): how compiled rules, which name tables,
+        read a version (``segment_members`` for segment references, ``clv_predictions``
+        for the CLV traits)."""
+        from segmint.engine.sqltext import plain_name
+
+        columns = ", ".join(self._columns(table))
+        self.engine.run(
+            f"CREATE OR REPLACE TEMP VIEW {plain_name(view)} AS "
+            f"SELECT {columns} FROM {self.rows(table, versions)} r"
+        )
+
     def versions(self, table: str) -> set[int]:
         """The versions of ``table`` that hold rows (committed or not; on Spark, every
         version written, empty or not): what :meth:`drop` may have to remove."""

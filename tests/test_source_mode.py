@@ -277,8 +277,8 @@ def test_a_postgres_source_counts_what_the_embedded_store_counts(
                 ws.ingest("events", tmp_path / "none.csv")
             with pytest.raises(BackendError, match=r"CLV traits .* not supported on postgres"):
                 ws.count("predicted_clv_365d > 10", as_of=AS_OF)
-            with pytest.raises(WorkspaceError, match="refresh reads the workspace's own store"):
-                ws.refresh(as_of=AS_OF)
+            with pytest.raises(WorkspaceError, match="stats reads the workspace's own store"):
+                ws.stats()
             _check_same_traits(ws, embedded)
             # segment sql prints the source engine's SQL by default.
             assert "JSONB_TYPEOF" in ws.sql('did purchase where category = "shoes"', AS_OF)

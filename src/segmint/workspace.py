@@ -208,8 +208,8 @@ def _own_store_only(
         if ws.config.source.enabled:
             raise WorkspaceError(
                 f"{method.__name__} reads the workspace's own store, and this workspace "
-                f"reads its data from {ws.config.source.engine}: on a source, rules (count, "
-                "members, sql) run so far (docs/sources.md)"
+                f"reads its data from {ws.config.source.engine} (docs/sources.md lists what "
+                "runs on a source)"
             )
         return method(ws, *args, **kwargs)
 
@@ -739,7 +739,6 @@ class Workspace:
                 counts[d.name] = None
         return counts
 
-    @_own_store_only
     def segment_report(
         self,
         name: str,
@@ -822,7 +821,6 @@ class Workspace:
 
         return count_templates(self.evaluator(), parse_as_of(as_of))
 
-    @_own_store_only
     def refresh(
         self,
         names: list[str] | None = None,
@@ -978,14 +976,13 @@ class Workspace:
         """
         from segmint.segments.query import check_output, parse_as_of
         from segmint.segments.refresh import require_known
-        from segmint.store.segment_history import changes
 
         check_output(output)
-        require_known(self._context(), name)
+        context = self._context()
+        require_known(context, name)
         start = parse_as_of(since, "since") if since is not None else None
-        return _convert(changes(self._db, name, start), output)
+        return _convert(context.members().changes(name, start), output)
 
-    @_own_store_only
     def review(self) -> Review:
         """The quarterly review of the active segments (checks and findings).
 
@@ -1000,7 +997,6 @@ class Workspace:
 
         return review(self._context())
 
-    @_own_store_only
     def quality(self, names: list[str] | None = None) -> list[SegmentQuality]:
         """Quality checks of the active segments (or ``names``) at their last refresh.
 
@@ -1015,7 +1011,6 @@ class Workspace:
 
         return assess(self._context(), names)
 
-    @_own_store_only
     def overlap(self, names: list[str] | None = None) -> tuple[dict[str, int], list[Overlap]]:
         """Stored sizes of segments (default: the active ones) and each pair's shared
         members and Jaccard overlap, from their last refresh.

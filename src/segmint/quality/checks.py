@@ -122,10 +122,9 @@ def _absolute_dates(rule: RuleNode, catalog: Catalog) -> int:
 
 def overlaps(ctx: SegmentContext, names: list[str]) -> tuple[dict[str, int], list[Overlap]]:
     """Stored member counts of ``names`` and every pair's shared members and Jaccard."""
-    from segmint.store.segments import member_counts, shared_members
-
-    sizes = member_counts(ctx.con, names)
-    shared = shared_members(ctx.con, names)
+    members = ctx.members()
+    sizes = members.counts(names)
+    shared = members.shared(names)
     out = []
     for i, a in enumerate(sorted(names)):
         for b in sorted(names)[i + 1 :]:
@@ -248,9 +247,7 @@ def _reachable(ctx: SegmentContext, name: str, size: int) -> float:
     """Share of a segment's stored members reachable by email (with consent) or SMS."""
     if not size:
         return 0.0
-    from segmint.store.segments import reachable_members
-
-    return reachable_members(ctx.con, name) / size
+    return ctx.members().reachable(name) / size
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -439,9 +436,7 @@ def _weakness(
 def _contact_share(ctx: SegmentContext) -> tuple[int, int] | None:
     """Known customers with an email and email consent or a phone and SMS consent, and all
     known customers (None when there are none)."""
-    from segmint.store.profiles import contactable_customers
-
-    reachable, everyone = contactable_customers(ctx.con)
+    reachable, everyone = ctx.members().contactable()
     return (reachable, everyone) if everyone else None
 
 

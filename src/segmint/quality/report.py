@@ -89,11 +89,10 @@ def _profile(
 ) -> tuple[list[ProfileRow], int]:
     """The profile rows and the number of customers they compare with."""
     from segmint.segments.profile import compare, population_frame
-    from segmint.store.segments import member_customer_ids
 
     frame = population_frame(ctx, when)
     if refreshed:
-        members = member_customer_ids(ctx.con, name)
+        members = ctx.members().customer_ids(name)
     else:
         table = ctx.evaluator().members(definition.rule, when)
         members = set(table.column("customer_id").to_pylist())

@@ -54,7 +54,7 @@ def population_frame(ctx: SegmentContext, as_of: datetime) -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
 
-    from segmint.store.profiles import attribute_frame, comparable_attributes
+    from segmint.store.profiles import comparable_attributes
 
     table = ctx.traits(as_of)
     for i, column in enumerate(table.schema):
@@ -63,7 +63,7 @@ def population_frame(ctx: SegmentContext, as_of: datetime) -> pd.DataFrame:
     traits = table.to_pandas().set_index("customer_id")
     attributes = comparable_attributes(ctx.con)
     wanted = [(n, c) for n, c in attributes if n not in SKIPPED and n not in traits.columns]
-    attrs = attribute_frame(ctx.con, wanted)
+    attrs = ctx.members().attribute_frame(wanted)
     frame = traits.join(attrs.set_index("customer_id"), how="left")
     return pd.DataFrame(frame)
 

@@ -24,7 +24,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from segmint.errors import NotFoundError, QueryError, RuleError, SegmintError
 from segmint.store import segments as store
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from segmint.segments.context import SegmentContext
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry
+    from segmint.store.source_state import SourceState
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ def refresh(
     if not chosen:
         # No saved (or active) segments: nothing to evaluate, and nothing is recorded.
         return RefreshResult(0, when, time.perf_counter() - started)
-    plan = _Plan(ctx.evaluator(), ctx.segments, chosen, retired, when)
+    plan = (
+        _Plan(ctx.evaluator(), ctx.segments, chosen, retired, when)
+        if ctx.source_state is None
+        else _SourcePlan(ctx.evaluator(), ctx.segments, chosen, retired, when, ctx.source_state())
+    )
     plan.check(progress)
     levels = plan.levels()
     if levels:
@@ -122,9 +127,11 @@ def refresh(
                     progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
                     plan.evaluate(members, isolate=False)
                 plan.store(members, refresh_id)
+            plan.finish(refresh_id)
             seconds = time.perf_counter() - started
             runs = [plan.runs[n] for n in chosen]
             store.record_refresh(con, refresh_id, when, started_at, seconds, runs)
+        plan.committed()
     finally:
         progress.done()
     return RefreshResult(refresh_id, when, seconds, runs)
@@ -296,6 +303,103 @@ class _Plan:
         tree = self.trees[name]
         rule = json.dumps(tree.to_json())
         return store.definition_version(self.con, name, fingerprint(tree), rule, refresh_id)
+
+    def finish(self, refresh_id: int) -> None:
+        """After the last level (the members are stored level by level here)."""
+
+    def committed(self) -> None:
+        """After the refresh is recorded."""
+
+
+class _SourcePlan(_Plan):
+    """A refresh on a source (store/source_segments.py): each level is evaluated in the
+    source's engine into a temporary table and its members gathered there; when every
+    level is done, version ``refresh_id`` of the members and of the entries and exits is
+    written in the engine, and the caller's record of the refresh in the workspace makes
+    it current. The source has no transaction around the whole, so every level may run
+    its segments alone when their shared query fails."""
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        registry: Registry,
+        chosen: list[str],
+        retired: set[str],
+        as_of: datetime,
+        state: SourceState,
+    ) -> None:
+        from segmint.store.source_segments import start_refresh
+
+        super().__init__(evaluator, registry, chosen, retired, as_of)
+        self.state = state
+        start_refresh(state)
+        self.results: dict[str, tuple[str, str]] = {}
+        self.gathered: list[str] = []
+        self.level = 0
+
+    def evaluate(self, names: list[str], isolate: bool) -> None:
+        from segmint.store.source_segments import evaluate_into
+
+        self.results = {}
+        try:
+            evaluate_into(self.state, "_eval", self._expression(names))
+            self.results = {name: ("_eval", f"s{i}") for i, name in enumerate(names)}
+        except Exception as exc:  # the engine's own error types differ (psycopg, Spark)
+            if isinstance(exc, SegmintError):
+                raise
+            for i, name in enumerate(names):
+                try:
+                    evaluate_into(self.state, f"_one_{i}", self._expression([name]))
+                except Exception as alone:
+                    if isinstance(alone, SegmintError):
+                        raise
+                    self.fail(name, f"query failed: {_first_line(alone)}")
+                    continue
+                self.results[name] = (f"_one_{i}", "s0")
+
+    def _expression(self, names: list[str]) -> Any:
+        from segmint.rules.compile import compile_many, inline_segments
+
+        catalog = self.evaluator.catalog
+        stored = frozenset(self.runs_ok())
+        rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
+        return compile_many(rules, catalog, self.as_of, self.state.engine.name)
+
+    def store(self, names: list[str], refresh_id: int) -> None:
+        from segmint.store.source_segments import gather_level, show_new_members
+
+        done = {n: self.results[n] for n in names if n in self.results}
+        gather_level(self.state, self.level, done)
+        self.level += 1
+        show_new_members(self.state, self.level)
+        self.gathered.extend(done)
+        for name in done:
+            self.runs[name] = SegmentRun(name, "ok")  # counted once all levels are in
+
+    def finish(self, refresh_id: int) -> None:
+        from segmint.store.source_segments import write_refresh
+
+        if not self.level:
+            return
+        current = store.current_member_refreshes(self.con)
+        counts = write_refresh(
+            self.state, refresh_id, self.level, self.gathered, current, self.as_of
+        )
+        for name in self.gathered:
+            moved = counts[name]
+            version = self.version(name, refresh_id)
+            self.runs[name] = SegmentRun(
+                name, "ok", moved.size, moved.entered, moved.exited, version
+            )
+
+    def committed(self) -> None:
+        from segmint.store.source_segments import drop_unused
+
+        drop_unused(self.state, store.current_member_refreshes(self.con))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _iso(value: datetime) -> str:

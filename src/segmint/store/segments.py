@@ -32,6 +32,7 @@ from segmint.engine.sqltext import quote_str
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
+    import pandas as pd
     import pyarrow as pa
 
     from segmint.engine.base import Params
@@ -203,6 +204,55 @@ def member_customer_ids(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     members = ibis.table({"name": "string", "pid": "int64"}, name="segment_members")
     joined = members.filter(members.name == name).join(contacts_table(), "pid")
     return {row["customer_id"] for row in _run(con, joined.select("customer_id"))}
+
+
+def current_member_refreshes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Per segment refreshed without failing, the refresh that holds its current members
+    (its last good one: history only moves forward)."""
+    rows = con.execute(
+        "SELECT name, max(refresh_id) FROM segment_runs WHERE status = 'ok' GROUP BY name"
+    ).fetchall()
+    return {name: int(refresh) for name, refresh in rows}
+
+
+def refresh_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Every recorded refresh."""
+    return [int(r) for (r,) in con.execute("SELECT refresh_id FROM refreshes").fetchall()]
+
+
+@dataclass
+class LocalMembers:
+    """The stored members of saved segments in the workspace's own store (the same reads
+    as store/source_segments.py ``SourceMembers`` has on a source)."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def counts(self, names: Sequence[str]) -> dict[str, int]:
+        return member_counts(self.con, names)
+
+    def shared(self, names: Sequence[str]) -> dict[tuple[str, str], int]:
+        return shared_members(self.con, names)
+
+    def customer_ids(self, name: str) -> set[str]:
+        return member_customer_ids(self.con, name)
+
+    def reachable(self, name: str) -> int:
+        return reachable_members(self.con, name)
+
+    def contactable(self) -> tuple[int, int]:
+        from segmint.store.profiles import contactable_customers
+
+        return contactable_customers(self.con)
+
+    def attribute_frame(self, attributes: list[tuple[str, str]]) -> pd.DataFrame:
+        from segmint.store.profiles import attribute_frame
+
+        return attribute_frame(self.con, attributes)
+
+    def changes(self, name: str, since: datetime | None) -> pa.Table:
+        from segmint.store.segment_history import changes
+
+        return changes(self.con, name, since)
 
 
 # The refresh: scratch tables and writes --------------------------------------------------

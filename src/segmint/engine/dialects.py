@@ -45,6 +45,10 @@ class Backend:
     # ``pid IN``/``NOT IN`` subqueries (rules/compile.py): where ``NOT IN`` is null-aware
     # and slow (a nested loop on Spark, a hashed subplan bounded by work_mem on PostgreSQL).
     JOIN_MEASURES: ClassVar[bool] = False
+    # RFM scores from a cumulative count over the distinct values of each measure rather
+    # than ``rank()`` over every buyer (traits/expressions.py ``add_rfm``): where a window
+    # without a partition runs in one task (Spark moves every buyer to one partition).
+    GROUPED_RANKS: ClassVar[bool] = False
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
@@ -197,6 +201,7 @@ class SparkBackend(Backend):
     name = "spark"
     dialect = "pyspark"
     JOIN_MEASURES = True
+    GROUPED_RANKS = True
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         # ``.str`` becomes a pandas UDF on PySpark that fails (shared/STACK.md).

@@ -310,24 +310,51 @@ class TraitBuilder:
             # The select ends the join, so the windows below are over a plain relation.
             days = self.day_thresholds(recent=True)
             b = b.cross_join(days).select(*b.columns, *days.columns)
-        buyers = b.count().over()
+        if self.backend.GROUPED_RANKS:
+            scores = self.grouped_scores(b, cadence)
+        else:
+            buyers = b.count().over()
 
-        def score(order: Any) -> ir.IntegerValue:
-            worse = ibis.rank().over(order_by=order)
-            return (1 + (5 * worse) // buyers).cast("int64")
+            def score(order: Any) -> ir.IntegerValue:
+                worse = ibis.rank().over(order_by=order)
+                return (1 + (5 * worse) // buyers).cast("int64")
 
-        scores = b.select(
-            "pid",
-            r_score=self.cadence_score(b) if cadence else score(ibis.desc(b.days)),
-            f_score=score(b.n),
-            m_score=score(b.money),
-        )
+            scores = b.select(
+                "pid",
+                r_score=self.cadence_score(b) if cadence else score(ibis.desc(b.days)),
+                f_score=score(b.n),
+                m_score=score(b.money),
+            )
         fm = (scores.f_score + scores.m_score + 1) // 2
         key = scores.r_score * 10 + fm
         grid = CADENCE_RFM_GRID if cadence else RFM_GRID
         cells = [(r * 10 + i + 1, name) for r, row in grid.items() for i, name in enumerate(row)]
         scores = scores.mutate(rfm_segment=key.cases(*cells, else_=None))
         return t.left_join(scores, "pid").drop("pid_right")
+
+    def grouped_scores(self, b: ir.Table, cadence: bool) -> ir.Table:
+        """The scores of :meth:`add_rfm` with ``worse`` counted per distinct value: the
+        buyers of each value, summed over the values before it. The same figures as
+        ``rank()``; the window runs over the distinct values (order counts, day counts,
+        revenue totals) instead of every buyer, and the rest are grouped aggregates and
+        joins, which the engine spreads over its workers. Every measure is set for every
+        buyer (``orders`` has a last order, a count and a coalesced total)."""
+        import ibis
+
+        buyers = b.aggregate(buyers=b.count())
+        counts = {"r": b.days, "f": b.n, "m": b.money}
+        if cadence:
+            del counts["r"]
+        out = b.select("pid", **({"r_score": self.cadence_score(b)} if cadence else {}))
+        for key, value in counts.items():
+            levels = b.group_by(value=value).aggregate(k=b.count())
+            order = ibis.desc(levels.value) if key == "r" else levels.value
+            before = ibis.window(order_by=order, rows=(None, -1))
+            levels = levels.mutate(worse=levels.k.sum().over(before).fill_null(0))
+            keyed = b.select("pid", value=value).join(levels, "value").cross_join(buyers)
+            score = (1 + (5 * keyed.worse) // keyed.buyers).cast("int64")
+            out = out.join(keyed.select("pid", **{f"{key}_score": score}), "pid")
+        return out.select("pid", "r_score", "f_score", "m_score")
 
     def cadence_score(self, b: ir.Table) -> ir.IntegerValue:
         """R from ``b.days`` (days since the last order) and the day thresholds of

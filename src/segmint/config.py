@@ -29,7 +29,7 @@ MAX_DAYS_AHEAD = 36_500
 # Lists that may be empty (no status excluded); every other list needs a value.
 _MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns", "spark_conf"})
 # Text settings where "" means "none" ([source]: no source engine, no such column).
-_MAY_BE_BLANK = frozenset({"engine", "url", "created_at", "properties", "revenue"})
+_MAY_BE_BLANK = frozenset({"engine", "url", "created_at", "properties", "revenue", "state"})
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,9 @@ class ClvConfig:
     vip_share: float = 0.05
     high_share: float = 0.2
     medium_share: float = 0.5
+    # Above this many buyers the models are fitted on a random sample of this many (the
+    # predictions still cover every buyer).
+    fit_sample: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,9 @@ churn_medium_p_alive = 0.7
 vip_share = 0.05
 high_share = 0.2
 medium_share = 0.5
+# Above fit_sample buyers, BG/NBD and Gamma-Gamma are fitted on a random sample of that
+# many (a fixed seed: the same data gives the same fit); every buyer is still predicted.
+fit_sample = 1000000
 
 [quality]
 # Segment quality checks (segment show, review). substantial: at least min_size members
@@ -550,6 +556,8 @@ def _check_clv(path: Path, c: ClvConfig) -> ClvConfig:
         raise ConfigError(f"{path}: [clv] needs 0 < churn_high_p_alive <= churn_medium_p_alive < 1")
     if not 0 < c.vip_share <= c.high_share <= c.medium_share <= 1:
         raise ConfigError(f"{path}: [clv] needs 0 < vip_share <= high_share <= medium_share <= 1")
+    if c.fit_sample < 1000:
+        raise ConfigError(f"{path}: [clv] fit_sample: must be >= 1000, got {c.fit_sample}")
     return c
 
 

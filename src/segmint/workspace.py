@@ -430,11 +430,13 @@ class Workspace:
         from segmint.segments.query import Evaluator
         from segmint.traits.expressions import TraitSettings
 
+        source = self._source_engine()
         return Evaluator(
             self._db,
             self.segments.rules(),
             TraitSettings.from_config(self.config),
-            source=self._source_engine(),
+            source=source,
+            state=None if source is None else self._source_state(),
         )
 
     def _source_engine(self) -> Engine | None:
@@ -553,12 +555,13 @@ class Workspace:
         settings = TraitSettings.from_config(self.config)
         source = self._source_engine()
         if source is not None:
-            from segmint.traits.definitions import MODEL_TRAITS
+            from segmint.traits.expressions import needs_models
             from segmint.traits.table import source_traits
 
-            # Every trait the source can compute, unless some are named.
-            wanted = chosen if names else tuple(n for n in chosen if n not in MODEL_TRAITS)
-            return source_traits(source, parse_as_of(as_of), settings, wanted)
+            when = parse_as_of(as_of)
+            # The CLV fit at as_of: its predictions are written to the source to be read.
+            found = self.evaluator().fit_at(when) if needs_models(chosen) else None
+            return source_traits(source, when, settings, chosen, found)
         return compute_traits(self._db, parse_as_of(as_of), settings, chosen, progress)
 
     def lifecycle_thresholds(self, as_of: datetime | str | None = None) -> dict[str, int]:
@@ -578,7 +581,6 @@ class Workspace:
         on = self._source_engine() or self._db
         return lifecycle_thresholds(on, parse_as_of(as_of), settings)
 
-    @_own_store_only
     def models(self, as_of: datetime | str | None = None, time_unit: str = "day") -> dict[str, Any]:
         """The CLV models fitted on purchases up to ``as_of`` (DESIGN section 6 JSON).
 
@@ -593,7 +595,6 @@ class Workspace:
         """
         return self.fitted_models(as_of).to_json(time_unit)
 
-    @_own_store_only
     def fitted_models(self, as_of: datetime | str | None = None) -> FittedModels:
         """The fitted BG/NBD and Gamma-Gamma models at ``as_of`` (either may be None),
         with their predictions stored for the SQL of rules at that as_of (:meth:`sql`;

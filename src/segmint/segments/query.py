@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.engine.dialects import DIALECTS
 from segmint.engine.render import render_sql
-from segmint.errors import ArgumentError, BackendError, DependencyError, ModelError
+from segmint.errors import ArgumentError, DependencyError, ModelError
 from segmint.hints import suggest
 from segmint.rules.catalog import Catalog, read_catalog
 from segmint.rules.coerce import as_rule
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from segmint.engine.base import Engine
     from segmint.engine.clock import Clock
+    from segmint.store.source_state import SourceState
     from segmint.traits.expressions import TraitSettings
     from segmint.traits.models import ClvFit
 
@@ -137,6 +138,7 @@ class Evaluator:
         segments: Mapping[str, RuleNode],
         traits: TraitSettings | None = None,
         source: Engine | None = None,
+        state: SourceState | None = None,
     ) -> None:
         from segmint.engine.duckdb import DuckDBEngine
 
@@ -145,6 +147,8 @@ class Evaluator:
         # on a source-mode workspace (store/source.py) the engine is the source's, and
         # ``con`` keeps the catalog and the saved state.
         self.source = source
+        # On a source, segmint's own tables there (the CLV predictions).
+        self.state = state
         self.engine = DuckDBEngine(con)
         self.catalog: Catalog = read_catalog(con, segments, traits)
         # The CLV fit of each as_of this evaluator ran a rule on (a refresh runs many).
@@ -190,20 +194,24 @@ class Evaluator:
         source takes no parameters) for the engine's dialect, refused first with the node
         path when it uses what the engine lacks. Its count when ``columns`` is empty."""
         from segmint.engine.clock import Clock
-        from segmint.rules.compile import compile_rule, inline_segments, used_attributes
-        from segmint.traits.expressions import needs_models
+        from segmint.rules.compile import compile_rule, inline_segments
 
         assert self.source is not None
         when = parse_as_of(as_of)
-        tree = inline_segments(self.prepare(rule), self.catalog)
-        if needs_models(used_attributes(tree) | set(columns)):
-            raise BackendError(
-                "rule", self.source.name, "the CLV traits (fitted in the workspace's own store)"
-            )
-        members = compile_rule(tree, self.catalog, when, self.source.name)
+        prepared = self.prepare(rule)
+        # A rule or column on the CLV traits reads the fit at ``when`` (found or fitted
+        # here, its predictions on the source), and no other.
+        self.prepare_traits(prepared, columns, when)
+        found = self._fits.get(when)
+        clv = None if found is None else (found.table, found.fit_id)
+        tree = inline_segments(prepared, self.catalog)
+        members = compile_rule(tree, self.catalog, when, self.source.name, clv)
         if not columns:
             return self.source.to_arrow(members.count())
-        expr = self.with_columns(members, list(columns[1:]), Clock(when))
+        clock = Clock(when)
+        if clv is not None:
+            clock.clv_table, clock.clv_fit = clv
+        expr = self.with_columns(members, list(columns[1:]), clock)
         return self.source.to_arrow(expr)
 
     def flags(self, rules: list[Any], as_of: datetime | str | None = None) -> Any:
@@ -268,7 +276,13 @@ class Evaluator:
         found = self._fits.get(when)
         if found is None or (store and not found.stored):
             settings = self.catalog.traits
-            found = self._fits[when] = ensure_predictions(self.con, when, settings, store)
+            if self.state is not None:
+                from segmint.traits.source_clv import ensure_source_predictions
+
+                found = ensure_source_predictions(self.con, self.state, when, settings, store)
+            else:
+                found = ensure_predictions(self.con, when, settings, store)
+            self._fits[when] = found
         return found
 
     def check_trait_events(self, used: set[str]) -> None:
@@ -411,7 +425,13 @@ class Evaluator:
 
         used = used_attributes(inline_segments(self.prepare(rule), self.catalog))
         when = parse_as_of(as_of)
-        return needs_models(used) and stored_fit(self.con, when, self.catalog.traits) is None
+        if not needs_models(used):
+            return False
+        if self.state is not None:
+            from segmint.traits.source_clv import stored_source_fit
+
+            return stored_source_fit(self.con, self.state, when, self.catalog.traits) is None
+        return stored_fit(self.con, when, self.catalog.traits) is None
 
 
 def _cached(

@@ -113,3 +113,46 @@ def keep_session_fit(
     finally:
         con.unregister("segmint_clv_arrow")
     return fit_id
+
+
+# A source-mode workspace keeps its predictions on the source (store/source_clv.py); the
+# fits that name them are rows of the local clv_fits, the commit point of a fit there.
+
+
+def next_fit_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id the next stored fit takes (ids only grow: pruning keeps the newest)."""
+    row = con.execute(f"SELECT coalesce(max(fit_id), 0) + 1 FROM {STORED_FITS}").fetchone()
+    return int(row[0])  # type: ignore[index]
+
+
+def commit_fit(
+    con: duckdb.DuckDBPyConnection, fit_id: int, as_of: datetime, key: str, models: str, keep: int
+) -> None:
+    """Name fit ``fit_id`` (its predictions already written where they are read) in
+    ``clv_fits``, keeping the ``keep`` newest fits: from this commit on it is read."""
+    with transaction(con, "clv", "storing the CLV fit"):
+        con.execute(
+            f"INSERT INTO {STORED_FITS} VALUES (?, ?, ?, ?, now())", [fit_id, as_of, key, models]
+        )
+        _prune(con, fit_id - keep + 1)
+
+
+def committed_fits(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The ids of the stored fits."""
+    return {int(row[0]) for row in con.execute(f"SELECT fit_id FROM {STORED_FITS}").fetchall()}
+
+
+def session_fit_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id the next session fit takes: negative, never one of the stored ids."""
+    _session_tables(con)
+    row = con.execute(f"SELECT coalesce(min(fit_id), 0) - 1 FROM {SESSION_FITS}").fetchone()
+    return int(row[0])  # type: ignore[index]
+
+
+def record_session_fit(
+    con: duckdb.DuckDBPyConnection, fit_id: int, as_of: datetime, key: str, models: str
+) -> None:
+    """Record session fit ``fit_id`` (:func:`session_fit_id`), whose predictions are kept
+    elsewhere (a source's temporary table)."""
+    _session_tables(con)
+    con.execute(f"INSERT INTO {SESSION_FITS} VALUES (?, ?, ?, ?)", [fit_id, as_of, key, models])

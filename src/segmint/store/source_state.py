@@ -39,6 +39,15 @@ TABLES: dict[str, dict[str, str]] = {
     "segment_changes": {"name": "text", "pid": "text", "change": "text", "as_of": "ts"},
     # Each customer's first and last event (version: the build number).
     "activity": {"pid": "text", "first_event_at": "ts", "last_event_at": "ts"},
+    # The CLV predictions per buyer of a fit (version: the fit id, kept in ``fit_id`` too,
+    # the column compiled rules filter on, as on the workspace's store).
+    "clv_predictions": {
+        "fit_id": "int",
+        "pid": "text",
+        "p_alive": "float",
+        "predicted_orders_365d": "float",
+        "predicted_clv_365d": "float",
+    },
 }
 
 _TYPES = {

@@ -33,11 +33,14 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     import numpy as np
 
+    from segmint.engine.dialects import Backend
     from segmint.traits.clv import BGNBD, GammaGamma
 
 TIME_UNITS = {"day": 1.0, "week": 7.0}
 # Stored fits kept (the newest); see _store.
 KEEP_FITS = 16
+# The seed of the random sample the models are fitted on above [clv] fit_sample buyers.
+SAMPLE_SEED = 17
 
 
 @dataclass(frozen=True)
@@ -66,17 +69,28 @@ class FittedModels:
         }
 
 
-def summary_expr(clock: Any, settings: TraitSettings) -> ir.Table:
-    """Per buyer at as_of: ``pid``, ``x``, ``t_x``, ``T`` (days, fractional), ``mbar``."""
+def purchases_expr(clock: Any, settings: TraitSettings, backend: Backend | None = None) -> ir.Table:
+    """The purchases up to as_of of the customers that exist then: ``pid``, ``revenue``
+    and ``us``, the time in microseconds since 1970 (what the summary is made of)."""
     from segmint.engine.dialects import BACKENDS
     from segmint.engine.tables import events_table, people_table, population
 
-    epoch_us = BACKENDS["duckdb"].epoch_us
+    epoch_us = (backend or BACKENDS["duckdb"]).epoch_us
     e = events_table()
     at = clock.ago(0)
     people = population(people_table(), clock).select("pid")
     p = e.filter(e.event.isin(list(settings.purchase_events)), e.ts <= at).semi_join(people, "pid")
-    p = p.select("pid", "revenue", us=epoch_us(p.ts))
+    return p.select("pid", "revenue", us=epoch_us(p.ts))
+
+
+def summary_expr(clock: Any, settings: TraitSettings, backend: Backend | None = None) -> ir.Table:
+    """Per buyer at as_of: ``pid``, ``x``, ``t_x``, ``T`` (days, fractional), ``mbar``;
+    compiled for ``backend`` (DuckDB's if not given)."""
+    from segmint.engine.dialects import BACKENDS
+
+    epoch_us = (backend or BACKENDS["duckdb"]).epoch_us
+    at = clock.ago(0)
+    p = purchases_expr(clock, settings, backend)
     day = p.group_by("pid", day=p.us // DAY_US).aggregate(
         t=p.us.min(), value=p.revenue.sum().fill_null(0)
     )
@@ -106,6 +120,22 @@ def read_summary(
 
     table = DuckDBEngine(con).to_arrow(summary_expr(Clock(as_of), settings))
     return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def sample_of(summary: dict[str, np.ndarray], limit: int) -> dict[str, np.ndarray]:
+    """The buyers the models are fitted on: all of them up to ``limit`` ([clv]
+    fit_sample), else ``limit`` drawn at random with a fixed seed from the buyers ordered
+    by ``pid``, so that the same data gives the same sample in whatever order an engine
+    returns the rows."""
+    import numpy as np
+
+    size = len(summary["pid"])
+    if size <= limit:
+        return summary
+    order = np.argsort(summary["pid"], kind="stable")
+    chosen = np.sort(np.random.default_rng(SAMPLE_SEED).choice(size, limit, replace=False))
+    rows = order[chosen]
+    return {name: values[rows] for name, values in summary.items()}
 
 
 def fit(summary: dict[str, np.ndarray], as_of: datetime) -> FittedModels:
@@ -166,7 +196,7 @@ def fit_models(
     con: duckdb.DuckDBPyConnection, as_of: datetime, settings: TraitSettings
 ) -> FittedModels:
     """Fit both models on the purchases up to ``as_of``."""
-    return fit(read_summary(con, as_of, settings), as_of)
+    return fit(sample_of(read_summary(con, as_of, settings), settings.clv.fit_sample), as_of)
 
 
 def predictions(models: FittedModels, summary: dict[str, np.ndarray]) -> Any:
@@ -184,9 +214,11 @@ def predictions(models: FittedModels, summary: dict[str, np.ndarray]) -> Any:
         if models.gamma_gamma is not None:
             mbar = np.where(x > 0, np.nan_to_num(summary["mbar"]), 0.0)
             clv = orders * models.gamma_gamma.expected_spend(x, mbar)
+    # pid is an integer in the workspace's store, the customer id (text) on a source.
+    pid_type = pa.int64() if np.issubdtype(pid.dtype, np.integer) else pa.string()
     return pa.table(
         {
-            "pid": pa.array(pid, pa.int64()),
+            "pid": pa.array(pid, pid_type),
             "p_alive": pa.array(alive, pa.float64(), from_pandas=True),
             "predicted_orders_365d": pa.array(orders, pa.float64(), from_pandas=True),
             "predicted_clv_365d": pa.array(clv, pa.float64(), from_pandas=True),
@@ -204,10 +236,12 @@ class ClvFit:
     fit_id: int
     table: str
     models: FittedModels
+    # A stored fit of a source-mode workspace: ``table`` is the view of its version there.
+    on_source: bool = False
 
     @property
     def stored(self) -> bool:
-        return self.table == STORED_TABLE
+        return self.table == STORED_TABLE or self.on_source
 
 
 def ensure_predictions(
@@ -230,7 +264,7 @@ def ensure_predictions(
     if found is not None:
         return found
     summary = read_summary(con, as_of, settings)
-    models = fit(summary, as_of)
+    models = fit(sample_of(summary, settings.clv.fit_sample), as_of)
     scores = predictions(models, summary)
     if store:
         return _store(con, as_of, key, models, scores)
@@ -261,7 +295,7 @@ def _find(
         return None
     fit_id, models = found
     table = SESSION_TABLE if session else STORED_TABLE
-    return ClvFit(fit_id, table, _models_from_json(as_of, json.loads(models)))
+    return ClvFit(fit_id, table, models_from_json(as_of, json.loads(models)))
 
 
 def _store(
@@ -270,7 +304,7 @@ def _store(
     """Store a fit and its predictions in one write, and prune old fits: the
     :data:`KEEP_FITS` newest are kept (an older one is fitted again when asked for, to the
     same values, and each as_of asked for would otherwise stay for good)."""
-    text = json.dumps(_models_json(models))
+    text = json.dumps(models_json(models))
     fit_id = stored.store_fit(con, as_of, key, text, scores, KEEP_FITS)
     return ClvFit(fit_id, STORED_TABLE, models)
 
@@ -280,12 +314,13 @@ def _keep_for_session(
 ) -> ClvFit:
     """A session's fit, in temporary tables under a negative fit id (never one of the
     stored ids, and each as_of its own)."""
-    text = json.dumps(_models_json(models))
+    text = json.dumps(models_json(models))
     fit_id = stored.keep_session_fit(con, as_of, key, text, scores)
     return ClvFit(fit_id, SESSION_TABLE, models)
 
 
-def _models_json(models: FittedModels) -> dict[str, Any]:
+def models_json(models: FittedModels) -> dict[str, Any]:
+    """The fitted parameters (or None) and the problem, as kept in ``clv_fits``."""
     return {
         "bgnbd": None if models.bgnbd is None else models.bgnbd.to_json(),
         "gamma_gamma": None if models.gamma_gamma is None else models.gamma_gamma.to_json(),
@@ -293,7 +328,8 @@ def _models_json(models: FittedModels) -> dict[str, Any]:
     }
 
 
-def _models_from_json(as_of: datetime, data: dict[str, Any]) -> FittedModels:
+def models_from_json(as_of: datetime, data: dict[str, Any]) -> FittedModels:
+    """The models at ``as_of`` from their :func:`models_json` form."""
     from segmint.traits.clv import BGNBD, GammaGamma
 
     bgnbd = data["bgnbd"]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from segmint.console import Progress
     from segmint.engine.base import Engine
     from segmint.engine.dialects import Backend
-    from segmint.traits.models import FittedModels
+    from segmint.traits.models import ClvFit, FittedModels
 
 
 @dataclass(frozen=True)
@@ -81,21 +81,30 @@ def compute_traits(
 
 
 def source_traits(
-    engine: Engine, as_of: datetime, settings: TraitSettings, names: tuple[str, ...]
+    engine: Engine,
+    as_of: datetime,
+    settings: TraitSettings,
+    names: tuple[str, ...],
+    clv: ClvFit | None = None,
 ) -> TraitsResult:
-    """The SQL traits on a source engine (store/source.py), in one query there. The CLV
-    traits are fitted in Python and stored in the workspace's own store, which a source
-    does not have yet: asking for them is a :class:`BackendError`."""
+    """The traits on a source engine (store/source.py), in one query there; the CLV
+    traits read ``clv``, the fit at ``as_of`` whose predictions are on the source
+    (traits/source_clv.py), which a caller asking for them must give."""
     from segmint.engine.clock import Clock
-    from segmint.errors import BackendError
-    from segmint.traits.definitions import MODEL_TRAITS
+    from segmint.traits.expressions import needs_models
     from segmint.traits.models import FittedModels
 
-    fitted = [n for n in names if n in MODEL_TRAITS]
-    if fitted:
-        raise BackendError("", engine.name, f"the CLV traits ({', '.join(fitted)})")
-    table = engine.to_arrow(traits_expr(Clock(as_of), settings, names, backend=engine.backend))
-    return TraitsResult(table, FittedModels(as_of, None, None, None), [])
+    clock = Clock(as_of)
+    models = FittedModels(as_of, None, None, None)
+    warnings = []
+    if needs_models(names):
+        if clv is None:
+            raise AssertionError("the CLV traits on a source need the fit at as_of")
+        models, clock.clv_table, clock.clv_fit = clv.models, clv.table, clv.fit_id
+        if models.problem:
+            warnings.append(f"CLV traits are empty where a model is missing: {models.problem}")
+    table = engine.to_arrow(traits_expr(clock, settings, names, backend=engine.backend))
+    return TraitsResult(table, models, warnings)
 
 
 def lifecycle_thresholds(

@@ -7,6 +7,10 @@
 5. Profile and name each cluster, explain it as a rule, and measure each rule's precision
    and recall by evaluating the rule text on everyone (one shared query).
 6. Store the run (parameters, scores, clusters) and everyone's cluster.
+
+On a source (:func:`_on_source`, cluster/source.py) steps 1 and 2 read only the sample,
+drawn by the engine; step 4 reads everyone in batches and writes their clusters back
+there, and step 6 commits the run locally after that write, which makes it read.
 """
 
 from __future__ import annotations

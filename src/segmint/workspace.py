@@ -641,7 +641,9 @@ class Workspace:
         columns: list[str] | None = None,
     ) -> Any:
         """The customers ``rule`` selects: ``customer_id`` first, then ``columns``
-        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``.
+        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``, or
+        ``output="batches"``: a ``pyarrow.RecordBatchReader`` to read them a batch at a
+        time (on a source, from the engine as they come).
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()

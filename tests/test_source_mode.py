@@ -23,7 +23,9 @@ from typer.testing import CliRunner
 import segmint
 from segmint.cli import app
 from segmint.errors import ModelError, WorkspaceError
-from tests.conftest import write_jsonl
+from segmint.store.activity import committed_activity
+from tests.conftest import db, write_jsonl
+from tests.faults.harness import run
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = [
@@ -90,13 +92,9 @@ def shop() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return _shop()
 
 
-@pytest.fixture(scope="module")
-def embedded(
-    shop: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[segmint.Workspace]:
-    customers, events = shop
-    root = tmp_path_factory.mktemp("embedded")
+def _embedded_store(
+    root: Path, customers: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> segmint.Workspace:
     segmint.init(root / "ws").close()
     _purchases_are(root / "ws")
     ws = segmint.open(root / "ws")
@@ -105,7 +103,7 @@ def embedded(
         [
             {
                 "customer_id": c["id"],
-                "created_at": c["signed_up"].isoformat(),
+                **({"created_at": c["signed_up"].isoformat()} if c["signed_up"] else {}),
                 **{k: c[k] for k in ("country", "vip", "age", "tags") if c[k] is not None},
             }
             for c in customers
@@ -127,6 +125,54 @@ def embedded(
     )
     assert ws.ingest("customers", root / "customers.jsonl").rejected == 0
     assert ws.ingest("events", root / "events.jsonl").rejected == 0
+    return ws
+
+
+@pytest.fixture(scope="module")
+def embedded(
+    shop: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[segmint.Workspace]:
+    ws = _embedded_store(tmp_path_factory.mktemp("embedded"), *shop)
+    yield ws
+    ws.close()
+
+
+# What reaches the source after its activity table is built, all later than every event
+# of the shop (its watermark): a new customer without a creation time, who exists from
+# their first event, and a later purchase of a known customer.
+LATER = AS_OF + timedelta(days=20)
+NEWCOMER = {
+    "id": "c900",
+    "signed_up": None,
+    "country": "US",
+    "vip": None,
+    "age": 30,
+    "tags": None,
+}
+
+
+def _arrivals() -> list[dict[str, Any]]:
+    def purchase(n: int, who: str, days: float) -> dict[str, Any]:
+        at = AS_OF + timedelta(days=days)
+        props = {"category": "shoes", "qty": 3, "gift": True, "shipped_at": at.isoformat()}
+        return {"eid": f"n{n}", "name": "purchase", "who": who, "at": at, "amount": 80.0,
+                "props": props}  # fmt: skip
+
+    view = {"eid": "n0", "name": "page_view", "who": "c900", "at": AS_OF + timedelta(days=15),
+            "amount": None, "props": {"path": "/sale/a"}}  # fmt: skip
+    return [view, purchase(1, "c900", 16), purchase(2, "c001", 17.5)]
+
+
+@pytest.fixture(scope="module")
+def embedded_later(
+    shop: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[segmint.Workspace]:
+    """The embedded store with the shop and what arrives after the build."""
+    customers, events = shop
+    root = tmp_path_factory.mktemp("embedded-later")
+    ws = _embedded_store(root, [*customers, NEWCOMER], [*events, *_arrivals()])
     yield ws
     ws.close()
 
@@ -184,7 +230,11 @@ def _typed(happened: pa.Table) -> pa.Table:
     return out
 
 
-def _source_workspace(root: Path, source: str, typed: bool = False) -> segmint.Workspace:
+def _source_workspace(
+    root: Path, source: str, typed: bool = False, schema: str = "segmint"
+) -> segmint.Workspace:
+    """A source workspace on the shop's tables, keeping its own tables on PostgreSQL in
+    ``schema`` (workspaces sharing one share their versions: one at a time)."""
     ws = segmint.init(root, source=source)
     ws.close()
     toml = root / "segmint.toml"
@@ -199,6 +249,7 @@ def _source_workspace(root: Path, source: str, typed: bool = False) -> segmint.W
         "event_time": "happened_at",
         "properties": "props",
         "revenue": "amount",
+        "schema": schema,
     }
     if typed:
         settings |= {"events": "shop_events_typed", "properties": ""}
@@ -216,6 +267,10 @@ def _source_workspace(root: Path, source: str, typed: bool = False) -> segmint.W
 def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
     found = source_ws.refresh_catalog()
     assert found == {"attributes": 5, "events": 2, "properties": 5}
+    # The catalog refresh built the activity table, and the rules below read it.
+    built = committed_activity(db(source_ws))
+    assert built is not None and built.watermark is not None
+    assert _activity_versions(source_ws) == {built.version}
     differ = []
     for rule in RULES:
         want = embedded.count(rule, as_of=AS_OF)
@@ -227,6 +282,49 @@ def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace
     expected = embedded.members('country = "US"', as_of=AS_OF, columns=["age"])
     assert members.column("customer_id").to_pylist() == expected.column("customer_id").to_pylist()
     assert members.column("age").to_pylist() == expected.column("age").to_pylist()
+
+
+def _activity_versions(ws: segmint.Workspace) -> set[int]:
+    """The versions of the activity table on the source, committed or not."""
+    return ws._source_state().versions("activity")
+
+
+def _check_counts_at(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
+    """Every rule counts the same members at AS_OF and at LATER, after the arrivals."""
+    differ = []
+    for when in (AS_OF, LATER):
+        for rule in RULES:
+            want = embedded.count(rule, as_of=when)
+            got = source_ws.count(rule, as_of=when)
+            if got != want:
+                differ.append(f"{rule} at {when:%Y-%m-%d}: source {got}, embedded {want}")
+    assert not differ, "\n".join(differ)
+    # The newcomer exists from their first event, and the known customer's purchase counts.
+    assert source_ws.count("first_seen_at after 2026-03-12", as_of=LATER) == 1
+    assert source_ws.count("last purchase within last 3 days", as_of=LATER) >= 1
+
+
+def _insert_arrivals(engine: Any) -> None:
+    people, happened = _arrow(([NEWCOMER], _arrivals()))
+    engine.insert("shop_customers", people)
+    engine.insert("shop_events", happened)
+
+
+def _late_event_is_seen_at_the_next_build(engine: Any, ws: segmint.Workspace) -> None:
+    """An event older than the watermark that reaches the source after the build (here the
+    first event of a customer without a creation time) is not in the first and last event
+    times until the next build (docs/sources.md, "How it works")."""
+    rule = "days_since_last_seen <= 30"
+    before = ws.count(rule, as_of=AS_OF)
+    late = {**NEWCOMER, "id": "c901"}
+    event = {"eid": "late", "name": "page_view", "who": "c901",
+             "at": AS_OF - timedelta(days=5), "amount": None, "props": {"path": "/"}}  # fmt: skip
+    people, happened = _arrow(([late], [event]))
+    engine.insert("shop_customers", people)
+    engine.insert("shop_events", happened)
+    assert ws.count(rule, as_of=AS_OF) == before
+    ws.refresh_catalog()
+    assert ws.count(rule, as_of=AS_OF) == before + 1
 
 
 def _check_same_traits(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
@@ -325,6 +423,78 @@ def test_a_spark_source_counts_what_the_embedded_store_counts(
             _check_same_counts(ws, embedded)
             assert "GET_JSON_OBJECT" in ws.sql('did purchase where category = "shoes"', AS_OF)
             _check_same_traits(ws, embedded)
+    finally:
+        engine.drop_table("shop_customers")
+        engine.drop_table("shop_events")
+
+
+@pytest.mark.postgres
+def test_events_after_the_activity_build_count_and_a_killed_build_keeps_the_old_one(
+    postgres_url: str, shop: Any, embedded_later: segmint.Workspace, tmp_path: Path
+) -> None:
+    """Events that reach PostgreSQL after the activity table was built are read from the
+    events newer than its watermark: every rule counts what the embedded store loaded
+    with them counts. A build killed after writing its version on the engine and before
+    the workspace's commit leaves the old version in use, and the next build replaces the
+    orphan."""
+    from segmint.engine.postgres import connect
+
+    engine = connect(postgres_url)
+    people, happened = _arrow(shop)
+    engine.create_table("shop_customers", people)
+    engine.create_table("shop_events", happened)
+    engine.run("ALTER TABLE shop_events ALTER COLUMN props TYPE jsonb USING props::jsonb")
+    root = tmp_path / "pg"
+    try:
+        with _source_workspace(root, postgres_url, schema="arrivals") as ws:
+            ws.refresh_catalog()
+            first = committed_activity(db(ws))
+            assert first is not None and first.version == 1
+            _insert_arrivals(engine)
+            _check_counts_at(ws, embedded_later)
+        killed = run(root, "catalog", "refresh", kill_at="catalog:before-commit")
+        assert killed.killed, killed.stderr
+        with segmint.open(root) as ws:
+            assert committed_activity(db(ws)) == first
+            assert _activity_versions(ws) == {1, 2}  # version 2 written, never committed
+            _check_counts_at(ws, embedded_later)
+            _late_event_is_seen_at_the_next_build(engine, ws)
+            rebuilt = committed_activity(db(ws))
+            assert rebuilt is not None and rebuilt.version == 2
+            assert rebuilt.watermark == LATER - timedelta(days=2.5)
+            assert _activity_versions(ws) == {2}
+            schema = ws.config.source.schema
+        # Without its table on the engine (dropped behind the workspace's back), the
+        # profiles view aggregates the events again: slower, still exact.
+        engine.run(f'DROP SCHEMA "{schema}" CASCADE')
+        engine.run("DELETE FROM shop_events WHERE who = 'c901'")
+        engine.run("DELETE FROM shop_customers WHERE id = 'c901'")
+        with segmint.open(root) as ws:
+            _check_counts_at(ws, embedded_later)
+    finally:
+        _drop(engine, "shop_customers", "shop_events")
+
+
+@pytest.mark.spark
+def test_events_after_the_activity_build_count_on_spark(
+    spark: Any, shop: Any, embedded_later: segmint.Workspace, tmp_path: Path
+) -> None:
+    """As on PostgreSQL: the activity version (Parquet) and the events newer than its
+    watermark give the embedded store's answers, and a late event waits for the next
+    build."""
+    from segmint.engine.spark import SparkEngine
+
+    engine = SparkEngine(spark)
+    people, happened = _arrow(shop)
+    engine.create_table("shop_customers", people)
+    engine.create_table("shop_events", happened)
+    try:
+        with _source_workspace(tmp_path / "spark", "spark") as ws:
+            ws.refresh_catalog()
+            _insert_arrivals(engine)
+            _check_counts_at(ws, embedded_later)
+            _late_event_is_seen_at_the_next_build(engine, ws)
+            assert _activity_versions(ws) == {2}
     finally:
         engine.drop_table("shop_customers")
         engine.drop_table("shop_events")

@@ -445,11 +445,14 @@ class Workspace:
         if not self.config.source.enabled:
             return None
         if self._source is None:
+            from segmint.store.activity import attach_activity
             from segmint.store.catalog import attribute_columns
             from segmint.store.source import open_source
 
             columns = [column for column, _ in attribute_columns(self._db).values()]
             self._source = open_source(self.config.source, columns)
+            # The profiles view reads the committed activity table, when one is built.
+            attach_activity(self._db, self._source_state(), self.config.source)
         return self._source
 
     def _source_state(self) -> SourceState:
@@ -474,8 +477,8 @@ class Workspace:
         ...
         segmint.errors.WorkspaceError: no [source] engine: this workspace's catalog comes from loads
         """
+        from segmint.store.activity import activity_build, attach_activity
         from segmint.store.source import attach, read_source_catalog, store_source_catalog
-        from segmint.store.txn import transaction
 
         engine = self._source_engine()
         if engine is None:
@@ -484,8 +487,11 @@ class Workspace:
 
         attach(engine, self.config.source, list(customer_columns(engine, self.config.source)))
         catalog = read_source_catalog(engine, self.config.source)
-        with transaction(self._db, "catalog", "the catalog refresh"):
+        # The catalog and a new activity version commit together (store/activity.py).
+        state = self._source_state()
+        with activity_build(self._db, state, self.config.source, "catalog", "the catalog refresh"):
             store_source_catalog(self._db, catalog)
+        attach_activity(self._db, state, self.config.source)
         return {
             "attributes": len(catalog.attributes),
             "events": len(catalog.events),
@@ -641,9 +647,7 @@ class Workspace:
         columns: list[str] | None = None,
     ) -> Any:
         """The customers ``rule`` selects: ``customer_id`` first, then ``columns``
-        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``, or
-        ``output="batches"``: a ``pyarrow.RecordBatchReader`` to read them a batch at a
-        time (on a source, from the engine as they come).
+        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``.
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()
@@ -845,6 +849,7 @@ class Workspace:
 
     # --- clusters ---------------------------------------------------------------------
 
+    @_own_store_only
     def cluster(
         self,
         features: list[str] | None = None,
@@ -860,8 +865,7 @@ class Workspace:
         recency, frequency, monetary, AOV, tenure, activity, email rates, predicted CLV):
         a fixed ``k`` or the best in ``k_range`` (default 3-8, preferring 5-8). The
         result has ``labels`` (customer_id, cluster), ``profiles`` and ``rules``; it is
-        stored as a run (``cluster_runs``). On a source the engine computes the features
-        and keeps everyone's cluster (``labels`` is None; docs/clusters.md, "On a source").
+        stored as a run (``cluster_runs``).
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()

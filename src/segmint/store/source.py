@@ -20,6 +20,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segmint.store.catalog import PROPERTY_COLUMNS_KEY
@@ -56,9 +57,24 @@ def _table(engine: str, name: str) -> str:
     return ".".join(_quote(engine, p) for p in parts)
 
 
-def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class ActivityRows:
+    """A committed version of the activity table (store/activity.py) as the ``profiles``
+    view reads it: ``rows``, SQL a FROM clause can read with ``pid``, ``first_event_at``
+    and ``last_event_at``; ``since``, the latest event time it includes as a literal of
+    the engine (None: the version holds no events, and every event is newer)."""
+
+    rows: str
+    since: str | None
+
+
+def view_statements(
+    source: SourceConfig, attributes: list[str], activity: ActivityRows | None = None
+) -> list[str]:
     """The statements that make the ``profiles`` and ``events`` views of ``source``;
-    ``attributes`` are the customers columns to expose (checked identifiers).
+    ``attributes`` are the customers columns to expose (checked identifiers). With
+    ``activity``, each customer's first and last event come from it and from the events
+    newer than it; without, from an aggregate of all the events.
 
     >>> from segmint.config import SourceConfig
     >>> cfg = SourceConfig(engine="postgres", url="postgresql://u@h/d", customers="shop.people")
@@ -66,10 +82,10 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
     CREATE OR REPLACE TEMP VIEW profiles AS SELECT CAST(c."customer_id" AS TEXT) AS pid,
     CAST(c."customer_id" AS TEXT) AS customer_id, CAST(NULL AS TIMESTAMPTZ) AS created_at,
     a.first_event_at, a.last_event_at, c."country" FROM "shop"."people" c LEFT JOIN
-    (SELECT CAST("customer_id" AS TEXT) AS k, CAST(min("timestamp") AS TIMESTAMPTZ) AS
+    (SELECT CAST("customer_id" AS TEXT) AS pid, CAST(min("timestamp") AS TIMESTAMPTZ) AS
     first_event_at, CAST(max("timestamp") AS TIMESTAMPTZ) AS last_event_at FROM
-    "public"."events" GROUP BY CAST("customer_id" AS TEXT)) a ON a.k = CAST(c."customer_id"
-    AS TEXT) WHERE c."customer_id" IS NOT NULL
+    "public"."events" WHERE "customer_id" IS NOT NULL GROUP BY CAST("customer_id" AS TEXT))
+    a ON a.pid = CAST(c."customer_id" AS TEXT) WHERE c."customer_id" IS NOT NULL
     """
     e = source.engine
     t = _TYPES[e]
@@ -81,29 +97,35 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
         else f"CAST(NULL AS {t['ts']})"
     )
     person = q(source.event_customer_id)
-    people = [
-        f"CAST(c.{cid} AS {t['text']}) AS pid",
-        f"CAST(c.{cid} AS {t['text']}) AS customer_id",
-        f"{created} AS created_at",
-        "a.first_event_at",
-        "a.last_event_at",
-        *[f"c.{q(a)}" for a in attributes if a not in _PEOPLE],
-    ]
+    key = f"CAST(c.{cid} AS {t['text']})"
     # First and last event of each customer, as the embedded store keeps them: the
     # "seen" traits read them, and so does who exists at as_of (a customer without a
-    # creation time exists from their first event). The join is on a unique key, so
-    # PostgreSQL drops it from a query that reads neither column (seen with EXPLAIN);
-    # every rule reads first_event_at for the population, though, so each query
-    # aggregates the events once (docs/sources.md, "Cost").
-    activity = (
-        f"SELECT CAST({person} AS {t['text']}) AS k, CAST(min({q(source.event_time)}) AS "
-        f"{t['ts']}) AS first_event_at, CAST(max({q(source.event_time)}) AS {t['ts']}) AS "
-        f"last_event_at FROM {_table(e, source.events)} GROUP BY CAST({person} AS {t['text']})"
-    )
+    # creation time exists from their first event), so every rule reads first_event_at.
+    # Without an activity version each query aggregates all the events for it
+    # (docs/sources.md, "Cost"); with one it reads the version and aggregates only the
+    # events after its watermark, a filter on the event time that engines prune with.
+    if activity is None:
+        seen = ["a.first_event_at", "a.last_event_at"]
+        joins = f"LEFT JOIN ({activity_query(source)}) a ON a.pid = {key}"
+    else:
+        seen = [
+            "coalesce(a.first_event_at, n.first_event_at) AS first_event_at",
+            "greatest(a.last_event_at, n.last_event_at) AS last_event_at",
+        ]
+        joins = (
+            f"LEFT JOIN {activity.rows} a ON a.pid = {key} "
+            f"LEFT JOIN ({activity_query(source, after=activity.since)}) n ON n.pid = {key}"
+        )
+    people = [
+        f"{key} AS pid",
+        f"{key} AS customer_id",
+        f"{created} AS created_at",
+        *seen,
+        *[f"c.{q(a)}" for a in attributes if a not in _PEOPLE],
+    ]
     profiles = (
         f"CREATE OR REPLACE TEMP VIEW profiles AS SELECT {', '.join(people)} "
-        f"FROM {_table(e, source.customers)} c LEFT JOIN ({activity}) a "
-        f"ON a.k = CAST(c.{cid} AS {t['text']}) WHERE c.{cid} IS NOT NULL"
+        f"FROM {_table(e, source.customers)} c {joins} WHERE c.{cid} IS NOT NULL"
     )
     props = (
         f"CAST({q(source.properties)} AS {t['json']})"
@@ -126,6 +148,36 @@ def view_statements(source: SourceConfig, attributes: list[str]) -> list[str]:
     return [profiles, events]
 
 
+def activity_query(source: SourceConfig, after: str | None = None) -> str:
+    """Each customer's first and last event time (``pid``, ``first_event_at``,
+    ``last_event_at``) over the source's events, or over those later than the instant
+    literal ``after`` (compared with the event-time column as it is, so that an index on
+    it or the files' time statistics can skip the older events)."""
+    e = source.engine
+    t = _TYPES[e]
+    q = _quote_for(e)
+    person, at = q(source.event_customer_id), q(source.event_time)
+    newer = f" AND {at} > {after}" if after is not None else ""
+    return (
+        f"SELECT CAST({person} AS {t['text']}) AS pid, CAST(min({at}) AS {t['ts']}) AS "
+        f"first_event_at, CAST(max({at}) AS {t['ts']}) AS last_event_at FROM "
+        f"{_table(e, source.events)} WHERE {person} IS NOT NULL{newer} "
+        f"GROUP BY CAST({person} AS {t['text']})"
+    )
+
+
+def instant(engine: str, when: datetime) -> str:
+    """A UTC instant as a literal of the engine's timestamp type, with its offset written
+    out (so a Spark session in another time zone reads the same instant).
+
+    >>> from datetime import UTC, datetime
+    >>> instant("postgres", datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=UTC))
+    "CAST('2026-03-01 12:00:00.000005+00:00' AS TIMESTAMPTZ)"
+    """
+    text = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return f"CAST('{text}+00:00' AS {_TYPES[engine]['ts']})"
+
+
 def property_column(name: str) -> str:
     """The events view's column of a property kept as a typed column (prefixed, so that
     a property named ``event`` or ``ts`` cannot take a view column's name)."""
@@ -136,9 +188,15 @@ def _quote_for(engine: str) -> Any:
     return lambda name: _quote(engine, name)
 
 
-def attach(engine: Engine, source: SourceConfig, attributes: list[str]) -> None:
-    """Make the ``profiles`` and ``events`` views in the engine's session."""
-    for statement in view_statements(source, attributes):
+def attach(
+    engine: Engine,
+    source: SourceConfig,
+    attributes: list[str],
+    activity: ActivityRows | None = None,
+) -> None:
+    """Make the ``profiles`` and ``events`` views in the engine's session (reading
+    ``activity`` when given)."""
+    for statement in view_statements(source, attributes, activity):
         engine.run(statement)
 
 

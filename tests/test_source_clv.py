@@ -261,3 +261,31 @@ def test_clv_on_a_spark_source_equals_the_embedded_store(
     finally:
         engine.drop_table("shop_customers")
         engine.drop_table("shop_events")
+
+
+def test_the_fit_sample_is_the_same_whatever_order_the_engine_returns_rows_in() -> None:
+    import numpy as np
+
+    from segmint.traits.models import sample_of
+
+    size = 5000
+    pid = np.array([f"c{i:05d}" for i in range(size)], dtype=object)
+    summary = {"pid": pid, "x": np.arange(size, dtype=np.float64)}
+    shuffled = np.random.default_rng(3).permutation(size)
+    a = sample_of(summary, 1200)
+    b = sample_of({k: v[shuffled] for k, v in summary.items()}, 1200)
+    assert len(a["pid"]) == 1200 and len(set(a["pid"])) == 1200
+    assert sorted(a["pid"]) == sorted(b["pid"])
+    assert dict(zip(a["pid"], a["x"], strict=True)) == dict(zip(b["pid"], b["x"], strict=True))
+    assert sample_of(summary, size) is summary
+
+
+def test_fit_sample_below_1000_is_refused(tmp_path: Path) -> None:
+    from segmint.errors import ConfigError
+
+    segmint.init(tmp_path / "w").close()
+    toml = tmp_path / "w" / "segmint.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace("fit_sample = 1000000", "fit_sample = 10"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[clv\] fit_sample: must be >= 1000, got 10"):
+        segmint.open(tmp_path / "w")

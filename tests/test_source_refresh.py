@@ -28,6 +28,9 @@ SEGMENTS = {
     "recent": "days_since_last_seen <= 30",
     # A reference to a segment refreshed in the same run: a second level.
     "us-shoe-buyers": "in segment us and in segment shoe-buyers",
+    # A CLV trait (from recency alone where the models cannot be fitted, as here): the
+    # fit at each as_of, its predictions on the source.
+    "fading": 'churn_risk = "high"',
 }
 EARLIER = AS_OF - timedelta(days=45)
 
@@ -202,3 +205,66 @@ def test_the_expected_figures_are_not_empty(expected: dict[str, Any]) -> None:
     assert second["us-shoe-buyers"][1] < second["shoe-buyers"][1]
     assert any(both > 0 for _, _, both, _ in expected["pairs"])
     assert all(expected["history"][name] for name in SEGMENTS)
+
+
+@pytest.mark.postgres
+def test_a_segment_whose_query_fails_on_the_source_fails_alone(
+    pg_shop: Any, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared query of a level fails; each segment then runs alone, and only the one
+    whose query fails is marked failed, with the engine's first line."""
+    import ibis
+
+    from segmint.segments import refresh as refresh_module
+
+    original = refresh_module._SourcePlan._expression
+
+    def expression(self: Any, names: list[str]) -> Any:
+        if "broken" in names:
+            return ibis.table({"pid": "string", "s0": "boolean"}, name="no_such_table")
+        return original(self, names)
+
+    monkeypatch.setattr(refresh_module._SourcePlan, "_expression", expression)
+    with _source_workspace(tmp_path / "pg", postgres_url) as ws:
+        ws.refresh_catalog()
+        ws.add_segment("us", SEGMENTS["us"])
+        ws.add_segment("broken", "vip = true")
+        result = ws.refresh(as_of=AS_OF)
+        runs = {r.name: r for r in result.runs}
+        assert runs["us"].status == "ok" and runs["us"].size == 33
+        assert runs["broken"].status == "failed"
+        assert "no_such_table" in str(runs["broken"].error)
+        assert ws.overlap(["us"])[0] == {"us": 33}
+
+
+@pytest.mark.postgres
+def test_members_stream_from_the_source_to_a_file(
+    pg_shop: Any, postgres_url: str, embedded: segmint.Workspace, tmp_path: Path
+) -> None:
+    """``segment members`` writes a source's members as the engine returns them (batches
+    from a server-side cursor), the same file the embedded store writes."""
+    from typer.testing import CliRunner
+
+    from segmint.activation.files import write_members
+    from segmint.cli import app
+
+    root = tmp_path / "pg"
+    _source_workspace(root, postgres_url).close()
+    with segmint.open(root) as ws:
+        ws.refresh_catalog()
+        reader = ws.members('country = "US"', AS_OF, "batches", ["age"])
+        assert reader.schema.names == ["customer_id", "age"]
+        assert sum(b.num_rows for b in reader) == 33
+        empty = ws.members('country = "none"', AS_OF, "batches")
+        assert [b.num_rows for b in empty] == [0]
+    runner = CliRunner()
+    args = ["segment", "members", "--rule", 'country = "US"', "--as-of", AS_OF.isoformat()]
+    for fmt in ("csv", "jsonl", "parquet"):
+        got, want = tmp_path / f"source.{fmt}", tmp_path / f"embedded.{fmt}"
+        done = runner.invoke(app, ["-w", str(root), *args, "--format", fmt, "-o", str(got)])
+        assert done.exit_code == 0, done.output
+        assert "wrote 33 members" in done.output
+        # The embedded workspace is open in this process: its stream, the same writer.
+        stream = embedded.members('country = "US"', AS_OF, "batches")
+        assert write_members(stream, fmt, want, sys.stdout) == 33
+        assert got.read_bytes() == want.read_bytes(), fmt

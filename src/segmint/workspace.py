@@ -647,7 +647,9 @@ class Workspace:
         columns: list[str] | None = None,
     ) -> Any:
         """The customers ``rule`` selects: ``customer_id`` first, then ``columns``
-        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``.
+        (attribute names), as an Arrow table, or ``output="pandas"``/``"polars"``, or
+        ``output="batches"``: a ``pyarrow.RecordBatchReader`` to read them a batch at a
+        time (on a source, from the engine as they come).
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()
@@ -849,7 +851,6 @@ class Workspace:
 
     # --- clusters ---------------------------------------------------------------------
 
-    @_own_store_only
     def cluster(
         self,
         features: list[str] | None = None,
@@ -865,7 +866,8 @@ class Workspace:
         recency, frequency, monetary, AOV, tenure, activity, email rates, predicted CLV):
         a fixed ``k`` or the best in ``k_range`` (default 3-8, preferring 5-8). The
         result has ``labels`` (customer_id, cluster), ``profiles`` and ``rules``; it is
-        stored as a run (``cluster_runs``).
+        stored as a run (``cluster_runs``). On a source the engine computes the features
+        and keeps everyone's cluster (``labels`` is None; docs/clusters.md, "On a source").
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()

@@ -75,6 +75,9 @@ def test_batches_of_ten_thousand_rows_come_in_order(engine: Engine) -> None:
     assert sum(b.num_rows for b in batches) == 10_000
     got = [n for b in batches for n in b.column("n").to_pylist()]
     assert got == list(range(9_999, -1, -1))
+    # An empty result is one empty batch: its schema is known all the same.
+    none = list(engine.batches(t.filter(t.n < 0).select(m=t.n * 2), rows=3_000))
+    assert [(b.num_rows, b.schema.names) for b in none] == [(0, ["m"])]
     engine.drop_table("numbers_t")
 
 

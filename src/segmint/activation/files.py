@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -17,8 +18,11 @@ FORMATS = ("csv", "parquet", "jsonl")
 BATCH_ROWS = 65_536
 
 
-def write_members(table: pa.Table, fmt: str, out: Path | None, stdout: IO[str]) -> None:
-    """Write ``table`` to ``out`` (atomically) or, for csv/jsonl, to ``stdout``."""
+def write_members(
+    table: pa.Table | pa.RecordBatchReader, fmt: str, out: Path | None, stdout: IO[str]
+) -> int:
+    """Write ``table`` (a table, or a stream of batches written as they come) to ``out``
+    (atomically) or, for csv/jsonl, to ``stdout``; the number of rows written."""
     if fmt not in FORMATS:
         raise ArgumentError(
             f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}", "--format"
@@ -26,34 +30,54 @@ def write_members(table: pa.Table, fmt: str, out: Path | None, stdout: IO[str]) 
     if out is None:
         if fmt == "parquet":
             raise ArgumentError("--format parquet needs --out FILE (Parquet is binary)", "--out")
-        _write_text(table, fmt, stdout)
-        return
+        return _write_text(table.schema.names, _batches(table), fmt, stdout)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            pq.write_table(table, tmp)
+            rows = 0
+            with pq.ParquetWriter(tmp, table.schema) as writer:
+                for batch in _batches(table):
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
         else:
             with tmp.open("w", encoding="utf-8", newline="") as handle:
-                _write_text(table, fmt, handle)
+                rows = _write_text(table.schema.names, _batches(table), fmt, handle)
         os.replace(tmp, out)
-    except OSError as exc:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        raise ArgumentError(f"cannot write {out}: {exc.strerror}", "--out") from None
+        if isinstance(exc, OSError):
+            raise ArgumentError(f"cannot write {out}: {exc.strerror}", "--out") from None
+        raise
+    return rows
 
 
-def _write_text(table: pa.Table, fmt: str, stream: IO[str]) -> None:
+def _batches(table: pa.Table | pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The batches of a table (at most BATCH_ROWS rows each) or of a stream."""
+    import pyarrow as pa
+
+    if isinstance(table, pa.Table):
+        yield from table.to_batches(max_chunksize=BATCH_ROWS)
+    else:
+        yield from table
+
+
+def _write_text(
+    names: list[str], batches: Iterator[pa.RecordBatch], fmt: str, stream: IO[str]
+) -> int:
     if fmt == "csv":
-        _write_csv(table, stream)
-        return
+        return _write_csv(names, batches, stream)
     # JSON Lines row by row, a batch at a time so memory stays bounded.
-    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+    rows = 0
+    for batch in batches:
         for row in batch.to_pylist():
             stream.write(json.dumps(row, default=_json_value, ensure_ascii=False) + "\n")
+        rows += batch.num_rows
+    return rows
 
 
-def _write_csv(table: pa.Table, stream: IO[str]) -> None:
+def _write_csv(names: list[str], batches: Iterator[pa.RecordBatch], stream: IO[str]) -> int:
     """CSV, quoting only where needed: every column is turned into text by Arrow
     (timestamps as ISO 8601 ``...T10:11:12.000000Z``, lists as JSON arrays, missing as an
     empty cell), then the csv module writes the rows a batch at a time."""
@@ -63,8 +87,10 @@ def _write_csv(table: pa.Table, stream: IO[str]) -> None:
     import pyarrow.compute as pc
 
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(table.column_names)
-    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+    writer.writerow(names)
+    rows = 0
+    for batch in batches:
+        rows += batch.num_rows
         cells = []
         for column in batch.columns:
             kind = column.type
@@ -80,6 +106,7 @@ def _write_csv(table: pa.Table, stream: IO[str]) -> None:
                 column = column.cast(pa.string())
             cells.append(pc.fill_null(column, "").to_pylist())
         writer.writerows(zip(*cells, strict=True))
+    return rows
 
 
 def _iso(column: Any) -> Any:

@@ -219,9 +219,9 @@ def members(
     def action() -> Any:
         with _open(read_only=True) as ws:
             when = instant(as_of)
-            table = ws.members(_pick_rule(ws, name, rule, rule_file), when, "arrow", wanted)
-            write_members(table, format.value, out, sys.stdout)
-            return table.num_rows
+            # A stream of batches: a long member list is written as it comes.
+            stream = ws.members(_pick_rule(ws, name, rule, rule_file), when, "batches", wanted)
+            return write_members(stream, format.value, out, sys.stdout)
 
     rows = run(action)
     if out is not None:

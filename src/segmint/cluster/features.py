@@ -119,12 +119,14 @@ def needs_orders(features: list[Feature]) -> bool:
     return any(f.name in ORDER_TRAITS for f in features)
 
 
-def fill(frame: pd.DataFrame, features: list[Feature]) -> dict[str, int]:
+def fill(
+    frame: pd.DataFrame, features: list[Feature], medians: dict[str, float] | None = None
+) -> dict[str, int]:
     """Fill missing values in place (see the module docstring); the count filled per
-    feature."""
-    import numpy as np
-
+    feature. The medians are ``frame``'s own, or ``medians`` (:func:`fill_medians` of a
+    sample) when ``frame`` is one batch of many."""
     filled: dict[str, int] = {}
+    given = medians if medians is not None else fill_medians(frame, features)
     for f in features:
         column = frame[f.name]
         missing = int(column.isna().sum())
@@ -133,15 +135,31 @@ def fill(frame: pd.DataFrame, features: list[Feature]) -> dict[str, int]:
         filled[f.name] = missing
         if f.category:
             frame[f.name] = column.astype(object).where(column.notna(), "(missing)")
-        elif f.name == "days_since_last_order" and "tenure_days" in frame:
-            values = column.astype("float64").fillna(frame["tenure_days"].astype("float64"))
-            frame[f.name] = values.fillna(np.nanmedian(values) if values.notna().any() else 0.0)
         elif f.name in ZERO_WHEN_MISSING:
             frame[f.name] = column.astype("float64").fillna(0.0)
         else:
-            values = column.astype("float64")
-            frame[f.name] = values.fillna(values.median() if values.notna().any() else 0.0)
+            frame[f.name] = _by_tenure(frame, f.name).fillna(given.get(f.name, 0.0))
     return filled
+
+
+def fill_medians(frame: pd.DataFrame, features: list[Feature]) -> dict[str, float]:
+    """The median each number that is not filled with 0 is filled with (after
+    ``days_since_last_order`` took ``tenure_days``): 0 when it has no value at all."""
+    medians: dict[str, float] = {}
+    for f in features:
+        if f.category or f.name in ZERO_WHEN_MISSING:
+            continue
+        values = _by_tenure(frame, f.name)
+        medians[f.name] = float(values.median()) if values.notna().any() else 0.0
+    return medians
+
+
+def _by_tenure(frame: pd.DataFrame, name: str) -> pd.Series[float]:
+    """A number as floats; recency without an order is the tenure (the module docstring)."""
+    values = frame[name].astype("float64")
+    if name == "days_since_last_order" and "tenure_days" in frame:
+        values = values.fillna(frame["tenure_days"].astype("float64"))
+    return values
 
 
 @dataclass

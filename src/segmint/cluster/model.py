@@ -193,7 +193,14 @@ def by_size(labels: np.ndarray, k: int) -> np.ndarray:
     """Relabel so cluster 0 is the largest (ties by the old label): stable, readable ids."""
     import numpy as np
 
-    sizes = np.bincount(labels, minlength=k)
+    return by_sizes(np.bincount(labels, minlength=k))
+
+
+def by_sizes(sizes: np.ndarray) -> np.ndarray:
+    """:func:`by_size` from the size of each label (``sizes[label]``)."""
+    import numpy as np
+
+    k = len(sizes)
     order = sorted(range(k), key=lambda c: (-sizes[c], c))
     mapping = np.empty(k, dtype="int32")
     for new, old in enumerate(order):

@@ -68,7 +68,8 @@ class Engine(ABC):
         self, query: Query, params: Params | None = None, rows: int = 1_000_000
     ) -> Iterator[pa.RecordBatch]:
         """The result of ``query`` in Arrow batches of at most ``rows`` rows, for results
-        too large to hold at once."""
+        too large to hold at once; at least one batch (empty when the result is), so the
+        schema is always known."""
 
     @abstractmethod
     def run(self, statement: str) -> None:

@@ -61,8 +61,15 @@ class DuckDBEngine(Engine):
     def batches(
         self, query: Query, params: Params | None = None, rows: int = 1_000_000
     ) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
         reader = self.execute(query, params).arrow(rows)
-        yield from reader
+        empty = True
+        for batch in reader:
+            empty = False
+            yield batch
+        if empty:
+            yield pa.RecordBatch.from_pylist([], schema=reader.schema)
 
     def scalar(self, query: Query, params: Params | None = None) -> object:
         row = self.execute(query, params).fetchone()

@@ -107,6 +107,8 @@ class PostgresEngine(Engine):
             cur.itersize = rows
             cur.execute(text)
             names, oids = _columns(cur)
+            chunk = cur.fetchmany(rows)
+            yield _batch(chunk, names, oids)
             while chunk := cur.fetchmany(rows):
                 yield _batch(chunk, names, oids)
 

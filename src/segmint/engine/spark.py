@@ -112,7 +112,11 @@ class SparkEngine(Engine):
         batches: memory holds the whole result once, in Arrow's compact form. The
         alternative, ``toLocalIterator``, holds one partition at a time but turns every
         value into a Python object (far slower, and timestamps into naive local times)."""
-        yield from self.to_arrow(query, params).to_batches(max_chunksize=rows)
+        import pyarrow as pa
+
+        table = self.to_arrow(query, params)
+        batches = table.to_batches(max_chunksize=rows)
+        yield from batches or [pa.RecordBatch.from_pylist([], schema=table.schema)]
 
     def _is_view(self, name: str) -> bool:
         return any(t.name == name and t.isTemporary for t in self.spark.catalog.listTables())

@@ -49,9 +49,12 @@ def people_table() -> ir.Table:
     return ibis.table(PEOPLE_COLUMNS, name="profiles")
 
 
-def events_table(property_columns: dict[str, str] | None = None) -> ir.Table:
+def events_table(
+    property_columns: dict[str, str] | None = None, event_day: bool = False
+) -> ir.Table:
     """The events table; ``property_columns`` (column -> logical type) are properties kept
-    as typed columns beside the JSON (a source's typed columns, docs/sources.md)."""
+    as typed columns beside the JSON (a source's typed columns, docs/sources.md), and
+    ``event_day`` the date a source's events are partitioned by."""
     import ibis
 
     schema = {
@@ -63,6 +66,8 @@ def events_table(property_columns: dict[str, str] | None = None) -> ir.Table:
     }
     for column, kind in (property_columns or {}).items():
         schema[column] = IBIS_TYPES[kind]
+    if event_day:
+        schema["event_day"] = "date"
     return ibis.table(schema, name="events")
 
 

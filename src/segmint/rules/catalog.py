@@ -43,6 +43,8 @@ class Catalog:
     traits: TraitSettings = field(default_factory=TraitSettings)
     # Properties kept as typed columns of the events table: name -> column.
     property_columns: Mapping[str, str] = field(default_factory=dict)
+    # The events have an ``event_day`` column (a source's partition date) to prune by.
+    event_day: bool = False
 
     def property_type(self, prop: str) -> str | None:
         return "float" if prop == REVENUE else self.properties.get(prop)
@@ -91,4 +93,5 @@ def read_catalog(
         segments if segments is not None else {},
         traits if traits is not None else TraitSettings(),
         rows.property_columns,
+        rows.event_day,
     )

@@ -294,7 +294,9 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
     """Per scan (event name, or event name and window): one pruned scan of ``events``
     and one ``GROUP BY pid`` of its measures, by measure column. The scan keeps rows
     that match at least one condition, so the aggregate only sees rows that count."""
-    events = events_table(m.catalog.typed_property_columns())
+    import ibis
+
+    events = events_table(m.catalog.typed_property_columns(), m.catalog.event_day)
     tables = {}
     for scan in m.scans.values():
         clock = m.clock
@@ -302,9 +304,17 @@ def measure_tables(m: Measures) -> dict[str, ir.Table]:
         # OR of the conditions keeps only rows that count for at least one of them.
         terms = [events.event == scan.event]
         lows = [s.low for s in scan.spans if s.low is not None]
+        latest = clock.latest([s.high for s in scan.spans])
         if len(lows) == len(scan.spans):
-            terms.append(events.ts >= clock.earliest(lows))
-        terms.append(events.ts <= clock.latest([s.high for s in scan.spans]))
+            earliest = clock.earliest(lows)
+            terms.append(events.ts >= earliest)
+            if m.catalog.event_day:
+                terms.append(events.event_day >= earliest.date() - ibis.interval(days=1))
+        terms.append(events.ts <= latest)
+        if m.catalog.event_day:
+            # The partition date, one day wider each side (a lake partitioned by a local
+            # date): engines skip partitions by it, not by the time (docs/scale.md).
+            terms.append(events.event_day <= latest.date() + ibis.interval(days=1))
         matches = [match(events) for match in scan.matches]
         terms.append(combine(operator.or_, matches))
         rows = events.filter(*terms)
@@ -647,10 +657,20 @@ def check_backend(rule: RuleNode, catalog: Catalog, backend: Backend, path: str 
 
 
 def compile_many(
-    rules: list[RuleNode], catalog: Catalog, as_of: datetime, backend: str = "duckdb"
+    rules: list[RuleNode],
+    catalog: Catalog,
+    as_of: datetime,
+    backend: str = "duckdb",
+    clv: tuple[str, int] | None = None,
 ) -> ir.Table:
-    """Several rules at once (see :meth:`Compiler.many`), instants as literals."""
-    return Compiler(catalog, Clock(as_of.astimezone(UTC)), BACKENDS[backend]).many(rules)
+    """Several rules at once (see :meth:`Compiler.many`), instants as literals; ``clv`` as
+    in :func:`compile_rule`."""
+    clock = Clock(as_of.astimezone(UTC))
+    if clv is not None:
+        clock.clv_table, clock.clv_fit = clv
+    for rule in rules:
+        check_backend(rule, catalog, BACKENDS[backend])
+    return Compiler(catalog, clock, BACKENDS[backend]).many(rules)
 
 
 def compile_many_template(

@@ -8,7 +8,7 @@ same transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from segmint.traits.models import ClvFit
 
 OUTPUTS = ("arrow", "pandas", "polars")
+# Members may also come as a stream of Arrow batches (Evaluator.members).
+STREAM = "batches"
 TEMPLATE_CACHE_SIZE = 256
 # Compiled rules by (rule, catalog fingerprint, columns), most recently used last.
 _TEMPLATES: OrderedDict[tuple[Any, ...], tuple[str, dict[str, int]]] = OrderedDict()
@@ -180,8 +182,16 @@ class Evaluator:
         output: str = "arrow",
         columns: list[str] | None = None,
     ) -> Any:
-        check_output(output)
+        """The members of ``rule``: an Arrow table, pandas or polars frame, or with
+        ``output="batches"`` a ``pyarrow.RecordBatchReader`` that yields them a batch at a
+        time (a server-side cursor on PostgreSQL, DuckDB's own stream), for member lists
+        too large to hold at once."""
         wanted = ("customer_id", *(columns or []))
+        if output == STREAM:
+            if self.source is not None:
+                return _reader(self.source.batches(self.source_query(rule, as_of, wanted)))
+            return self.run(rule, as_of, wanted).arrow()
+        check_output(output)
         if self.source is not None:
             return convert_output(self.run_on_source(rule, as_of, wanted), output)
         result = self.run(rule, as_of, wanted).arrow().read_all()
@@ -193,6 +203,13 @@ class Evaluator:
         """Run a rule on the source engine: compiled with its instants as literals (the
         source takes no parameters) for the engine's dialect, refused first with the node
         path when it uses what the engine lacks. Its count when ``columns`` is empty."""
+        assert self.source is not None
+        return self.source.to_arrow(self.source_query(rule, as_of, columns))
+
+    def source_query(
+        self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]
+    ) -> ir.Expr:
+        """The expression :meth:`run_on_source` runs."""
         from segmint.engine.clock import Clock
         from segmint.rules.compile import compile_rule, inline_segments
 
@@ -202,17 +219,21 @@ class Evaluator:
         # A rule or column on the CLV traits reads the fit at ``when`` (found or fitted
         # here, its predictions on the source), and no other.
         self.prepare_traits(prepared, columns, when)
-        found = self._fits.get(when)
-        clv = None if found is None else (found.table, found.fit_id)
+        clv = self.source_fit(when)
         tree = inline_segments(prepared, self.catalog)
         members = compile_rule(tree, self.catalog, when, self.source.name, clv)
         if not columns:
-            return self.source.to_arrow(members.count())
+            return members.count()
         clock = Clock(when)
         if clv is not None:
             clock.clv_table, clock.clv_fit = clv
-        expr = self.with_columns(members, list(columns[1:]), clock)
-        return self.source.to_arrow(expr)
+        return self.with_columns(members, list(columns[1:]), clock)
+
+    def source_fit(self, when: datetime) -> tuple[str, int] | None:
+        """The table and id of the CLV fit at ``when`` found by :meth:`prepare_traits`
+        (None when no rule at ``when`` needed one)."""
+        found = self._fits.get(when)
+        return None if found is None else (found.table, found.fit_id)
 
     def flags(self, rules: list[Any], as_of: datetime | str | None = None) -> Any:
         """``customer_id`` and one boolean ``s0``, ``s1``, ... per rule for everyone at
@@ -432,6 +453,17 @@ class Evaluator:
 
             return stored_source_fit(self.con, self.state, when, self.catalog.traits) is None
         return stored_fit(self.con, when, self.catalog.traits) is None
+
+
+def _reader(batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
+    """A reader over an engine's ``batches``, its schema taken from the first (an engine
+    yields at least one, empty when the result is)."""
+    import itertools
+
+    import pyarrow as pa
+
+    first = next(batches)
+    return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
 
 
 def _cached(

@@ -344,15 +344,14 @@ class _SourcePlan(_Plan):
         try:
             evaluate_into(self.state, "_eval", self._expression(names))
             self.results = {name: ("_eval", f"s{i}") for i, name in enumerate(names)}
-        except Exception as exc:  # the engine's own error types differ (psycopg, Spark)
-            if isinstance(exc, SegmintError):
-                raise
+        except Exception:  # the engine's own error types differ (psycopg, Spark)
             for i, name in enumerate(names):
                 try:
                     evaluate_into(self.state, f"_one_{i}", self._expression([name]))
+                except SegmintError as alone:  # e.g. a feature the engine lacks
+                    self.fail(name, str(alone))
+                    continue
                 except Exception as alone:
-                    if isinstance(alone, SegmintError):
-                        raise
                     self.fail(name, f"query failed: {_first_line(alone)}")
                     continue
                 self.results[name] = (f"_one_{i}", "s0")
@@ -363,7 +362,8 @@ class _SourcePlan(_Plan):
         catalog = self.evaluator.catalog
         stored = frozenset(self.runs_ok())
         rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
-        return compile_many(rules, catalog, self.as_of, self.state.engine.name)
+        clv = self.evaluator.source_fit(self.as_of)
+        return compile_many(rules, catalog, self.as_of, self.state.engine.name, clv)
 
     def store(self, names: list[str], refresh_id: int) -> None:
         from segmint.store.source_segments import gather_level, show_new_members

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 # The meta key that holds the properties kept as typed events columns (JSON name -> column).
 PROPERTY_COLUMNS_KEY = "property_columns"
+# The meta key set when a source's events view has an ``event_day`` column (its partition
+# date, ``[source] event_date``), which rules test next to the event time.
+EVENT_DAY_KEY = "event_day"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class CatalogRows:
     usage: list[tuple[str, str]]
     # Properties kept as typed events columns (a source's, store/source.py): name -> column.
     property_columns: dict[str, str] = field(default_factory=dict)
+    # Whether the events have an ``event_day`` column to prune by.
+    event_day: bool = False
 
 
 def read_catalog_rows(con: duckdb.DuckDBPyConnection) -> CatalogRows:
@@ -55,7 +60,8 @@ def read_catalog_rows(con: duckdb.DuckDBPyConnection) -> CatalogRows:
     ]
     row = con.execute("SELECT value FROM meta WHERE key = ?", [PROPERTY_COLUMNS_KEY]).fetchone()
     columns = {str(k): str(v) for k, v in json.loads(row[0]).items()} if row else {}
-    return CatalogRows(attributes, events, properties, usage, columns)
+    day = con.execute("SELECT 1 FROM meta WHERE key = ?", [EVENT_DAY_KEY]).fetchone()
+    return CatalogRows(attributes, events, properties, usage, columns, day is not None)
 
 
 def attribute_columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:

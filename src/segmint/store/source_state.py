@@ -39,6 +39,8 @@ TABLES: dict[str, dict[str, str]] = {
     "segment_changes": {"name": "text", "pid": "text", "change": "text", "as_of": "ts"},
     # Each customer's first and last event (version: the build number).
     "activity": {"pid": "text", "first_event_at": "ts", "last_event_at": "ts"},
+    # Each customer's cluster in a cluster run (version: the run id).
+    "cluster_members": {"pid": "text", "cluster": "int"},
     # The CLV predictions per buyer of a fit (version: the fit id, kept in ``fit_id`` too,
     # the column compiled rules filter on, as on the workspace's store).
     "clv_predictions": {

@@ -201,6 +201,17 @@ def test_clv_on_a_postgres_source_equals_the_embedded_store(
             assert [(r["v"], r["lo"], r["hi"]) for r in versions] == [(1, 1, 1), (2, 2, 2)]
             assert ws.predictions_stored("p_alive < 0.5", AS_OF)
             assert not ws.predictions_stored("p_alive < 0.5", AS_OF + timedelta(days=1))
+            # segment sql names the stored table and the fit, not the session's view of
+            # it, and selects the members the rule selects (run where the profiles and
+            # events views are: segmint's session).
+            for when in (AS_OF, EARLIER):
+                sql = ws.sql('value_tier = "high" or p_alive < 0.3', when)
+                assert '"clv_pg"."clv_predictions"' in sql and "segmint_clv_v" not in sql
+                session = ws._source_engine()
+                assert session is not None
+                printed = session.to_arrow(sql).column("customer_id").to_pylist()
+                members = ws.members('value_tier = "high" or p_alive < 0.3', as_of=when)
+                assert sorted(printed) == members.column("customer_id").to_pylist()
     finally:
         engine.run("DROP TABLE IF EXISTS shop_customers CASCADE")
         engine.run("DROP TABLE IF EXISTS shop_events CASCADE")

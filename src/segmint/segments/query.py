@@ -434,6 +434,11 @@ class Evaluator:
             # (an error only where the rule is run: prepare_traits).
             found = self.fit_at(when, store=True)
             clv = (found.table, found.fit_id)
+            if self.state is not None and found.stored:
+                from segmint.store.source_clv import printed_table
+
+                # Not the session's view of the fit: its table, where one can name it.
+                clv = (printed_table(self.state, dialect) or found.table, found.fit_id)
         expr = compile_rule(tree, self.catalog, when, dialect, clv)
         return render_sql(expr.select("customer_id"), dialect)
 

@@ -75,6 +75,15 @@ def attach_version(state: SourceState, fit_id: int) -> str:
     return view
 
 
+def printed_table(state: SourceState, dialect: str) -> str | None:
+    """The stored predictions as SQL printed for ``dialect`` names them outside segmint's
+    session (``schema.clv_predictions`` on PostgreSQL, with every fit's rows, which the
+    SQL filters by ``fit_id``); None where they have no table name (Spark's Parquet)."""
+    if state.engine.name != "postgres" or dialect != "postgres":
+        return None
+    return f"{state.schema}.{TABLE}"
+
+
 def session_table(fit_id: int) -> str:
     """The temporary table of session fit ``fit_id`` (a negative id)."""
     return f"segmint_clv_session_{-int(fit_id)}"

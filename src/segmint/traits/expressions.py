@@ -92,9 +92,11 @@ class TraitSettings:
 
 
 def clv_table(clock: Clock) -> ir.Table:
-    """The CLV predictions per buyer of the fit at the clock's as_of."""
+    """The CLV predictions per buyer of the fit at the clock's as_of (``clock.clv_table``
+    a table name, or ``schema.table``)."""
     import ibis
 
+    database, _, name = clock.clv_table.rpartition(".")
     t = ibis.table(
         {
             "fit_id": "int32",
@@ -103,7 +105,8 @@ def clv_table(clock: Clock) -> ir.Table:
             "predicted_orders_365d": "float64",
             "predicted_clv_365d": "float64",
         },
-        name=clock.clv_table,
+        name=name,
+        database=database or None,
     )
     return t.filter(t.fit_id == clock.clv_fit_id()).drop("fit_id")
 

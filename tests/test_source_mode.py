@@ -266,7 +266,7 @@ def _source_workspace(
 
 def _check_same_counts(source_ws: segmint.Workspace, embedded: segmint.Workspace) -> None:
     found = source_ws.refresh_catalog()
-    assert found == {"attributes": 5, "events": 2, "properties": 5}
+    assert found == {"attributes": 6, "events": 2, "properties": 5}
     # The catalog refresh built the activity table, and the rules below read it.
     built = committed_activity(db(source_ws))
     assert built is not None and built.watermark is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,9 +27,24 @@ MAX_MONEY_SCALE = 4
 # The furthest ahead of a load a timestamp may lie ([ingest] latest_days_ahead): 100 years.
 MAX_DAYS_AHEAD = 36_500
 # Lists that may be empty (no status excluded); every other list needs a value.
-_MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns", "spark_conf"})
+_MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns", "spark_conf", "order_excluded"})
 # Text settings where "" means "none" ([source]: no source engine, no such column).
-_MAY_BE_BLANK = frozenset({"engine", "url", "created_at", "properties", "revenue", "state"})
+_MAY_BE_BLANK = frozenset(
+    {
+        "engine",
+        "url",
+        "created_at",
+        "properties",
+        "revenue",
+        "state",
+        "event_date",
+        "identities",
+        "orders",
+        "order_status",
+        "order_refunded",
+        "order_event",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,24 @@ class SourceConfig:
     property_columns: tuple[str, ...] = ()
     revenue: str = ""  # a numeric column, or ""
     sample_rows: int = 100_000  # events read to find property names and types
+    # The events table's partition date column ("": none): rules test it beside the time.
+    event_date: str = ""
+    # An identity map ("": none): events whose person id is one of its ``identity_id``
+    # values are the customer's in its ``identity_customer_id`` column.
+    identities: str = ""
+    identity_id: str = "anonymous_id"
+    identity_customer_id: str = "customer_id"
+    # An orders table ("": none): each order is a purchase event, as a loaded order is.
+    orders: str = ""
+    order_customer_id: str = "customer_id"
+    order_time: str = "ordered_at"
+    order_total: str = "total"
+    order_status: str = ""  # a column, or "": every order counts
+    order_refunded: str = ""  # a column of the amount refunded, or ""
+    # The event an order counts as ("": the first of [ingest] purchase_events) and the
+    # statuses that are not purchases (empty: [purchases] exclude_statuses).
+    order_event: str = ""
+    order_excluded: tuple[str, ...] = ()
     # Where segmint keeps its own tables on the source (memberships, history, activity,
     # CLV predictions, cluster assignments): a PostgreSQL schema, created when needed...
     schema: str = "segmint"
@@ -352,6 +385,24 @@ revenue = ""
 property_columns = []
 # Events read (the latest by time) to find property names and types for the catalog.
 sample_rows = 100000
+# The events table's partition date column, if it has one: rules then skip partitions.
+event_date = ""
+# An identity map: events whose person id is an identity_id there belong to the customer
+# in identity_customer_id (for events keyed by an anonymous id or an alias).
+identities = ""
+identity_id = "anonymous_id"
+identity_customer_id = "customer_id"
+# An orders table: each order is a purchase event (order_event, by default the first of
+# [ingest] purchase_events) with revenue = total - refunded; orders whose status is in
+# order_excluded (by default [purchases] exclude_statuses), or refunded in full, are not.
+orders = ""
+order_customer_id = "customer_id"
+order_time = "ordered_at"
+order_total = "total"
+order_status = ""
+order_refunded = ""
+order_event = ""
+order_excluded = []
 # Where segmint writes its own tables on the source (memberships, history, activity,
 # CLV predictions, cluster assignments): a PostgreSQL schema; on Spark a folder or URI
 # ("": the workspace's source-state/ folder, for local[N] only).
@@ -385,17 +436,27 @@ def _load_config(path: Path) -> Config:
                 f"{path}: unknown section [{name}]{_suggest(name, sections)} "
                 f"(known: {', '.join(sections)})"
             )
+    ingest = _check_ingest(path, _section(path, raw, "ingest", IngestConfig))
+    purchases = _section(path, raw, "purchases", PurchasesConfig)
+    source = _check_source(path, _section(path, raw, "source", SourceConfig))
+    # A source's orders count as the first purchase event and skip the excluded statuses
+    # of [ingest] and [purchases], unless [source] names its own.
+    source = replace(
+        source,
+        order_event=source.order_event or ingest.purchase_events[0],
+        order_excluded=source.order_excluded or purchases.exclude_statuses,
+    )
     return Config(
         store=_check_store(path, _section(path, raw, "store", StoreConfig)),
-        ingest=_check_ingest(path, _section(path, raw, "ingest", IngestConfig)),
+        ingest=ingest,
         money=_check_money(path, _section(path, raw, "money", MoneyConfig)),
-        purchases=_section(path, raw, "purchases", PurchasesConfig),
+        purchases=purchases,
         traits=_section(path, raw, "traits", TraitsConfig),
         lifecycle=_check_lifecycle(path, _section(path, raw, "lifecycle", LifecycleConfig)),
         rfm=_check_rfm(path, _section(path, raw, "rfm", RfmConfig)),
         clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
         quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
-        source=_check_source(path, _section(path, raw, "source", SourceConfig)),
+        source=source,
     )
 
 
@@ -416,7 +477,24 @@ def _check_source(path: Path, c: SourceConfig) -> SourceConfig:
         "event_name": c.event_name,
         "event_time": c.event_time,
     }
-    optional = {"created_at": c.created_at, "properties": c.properties, "revenue": c.revenue}
+    optional = {
+        "created_at": c.created_at,
+        "properties": c.properties,
+        "revenue": c.revenue,
+        "event_date": c.event_date,
+        "identities": c.identities,
+        "orders": c.orders,
+        "order_status": c.order_status,
+        "order_refunded": c.order_refunded,
+    }
+    if c.identities:
+        names |= {"identity_id": c.identity_id, "identity_customer_id": c.identity_customer_id}
+    if c.orders:
+        names |= {
+            "order_customer_id": c.order_customer_id,
+            "order_time": c.order_time,
+            "order_total": c.order_total,
+        }
     for key, value in [*names.items(), *optional.items()]:
         if (value or key in names) and not _SOURCE_NAME.fullmatch(value):
             raise ConfigError(

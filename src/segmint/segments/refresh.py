@@ -105,6 +105,12 @@ def refresh(
     if not chosen:
         # No saved (or active) segments: nothing to evaluate, and nothing is recorded.
         return RefreshResult(0, when, time.perf_counter() - started)
+    if ctx.source_state is not None:
+        from segmint.store.activity import ensure_activity
+
+        # Each customer's first and last event, fresh for this refresh's queries
+        # (store/activity.py); committed on its own, before the refresh's transaction.
+        ensure_activity(ctx.con, ctx.source_state(), ctx.config.source)
     plan = (
         _Plan(ctx.evaluator(), ctx.segments, chosen, retired, when)
         if ctx.source_state is None

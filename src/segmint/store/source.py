@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from segmint.store.catalog import PROPERTY_COLUMNS_KEY
+from segmint.store.catalog import EVENT_DAY_KEY, PROPERTY_COLUMNS_KEY
 
 if TYPE_CHECKING:
     import duckdb
@@ -82,10 +82,12 @@ def view_statements(
     CREATE OR REPLACE TEMP VIEW profiles AS SELECT CAST(c."customer_id" AS TEXT) AS pid,
     CAST(c."customer_id" AS TEXT) AS customer_id, CAST(NULL AS TIMESTAMPTZ) AS created_at,
     a.first_event_at, a.last_event_at, c."country" FROM "shop"."people" c LEFT JOIN
-    (SELECT CAST("customer_id" AS TEXT) AS pid, CAST(min("timestamp") AS TIMESTAMPTZ) AS
-    first_event_at, CAST(max("timestamp") AS TIMESTAMPTZ) AS last_event_at FROM
-    "public"."events" WHERE "customer_id" IS NOT NULL GROUP BY CAST("customer_id" AS TEXT))
-    a ON a.pid = CAST(c."customer_id" AS TEXT) WHERE c."customer_id" IS NOT NULL
+    (SELECT pid, CAST(min(ts) AS TIMESTAMPTZ) AS first_event_at, CAST(max(ts) AS
+    TIMESTAMPTZ) AS last_event_at FROM (SELECT CAST(x."customer_id" AS TEXT) AS pid,
+    CAST(x."event" AS TEXT) AS event, CAST(x."timestamp" AS TIMESTAMPTZ) AS ts, CAST(NULL
+    AS NUMERIC(18, 4)) AS revenue, CAST(x."properties" AS JSONB) AS properties FROM
+    "public"."events" x WHERE x."customer_id" IS NOT NULL) r GROUP BY pid) a ON a.pid =
+    CAST(c."customer_id" AS TEXT) WHERE c."customer_id" IS NOT NULL
     """
     e = source.engine
     t = _TYPES[e]
@@ -96,7 +98,6 @@ def view_statements(
         if source.created_at
         else f"CAST(NULL AS {t['ts']})"
     )
-    person = q(source.event_customer_id)
     key = f"CAST(c.{cid} AS {t['text']})"
     # First and last event of each customer, as the embedded store keeps them: the
     # "seen" traits read them, and so does who exists at as_of (a customer without a
@@ -127,25 +128,7 @@ def view_statements(
         f"CREATE OR REPLACE TEMP VIEW profiles AS SELECT {', '.join(people)} "
         f"FROM {_table(e, source.customers)} c {joins} WHERE c.{cid} IS NOT NULL"
     )
-    props = (
-        f"CAST({q(source.properties)} AS {t['json']})"
-        if source.properties
-        else f"CAST(NULL AS {t['json']})"
-    )
-    revenue = (
-        f"CAST({q(source.revenue)} AS {t['money']})"
-        if source.revenue
-        else f"CAST(NULL AS {t['money']})"
-    )
-    typed = "".join(f", {q(c)} AS {q(property_column(c))}" for c in source.property_columns)
-    events = (
-        "CREATE OR REPLACE TEMP VIEW events AS SELECT "
-        f"CAST({person} AS {t['text']}) AS pid, CAST({q(source.event_name)} AS {t['text']}) "
-        f"AS event, CAST({q(source.event_time)} AS {t['ts']}) AS ts, {revenue} AS revenue, "
-        f"{props} AS properties{typed} FROM {_table(e, source.events)} "
-        f"WHERE {person} IS NOT NULL"
-    )
-    return [profiles, events]
+    return [profiles, f"CREATE OR REPLACE TEMP VIEW events AS {event_rows(source)}"]
 
 
 def activity_query(source: SourceConfig, after: str | None = None) -> str:
@@ -153,17 +136,107 @@ def activity_query(source: SourceConfig, after: str | None = None) -> str:
     ``last_event_at``) over the source's events, or over those later than the instant
     literal ``after`` (compared with the event-time column as it is, so that an index on
     it or the files' time statistics can skip the older events)."""
+    t = _TYPES[source.engine]
+    return (
+        f"SELECT pid, CAST(min(ts) AS {t['ts']}) AS first_event_at, CAST(max(ts) AS "
+        f"{t['ts']}) AS last_event_at FROM ({event_rows(source, after)}) r GROUP BY pid"
+    )
+
+
+def event_rows(source: SourceConfig, after: str | None = None) -> str:
+    """The source's events with segmint's column names (pid, event, ts, revenue,
+    properties, the typed ``p_NAME`` columns, ``event_day`` with ``[source] event_date``):
+    the events table, each person id mapped through the identity map when there is one,
+    and the orders table's purchases when there is one. ``after`` (an instant literal)
+    keeps the later rows only, tested on each table's own time column so that an index or
+    the files' statistics skip the rest."""
     e = source.engine
     t = _TYPES[e]
     q = _quote_for(e)
-    person, at = q(source.event_customer_id), q(source.event_time)
-    newer = f" AND {at} > {after}" if after is not None else ""
-    return (
-        f"SELECT CAST({person} AS {t['text']}) AS pid, CAST(min({at}) AS {t['ts']}) AS "
-        f"first_event_at, CAST(max({at}) AS {t['ts']}) AS last_event_at FROM "
-        f"{_table(e, source.events)} WHERE {person} IS NOT NULL{newer} "
-        f"GROUP BY CAST({person} AS {t['text']})"
+    person = f"x.{q(source.event_customer_id)}"
+    at = f"x.{q(source.event_time)}"
+    joins = ""
+    if source.identities:
+        # An id the map knows is its customer's; any other is a customer id as it is.
+        joins = (
+            f" LEFT JOIN {_table(e, source.identities)} m ON "
+            f"CAST(m.{q(source.identity_id)} AS {t['text']}) = CAST({person} AS {t['text']})"
+        )
+        person = f"coalesce(CAST(m.{q(source.identity_customer_id)} AS {t['text']}), {person})"
+    props = f"x.{q(source.properties)}" if source.properties else "NULL"
+    revenue = f"x.{q(source.revenue)}" if source.revenue else "NULL"
+    typed = [(f"x.{q(c)}", property_column(c)) for c in source.property_columns]
+    day = f"x.{q(source.event_date)}" if source.event_date else None
+    rows = [
+        _rows(source, person, f"x.{q(source.event_name)}", at, revenue, props, typed, day)
+        + f" FROM {_table(e, source.events)} x{joins} WHERE x.{q(source.event_customer_id)} "
+        f"IS NOT NULL" + (f" AND {at} > {after}" if after is not None else "")
+    ]
+    if source.orders:
+        rows.append(_order_rows(source, after))
+    return " UNION ALL ".join(rows)
+
+
+def _rows(
+    source: SourceConfig,
+    person: str,
+    event: str,
+    at: str,
+    revenue: str,
+    props: str,
+    typed: list[tuple[str, str]],
+    day: str | None,
+) -> str:
+    """The SELECT list of one table's rows in the events view's columns and types."""
+    t = _TYPES[source.engine]
+    q = _quote_for(source.engine)
+    columns = [
+        f"CAST({person} AS {t['text']}) AS pid",
+        f"CAST({event} AS {t['text']}) AS event",
+        f"CAST({at} AS {t['ts']}) AS ts",
+        f"CAST({revenue} AS {t['money']}) AS revenue",
+        f"CAST({props} AS {t['json']}) AS properties",
+        *[f"{value} AS {q(column)}" for value, column in typed],
+    ]
+    if source.event_date:
+        # The partition column as it is (a cast would hide it from partition pruning);
+        # the orders' day is their time's.
+        columns.append(f"{day} AS event_day" if day else f"CAST({at} AS DATE) AS event_day")
+    return "SELECT " + ", ".join(columns)
+
+
+def _order_rows(source: SourceConfig, after: str | None) -> str:
+    """The orders that are purchases, as purchase events: revenue is the total less what
+    was refunded; an order with an excluded status, or refunded in full, is not one."""
+    from segmint.engine.sqltext import quote_str
+
+    e = source.engine
+    q = _quote_for(e)
+    at = f"o.{q(source.order_time)}"
+    total = f"o.{q(source.order_total)}"
+    refunded = f"coalesce(o.{q(source.order_refunded)}, 0)" if source.order_refunded else "0"
+    tests = [
+        f"o.{q(source.order_customer_id)} IS NOT NULL",
+        f"NOT ({refunded} > 0 AND {refunded} >= {total})",
+    ]
+    if source.order_status and source.order_excluded:
+        statuses = ", ".join(quote_str(s.lower()) for s in source.order_excluded)
+        status = f"o.{q(source.order_status)}"
+        tests.append(f"({status} IS NULL OR lower({status}) NOT IN ({statuses}))")
+    if after is not None:
+        tests.append(f"{at} > {after}")
+    typed = [("NULL", property_column(c)) for c in source.property_columns]
+    select = _rows(
+        source,
+        f"o.{q(source.order_customer_id)}",
+        quote_str(source.order_event),
+        at,
+        f"{total} - {refunded}",
+        "NULL",
+        typed,
+        None,
     )
+    return f"{select} FROM {_table(e, source.orders)} o WHERE {' AND '.join(tests)}"
 
 
 def instant(engine: str, when: datetime) -> str:
@@ -217,6 +290,8 @@ def customer_columns(engine: Engine, source: SourceConfig) -> dict[str, str]:
     if source.created_at:
         # A rule may name the creation time, as on the embedded store (the view's column).
         found["created_at"] = "timestamp"
+    # And the customer id (a static list of members is a rule on it).
+    found["customer_id"] = "string"
     return found
 
 
@@ -253,6 +328,8 @@ class SourceCatalog:
     usage: list[tuple[str, str]]
     # Properties that are typed events columns: name -> the events view's column.
     property_columns: dict[str, str] = field(default_factory=dict)
+    # Whether the events view has the partition date (``[source] event_date``).
+    event_day: bool = False
 
 
 def read_source_catalog(engine: Engine, source: SourceConfig) -> SourceCatalog:
@@ -287,7 +364,7 @@ def read_source_catalog(engine: Engine, source: SourceConfig) -> SourceCatalog:
         properties = {**properties, **typed}
         usage = sorted({*usage, *found})
     columns = {p: property_column(p) for p in typed}
-    return SourceCatalog(attributes, events, properties, usage, columns)
+    return SourceCatalog(attributes, events, properties, usage, columns, bool(source.event_date))
 
 
 def _typed_property_columns(engine: Engine, source: SourceConfig) -> dict[str, str]:
@@ -359,7 +436,9 @@ def store_source_catalog(con: duckdb.DuckDBPyConnection, catalog: SourceCatalog)
         con.execute("INSERT INTO event_properties VALUES (?, ?, 0)", [prop, kind])
     for event, prop in catalog.usage:
         con.execute("INSERT INTO event_property_usage VALUES (?, ?)", [event, prop])
-    con.execute("DELETE FROM meta WHERE key = ?", [PROPERTY_COLUMNS_KEY])
+    con.execute("DELETE FROM meta WHERE key IN (?, ?)", [PROPERTY_COLUMNS_KEY, EVENT_DAY_KEY])
+    if catalog.event_day:
+        con.execute("INSERT INTO meta VALUES (?, 'true')", [EVENT_DAY_KEY])
     if catalog.property_columns:
         con.execute(
             "INSERT INTO meta VALUES (?, ?)",

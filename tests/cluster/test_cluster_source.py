@@ -26,7 +26,7 @@ import yaml
 
 import segmint
 from segmint.cluster.runs import members
-from segmint.errors import ArgumentError, NotFoundError
+from segmint.errors import NotFoundError
 from segmint.rules.coerce import as_rule
 from segmint.rules.text import to_text
 from tests.conftest import write_jsonl
@@ -198,9 +198,10 @@ def _check_same_run(source_ws: segmint.Workspace, embedded: segmint.Workspace) -
     selected = set(saved_members.column("customer_id").to_pylist())
     hits = len(selected & set(members(source_ctx, got.run_id, 0)))
     assert hits / len(selected) == pytest.approx(got.clusters[0].precision)
-    # A fixed list is a rule on customer_id, which rules on a source cannot name yet.
-    with pytest.raises(ArgumentError, match="save cluster 1 --as rule"):
-        source_ws.save_cluster(got.run_id, 1, "second", kind="static")
+    # A fixed list is a rule on customer_id: the cluster's members, on the source too.
+    source_ws.save_cluster(got.run_id, 1, "second", kind="static")
+    listed = source_ws.members({"segment": "second"}, as_of=AS_OF).column("customer_id")
+    assert sorted(listed.to_pylist()) == sorted(members(source_ctx, got.run_id, 1))
 
 
 def _check_every_customer_once(ws: segmint.Workspace) -> None:

@@ -709,14 +709,6 @@ def as_segment(
         rule: Any = found.rule
         description = f"{note} Rule precision {found.precision:.2f}, recall {found.recall:.2f}."
     else:
-        if ctx.source_state is not None:
-            # The list is a rule on customer_id, which a source's catalog does not hold (its
-            # id column is the person id, not an attribute rules compare).
-            raise ArgumentError(
-                "--as static: a rule on a source cannot compare customer_id yet, so a fixed "
-                f"list of members cannot be evaluated there; save cluster {ident} --as rule",
-                "--as",
-            )
         if found.size > STATIC_LIMIT:
             raise ArgumentError(
                 f"cluster {ident} of run {run_id} has {found.size:,} members; a static list "

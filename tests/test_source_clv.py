@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -124,9 +125,31 @@ def source_tables(root: Path, customers: str, events: str) -> None:
     toml.write_text(text.replace('"shop_events"', f'"{events}"'), encoding="utf-8")
 
 
-def _source(root: Path, source: str, schema: str) -> segmint.Workspace:
+def drop_when_alone(engine: Any, tables: list[str], schema: str) -> None:
+    """Drop the test's tables and the workspace's schema once the workspaces' sessions
+    have ended: a session the server is still ending removes its temporary views, which
+    read these tables, and a DROP beside it can deadlock with it."""
+    for _ in range(200):
+        others = engine.scalar(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        if not others:
+            break
+        time.sleep(0.05)
+    for table in tables:
+        engine.run(f"DROP TABLE IF EXISTS {table} CASCADE")
+    engine.run(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    engine.con.close()
+
+
+def _source(
+    root: Path, source: str, schema: str, tables: tuple[str, str] | None = None
+) -> segmint.Workspace:
     _source_workspace(root, source).close()
     own_schema(root, schema)
+    if tables is not None:
+        source_tables(root, *tables)
     ws = segmint.open(root)
     ws.refresh_catalog()
     return ws
@@ -185,11 +208,15 @@ def test_clv_on_a_postgres_source_equals_the_embedded_store(
 
     engine = connect(postgres_url)
     people, happened = _arrow(shop)
-    engine.create_table("shop_customers", people)
-    engine.create_table("shop_events", happened)
-    engine.run("ALTER TABLE shop_events ALTER COLUMN props TYPE jsonb USING props::jsonb")
+    # Tables of its own: test_source_mode.py's shop tables may be dropped while a session
+    # of this test still ends.
+    engine.create_table("clv_customers", people)
+    engine.create_table("clv_events", happened)
+    engine.run("ALTER TABLE clv_events ALTER COLUMN props TYPE jsonb USING props::jsonb")
     try:
-        with _source(tmp_path / "pg", postgres_url, "clv_pg") as ws:
+        with _source(
+            tmp_path / "pg", postgres_url, "clv_pg", ("clv_customers", "clv_events")
+        ) as ws:
             check_same_clv(ws, embedded)
             # models() stored both fits: the local store names them, the source holds
             # one version each, and the rows of each are that fit's.
@@ -213,10 +240,7 @@ def test_clv_on_a_postgres_source_equals_the_embedded_store(
                 members = ws.members('value_tier = "high" or p_alive < 0.3', as_of=when)
                 assert sorted(printed) == members.column("customer_id").to_pylist()
     finally:
-        engine.run("DROP TABLE IF EXISTS shop_customers CASCADE")
-        engine.run("DROP TABLE IF EXISTS shop_events CASCADE")
-        engine.run("DROP SCHEMA IF EXISTS clv_pg CASCADE")
-        engine.con.close()
+        drop_when_alone(engine, ["clv_customers", "clv_events"], "clv_pg")
 
 
 @pytest.mark.postgres
@@ -247,10 +271,7 @@ def test_a_read_only_source_workspace_keeps_its_fit_in_the_session(
         found = engine.scalar("SELECT to_regclass('clv_ro.clv_predictions') IS NOT NULL")
         assert not found
     finally:
-        engine.run("DROP TABLE IF EXISTS ro_customers CASCADE")
-        engine.run("DROP TABLE IF EXISTS ro_events CASCADE")
-        engine.run("DROP SCHEMA IF EXISTS clv_ro CASCADE")
-        engine.con.close()
+        drop_when_alone(engine, ["ro_customers", "ro_events"], "clv_ro")
 
 
 @pytest.mark.spark

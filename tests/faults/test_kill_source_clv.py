@@ -10,7 +10,13 @@ import pytest
 
 import segmint
 from tests.faults.harness import run
-from tests.test_source_clv import _clv_shop, own_schema, source_tables, stored_fits
+from tests.test_source_clv import (
+    _clv_shop,
+    drop_when_alone,
+    own_schema,
+    source_tables,
+    stored_fits,
+)
 from tests.test_source_mode import AS_OF, _arrow, _source_workspace
 
 
@@ -52,7 +58,4 @@ def test_a_clv_fit_killed_before_its_local_commit_is_never_read(
         top = engine.scalar("SELECT max(predicted_clv_365d) FROM kclv.clv_predictions")
         assert top < 1_000_000
     finally:
-        engine.run("DROP TABLE IF EXISTS kclv_customers CASCADE")
-        engine.run("DROP TABLE IF EXISTS kclv_events CASCADE")
-        engine.run("DROP SCHEMA IF EXISTS kclv CASCADE")
-        engine.con.close()
+        drop_when_alone(engine, ["kclv_customers", "kclv_events"], "kclv")

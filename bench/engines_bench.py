@@ -136,7 +136,7 @@ def hand_written(d: Dialect) -> dict[str, str]:
         "c.email_consent = true",
         d.did("email_opened", 30, "count(*) >= 3"),
         d.did("product_view", 14, "count(*) >= 3", f"{d.prop('category')} = 'electronics'"),
-        "c.device_os = 'android'",  # for "created_at within last 30 days": see RULE_TEXT
+        f"c.created_at > {d.ts(30)}",  # created_at <= as_of: the population test
         d.did("order_completed", 90, "count(*) >= 2"),
         "c.plan = 'free'",
         d.did("email_sent", 30, "count(*) >= 4"),
@@ -373,13 +373,7 @@ def timed(fn: Callable[[], int], repeat: int) -> tuple[float, float, int]:
     return first, statistics.median(times), result
 
 
-# On a source, ``created_at`` is the customers' creation-time column, not an attribute a
-# rule may name ("unknown attribute 'created_at'"), so the twentieth rule's condition
-# "created_at within last 30 days" is replaced by another attribute condition.
-CREATED_AT = "created_at within last 30 days"
-RULE_TEXT = {
-    name: text.replace(CREATED_AT, 'device_os = "android"') for name, (text, _) in RULES.items()
-}
+RULE_TEXT = {name: text for name, (text, _) in RULES.items()}
 
 
 def run_rules(
@@ -413,6 +407,42 @@ def run_rules(
         if flag and strict:
             raise SystemExit(f"{name}: segmint counts {seg_n:,}, the hand-written SQL {hand_n:,}")
     return rows
+
+
+def run_traits(
+    ws: segmint.Workspace, engine_name: str, events_table: str, repeat: int
+) -> dict[str, Any]:
+    """Every SQL trait of everyone through ``ws.traits`` against the hand-written query of
+    the same traits (bench/source_traits.py) on the same engine; the two must be equal.
+    R is scored by quintiles among buyers in both, as bench/traits_bench.py does."""
+    from dataclasses import replace
+
+    from source_traits import SQL_TRAITS, differences, hand_written_traits
+
+    engine = ws._source_engine()
+    assert engine is not None
+    ws.config = replace(ws.config, rfm=replace(ws.config.rfm, recency="quintiles"))
+    hand = hand_written_traits(engine_name, AS_OF, "shop_customers", events_table)
+    tables: dict[str, Any] = {}
+
+    def ours() -> int:
+        tables["segmint"] = ws.traits(as_of=AS_OF, names=list(SQL_TRAITS))
+        return int(tables["segmint"].num_rows)
+
+    def theirs() -> int:
+        tables["hand"] = engine.to_arrow(hand)
+        return int(tables["hand"].num_rows)
+
+    seg_first, seg_s, rows = timed(ours, repeat)
+    hand_first, hand_s, _ = timed(theirs, repeat)
+    wrong = differences(tables["segmint"], tables["hand"])
+    print(f"  all SQL traits   {rows:>9,}  segmint {seg_s:7.2f} s (first {seg_first:7.2f})  "
+          f"hand-written {hand_s:7.2f} s (first {hand_first:7.2f})  ratio "
+          f"{seg_s / hand_s:5.2f}{'  DIFFER: ' + '; '.join(wrong) if wrong else ''}",
+          flush=True)  # fmt: skip
+    return {"rows": rows, "segmint_s": round(seg_s, 3), "segmint_first_s": round(seg_first, 3),
+            "hand_written_s": round(hand_s, 3), "hand_written_first_s": round(hand_first, 3),
+            "ratio": round(seg_s / hand_s, 2), "differences": wrong}  # fmt: skip
 
 
 def build_activity(ws: segmint.Workspace) -> float:
@@ -492,6 +522,7 @@ def main(argv: list[str] | None = None) -> None:
         help="then time segmint again with the first/last event times aggregated in each "
         "query (no activity table)",
     )
+    parser.add_argument("--traits", action="store_true", help="also time every SQL trait")
     parser.add_argument("--spark-driver-memory", default="5g")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -546,6 +577,8 @@ def main(argv: list[str] | None = None) -> None:
                 if args.explain:
                     entry["explain"] = explain(ws, args.engine, load["table"], args.explain)
                     print(entry["explain"]["segmint"], "\n\n", entry["explain"]["hand"])
+                if args.traits:
+                    entry["traits"] = run_traits(ws, args.engine, load["table"], args.repeat)
                 if args.without_activity:
                     print("  without the activity table:", flush=True)
                     entry["without_activity"] = without_activity(ws, rules, args.repeat)

@@ -11,33 +11,10 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-SQL_TRAITS = (
-    "orders_count",
-    "revenue_total",
-    "aov",
-    "first_order_at",
-    "last_order_at",
-    "days_since_last_order",
-    "first_seen_at",
-    "last_seen_at",
-    "days_since_last_seen",
-    "tenure_days",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_segment",
-    "lifecycle_stage",
-    "orders_trend_60d",
-    "email_open_rate_90d",
-    "email_click_rate_90d",
-)
-GRID = {
-    5: ("New", "Potential Loyalist", "Potential Loyalist", "Champions", "Champions"),
-    4: ("Promising", "Potential Loyalist", "Loyal", "Loyal", "Champions"),
-    3: ("About to Sleep", "Need Attention", "Need Attention", "Loyal", "Loyal"),
-    2: ("Hibernating", "About to Sleep", "At Risk", "At Risk", "Can't Lose"),
-    1: ("Lost", "Hibernating", "At Risk", "Can't Lose", "Can't Lose"),
-}
+# The traits bench/traits_bench.py compares with its DuckDB query, and the RFM names.
+from traits_bench import SQL_TRAITS
+
+from segmint.traits.definitions import RFM_GRID as GRID
 
 
 class Sql:

@@ -34,7 +34,7 @@ WITH `t4` AS (
     *
   FROM (
     SELECT
-      `t20`.`day` - LAG(`t20`.`day`) OVER (PARTITION BY `t20`.`pid` ORDER BY `t20`.`day` ASC NULLS LAST) AS `gap`
+      `t19`.`day` - LAG(`t19`.`day`) OVER (PARTITION BY `t19`.`pid` ORDER BY `t19`.`day` ASC NULLS LAST) AS `gap`
     FROM (
       SELECT DISTINCT
         *
@@ -48,243 +48,309 @@ WITH `t4` AS (
           )) AS BIGINT) AS `day`
         FROM `t4` AS `t7`
       ) AS `t15`
-    ) AS `t20`
-  ) AS `t27`
+    ) AS `t19`
+  ) AS `t26`
   WHERE
-    `t27`.`gap` IS NOT NULL
-)
-SELECT
-  `t55`.`customer_id`
-FROM (
+    `t26`.`gap` IS NOT NULL
+), `t45` AS (
   SELECT
-    `t54`.`pid`,
-    `t54`.`customer_id`,
-    `t54`.`created_at`,
-    `t54`.`first_event_at`,
-    `t54`.`last_event_at`,
-    `t54`.`email`,
-    `t54`.`phone`,
-    `t54`.`first_name`,
-    `t54`.`last_name`,
-    `t54`.`country`,
-    `t54`.`region`,
-    `t54`.`city`,
-    `t54`.`postal_code`,
-    `t54`.`gender`,
-    `t54`.`birth_date`,
-    `t54`.`email_consent`,
-    `t54`.`sms_consent`,
-    `t54`.`x_attr_0`,
-    `t54`.`x_attr_1`,
-    `t54`.`x_attr_2`,
-    `t54`.`x_attr_3`,
-    `t54`.`x_attr_4`,
-    `t54`.`x_attr_5`,
-    `t54`.`x_attr_6`,
+    `t20`.`pid`,
     CAST(FLOOR(
       (
-        UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_seen`)
+        UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t20`.`last_order_at`)
+      ) / (
+        86400000000
+      )
+    ) AS BIGINT) AS `days`,
+    `t20`.`orders_count` AS `n`,
+    `t20`.`revenue_total` AS `money`,
+    `t42`.`at_risk_days`,
+    `t42`.`lapsed_days`,
+    `t42`.`churned_days`,
+    `t42`.`recent_days`
+  FROM (
+    SELECT
+      `t7`.`pid`,
+      COUNT(*) AS `orders_count`,
+      COALESCE(SUM(`t7`.`revenue`), 0) AS `revenue_total`,
+      MIN(`t7`.`ts`) AS `first_order_at`,
+      MAX(`t7`.`ts`) AS `last_order_at`,
+      SUM(CAST(`t7`.`ts` > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP) AS BIGINT)) AS `orders_60d`,
+      SUM(
+        CAST((
+          `t7`.`ts` > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMP)
+        )
+        AND (
+          `t7`.`ts` <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
+        ) AS BIGINT)
+      ) AS `orders_prior_60d`
+    FROM `t4` AS `t7`
+    GROUP BY
+      1
+  ) AS `t20`
+  LEFT SEMI JOIN `t11` AS `t16`
+    ON `t20`.`pid` = `t16`.`pid`
+  CROSS JOIN (
+    SELECT
+      IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) AS `at_risk_days`,
+      GREATEST(
+        IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_lapsed`) AS BIGINT), 1), 180),
+        IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) + 1
+      ) AS `lapsed_days`,
+      GREATEST(
+        IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_churned`) AS BIGINT), 1), 365),
+        GREATEST(
+          IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_lapsed`) AS BIGINT), 1), 180),
+          IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) + 1
+        ) + 1
+      ) AS `churned_days`,
+      LEAST(
+        IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_recent`) AS BIGINT), 1), 30),
+        IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) - 1
+      ) AS `recent_days`
+    FROM (
+      SELECT
+        COUNT(*) AS `n_gaps`,
+        PERCENTILE(`t30`.`gap`, 0.75) AS `q_at_risk`,
+        PERCENTILE(`t30`.`gap`, 0.9) AS `q_lapsed`,
+        PERCENTILE(`t30`.`gap`, 0.97) AS `q_churned`,
+        PERCENTILE(`t30`.`gap`, 0.5) AS `q_recent`
+      FROM `t29` AS `t30`
+    ) AS `t35`
+  ) AS `t42`
+)
+SELECT
+  `t74`.`customer_id`
+FROM (
+  SELECT
+    `t73`.`pid`,
+    `t73`.`customer_id`,
+    `t73`.`created_at`,
+    `t73`.`first_event_at`,
+    `t73`.`last_event_at`,
+    `t73`.`email`,
+    `t73`.`phone`,
+    `t73`.`first_name`,
+    `t73`.`last_name`,
+    `t73`.`country`,
+    `t73`.`region`,
+    `t73`.`city`,
+    `t73`.`postal_code`,
+    `t73`.`gender`,
+    `t73`.`birth_date`,
+    `t73`.`email_consent`,
+    `t73`.`sms_consent`,
+    `t73`.`x_attr_0`,
+    `t73`.`x_attr_1`,
+    `t73`.`x_attr_2`,
+    `t73`.`x_attr_3`,
+    `t73`.`x_attr_4`,
+    `t73`.`x_attr_5`,
+    `t73`.`x_attr_6`,
+    CAST(FLOOR(
+      (
+        UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t73`.`last_seen`)
       ) / (
         86400000000
       )
     ) AS BIGINT) AS `days_since_last_seen`,
-    `t54`.`rfm_segment`,
+    `t73`.`rfm_segment`,
     CASE
-      WHEN `t54`.`orders_count` IS NULL
+      WHEN `t73`.`orders_count` IS NULL
       THEN 'subscriber'
       WHEN CAST(FLOOR(
         (
-          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_order_at`)
+          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t73`.`last_order_at`)
         ) / (
           86400000000
         )
-      ) AS BIGINT) > `t54`.`churned_days`
+      ) AS BIGINT) > `t73`.`churned_days`
       THEN 'churned'
       WHEN CAST(FLOOR(
         (
-          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_order_at`)
+          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t73`.`last_order_at`)
         ) / (
           86400000000
         )
-      ) AS BIGINT) > `t54`.`lapsed_days`
+      ) AS BIGINT) > `t73`.`lapsed_days`
       THEN 'lapsed'
       WHEN CAST(FLOOR(
         (
-          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t54`.`last_order_at`)
+          UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t73`.`last_order_at`)
         ) / (
           86400000000
         )
-      ) AS BIGINT) > `t54`.`at_risk_days`
+      ) AS BIGINT) > `t73`.`at_risk_days`
       THEN 'at_risk'
-      WHEN `t54`.`orders_count` >= `t54`.`loyal_orders`
+      WHEN `t73`.`orders_count` >= `t73`.`loyal_orders`
       THEN 'loyal'
-      WHEN `t54`.`orders_count` >= 2
+      WHEN `t73`.`orders_count` >= 2
       THEN 'repeat_buyer'
       ELSE 'first_time_buyer'
     END AS `lifecycle_stage`,
-    `t54`.`p_alive`
+    `t73`.`p_alive`
   FROM (
     SELECT
-      `t53`.`pid`,
-      `t53`.`customer_id`,
-      `t53`.`created_at`,
-      `t53`.`first_event_at`,
-      `t53`.`last_event_at`,
-      `t53`.`email`,
-      `t53`.`phone`,
-      `t53`.`first_name`,
-      `t53`.`last_name`,
-      `t53`.`country`,
-      `t53`.`region`,
-      `t53`.`city`,
-      `t53`.`postal_code`,
-      `t53`.`gender`,
-      `t53`.`birth_date`,
-      `t53`.`email_consent`,
-      `t53`.`sms_consent`,
-      `t53`.`x_attr_0`,
-      `t53`.`x_attr_1`,
-      `t53`.`x_attr_2`,
-      `t53`.`x_attr_3`,
-      `t53`.`x_attr_4`,
-      `t53`.`x_attr_5`,
-      `t53`.`x_attr_6`,
-      `t53`.`orders_count`,
-      `t53`.`revenue_total`,
-      `t53`.`first_order_at`,
-      `t53`.`last_order_at`,
-      `t53`.`orders_60d`,
-      `t53`.`orders_prior_60d`,
-      `t53`.`scanned_last`,
-      `t53`.`last_seen`,
-      `t53`.`p_alive`,
-      `t53`.`predicted_orders_365d`,
-      `t53`.`predicted_clv_365d`,
-      `t53`.`at_risk_days`,
-      `t53`.`lapsed_days`,
-      `t53`.`churned_days`,
-      `t53`.`loyal_orders`,
-      `t53`.`r_score`,
-      `t53`.`f_score`,
-      `t53`.`m_score`,
-      `t53`.`rfm_segment`
+      `t72`.`pid`,
+      `t72`.`customer_id`,
+      `t72`.`created_at`,
+      `t72`.`first_event_at`,
+      `t72`.`last_event_at`,
+      `t72`.`email`,
+      `t72`.`phone`,
+      `t72`.`first_name`,
+      `t72`.`last_name`,
+      `t72`.`country`,
+      `t72`.`region`,
+      `t72`.`city`,
+      `t72`.`postal_code`,
+      `t72`.`gender`,
+      `t72`.`birth_date`,
+      `t72`.`email_consent`,
+      `t72`.`sms_consent`,
+      `t72`.`x_attr_0`,
+      `t72`.`x_attr_1`,
+      `t72`.`x_attr_2`,
+      `t72`.`x_attr_3`,
+      `t72`.`x_attr_4`,
+      `t72`.`x_attr_5`,
+      `t72`.`x_attr_6`,
+      `t72`.`orders_count`,
+      `t72`.`revenue_total`,
+      `t72`.`first_order_at`,
+      `t72`.`last_order_at`,
+      `t72`.`orders_60d`,
+      `t72`.`orders_prior_60d`,
+      `t72`.`scanned_last`,
+      `t72`.`last_seen`,
+      `t72`.`p_alive`,
+      `t72`.`predicted_orders_365d`,
+      `t72`.`predicted_clv_365d`,
+      `t72`.`at_risk_days`,
+      `t72`.`lapsed_days`,
+      `t72`.`churned_days`,
+      `t72`.`loyal_orders`,
+      `t72`.`r_score`,
+      `t72`.`f_score`,
+      `t72`.`m_score`,
+      `t72`.`rfm_segment`
     FROM (
       SELECT
-        `t49`.`pid`,
-        `t49`.`customer_id`,
-        `t49`.`created_at`,
-        `t49`.`first_event_at`,
-        `t49`.`last_event_at`,
-        `t49`.`email`,
-        `t49`.`phone`,
-        `t49`.`first_name`,
-        `t49`.`last_name`,
-        `t49`.`country`,
-        `t49`.`region`,
-        `t49`.`city`,
-        `t49`.`postal_code`,
-        `t49`.`gender`,
-        `t49`.`birth_date`,
-        `t49`.`email_consent`,
-        `t49`.`sms_consent`,
-        `t49`.`x_attr_0`,
-        `t49`.`x_attr_1`,
-        `t49`.`x_attr_2`,
-        `t49`.`x_attr_3`,
-        `t49`.`x_attr_4`,
-        `t49`.`x_attr_5`,
-        `t49`.`x_attr_6`,
-        `t49`.`orders_count`,
-        `t49`.`revenue_total`,
-        `t49`.`first_order_at`,
-        `t49`.`last_order_at`,
-        `t49`.`orders_60d`,
-        `t49`.`orders_prior_60d`,
-        `t49`.`scanned_last`,
-        `t49`.`last_seen`,
-        `t49`.`p_alive`,
-        `t49`.`predicted_orders_365d`,
-        `t49`.`predicted_clv_365d`,
+        `t58`.`pid`,
+        `t58`.`customer_id`,
+        `t58`.`created_at`,
+        `t58`.`first_event_at`,
+        `t58`.`last_event_at`,
+        `t58`.`email`,
+        `t58`.`phone`,
+        `t58`.`first_name`,
+        `t58`.`last_name`,
+        `t58`.`country`,
+        `t58`.`region`,
+        `t58`.`city`,
+        `t58`.`postal_code`,
+        `t58`.`gender`,
+        `t58`.`birth_date`,
+        `t58`.`email_consent`,
+        `t58`.`sms_consent`,
+        `t58`.`x_attr_0`,
+        `t58`.`x_attr_1`,
+        `t58`.`x_attr_2`,
+        `t58`.`x_attr_3`,
+        `t58`.`x_attr_4`,
+        `t58`.`x_attr_5`,
+        `t58`.`x_attr_6`,
+        `t58`.`orders_count`,
+        `t58`.`revenue_total`,
+        `t58`.`first_order_at`,
+        `t58`.`last_order_at`,
+        `t58`.`orders_60d`,
+        `t58`.`orders_prior_60d`,
+        `t58`.`scanned_last`,
+        `t58`.`last_seen`,
+        `t58`.`p_alive`,
+        `t58`.`predicted_orders_365d`,
+        `t58`.`predicted_clv_365d`,
         `t46`.`at_risk_days`,
         `t46`.`lapsed_days`,
         `t46`.`churned_days`,
         `t46`.`loyal_orders`,
-        `t52`.`pid` AS `pid_right`,
-        `t52`.`r_score`,
-        `t52`.`f_score`,
-        `t52`.`m_score`,
-        `t52`.`rfm_segment`
+        `t71`.`pid` AS `pid_right`,
+        `t71`.`r_score`,
+        `t71`.`f_score`,
+        `t71`.`m_score`,
+        `t71`.`rfm_segment`
       FROM (
         SELECT
-          `t47`.`pid`,
-          `t47`.`customer_id`,
-          `t47`.`created_at`,
-          `t47`.`first_event_at`,
-          `t47`.`last_event_at`,
-          `t47`.`email`,
-          `t47`.`phone`,
-          `t47`.`first_name`,
-          `t47`.`last_name`,
-          `t47`.`country`,
-          `t47`.`region`,
-          `t47`.`city`,
-          `t47`.`postal_code`,
-          `t47`.`gender`,
-          `t47`.`birth_date`,
-          `t47`.`email_consent`,
-          `t47`.`sms_consent`,
-          `t47`.`x_attr_0`,
-          `t47`.`x_attr_1`,
-          `t47`.`x_attr_2`,
-          `t47`.`x_attr_3`,
-          `t47`.`x_attr_4`,
-          `t47`.`x_attr_5`,
-          `t47`.`x_attr_6`,
-          `t47`.`orders_count`,
-          `t47`.`revenue_total`,
-          `t47`.`first_order_at`,
-          `t47`.`last_order_at`,
-          `t47`.`orders_60d`,
-          `t47`.`orders_prior_60d`,
-          `t47`.`scanned_last`,
-          `t47`.`last_seen`,
-          `t47`.`p_alive`,
-          `t47`.`predicted_orders_365d`,
-          `t47`.`predicted_clv_365d`
+          `t48`.`pid`,
+          `t48`.`customer_id`,
+          `t48`.`created_at`,
+          `t48`.`first_event_at`,
+          `t48`.`last_event_at`,
+          `t48`.`email`,
+          `t48`.`phone`,
+          `t48`.`first_name`,
+          `t48`.`last_name`,
+          `t48`.`country`,
+          `t48`.`region`,
+          `t48`.`city`,
+          `t48`.`postal_code`,
+          `t48`.`gender`,
+          `t48`.`birth_date`,
+          `t48`.`email_consent`,
+          `t48`.`sms_consent`,
+          `t48`.`x_attr_0`,
+          `t48`.`x_attr_1`,
+          `t48`.`x_attr_2`,
+          `t48`.`x_attr_3`,
+          `t48`.`x_attr_4`,
+          `t48`.`x_attr_5`,
+          `t48`.`x_attr_6`,
+          `t48`.`orders_count`,
+          `t48`.`revenue_total`,
+          `t48`.`first_order_at`,
+          `t48`.`last_order_at`,
+          `t48`.`orders_60d`,
+          `t48`.`orders_prior_60d`,
+          `t48`.`scanned_last`,
+          `t48`.`last_seen`,
+          `t48`.`p_alive`,
+          `t48`.`predicted_orders_365d`,
+          `t48`.`predicted_clv_365d`
         FROM (
           SELECT
-            `t41`.`pid`,
-            `t41`.`customer_id`,
-            `t41`.`created_at`,
-            `t41`.`first_event_at`,
-            `t41`.`last_event_at`,
-            `t41`.`email`,
-            `t41`.`phone`,
-            `t41`.`first_name`,
-            `t41`.`last_name`,
-            `t41`.`country`,
-            `t41`.`region`,
-            `t41`.`city`,
-            `t41`.`postal_code`,
-            `t41`.`gender`,
-            `t41`.`birth_date`,
-            `t41`.`email_consent`,
-            `t41`.`sms_consent`,
-            `t41`.`x_attr_0`,
-            `t41`.`x_attr_1`,
-            `t41`.`x_attr_2`,
-            `t41`.`x_attr_3`,
-            `t41`.`x_attr_4`,
-            `t41`.`x_attr_5`,
-            `t41`.`x_attr_6`,
-            `t41`.`orders_count`,
-            `t41`.`revenue_total`,
-            `t41`.`first_order_at`,
-            `t41`.`last_order_at`,
-            `t41`.`orders_60d`,
-            `t41`.`orders_prior_60d`,
-            `t41`.`scanned_last`,
-            `t41`.`last_seen`,
+            `t43`.`pid`,
+            `t43`.`customer_id`,
+            `t43`.`created_at`,
+            `t43`.`first_event_at`,
+            `t43`.`last_event_at`,
+            `t43`.`email`,
+            `t43`.`phone`,
+            `t43`.`first_name`,
+            `t43`.`last_name`,
+            `t43`.`country`,
+            `t43`.`region`,
+            `t43`.`city`,
+            `t43`.`postal_code`,
+            `t43`.`gender`,
+            `t43`.`birth_date`,
+            `t43`.`email_consent`,
+            `t43`.`sms_consent`,
+            `t43`.`x_attr_0`,
+            `t43`.`x_attr_1`,
+            `t43`.`x_attr_2`,
+            `t43`.`x_attr_3`,
+            `t43`.`x_attr_4`,
+            `t43`.`x_attr_5`,
+            `t43`.`x_attr_6`,
+            `t43`.`orders_count`,
+            `t43`.`revenue_total`,
+            `t43`.`first_order_at`,
+            `t43`.`last_order_at`,
+            `t43`.`orders_60d`,
+            `t43`.`orders_prior_60d`,
+            `t43`.`scanned_last`,
+            `t43`.`last_seen`,
             `t9`.`pid` AS `pid_right`,
             `t9`.`p_alive`,
             `t9`.`predicted_orders_365d`,
@@ -396,36 +462,36 @@ FROM (
                   `t28`.`scanned_last`
                 FROM (
                   SELECT
-                    `t30`.`pid`,
-                    `t30`.`customer_id`,
-                    `t30`.`created_at`,
-                    `t30`.`first_event_at`,
-                    `t30`.`last_event_at`,
-                    `t30`.`email`,
-                    `t30`.`phone`,
-                    `t30`.`first_name`,
-                    `t30`.`last_name`,
-                    `t30`.`country`,
-                    `t30`.`region`,
-                    `t30`.`city`,
-                    `t30`.`postal_code`,
-                    `t30`.`gender`,
-                    `t30`.`birth_date`,
-                    `t30`.`email_consent`,
-                    `t30`.`sms_consent`,
-                    `t30`.`x_attr_0`,
-                    `t30`.`x_attr_1`,
-                    `t30`.`x_attr_2`,
-                    `t30`.`x_attr_3`,
-                    `t30`.`x_attr_4`,
-                    `t30`.`x_attr_5`,
-                    `t30`.`x_attr_6`,
-                    `t30`.`orders_count`,
-                    `t30`.`revenue_total`,
-                    `t30`.`first_order_at`,
-                    `t30`.`last_order_at`,
-                    `t30`.`orders_60d`,
-                    `t30`.`orders_prior_60d`
+                    `t31`.`pid`,
+                    `t31`.`customer_id`,
+                    `t31`.`created_at`,
+                    `t31`.`first_event_at`,
+                    `t31`.`last_event_at`,
+                    `t31`.`email`,
+                    `t31`.`phone`,
+                    `t31`.`first_name`,
+                    `t31`.`last_name`,
+                    `t31`.`country`,
+                    `t31`.`region`,
+                    `t31`.`city`,
+                    `t31`.`postal_code`,
+                    `t31`.`gender`,
+                    `t31`.`birth_date`,
+                    `t31`.`email_consent`,
+                    `t31`.`sms_consent`,
+                    `t31`.`x_attr_0`,
+                    `t31`.`x_attr_1`,
+                    `t31`.`x_attr_2`,
+                    `t31`.`x_attr_3`,
+                    `t31`.`x_attr_4`,
+                    `t31`.`x_attr_5`,
+                    `t31`.`x_attr_6`,
+                    `t31`.`orders_count`,
+                    `t31`.`revenue_total`,
+                    `t31`.`first_order_at`,
+                    `t31`.`last_order_at`,
+                    `t31`.`orders_60d`,
+                    `t31`.`orders_prior_60d`
                   FROM (
                     SELECT
                       `t17`.`pid`,
@@ -452,23 +518,23 @@ FROM (
                       `t17`.`x_attr_4`,
                       `t17`.`x_attr_5`,
                       `t17`.`x_attr_6`,
-                      `t26`.`pid` AS `pid_right`,
-                      `t26`.`orders_count`,
-                      `t26`.`revenue_total`,
-                      `t26`.`first_order_at`,
-                      `t26`.`last_order_at`,
-                      `t26`.`orders_60d`,
-                      `t26`.`orders_prior_60d`
+                      `t27`.`pid` AS `pid_right`,
+                      `t27`.`orders_count`,
+                      `t27`.`revenue_total`,
+                      `t27`.`first_order_at`,
+                      `t27`.`last_order_at`,
+                      `t27`.`orders_60d`,
+                      `t27`.`orders_prior_60d`
                     FROM `t11` AS `t17`
                     LEFT OUTER JOIN (
                       SELECT
-                        `t19`.`pid`,
-                        `t19`.`orders_count`,
-                        `t19`.`revenue_total`,
-                        `t19`.`first_order_at`,
-                        `t19`.`last_order_at`,
-                        `t19`.`orders_60d`,
-                        `t19`.`orders_prior_60d`
+                        `t20`.`pid`,
+                        `t20`.`orders_count`,
+                        `t20`.`revenue_total`,
+                        `t20`.`first_order_at`,
+                        `t20`.`last_order_at`,
+                        `t20`.`orders_60d`,
+                        `t20`.`orders_prior_60d`
                       FROM (
                         SELECT
                           `t7`.`pid`,
@@ -488,12 +554,12 @@ FROM (
                         FROM `t4` AS `t7`
                         GROUP BY
                           1
-                      ) AS `t19`
+                      ) AS `t20`
                       LEFT SEMI JOIN `t11` AS `t16`
-                        ON `t19`.`pid` = `t16`.`pid`
-                    ) AS `t26`
-                      ON `t17`.`pid` = `t26`.`pid`
-                  ) AS `t30`
+                        ON `t20`.`pid` = `t16`.`pid`
+                    ) AS `t27`
+                      ON `t17`.`pid` = `t27`.`pid`
+                  ) AS `t31`
                 ) AS `t33`
                 LEFT OUTER JOIN (
                   SELECT
@@ -547,7 +613,7 @@ FROM (
                   ON `t33`.`pid` = `t28`.`pid`
               ) AS `t36`
             ) AS `t37`
-          ) AS `t41`
+          ) AS `t43`
           LEFT OUTER JOIN (
             SELECT
               `t3`.`pid`,
@@ -562,14 +628,14 @@ FROM (
                 `t0`.`fit_id` = 1
             ) AS `t3`
           ) AS `t9`
-            ON `t41`.`pid` = `t9`.`pid`
-        ) AS `t47`
-      ) AS `t49`
+            ON `t43`.`pid` = `t9`.`pid`
+        ) AS `t48`
+      ) AS `t58`
       CROSS JOIN (
         SELECT
-          `t42`.`at_risk_days`,
-          `t42`.`lapsed_days`,
-          `t42`.`churned_days`,
+          `t41`.`at_risk_days`,
+          `t41`.`lapsed_days`,
+          `t41`.`churned_days`,
           `t23`.`loyal_orders`
         FROM (
           SELECT
@@ -588,12 +654,12 @@ FROM (
           FROM (
             SELECT
               COUNT(*) AS `n_gaps`,
-              PERCENTILE(`t31`.`gap`, 0.75) AS `q_at_risk`,
-              PERCENTILE(`t31`.`gap`, 0.9) AS `q_lapsed`,
-              PERCENTILE(`t31`.`gap`, 0.97) AS `q_churned`
-            FROM `t29` AS `t31`
+              PERCENTILE(`t30`.`gap`, 0.75) AS `q_at_risk`,
+              PERCENTILE(`t30`.`gap`, 0.9) AS `q_lapsed`,
+              PERCENTILE(`t30`.`gap`, 0.97) AS `q_churned`
+            FROM `t29` AS `t30`
           ) AS `t34`
-        ) AS `t42`
+        ) AS `t41`
         CROSS JOIN (
           SELECT
             GREATEST(COALESCE(CAST(CEIL(PERCENTILE(`t10`.`n`, 0.8)) AS BIGINT), 3), 3) AS `loyal_orders`
@@ -609,14 +675,14 @@ FROM (
       ) AS `t46`
       LEFT OUTER JOIN (
         SELECT
-          `t50`.`pid`,
-          `t50`.`r_score`,
-          `t50`.`f_score`,
-          `t50`.`m_score`,
+          `t69`.`pid`,
+          `t69`.`r_score`,
+          `t69`.`f_score`,
+          `t69`.`m_score`,
           CASE (
-              `t50`.`r_score` * 10
+              `t69`.`r_score` * 10
             ) + CAST(FLOOR((
-              `t50`.`f_score` + `t50`.`m_score` + 1
+              `t69`.`f_score` + `t69`.`m_score` + 1
             ) / (
               2
             )) AS BIGINT)
@@ -674,111 +740,118 @@ FROM (
           END AS `rfm_segment`
         FROM (
           SELECT
-            `t45`.`pid`,
-            CAST(CASE
-              WHEN `t45`.`days` <= `t45`.`recent_days`
-              THEN 5
-              WHEN `t45`.`days` <= `t45`.`at_risk_days`
-              THEN 4
-              WHEN `t45`.`days` <= `t45`.`lapsed_days`
-              THEN 3
-              WHEN `t45`.`days` <= `t45`.`churned_days`
-              THEN 2
-              ELSE 1
-            END AS BIGINT) AS `r_score`,
-            CAST(FLOOR(
-              (
-                (
-                  RANK() OVER (ORDER BY `t45`.`n` ASC NULLS LAST) - 1
-                ) * 5
-              ) / (
-                COUNT(*) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-              )
-            ) AS BIGINT) + 1 AS `f_score`,
-            CAST(FLOOR(
-              (
-                (
-                  RANK() OVER (ORDER BY `t45`.`money` ASC NULLS LAST) - 1
-                ) * 5
-              ) / (
-                COUNT(*) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-              )
-            ) AS BIGINT) + 1 AS `m_score`
+            `t60`.`pid`,
+            `t60`.`r_score`,
+            `t67`.`f_score`,
+            `t68`.`m_score`
           FROM (
             SELECT
-              `t19`.`pid`,
-              CAST(FLOOR(
-                (
-                  UNIX_MICROS(CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t19`.`last_order_at`)
-                ) / (
-                  86400000000
-                )
-              ) AS BIGINT) AS `days`,
-              `t19`.`orders_count` AS `n`,
-              `t19`.`revenue_total` AS `money`,
-              `t43`.`at_risk_days`,
-              `t43`.`lapsed_days`,
-              `t43`.`churned_days`,
-              `t43`.`recent_days`
+              `t47`.`pid`,
+              CAST(CASE
+                WHEN `t47`.`days` <= `t47`.`recent_days`
+                THEN 5
+                WHEN `t47`.`days` <= `t47`.`at_risk_days`
+                THEN 4
+                WHEN `t47`.`days` <= `t47`.`lapsed_days`
+                THEN 3
+                WHEN `t47`.`days` <= `t47`.`churned_days`
+                THEN 2
+                ELSE 1
+              END AS BIGINT) AS `r_score`
+            FROM `t45` AS `t47`
+          ) AS `t60`
+          INNER JOIN (
+            SELECT
+              `t55`.`pid`,
+              CAST(FLOOR((
+                `t63`.`worse` * 5
+              ) / (
+                `t57`.`buyers`
+              )) AS BIGINT) + 1 AS `f_score`
             FROM (
               SELECT
-                `t7`.`pid`,
-                COUNT(*) AS `orders_count`,
-                COALESCE(SUM(`t7`.`revenue`), 0) AS `revenue_total`,
-                MIN(`t7`.`ts`) AS `first_order_at`,
-                MAX(`t7`.`ts`) AS `last_order_at`,
-                SUM(CAST(`t7`.`ts` > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP) AS BIGINT)) AS `orders_60d`,
-                SUM(
-                  CAST((
-                    `t7`.`ts` > CAST('2026-07-04T00:00:00+00:00' AS TIMESTAMP)
-                  )
-                  AND (
-                    `t7`.`ts` <= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMP)
-                  ) AS BIGINT)
-                ) AS `orders_prior_60d`
-              FROM `t4` AS `t7`
-              GROUP BY
-                1
-            ) AS `t19`
-            LEFT SEMI JOIN `t11` AS `t16`
-              ON `t19`.`pid` = `t16`.`pid`
-            CROSS JOIN (
+                `t47`.`pid`,
+                `t47`.`n` AS `value`
+              FROM `t45` AS `t47`
+            ) AS `t55`
+            INNER JOIN (
               SELECT
-                IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) AS `at_risk_days`,
-                GREATEST(
-                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_lapsed`) AS BIGINT), 1), 180),
-                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) + 1
-                ) AS `lapsed_days`,
-                GREATEST(
-                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_churned`) AS BIGINT), 1), 365),
-                  GREATEST(
-                    IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_lapsed`) AS BIGINT), 1), 180),
-                    IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) + 1
-                  ) + 1
-                ) AS `churned_days`,
-                LEAST(
-                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_recent`) AS BIGINT), 1), 30),
-                  IF(`t35`.`n_gaps` >= 30, GREATEST(CAST(CEIL(`t35`.`q_at_risk`) AS BIGINT), 1), 90) - 1
-                ) AS `recent_days`
+                `t52`.`value`,
+                `t52`.`k`,
+                COALESCE(
+                  SUM(`t52`.`k`) OVER (
+                    ORDER BY `t52`.`value` ASC NULLS LAST
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                  ),
+                  0
+                ) AS `worse`
               FROM (
                 SELECT
-                  COUNT(*) AS `n_gaps`,
-                  PERCENTILE(`t31`.`gap`, 0.75) AS `q_at_risk`,
-                  PERCENTILE(`t31`.`gap`, 0.9) AS `q_lapsed`,
-                  PERCENTILE(`t31`.`gap`, 0.97) AS `q_churned`,
-                  PERCENTILE(`t31`.`gap`, 0.5) AS `q_recent`
-                FROM `t29` AS `t31`
-              ) AS `t35`
-            ) AS `t43`
-          ) AS `t45`
-        ) AS `t50`
-      ) AS `t52`
-        ON `t49`.`pid` = `t52`.`pid`
-    ) AS `t53`
-  ) AS `t54`
-) AS `t55`
+                  `t47`.`n` AS `value`,
+                  COUNT(*) AS `k`
+                FROM `t45` AS `t47`
+                GROUP BY
+                  1
+              ) AS `t52`
+            ) AS `t63`
+              ON `t55`.`value` = `t63`.`value`
+            CROSS JOIN (
+              SELECT
+                COUNT(*) AS `buyers`
+              FROM `t45` AS `t47`
+            ) AS `t57`
+          ) AS `t67`
+            ON `t60`.`pid` = `t67`.`pid`
+          INNER JOIN (
+            SELECT
+              `t56`.`pid`,
+              CAST(FLOOR((
+                `t64`.`worse` * 5
+              ) / (
+                `t57`.`buyers`
+              )) AS BIGINT) + 1 AS `m_score`
+            FROM (
+              SELECT
+                `t47`.`pid`,
+                `t47`.`money` AS `value`
+              FROM `t45` AS `t47`
+            ) AS `t56`
+            INNER JOIN (
+              SELECT
+                `t53`.`value`,
+                `t53`.`k`,
+                COALESCE(
+                  SUM(`t53`.`k`) OVER (
+                    ORDER BY `t53`.`value` ASC NULLS LAST
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                  ),
+                  0
+                ) AS `worse`
+              FROM (
+                SELECT
+                  `t47`.`money` AS `value`,
+                  COUNT(*) AS `k`
+                FROM `t45` AS `t47`
+                GROUP BY
+                  1
+              ) AS `t53`
+            ) AS `t64`
+              ON `t56`.`value` = `t64`.`value`
+            CROSS JOIN (
+              SELECT
+                COUNT(*) AS `buyers`
+              FROM `t45` AS `t47`
+            ) AS `t57`
+          ) AS `t68`
+            ON `t60`.`pid` = `t68`.`pid`
+        ) AS `t69`
+      ) AS `t71`
+        ON `t58`.`pid` = `t71`.`pid`
+    ) AS `t72`
+  ) AS `t73`
+) AS `t74`
 WHERE
-  COALESCE(`t55`.`rfm_segment` = 'Champions', FALSE)
-  AND COALESCE(`t55`.`p_alive` > 0.5, FALSE)
-  AND COALESCE(`t55`.`lifecycle_stage` <> 'churned', FALSE)
-  AND COALESCE(`t55`.`days_since_last_seen` <= 30, FALSE)
+  COALESCE(`t74`.`rfm_segment` = 'Champions', FALSE)
+  AND COALESCE(`t74`.`p_alive` > 0.5, FALSE)
+  AND COALESCE(`t74`.`lifecycle_stage` <> 'churned', FALSE)
+  AND COALESCE(`t74`.`days_since_last_seen` <= 30, FALSE)

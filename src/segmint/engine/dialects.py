@@ -49,6 +49,10 @@ class Backend:
     # than ``rank()`` over every buyer (traits/expressions.py ``add_rfm``): where a window
     # without a partition runs in one task (Spark moves every buyer to one partition).
     GROUPED_RANKS: ClassVar[bool] = False
+    # With JOIN_MEASURES, a rule's required event conditions also filter the customers
+    # through ``pid IN`` (rules/compile.py ``Compiler.required``), which the planner turns
+    # into a semi join it can drive from the few customers they find.
+    SEMI_JOINS: ClassVar[bool] = False
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
@@ -142,6 +146,7 @@ class PostgresBackend(Backend):
 
     name = dialect = "postgres"
     JOIN_MEASURES = True
+    SEMI_JOINS = True
 
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         # EXTRACT(epoch ...) is an exact numeric on PostgreSQL 14+.

@@ -364,11 +364,31 @@ class Compiler:
         PostgreSQL, Spark), event conditions are bits of one left-joined hit mask per
         customer, as for many rules at once, so a negated condition is no anti join
         through ``NOT IN``."""
+        tree = inline_segments(rule, self.catalog)
         if self.backend.JOIN_MEASURES:
             self.joined = True
             self.measures.split = True
-        people, (test,) = self.tests([inline_segments(rule, self.catalog)])
-        return people.filter(test).select("pid", "customer_id")
+        people, (test,) = self.tests([tree])
+        return people.filter(*self.required(tree, people), test).select("pid", "customer_id")
+
+    def required(self, rule: RuleNode, t: ir.Table) -> list[ir.BooleanValue]:
+        """On an engine that drives a join from its smaller side (``Backend.SEMI_JOINS``):
+        ``pid IN`` the customers of each event condition the rule cannot hold without (an
+        item of its top-level ``and`` that fails for customers without events). Implied by
+        the rule's own test, so the members are the same; the engine can start from the
+        few customers those conditions find instead of reading everyone."""
+        if not (self.joined and self.backend.SEMI_JOINS):
+            return []
+        items = rule.and_ if isinstance(rule, And) else [rule]
+        out = []
+        for item in items:
+            if type(item) not in EVENT_TESTS:
+                continue
+            column, test, zero = self.event_test(item)
+            if not zero:
+                agg = self.tables[column]
+                out.append(t.pid.isin(agg.filter(test(agg)).pid))
+        return out
 
     def many(self, rules: list[RuleNode]) -> ir.Table:
         """``pid`` and one boolean column ``s0``, ``s1``, ... per rule over the population:

@@ -1,72 +1,92 @@
-SELECT
-  "t9"."customer_id"
-FROM (
+WITH "t5" AS (
   SELECT
-    "t4"."pid",
-    "t4"."customer_id",
-    "t8"."pid" AS "pid_right",
-    "t8"."hits0"
+    "t2"."pid",
+    MIN("t2"."ts") FILTER(WHERE
+      "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) AS "m0"
   FROM (
     SELECT
-      "t0"."pid",
-      "t0"."customer_id"
-    FROM "profiles" AS "t0"
+      *
+    FROM "events" AS "t1"
     WHERE
-      "t0"."customer_id" IS NOT NULL
-      AND (
-        (
-          "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        )
-        OR (
-          (
-            "t0"."created_at" IS NULL
-          )
-          AND (
-            (
-              "t0"."first_event_at" IS NULL
-            )
-            OR (
-              "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            )
-          )
-        )
-      )
-  ) AS "t4"
-  LEFT OUTER JOIN (
+      "t1"."event" = 'app_open'
+      AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+  ) AS "t2"
+  GROUP BY
+    1
+)
+SELECT
+  "t13"."customer_id"
+FROM (
+  SELECT
+    *
+  FROM (
     SELECT
-      "t6"."pid",
-      BIT_OR("t6"."hits0") AS "hits0"
+      "t11"."pid",
+      "t11"."customer_id",
+      "t11"."hits0"
     FROM (
       SELECT
-        "t5"."pid",
-        1 AS "hits0"
+        "t4"."pid",
+        "t4"."customer_id",
+        "t10"."pid" AS "pid_right",
+        "t10"."hits0"
       FROM (
         SELECT
-          "t2"."pid",
-          MIN("t2"."ts") FILTER(WHERE
-            "t2"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)) AS "m0"
+          "t0"."pid",
+          "t0"."customer_id"
+        FROM "profiles" AS "t0"
+        WHERE
+          "t0"."customer_id" IS NOT NULL
+          AND (
+            (
+              "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            OR (
+              (
+                "t0"."created_at" IS NULL
+              )
+              AND (
+                (
+                  "t0"."first_event_at" IS NULL
+                )
+                OR (
+                  "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+              )
+            )
+          )
+      ) AS "t4"
+      LEFT OUTER JOIN (
+        SELECT
+          "t8"."pid",
+          BIT_OR("t8"."hits0") AS "hits0"
         FROM (
           SELECT
-            *
-          FROM "events" AS "t1"
+            "t6"."pid",
+            1 AS "hits0"
+          FROM "t5" AS "t6"
           WHERE
-            "t1"."event" = 'app_open'
-            AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-        ) AS "t2"
+            COALESCE(NOT (
+              "t6"."m0" <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMPTZ)
+            ), FALSE)
+        ) AS "t8"
         GROUP BY
           1
-      ) AS "t5"
+      ) AS "t10"
+        ON "t4"."pid" = "t10"."pid"
+    ) AS "t11"
+  ) AS "t12"
+  WHERE
+    "t12"."pid" IN (
+      SELECT
+        "t6"."pid"
+      FROM "t5" AS "t6"
       WHERE
         COALESCE(NOT (
-          "t5"."m0" <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMPTZ)
+          "t6"."m0" <= CAST('2026-10-24T00:00:00+00:00' AS TIMESTAMPTZ)
         ), FALSE)
-    ) AS "t6"
-    GROUP BY
-      1
-  ) AS "t8"
-    ON "t4"."pid" = "t8"."pid"
-) AS "t9"
-WHERE
-  COALESCE((
-    "t9"."hits0" & 1
-  ) <> 0, FALSE)
+    )
+    AND COALESCE((
+      "t12"."hits0" & 1
+    ) <> 0, FALSE)
+) AS "t13"

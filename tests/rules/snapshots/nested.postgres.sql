@@ -1,109 +1,121 @@
-SELECT
-  "t10"."customer_id"
-FROM (
+WITH "t5" AS (
   SELECT
-    "t9"."pid",
-    "t9"."customer_id",
-    "t9"."x_attr_2",
-    "t9"."x_attr_3",
-    "t9"."x_attr_4",
-    "t9"."x_attr_5",
-    "t9"."x_attr_6",
-    "t9"."hits0"
+    "t2"."pid",
+    COUNT(*) FILTER(WHERE
+      (
+        "t2"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND (
+        "t2"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
+      )) AS "m0"
   FROM (
     SELECT
-      "t4"."pid",
-      "t4"."customer_id",
-      "t4"."x_attr_2",
-      "t4"."x_attr_3",
-      "t4"."x_attr_4",
-      "t4"."x_attr_5",
-      "t4"."x_attr_6",
-      "t8"."pid" AS "pid_right",
-      "t8"."hits0"
+      *
+    FROM "events" AS "t1"
+    WHERE
+      "t1"."event" = 'product_view'
+      AND "t1"."ts" >= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "t1"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+  ) AS "t2"
+  GROUP BY
+    1
+)
+SELECT
+  "t13"."customer_id"
+FROM (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "t11"."pid",
+      "t11"."customer_id",
+      "t11"."x_attr_2",
+      "t11"."x_attr_3",
+      "t11"."x_attr_4",
+      "t11"."x_attr_5",
+      "t11"."x_attr_6",
+      "t11"."hits0"
     FROM (
       SELECT
-        "t0"."pid",
-        "t0"."customer_id",
-        "t0"."x_attr_2",
-        "t0"."x_attr_3",
-        "t0"."x_attr_4",
-        "t0"."x_attr_5",
-        "t0"."x_attr_6"
-      FROM "profiles" AS "t0"
-      WHERE
-        "t0"."customer_id" IS NOT NULL
-        AND (
-          (
-            "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-          )
-          OR (
-            (
-              "t0"."created_at" IS NULL
-            )
-            AND (
-              (
-                "t0"."first_event_at" IS NULL
-              )
-              OR (
-                "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-              )
-            )
-          )
-        )
-    ) AS "t4"
-    LEFT OUTER JOIN (
-      SELECT
-        "t6"."pid",
-        BIT_OR("t6"."hits0") AS "hits0"
+        "t4"."pid",
+        "t4"."customer_id",
+        "t4"."x_attr_2",
+        "t4"."x_attr_3",
+        "t4"."x_attr_4",
+        "t4"."x_attr_5",
+        "t4"."x_attr_6",
+        "t10"."pid" AS "pid_right",
+        "t10"."hits0"
       FROM (
         SELECT
-          "t5"."pid",
-          1 AS "hits0"
-        FROM (
-          SELECT
-            "t2"."pid",
-            COUNT(*) FILTER(WHERE
+          "t0"."pid",
+          "t0"."customer_id",
+          "t0"."x_attr_2",
+          "t0"."x_attr_3",
+          "t0"."x_attr_4",
+          "t0"."x_attr_5",
+          "t0"."x_attr_6"
+        FROM "profiles" AS "t0"
+        WHERE
+          "t0"."customer_id" IS NOT NULL
+          AND (
+            (
+              "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+            )
+            OR (
               (
-                "t2"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
+                "t0"."created_at" IS NULL
               )
               AND (
-                "t2"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
-              )) AS "m0"
-          FROM (
-            SELECT
-              *
-            FROM "events" AS "t1"
-            WHERE
-              "t1"."event" = 'product_view'
-              AND "t1"."ts" >= CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-              AND "t1"."ts" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ)
-              AND "t1"."ts" > CAST('2026-09-02T00:00:00+00:00' AS TIMESTAMPTZ)
-          ) AS "t2"
-          GROUP BY
-            1
-        ) AS "t5"
-        WHERE
-          COALESCE("t5"."m0" >= 1, FALSE)
-      ) AS "t6"
-      GROUP BY
-        1
-    ) AS "t8"
-      ON "t4"."pid" = "t8"."pid"
-  ) AS "t9"
-) AS "t10"
-WHERE
-  (
-    COALESCE("t10"."x_attr_4" = TRUE, FALSE)
-    OR (
-      COALESCE("t10"."x_attr_2" > 100, FALSE)
-      AND COALESCE("t10"."x_attr_3" BETWEEN 0.5 AND 2.5, FALSE)
+                (
+                  "t0"."first_event_at" IS NULL
+                )
+                OR (
+                  "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+              )
+            )
+          )
+      ) AS "t4"
+      LEFT OUTER JOIN (
+        SELECT
+          "t8"."pid",
+          BIT_OR("t8"."hits0") AS "hits0"
+        FROM (
+          SELECT
+            "t6"."pid",
+            1 AS "hits0"
+          FROM "t5" AS "t6"
+          WHERE
+            COALESCE("t6"."m0" >= 1, FALSE)
+        ) AS "t8"
+        GROUP BY
+          1
+      ) AS "t10"
+        ON "t4"."pid" = "t10"."pid"
+    ) AS "t11"
+  ) AS "t12"
+  WHERE
+    "t12"."pid" IN (
+      SELECT
+        "t6"."pid"
+      FROM "t5" AS "t6"
+      WHERE
+        COALESCE("t6"."m0" >= 1, FALSE)
     )
-  )
-  AND NOT (
-    COALESCE(STARTS_WITH("t10"."x_attr_6", 'free'), FALSE)
-    OR COALESCE("t10"."x_attr_5" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
-  )
-  AND COALESCE((
-    "t10"."hits0" & 1
-  ) <> 0, FALSE)
+    AND (
+      COALESCE("t12"."x_attr_4" = TRUE, FALSE)
+      OR (
+        COALESCE("t12"."x_attr_2" > 100, FALSE)
+        AND COALESCE("t12"."x_attr_3" BETWEEN 0.5 AND 2.5, FALSE)
+      )
+    )
+    AND NOT (
+      COALESCE(STARTS_WITH("t12"."x_attr_6", 'free'), FALSE)
+      OR COALESCE("t12"."x_attr_5" <= CAST('2026-10-02T00:00:00+00:00' AS TIMESTAMPTZ), FALSE)
+    )
+    AND COALESCE((
+      "t12"."hits0" & 1
+    ) <> 0, FALSE)
+) AS "t13"

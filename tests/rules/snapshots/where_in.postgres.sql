@@ -1,101 +1,119 @@
-SELECT
-  "t9"."customer_id"
-FROM (
+WITH "t5" AS (
   SELECT
-    "t3"."pid",
-    "t3"."customer_id",
-    "t8"."pid" AS "pid_right",
-    "t8"."hits0"
-  FROM (
-    SELECT
-      "t0"."pid",
-      "t0"."customer_id"
-    FROM "profiles" AS "t0"
-    WHERE
-      "t0"."customer_id" IS NOT NULL
+    "t4"."pid",
+    COUNT(*) FILTER(WHERE
+      (
+        "t4"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND (
+        "t4"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+      )
       AND (
         (
-          "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+          CASE
+            WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'category')) = 'string'
+            THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'category')
+            ELSE CAST(NULL AS VARCHAR)
+          END IS NOT NULL
         )
-        OR (
-          (
-            "t0"."created_at" IS NULL
-          )
-          AND (
-            (
-              "t0"."first_event_at" IS NULL
-            )
-            OR (
-              "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            )
-          )
-        )
-      )
-  ) AS "t3"
-  LEFT OUTER JOIN (
+        AND CASE
+          WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'category')) = 'string'
+          THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'category')
+          ELSE CAST(NULL AS VARCHAR)
+        END IN ('shoes', 'hats')
+      )) AS "m0"
+  FROM (
     SELECT
-      "t6"."pid",
-      BIT_OR("t6"."hits0") AS "hits0"
+      *
+    FROM "events" AS "t1"
+    WHERE
+      "t1"."event" = 'order_completed'
+      AND "t1"."ts" >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+      AND "t1"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+      AND CASE
+        WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'category')) = 'string'
+        THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'category')
+        ELSE CAST(NULL AS VARCHAR)
+      END IS NOT NULL
+      AND CASE
+        WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'category')) = 'string'
+        THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'category')
+        ELSE CAST(NULL AS VARCHAR)
+      END IN ('shoes', 'hats')
+  ) AS "t4"
+  GROUP BY
+    1
+)
+SELECT
+  "t13"."customer_id"
+FROM (
+  SELECT
+    *
+  FROM (
+    SELECT
+      "t11"."pid",
+      "t11"."customer_id",
+      "t11"."hits0"
     FROM (
       SELECT
-        "t5"."pid",
-        1 AS "hits0"
+        "t3"."pid",
+        "t3"."customer_id",
+        "t10"."pid" AS "pid_right",
+        "t10"."hits0"
       FROM (
         SELECT
-          "t4"."pid",
-          COUNT(*) FILTER(WHERE
+          "t0"."pid",
+          "t0"."customer_id"
+        FROM "profiles" AS "t0"
+        WHERE
+          "t0"."customer_id" IS NOT NULL
+          AND (
             (
-              "t4"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
+              "t0"."created_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
             )
-            AND (
-              "t4"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            )
-            AND (
+            OR (
               (
-                CASE
-                  WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'category')) = 'string'
-                  THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'category')
-                  ELSE CAST(NULL AS VARCHAR)
-                END IS NOT NULL
+                "t0"."created_at" IS NULL
               )
-              AND CASE
-                WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t4"."properties" AS JSONB), 'category')) = 'string'
-                THEN JSONB_EXTRACT_PATH_TEXT(CAST("t4"."properties" AS JSONB), 'category')
-                ELSE CAST(NULL AS VARCHAR)
-              END IN ('shoes', 'hats')
-            )) AS "m0"
+              AND (
+                (
+                  "t0"."first_event_at" IS NULL
+                )
+                OR (
+                  "t0"."first_event_at" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
+                )
+              )
+            )
+          )
+      ) AS "t3"
+      LEFT OUTER JOIN (
+        SELECT
+          "t8"."pid",
+          BIT_OR("t8"."hits0") AS "hits0"
         FROM (
           SELECT
-            *
-          FROM "events" AS "t1"
+            "t6"."pid",
+            1 AS "hits0"
+          FROM "t5" AS "t6"
           WHERE
-            "t1"."event" = 'order_completed'
-            AND "t1"."ts" >= CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
-            AND "t1"."ts" <= CAST('2026-11-01T00:00:00+00:00' AS TIMESTAMPTZ)
-            AND "t1"."ts" > CAST('2026-08-03T00:00:00+00:00' AS TIMESTAMPTZ)
-            AND CASE
-              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'category')) = 'string'
-              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'category')
-              ELSE CAST(NULL AS VARCHAR)
-            END IS NOT NULL
-            AND CASE
-              WHEN JSONB_TYPEOF(JSONB_EXTRACT_PATH(CAST("t1"."properties" AS JSONB), 'category')) = 'string'
-              THEN JSONB_EXTRACT_PATH_TEXT(CAST("t1"."properties" AS JSONB), 'category')
-              ELSE CAST(NULL AS VARCHAR)
-            END IN ('shoes', 'hats')
-        ) AS "t4"
+            COALESCE("t6"."m0" >= 3, FALSE)
+        ) AS "t8"
         GROUP BY
           1
-      ) AS "t5"
+      ) AS "t10"
+        ON "t3"."pid" = "t10"."pid"
+    ) AS "t11"
+  ) AS "t12"
+  WHERE
+    "t12"."pid" IN (
+      SELECT
+        "t6"."pid"
+      FROM "t5" AS "t6"
       WHERE
-        COALESCE("t5"."m0" >= 3, FALSE)
-    ) AS "t6"
-    GROUP BY
-      1
-  ) AS "t8"
-    ON "t3"."pid" = "t8"."pid"
-) AS "t9"
-WHERE
-  COALESCE((
-    "t9"."hits0" & 1
-  ) <> 0, FALSE)
+        COALESCE("t6"."m0" >= 3, FALSE)
+    )
+    AND COALESCE((
+      "t12"."hits0" & 1
+    ) <> 0, FALSE)
+) AS "t13"

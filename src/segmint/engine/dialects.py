@@ -53,6 +53,15 @@ class Backend:
     # through ``pid IN`` (rules/compile.py ``Compiler.required``), which the planner turns
     # into a semi join it can drive from the few customers they find.
     SEMI_JOINS: ClassVar[bool] = False
+    # What a letter is inside a regular-expression bracket, in any script (hashed names
+    # keep their non-ASCII letters, activation/audiences.py): Unicode classes on RE2
+    # (DuckDB) and Java (Spark).
+    LETTER: ClassVar[str] = r"\p{L}\p{M}"
+
+    def sha256_hex(self, value: ir.StringValue) -> ir.StringValue:
+        """The SHA-256 digest of the UTF-8 bytes of ``value`` as 64 lower-case hex digits."""
+        digest: ir.StringValue = value.hexdigest("sha256")
+        return digest
 
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
@@ -147,6 +156,16 @@ class PostgresBackend(Backend):
     name = dialect = "postgres"
     JOIN_MEASURES = True
     SEMI_JOINS = True
+    # PostgreSQL's regular expressions have no \p{...}; [:alpha:] follows the database's
+    # locale, which knows non-ASCII letters in a UTF-8 database.
+    LETTER = "[:alpha:]"
+
+    def sha256_hex(self, value: ir.StringValue) -> ir.StringValue:
+        # Ibis 12 compiles no HexDigest for PostgreSQL; sha256() takes bytes (PostgreSQL 11+).
+        from segmint.engine.postgres_functions import convert_to, encode, sha256
+
+        digest: ir.StringValue = encode(sha256(convert_to(value, "UTF8")), "hex")
+        return digest
 
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         # EXTRACT(epoch ...) is an exact numeric on PostgreSQL 14+.

@@ -24,3 +24,18 @@ def jsonb_typeof(value: JSONB) -> str:  # type: ignore[valid-type,empty-body]
 def jsonb_text(value: JSONB, key: str) -> str:  # type: ignore[valid-type,empty-body]
     """The text of member ``key`` (``->>``): a string without its quotes, a number or a
     boolean as written; NULL when missing or JSON null."""
+
+
+@ibis.udf.scalar.builtin(name="convert_to")  # type: ignore[untyped-decorator]
+def convert_to(value: str, encoding: str) -> dt.binary:
+    """The bytes of ``value`` in ``encoding`` (``'UTF8'``)."""
+
+
+@ibis.udf.scalar.builtin(name="sha256")  # type: ignore[untyped-decorator]
+def sha256(value: dt.binary) -> dt.binary:
+    """The SHA-256 digest of ``value`` (PostgreSQL 11+), as 32 bytes."""
+
+
+@ibis.udf.scalar.builtin(name="encode")  # type: ignore[untyped-decorator]
+def encode(value: dt.binary, form: str) -> str:  # type: ignore[empty-body]
+    """``value`` written as text in ``form`` (``'hex'``: lower-case hex digits)."""

@@ -1,0 +1,244 @@
+"""Customer identifiers normalised and hashed for Meta Custom Audiences and Google Customer
+Match, as Ibis expressions: the engine normalises and hashes every row (no Python per row).
+
+The rules follow each platform's documentation (docs/activation.md quotes them):
+
+- Meta, "Hashing and Normalizing Data":
+  https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences#hash
+  and the customer-list columns:
+  https://www.facebook.com/business/help/2082575038703844
+- Google, Customer Match data files:
+  https://support.google.com/google-ads/answer/7659867 (columns),
+  https://support.google.com/google-ads/answer/7476159 (hashed data) and
+  https://support.google.com/google-ads/answer/7474263 (Country and Zip are not hashed).
+
+A value that normalises to nothing is NULL, written as an empty cell: never the hash of an
+empty string, which would match nobody and say that the field was blank.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from segmint.engine.dialects import BACKENDS, Backend
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+# The columns read from a profiles-like table; any but customer_id may be missing.
+PROFILE_COLUMNS = (
+    "customer_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "zip",
+    "city",
+    "state",
+    "country",
+)
+META_COLUMNS = ("email", "phone", "fn", "ln", "zip", "ct", "st", "country", "extern_id")
+GOOGLE_COLUMNS = ("Email", "Phone", "First Name", "Last Name", "Country", "Zip")
+# E.164 numbers have at most 15 digits, the country code included.
+E164_MAX_DIGITS = 15
+# Letters a Roman-alphabet field (Meta's ct and st: "a-z only") spells with two letters;
+# the other accented Latin letters lose their accent (_accents).
+_LIGATURES = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th"}
+
+
+def _null() -> ir.StringValue:
+    import ibis
+
+    value: ir.StringValue = ibis.null().cast("string")
+    return value
+
+
+def _nonempty(value: ir.StringValue) -> ir.StringValue:
+    return value.nullif("")
+
+
+def email(value: ir.StringValue) -> ir.StringValue:
+    """Trimmed and lower-case; Google also drops spaces inside, which no valid address has."""
+    return _nonempty(value.re_replace(r"\s", "").lower())
+
+
+def country(value: ir.StringValue) -> ir.StringValue:
+    """The ISO 3166-1 alpha-2 code, lower-case; NULL unless two letters a-z."""
+    import ibis
+
+    code = value.strip().lower()
+    result: ir.StringValue = ibis.ifelse(code.re_search("^[a-z]{2}$"), code, _null())
+    return result
+
+
+@cache
+def _regions() -> tuple[tuple[str, str, str | None], ...]:
+    """(region, calling code, national prefix) for each region that the ``phonenumbers``
+    metadata (Google's libphonenumber) knows, the region in lower case."""
+    import phonenumbers
+
+    found = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        prefix = metadata.national_prefix if metadata is not None else None
+        found.append((region.lower(), str(phonenumbers.country_code_for_region(region)), prefix))
+    return tuple(found)
+
+
+def calling_code(code: ir.StringValue) -> ir.StringValue:
+    """The calling code (``44``) of a normalised two-letter country (``gb``); NULL for an
+    unknown one. One CASE built from the phonenumbers metadata when the query is built."""
+    result: ir.StringValue = code.cases(*((r, c) for r, c, _ in _regions()), else_=_null())
+    return result
+
+
+def _national(digits: ir.StringValue, code: ir.StringValue) -> ir.StringValue:
+    """``digits`` without the trunk prefix that the country dials before a national number:
+    leading zeros where it is 0 (UK, France), the 1 of NANP, the 8 of Russia, the 06 of
+    Hungary. Where a country has none (Italy), a leading 0 is part of the number."""
+    import ibis
+
+    prefixes: dict[str, list[str]] = {}
+    for region, _, prefix in _regions():
+        if prefix:
+            prefixes.setdefault(prefix, []).append(region)
+    branches = [
+        (code.isin(regions), digits.re_replace("^0+" if prefix == "0" else f"^{prefix}", ""))
+        for prefix, regions in sorted(prefixes.items())
+    ]
+    result: ir.StringValue = ibis.cases(*branches, else_=digits)
+    return result
+
+
+def phone(value: ir.StringValue, country_value: ir.StringValue) -> ir.StringValue:
+    """The E.164 digits without '+': a number written with '+' or ``00`` is international
+    as written; any other is national, its trunk prefix dropped and the calling code of
+    ``country_value`` (the profile's country, any case) put first. NULL without digits,
+    for a national number without a known country, and past 15 digits."""
+    import ibis
+
+    raw = value.strip()
+    digits = raw.re_replace("[^0-9]", "")
+    code = country(country_value)
+    international = raw.startswith("+") | digits.startswith("00")
+    # After '+' or 00 comes a country code, which never starts with 0.
+    e164 = ibis.ifelse(
+        international,
+        digits.re_replace("^0+", ""),
+        calling_code(code) + _nonempty(_national(digits, code)),
+    )
+    # Too long becomes empty, then NULL: ``e164`` holds the CASE of every calling code,
+    # written out again wherever it is referenced, so it is referenced once.
+    too_long = f"^[0-9]{{{E164_MAX_DIGITS + 1},}}$"
+    return _nonempty(e164.re_replace(too_long, ""))
+
+
+def name(value: ir.StringValue, backend: Backend | None = None) -> ir.StringValue:
+    """Lower-case letters only: spaces, hyphens, apostrophes and dots dropped. Letters of
+    any script stay as they are (UTF-8): Meta's rules say that first and last names "support
+    special characters and non-Roman alphabets" (custom-audiences#hash above), and Google's
+    template (answer/7659867) writes "zoë" and "pérez" with their accents."""
+    letter = (backend or BACKENDS["duckdb"]).LETTER
+    return _nonempty(value.lower().re_replace(f"[^{letter}]", ""))
+
+
+@cache
+def _accents() -> tuple[str, str]:
+    """Each lower-case accented Latin letter (U+00C0-U+024F) and its base letter a-z, from
+    the Unicode decompositions, for one TRANSLATE."""
+    import unicodedata
+
+    pairs = []
+    for point in range(0xC0, 0x250):
+        letter = chr(point)
+        base = unicodedata.normalize("NFD", letter)[0]
+        if letter.islower() and base != letter and "a" <= base <= "z":
+            pairs.append((letter, base))
+    return "".join(a for a, _ in pairs), "".join(b for _, b in pairs)
+
+
+def roman(value: ir.StringValue) -> ir.StringValue:
+    """Meta's city and state: "a-z only", lower-case, without punctuation, special
+    characters or white space; accented letters lose the accent (São Paulo: saopaulo)."""
+    text = value.lower()
+    for letter, spelled in _LIGATURES.items():
+        text = text.replace(letter, spelled)
+    source, target = _accents()
+    return _nonempty(text.translate(source, target).re_replace("[^a-z]", ""))
+
+
+def zip_code(value: ir.StringValue) -> ir.StringValue:
+    """The postal code before any '-' (a US ZIP+4's extension), trimmed and lower-case."""
+    return _nonempty(value.re_replace("-.*$", "").strip().lower())
+
+
+def meta_zip(value: ir.StringValue, country_value: ir.StringValue) -> ir.StringValue:
+    """Meta's ZIP: lower-case without white space; in the US the first 5 digits, in the UK
+    the area, district and sector (a full postcode without its last two letters)."""
+    import ibis
+
+    text = _nonempty(zip_code(value).re_replace(r"\s", ""))
+    code = country(country_value)
+    uk_full = (code == "gb") & text.re_search("^[a-z0-9]{2,4}[0-9][a-z]{2}$")
+    result: ir.StringValue = ibis.cases(
+        (code == "us", text.left(5)),
+        (uk_full, text.substr(0, text.length() - 2)),
+        else_=text,
+    )
+    return result
+
+
+def sha256(value: ir.StringValue, backend: Backend | None = None) -> ir.StringValue:
+    """The SHA-256 of the UTF-8 bytes of ``value`` as 64 lower-case hex digits; NULL for
+    NULL or an empty string."""
+    return (backend or BACKENDS["duckdb"]).sha256_hex(_nonempty(value))
+
+
+def _column(profiles: ir.Table, column: str) -> ir.StringValue:
+    """``profiles[column]`` as text, or NULL where the catalog has no such column."""
+    if column not in profiles.columns:
+        return _null()
+    value: ir.StringValue = profiles[column].cast("string")
+    return value
+
+
+def meta_audience(profiles: ir.Table, backend: Backend | None = None) -> ir.Table:
+    """A Meta customer list: every identifier normalised and hashed, ``extern_id`` the
+    customer id as it is (Meta: "you don't need to hash this ID")."""
+    col = _column
+
+    def hashed(value: ir.StringValue) -> ir.StringValue:
+        return sha256(value, backend)
+
+    return profiles.select(
+        email=hashed(email(col(profiles, "email"))),
+        phone=hashed(phone(col(profiles, "phone"), col(profiles, "country"))),
+        fn=hashed(name(col(profiles, "first_name"), backend)),
+        ln=hashed(name(col(profiles, "last_name"), backend)),
+        zip=hashed(meta_zip(col(profiles, "zip"), col(profiles, "country"))),
+        ct=hashed(roman(col(profiles, "city"))),
+        st=hashed(roman(col(profiles, "state"))),
+        country=hashed(country(col(profiles, "country"))),
+        extern_id=profiles.customer_id.cast("string"),
+    )
+
+
+def google_audience(profiles: ir.Table, backend: Backend | None = None) -> ir.Table:
+    """A Google Customer Match list: Email, Phone (E.164 with '+'), First Name and Last
+    Name hashed; Country and Zip in plain text, as Google requires (answer/7474263)."""
+    col = _column
+
+    def hashed(value: ir.StringValue) -> ir.StringValue:
+        return sha256(value, backend)
+
+    e164 = phone(col(profiles, "phone"), col(profiles, "country"))
+    columns = {
+        "Email": hashed(email(col(profiles, "email"))),
+        "Phone": hashed("+" + e164),
+        "First Name": hashed(name(col(profiles, "first_name"), backend)),
+        "Last Name": hashed(name(col(profiles, "last_name"), backend)),
+        "Country": country(col(profiles, "country")),
+        "Zip": zip_code(col(profiles, "zip")),
+    }
+    return profiles.select(**columns)

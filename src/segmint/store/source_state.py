@@ -7,7 +7,7 @@ version ``refresh_id`` of ``segment_members``, a CLV fit version ``fit_id`` of
 ``clv_predictions``. A version is only read once the workspace's own DuckDB file names it
 (its refresh, fit or run committed there), so the local commit is the one commit point:
 a version written by a process killed before that commit is never read, and the next
-write of the same number replaces it (docs/sources.md, "What segmint writes").
+write of the same number replaces it (docs/sources.md, "How it works").
 
 - PostgreSQL: one table per name in ``[source] schema`` (created when first needed), with
   a ``v`` column; a version is written in one transaction (DELETE of the same version,

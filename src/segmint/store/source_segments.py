@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from segmint.engine.sqltext import plain_name, quote_str
+from segmint.store.source import instant
 from segmint.store.txn import kill_point
 
 if TYPE_CHECKING:
@@ -38,13 +39,6 @@ def _column(value: str) -> str:
     if not _COLUMN.fullmatch(value):
         raise ValueError(f"not an evaluation column: {value!r}")
     return value
-
-
-def _instant(state: SourceState, when: datetime) -> str:
-    """A UTC instant literal in the engine's dialect."""
-    text = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    kind = "TIMESTAMPTZ" if state.engine.name == "postgres" else "TIMESTAMP"
-    return f"CAST('{text}' AS {kind})"
 
 
 # The refresh ----------------------------------------------------------------------------
@@ -111,7 +105,7 @@ def write_refresh(
     diff = (
         "SELECT coalesce(n.name, m.name) AS name, coalesce(n.pid, m.pid) AS pid, "
         "CASE WHEN m.pid IS NULL THEN 'entered' ELSE 'exited' END AS change, "
-        f"{_instant(state, as_of)} AS as_of FROM {new} n FULL JOIN {old} m "
+        f"{instant(state.engine.name, as_of)} AS as_of FROM {new} n FULL JOIN {old} m "
         "ON n.name = m.name AND n.pid = m.pid WHERE n.pid IS NULL OR m.pid IS NULL"
     )
     state.write("segment_changes", refresh_id, diff)
@@ -229,7 +223,7 @@ class SourceMembers:
         ``customer_id``, ``change``, ``as_of``, oldest first."""
         import pyarrow as pa
 
-        after = "" if since is None else f" AND c.as_of >= {_instant(self.state, since)}"
+        after = "" if since is None else f" AND c.as_of >= {instant(self.state.engine.name, since)}"
         changes = self.state.rows("segment_changes", self.refreshes)
         table = self.state.engine.to_arrow(
             f"SELECT c.pid AS customer_id, c.change, c.as_of FROM {changes} c "

@@ -149,7 +149,8 @@ SQL_HOMES = (("engine",), ("store",), ("ingest", "duckdb"))
 _OWN_TABLES = re.compile(
     r"\b(INSERT INTO|UPDATE|DELETE FROM|ALTER TABLE|FROM|JOIN|USING)\s+(profiles|identities|"
     r"identity_merges|events|orders|rates|loads|meta|attributes|event_properties|"
-    r"event_property_usage|event_names|segment_\w+|cluster_\w+|clv_\w+|schema_version)\b"
+    r"event_property_usage|event_names|segment_\w+|cluster_\w+|clv_\w+|schema_version|"
+    r"suppressions|exports|export_sent|webhook_\w+)\b"
 )
 
 

@@ -27,7 +27,9 @@ MAX_MONEY_SCALE = 4
 # The furthest ahead of a load a timestamp may lie ([ingest] latest_days_ahead): 100 years.
 MAX_DAYS_AHEAD = 36_500
 # Lists that may be empty (no status excluded); every other list needs a value.
-_MAY_BE_EMPTY = frozenset({"exclude_statuses", "property_columns", "spark_conf", "order_excluded"})
+_MAY_BE_EMPTY = frozenset(
+    {"exclude_statuses", "property_columns", "spark_conf", "order_excluded", "traits"}
+)
 # Text settings where "" means "none" ([source]: no source engine, no such column).
 _MAY_BE_BLANK = frozenset(
     {
@@ -43,6 +45,9 @@ _MAY_BE_BLANK = frozenset(
         "order_status",
         "order_refunded",
         "order_event",
+        "name",
+        "secret",
+        "secret_env",
     }
 )
 
@@ -226,6 +231,49 @@ class SourceConfig:
         return {key.strip(): value.strip() for key, _, value in pairs}
 
 
+@dataclass(frozen=True)
+class ActivationConfig:
+    """Exports (docs/activation.md): the customer attributes that carry consent. Email
+    destinations need ``email_consent``, SMS and phone ``sms_consent``, ad audiences
+    ``ads_consent`` (true); a profile without it is left out, and the export says why."""
+
+    email_consent: str = "email_consent"
+    sms_consent: str = "sms_consent"
+    ads_consent: str = "ads_consent"
+
+
+WEBHOOK_CHANGES = ("entered", "exited")
+# The most changes one webhook message carries.
+MAX_WEBHOOK_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """One ``[[webhooks]]`` endpoint: where entries and exits of saved segments are posted,
+    signed with the Standard Webhooks scheme (docs/activation.md)."""
+
+    url: str = ""
+    # The endpoint's name in the outbox and `segmint webhooks status` ("": its url).
+    name: str = ""
+    # Saved segments whose changes are sent; "*" is every segment.
+    segments: tuple[str, ...] = ("*",)
+    changes: tuple[str, ...] = WEBHOOK_CHANGES
+    # The signing secret, "whsec_" and base64; or the environment variable holding it.
+    secret: str = ""
+    secret_env: str = ""
+    # Changes per message.
+    batch_size: int = 500
+    # Attributes and traits sent with each change, as they are at the refresh's as_of.
+    traits: tuple[str, ...] = ()
+
+    @property
+    def endpoint(self) -> str:
+        return self.name or self.url
+
+    def wants(self, segment: str) -> bool:
+        return "*" in self.segments or segment in self.segments
+
+
 SOURCE_ENGINES = ("postgres", "spark")
 # A table (optionally schema-qualified) or column name of the source: plain identifiers.
 _SOURCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
@@ -245,6 +293,8 @@ class Config:
     clv: ClvConfig = field(default_factory=ClvConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
+    activation: ActivationConfig = field(default_factory=ActivationConfig)
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     @property
     def order_event(self) -> str:
@@ -410,6 +460,26 @@ schema = "segmint"
 state = ""
 # Spark settings for the session segmint starts, e.g. ["spark.executor.memory=8g"].
 spark_conf = []
+
+[activation]
+# Customer attributes (true/false) that carry consent; exports leave out profiles without
+# it: email destinations need email_consent, phone numbers sms_consent, ad audiences
+# (meta, google) ads_consent. `segmint export` reports how many were left out and why.
+email_consent = "email_consent"
+sms_consent = "sms_consent"
+ads_consent = "ads_consent"
+
+# Webhooks on segment entry and exit, one [[webhooks]] table per endpoint (none by
+# default). Each refresh writes the changes to an outbox with the membership, and they
+# are posted in batches signed with the Standard Webhooks scheme (docs/activation.md).
+# [[webhooks]]
+# name = "crm"
+# url = "https://example.com/segmint"
+# segments = ["*"]                  # saved segments, "*" for all
+# changes = ["entered", "exited"]
+# secret = "whsec_..."              # or secret_env = "SEGMINT_CRM_SECRET"
+# batch_size = 500
+# traits = ["email", "predicted_clv_365d"]
 """
 
 
@@ -437,6 +507,7 @@ def _load_config(path: Path) -> Config:
                 f"(known: {', '.join(sections)})"
             )
     ingest = _check_ingest(path, _section(path, raw, "ingest", IngestConfig))
+    webhooks = _webhooks(path, raw.get("webhooks", []))
     purchases = _section(path, raw, "purchases", PurchasesConfig)
     source = _check_source(path, _section(path, raw, "source", SourceConfig))
     # A source's orders count as the first purchase event and skip the excluded statuses
@@ -457,7 +528,54 @@ def _load_config(path: Path) -> Config:
         clv=_check_clv(path, _section(path, raw, "clv", ClvConfig)),
         quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
         source=source,
+        activation=_section(path, raw, "activation", ActivationConfig),
+        webhooks=webhooks,
     )
+
+
+def _webhooks(path: Path, raw: Any) -> tuple[WebhookConfig, ...]:
+    """The ``[[webhooks]]`` array of tables, each endpoint checked."""
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError(
+            f"{path}: webhooks must be an array of tables: write each endpoint under its "
+            "own [[webhooks]] header"
+        )
+    hooks = tuple(
+        _check_webhook(path, _section(path, {"webhooks": item}, "webhooks", WebhookConfig))
+        for item in raw
+    )
+    names = [hook.endpoint for hook in hooks]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise ConfigError(
+            f"{path}: [[webhooks]] {twice!r} is declared twice; give each endpoint its own name"
+        )
+    return hooks
+
+
+def _check_webhook(path: Path, c: WebhookConfig) -> WebhookConfig:
+    where = f"{path}: [[webhooks]] {c.endpoint or '(no url)'}"
+    if not c.url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: url must be an http:// or https:// address, got {c.url!r}")
+    if bool(c.secret) == bool(c.secret_env):
+        raise ConfigError(
+            f'{where}: give exactly one of secret ("whsec_...") or secret_env (the name '
+            "of an environment variable holding it)"
+        )
+    if c.secret and not c.secret.startswith("whsec_"):
+        raise ConfigError(f"{where}: secret must start with whsec_ (Standard Webhooks)")
+    unknown = [change for change in c.changes if change not in WEBHOOK_CHANGES]
+    if unknown or not c.changes:
+        raise ConfigError(
+            f"{where}: changes must be some of {', '.join(WEBHOOK_CHANGES)}, got {list(c.changes)}"
+        )
+    if not 1 <= c.batch_size <= MAX_WEBHOOK_BATCH:
+        raise ConfigError(
+            f"{where}: batch_size must be between 1 and {MAX_WEBHOOK_BATCH}, got {c.batch_size}"
+        )
+    return c
 
 
 def _check_source(path: Path, c: SourceConfig) -> SourceConfig:

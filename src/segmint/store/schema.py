@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -169,6 +169,63 @@ CLV_DDL: Final = (
 )""",
 )
 
+# Activation (activation/, store/exports.py, store/webhooks.py): the suppression list,
+# the ledger of exports with what each (segment, destination) pair was last sent, and the
+# webhook outbox, written in the refresh's transaction and marked as it is delivered.
+ACTIVATION_DDL: Final = (
+    """CREATE TABLE suppressions (
+    kind VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    reason VARCHAR,
+    added_at TIMESTAMPTZ NOT NULL
+)""",
+    """CREATE TABLE exports (
+    export_id INTEGER NOT NULL,
+    segment VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
+    exported_at TIMESTAMPTZ NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    version INTEGER,
+    fingerprint VARCHAR NOT NULL,
+    delta BOOLEAN NOT NULL,
+    members BIGINT NOT NULL,
+    exported BIGINT NOT NULL,
+    added BIGINT NOT NULL,
+    removed BIGINT NOT NULL,
+    left_out VARCHAR NOT NULL,
+    file VARCHAR,
+    remove_file VARCHAR
+)""",
+    """CREATE TABLE export_sent (
+    segment VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    removal VARCHAR NOT NULL
+)""",
+    """CREATE TABLE webhook_messages (
+    msg_id VARCHAR NOT NULL,
+    endpoint VARCHAR NOT NULL,
+    segment VARCHAR NOT NULL,
+    refresh_id INTEGER NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    changes INTEGER NOT NULL,
+    body VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at TIMESTAMPTZ NOT NULL,
+    last_status INTEGER,
+    last_error VARCHAR,
+    delivered_at TIMESTAMPTZ
+)""",
+    """CREATE TABLE webhook_endpoints (
+    endpoint VARCHAR NOT NULL,
+    disabled_at TIMESTAMPTZ,
+    reason VARCHAR
+)""",
+)
+
 DDL: Final = (
     f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -226,7 +283,7 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
-    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL)
+    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL + ACTIVATION_DDL)
     + ";\n"
 )
 
@@ -255,6 +312,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "e.revenue, true, e.load_id, e.load_id FROM events e "
         "WHERE e.load_id IN (SELECT load_id FROM loads WHERE kind = 'orders')",
     ),
+    # 5 -> 6: suppressions, the export ledger and the webhook outbox.
+    5: ACTIVATION_DDL,
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import segmint
 from segmint import workspace
-from segmint.config import Config
+from segmint.config import Config, WebhookConfig
 from segmint.errors import ConfigError
 from tests.conftest import holding, write_csv
 
@@ -39,7 +39,9 @@ def toml_value(value: Any) -> str:
 def hostile_settings() -> list[tuple[str, str, Any]]:
     out = []
     for section in dataclasses.fields(Config):
-        for key in dataclasses.fields(section.default_factory()):  # type: ignore[misc]
+        # [[webhooks]] is an array of tables of WebhookConfig; the others are sections.
+        kind = WebhookConfig if section.name == "webhooks" else section.default_factory()  # type: ignore[misc]
+        for key in dataclasses.fields(kind):
             default = key.default
             pool = (
                 LISTS if isinstance(default, tuple)
@@ -65,6 +67,16 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def with_setting(root: Path, section: str, key: str, value: Any) -> None:
+    if section == "webhooks":
+        # A valid endpoint with the one key replaced.
+        valid = {
+            "url": "http://127.0.0.1:9/hook",
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        }
+        valid[key] = value
+        lines = "".join(f"{k} = {toml_value(v)}\n" for k, v in valid.items())
+        (root / "segmint.toml").write_text(f"[[webhooks]]\n{lines}")
+        return
     (root / "segmint.toml").write_text(f"[{section}]\n{key} = {toml_value(value)}\n")
 
 

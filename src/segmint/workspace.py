@@ -24,6 +24,7 @@ from segmint.store.db import DB_FILE, connect, release
 if TYPE_CHECKING:
     import duckdb
 
+    from segmint.activation.exports import ExportResult
     from segmint.cluster.runs import ClusterRun
     from segmint.engine.base import Engine
     from segmint.identity.view import CustomerView
@@ -1050,6 +1051,107 @@ class Workspace:
             )
         return overlaps(self._context(), chosen)
 
+    # --- exports ---------------------------------------------------------------------
+
+    def export(
+        self,
+        segment: str,
+        to: str,
+        out: str | os.PathLike[str] | None = None,
+        as_of: datetime | str | None = None,
+        delta: bool = False,
+        columns: list[str] | None = None,
+        value: str | None = None,
+        progress: Progress | None = None,
+    ) -> ExportResult:
+        """Export the saved segment ``segment`` to ``to`` (csv, parquet, jsonl, klaviyo,
+        mailchimp, meta, google) as the file ``out`` (default: the workspace's exports/
+        folder), leaving out the suppressed and those without consent; ``delta`` writes
+        only what changed since the last export of this segment to ``to``
+        (docs/activation.md). ``as_of`` defaults to the segment's last refresh.
+
+        >>> import tempfile
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> out = tempfile.mkdtemp() + "/loyal.csv"
+        >>> result = ws.export("loyal", "csv", out, as_of="2026-01-01", columns=["orders_count"])
+        >>> result.exported, result.file.read_text().splitlines()
+        (2, ['customer_id,orders_count', 'C3,3', 'C4,4'])
+        """
+        from segmint.activation.exports import check_destination, export, extension
+
+        check_destination(to)
+        self.segments.path(segment)  # an unknown segment is an error with a suggestion
+        if out is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder = self.root / "exports"
+            folder.mkdir(exist_ok=True)
+            target = folder / f"{segment}-{to}-{stamp}.{extension(to)}"
+        else:
+            target = Path(out)
+            if not target.parent.is_dir():
+                raise ArgumentError(f"--out: no such folder: {target.parent}", "--out")
+        return export(self._context(), segment, to, target, as_of, delta, columns, value, progress)
+
+    def export_history(self, segment: str | None = None) -> list[dict[str, Any]]:
+        """The export ledger, oldest first: each export's time, as_of, definition version,
+        counts, reasons for leaving people out, and files.
+
+        >>> import tempfile
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.export("loyal", "csv", tempfile.mkdtemp() + "/a.csv", as_of="2026-01-01")
+        >>> [(e["segment"], e["destination"], e["exported"]) for e in ws.export_history()]
+        [('loyal', 'csv', 2)]
+        """
+        from segmint.store.exports import history
+
+        if segment is not None:
+            self.segments.path(segment)
+        return history(self._db, segment)
+
+    def suppress(self, values: list[str], reason: str | None = None) -> int:
+        """Add emails and customer ids to the suppression list (a value with '@' is an
+        email, compared without white space and in lower case); no export ever includes
+        them. The number newly listed.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.suppress(["C3", " Ann@Example.com"], reason="asked to be left alone")
+        2
+        >>> [(s["kind"], s["value"]) for s in ws.suppressions()]
+        [('customer_id', 'C3'), ('email', 'ann@example.com')]
+        """
+        from segmint.store import suppressions
+        from segmint.store.txn import transaction
+
+        entries = _suppression_entries(values)
+        with transaction(self._db, "suppress", "the suppression list"):
+            return suppressions.add(self._db, entries, reason)
+
+    def unsuppress(self, values: list[str]) -> int:
+        """Take emails and customer ids off the suppression list; the number removed.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.suppress(["C3"]), ws.unsuppress(["C3", "C4"])
+        (1, 1)
+        """
+        from segmint.store import suppressions
+        from segmint.store.txn import transaction
+
+        entries = _suppression_entries(values)
+        with transaction(self._db, "suppress", "the suppression list"):
+            return suppressions.remove(self._db, entries)
+
+    def suppressions(self) -> list[dict[str, Any]]:
+        """The suppression list: kind (email or customer_id), value, reason, when added."""
+        from segmint.store.suppressions import listed
+
+        return listed(self._db)
+
     def _refreshed(self) -> set[str]:
         from segmint.store.segment_history import refreshed_names
 
@@ -1094,6 +1196,20 @@ class Workspace:
         self.evaluator().prepare(definition.rule, name=definition.name)
         self.segments.save(definition, replace=replace)
         return definition
+
+
+def _suppression_entries(values: list[str]) -> list[tuple[str, str]]:
+    """(kind, normalised value) of each value: an email when it has '@', else a customer
+    id as written (trimmed)."""
+    from segmint.activation.exports import normal_email
+
+    entries = []
+    for value in values:
+        text = value.strip()
+        if not text:
+            raise ArgumentError("suppress: an empty value names nobody", "values")
+        entries.append(("email", normal_email(text)) if "@" in text else ("customer_id", text))
+    return entries
 
 
 def _convert(table: Any, output: str) -> Any:

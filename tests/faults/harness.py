@@ -36,6 +36,8 @@ VOLATILE: dict[str, set[str]] = {
     "segment_state": {"retired_at"},
     "cluster_runs": {"created_at", "seconds", "result"},
     "clv_fits": {"created_at"},
+    "exports": {"exported_at"},
+    "suppressions": {"added_at"},
 }
 
 Snapshot = dict[str, Any]

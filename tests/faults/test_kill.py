@@ -235,6 +235,32 @@ def test_a_killed_write_leaves_the_state_before_or_after(
     check_kills(base, tmp_path, args, path)
 
 
+def test_a_killed_suppression_leaves_the_list_before_or_after(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    base, _ = shop
+    check_kills(base, tmp_path, ["suppress", "add", "c5@example.com", "C7"], "suppress")
+
+
+def test_a_killed_export_keeps_the_ledger_whole_and_the_next_delta_complete(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """The file is renamed into place before the ledger commits: a kill leaves the ledger
+    as before (the next delta sends the same changes again) or as after, and the file
+    whole either way."""
+    base, _ = shop
+    out = tmp_path / "de.csv"
+    args = ["export", "de", "--to", "csv", "--delta", "--out", str(out)]
+    check_kills(base, tmp_path, args, "export", extra_points=("export:files-written",))
+    target = copy_of(base, tmp_path / "again")
+    assert run(target, *args, kill_at="export:files-written").killed
+    full = out.read_text().splitlines()
+    assert len(full) > 1 and full[0].endswith(",change")
+    # The ledger did not record it, so the next delta is the same full first sync.
+    assert run(target, *args).returncode == 0
+    assert out.read_text().splitlines() == full
+
+
 def test_a_killed_backfill_keeps_every_finished_refresh_whole(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:

@@ -18,6 +18,7 @@ empty string, which would match nobody and say that the field was blank.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -203,15 +204,19 @@ def _column(profiles: ir.Table, column: str) -> ir.StringValue:
     return value
 
 
-def meta_audience(profiles: ir.Table, backend: Backend | None = None) -> ir.Table:
+def meta_audience(
+    profiles: ir.Table, backend: Backend | None = None, keep: Sequence[str] = ()
+) -> ir.Table:
     """A Meta customer list: every identifier normalised and hashed, ``extern_id`` the
-    customer id as it is (Meta: "you don't need to hash this ID")."""
+    customer id as it is (Meta: "you don't need to hash this ID"); the columns ``keep``
+    of ``profiles`` go first, as they are."""
     col = _column
 
     def hashed(value: ir.StringValue) -> ir.StringValue:
         return sha256(value, backend)
 
     return profiles.select(
+        *keep,
         email=hashed(email(col(profiles, "email"))),
         phone=hashed(phone(col(profiles, "phone"), col(profiles, "country"))),
         fn=hashed(name(col(profiles, "first_name"), backend)),
@@ -224,9 +229,12 @@ def meta_audience(profiles: ir.Table, backend: Backend | None = None) -> ir.Tabl
     )
 
 
-def google_audience(profiles: ir.Table, backend: Backend | None = None) -> ir.Table:
+def google_audience(
+    profiles: ir.Table, backend: Backend | None = None, keep: Sequence[str] = ()
+) -> ir.Table:
     """A Google Customer Match list: Email, Phone (E.164 with '+'), First Name and Last
-    Name hashed; Country and Zip in plain text, as Google requires (answer/7474263)."""
+    Name hashed; Country and Zip in plain text, as Google requires (answer/7474263); the
+    columns ``keep`` of ``profiles`` go first, as they are."""
     col = _column
 
     def hashed(value: ir.StringValue) -> ir.StringValue:
@@ -241,4 +249,4 @@ def google_audience(profiles: ir.Table, backend: Backend | None = None) -> ir.Ta
         "Country": country(col(profiles, "country")),
         "Zip": zip_code(col(profiles, "zip")),
     }
-    return profiles.select(**columns)
+    return profiles.select(*keep, **columns)

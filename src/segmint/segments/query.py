@@ -197,6 +197,23 @@ class Evaluator:
         result = self.run(rule, as_of, wanted).arrow().read_all()
         return convert_output(result, output)
 
+    def members_into(self, rule: Any, as_of: datetime | str | None, columns: list[str]) -> None:
+        """The members of ``rule`` with ``columns`` (attributes and traits) into the
+        workspace's scratch table of exports (store/exports.py ``_export_raw``): on DuckDB
+        as one statement; from a source streamed into it batch by batch."""
+        from segmint.store.exports import stage_query, stage_stream
+
+        wanted = ("customer_id", *columns)
+        if self.source is not None:
+            query = self.source_query(rule, as_of, wanted)
+            stage_stream(self.con, _reader(self.source.batches(query)))
+            return
+        when = parse_as_of(as_of)
+        tree = self.prepare(rule)
+        self.prepare_traits(tree, wanted, when)
+        sql, variables = self.template(tree, wanted, when)
+        stage_query(self.engine, sql, self.clock_params(variables, when))
+
     def run_on_source(
         self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]
     ) -> pa.Table:

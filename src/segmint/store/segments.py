@@ -365,6 +365,16 @@ def _changes(
     return {name: MemberChanges(size, came, left) for name, size, came, left in rows}
 
 
+def known_version(con: duckdb.DuckDBPyConnection, name: str, fingerprint: str) -> int | None:
+    """The latest stored definition version of ``name`` whose rule has ``fingerprint``
+    (None when no refresh has seen that rule)."""
+    row = con.execute(
+        "SELECT max(version) FROM segment_versions WHERE name = ? AND fingerprint = ?",
+        [name, fingerprint],
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def definition_version(
     con: duckdb.DuckDBPyConnection, name: str, fingerprint: str, rule: str, refresh_id: int
 ) -> int:

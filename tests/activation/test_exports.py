@@ -203,7 +203,9 @@ def test_a_full_export_matches_an_independent_evaluation(
     result = ws.export("core", to, tmp_path / f"{to}.csv", as_of=AS_OF, **options)
     inside = [p for p in rows if member(p)]
     reasons = [reason(p, to, suppressed) for p in inside]
-    expected = [expected_row(p, to, "core") for p, r in zip(inside, reasons) if r is None]
+    expected = [
+        expected_row(p, to, "core") for p, r in zip(inside, reasons, strict=True) if r is None
+    ]
     left: dict[str, int] = {}
     for r in reasons:
         if r is not None:

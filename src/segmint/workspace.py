@@ -1147,7 +1147,14 @@ class Workspace:
             return suppressions.remove(self._db, entries)
 
     def suppressions(self) -> list[dict[str, Any]]:
-        """The suppression list: kind (email or customer_id), value, reason, when added."""
+        """The suppression list: kind (email or customer_id), value, reason, when added.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.suppress(["C2"], reason="complaint")
+        >>> [(s["value"], s["reason"]) for s in ws.suppressions()]
+        [('C2', 'complaint')]
+        """
         from segmint.store.suppressions import listed
 
         return listed(self._db)

@@ -245,6 +245,8 @@ class ActivationConfig:
 WEBHOOK_CHANGES = ("entered", "exited")
 # The most changes one webhook message carries.
 MAX_WEBHOOK_BATCH = 10_000
+# The longest wait for an endpoint's answer, in seconds.
+MAX_WEBHOOK_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ class WebhookConfig:
     batch_size: int = 500
     # Attributes and traits sent with each change, as they are at the refresh's as_of.
     traits: tuple[str, ...] = ()
+    # Seconds to wait for the endpoint's answer; a slower one is retried.
+    timeout: float = 10.0
 
     @property
     def endpoint(self) -> str:
@@ -480,6 +484,7 @@ ads_consent = "ads_consent"
 # secret = "whsec_..."              # or secret_env = "SEGMINT_CRM_SECRET"
 # batch_size = 500
 # traits = ["email", "predicted_clv_365d"]
+# timeout = 10.0                    # seconds to wait for an answer (at most 60)
 """
 
 
@@ -574,6 +579,11 @@ def _check_webhook(path: Path, c: WebhookConfig) -> WebhookConfig:
     if not 1 <= c.batch_size <= MAX_WEBHOOK_BATCH:
         raise ConfigError(
             f"{where}: batch_size must be between 1 and {MAX_WEBHOOK_BATCH}, got {c.batch_size}"
+        )
+    if not 0 < c.timeout <= MAX_WEBHOOK_TIMEOUT:
+        raise ConfigError(
+            f"{where}: timeout must be more than 0 and at most {MAX_WEBHOOK_TIMEOUT:g} seconds, "
+            f"got {c.timeout}"
         )
     return c
 

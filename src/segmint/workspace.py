@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     import duckdb
 
     from segmint.activation.exports import ExportResult
+    from segmint.activation.webhooks import (
+        DeliveredRefresh,
+        DeliveryResult,
+        EndpointStatus,
+        EndpointTest,
+    )
     from segmint.cluster.runs import ClusterRun
     from segmint.engine.base import Engine
     from segmint.identity.view import CustomerView
@@ -33,7 +39,6 @@ if TYPE_CHECKING:
     from segmint.quality.report import SegmentReport
     from segmint.segments.context import SegmentContext
     from segmint.segments.query import Evaluator
-    from segmint.segments.refresh import RefreshResult
     from segmint.segments.registry import Registry, SegmentDefinition
     from segmint.segments.templates import TemplateSize
     from segmint.store.layout import LayoutResult
@@ -836,9 +841,14 @@ class Workspace:
         names: list[str] | None = None,
         as_of: datetime | str | None = None,
         progress: Progress | None = None,
-    ) -> RefreshResult:
+        deliver: bool = True,
+    ) -> DeliveredRefresh:
         """Evaluate saved segments (default: every active one) at ``as_of`` and record who
-        entered and exited; a failing segment is marked failed, the others go on.
+        entered and exited; a failing segment is marked failed, the others go on. The
+        changes are written to the webhook outbox with the membership, and with
+        ``deliver`` (and ``[[webhooks]]`` configured) the due messages are posted after the
+        commit: ``result.delivery`` says how that went (a failed delivery is retried
+        later and does not undo the refresh).
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()
@@ -846,9 +856,13 @@ class Workspace:
         >>> [(r.name, r.size) for r in ws.refresh(as_of="2026-01-01").runs]
         [('loyal', 2)]
         """
+        from segmint.activation.webhooks import deliver_after, with_delivery
         from segmint.segments.refresh import refresh
 
-        return refresh(self._context(), names, as_of, progress)
+        result = refresh(self._context(), names, as_of, progress)
+        if not deliver or not self.config.webhooks:
+            return with_delivery(result, None)
+        return with_delivery(result, deliver_after(self._db, self.config.webhooks, progress))
 
     # --- clusters ---------------------------------------------------------------------
 
@@ -1158,6 +1172,57 @@ class Workspace:
         from segmint.store.suppressions import listed
 
         return listed(self._db)
+
+    # --- webhooks ---------------------------------------------------------------------
+
+    def deliver_webhooks(
+        self,
+        now: bool = False,
+        progress: Progress | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> DeliveryResult:
+        """Post the due messages of the webhook outbox to the ``[[webhooks]]`` endpoints of
+        segmint.toml, signed (docs/activation.md, "Webhooks"); ``now`` posts every pending
+        message without waiting for its retry time (a Retry-After is still honoured).
+        ``clock`` gives the current time for the retry schedule (tests).
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.deliver_webhooks().attempted
+        0
+        """
+        from segmint.activation.webhooks import deliver, utc_now
+
+        return deliver(self._db, self.config.webhooks, now, clock or utc_now, progress)
+
+    def webhook_status(self, clock: Callable[[], datetime] | None = None) -> list[EndpointStatus]:
+        """Each webhook endpoint (configured, or with messages left in the outbox): messages
+        pending, due, delivered and failed, the latest error, and whether a 410 disabled it.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.webhook_status()
+        []
+        """
+        from segmint.activation.webhooks import status, utc_now
+
+        return status(self._db, self.config.webhooks, clock or utc_now)
+
+    def test_webhook(self, name: str) -> EndpointTest:
+        """Post a signed ``{"type": "segment.test", ...}`` message to endpoint ``name`` and
+        return its answer; nothing is written to the outbox. A 2xx answer enables an
+        endpoint a 410 disabled.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> ws.test_webhook("crm")
+        Traceback (most recent call last):
+        ...
+        segmint.errors.NotFoundError: no webhook endpoint 'crm' (configured: none in segmint.toml)
+        """
+        from segmint.activation.webhooks import send_test
+
+        return send_test(self._db, self.config.webhooks, name)
 
     def _refreshed(self) -> set[str]:
         from segmint.store.segment_history import refreshed_names

@@ -150,6 +150,10 @@ def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) 
     from segmint.cli.render import print_refresh
 
     print_refresh(result)
+    if result.delivery is not None:
+        from segmint.cli.webhooks import delivery_line
+
+        print(delivery_line(result.delivery), file=sys.stderr if result.delivery.error else None)
     for failed in result.failed:
         print(f"error: segment {failed.name}: {failed.error}", file=sys.stderr)
     return bool(result.failed)

@@ -60,6 +60,8 @@ class RefreshResult:
     as_of: datetime
     seconds: float
     runs: list[SegmentRun] = field(default_factory=list)
+    # Webhook messages written to the outbox with the membership (segments/outbox.py).
+    messages: int = 0
 
     @property
     def failed(self) -> list[SegmentRun]:
@@ -105,6 +107,9 @@ def refresh(
     if not chosen:
         # No saved (or active) segments: nothing to evaluate, and nothing is recorded.
         return RefreshResult(0, when, time.perf_counter() - started)
+    from segmint.segments.outbox import plan_outbox
+
+    outbox = plan_outbox(ctx, when)
     if ctx.source_state is not None:
         from segmint.store.activity import ensure_activity
 
@@ -134,13 +139,14 @@ def refresh(
                     plan.evaluate(members, isolate=False)
                 plan.store(members, refresh_id)
             plan.finish(refresh_id)
+            messages = outbox.write(refresh_id) if outbox is not None else 0
             seconds = time.perf_counter() - started
             runs = [plan.runs[n] for n in chosen]
             store.record_refresh(con, refresh_id, when, started_at, seconds, runs)
         plan.committed()
     finally:
         progress.done()
-    return RefreshResult(refresh_id, when, seconds, runs)
+    return RefreshResult(refresh_id, when, seconds, runs, messages)
 
 
 class _Plan:

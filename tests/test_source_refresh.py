@@ -268,3 +268,33 @@ def test_members_stream_from_the_source_to_a_file(
         stream = embedded.members('country = "US"', AS_OF, "batches")
         assert write_members(stream, fmt, want, sys.stdout) == 33
         assert got.read_bytes() == want.read_bytes(), fmt
+
+
+@pytest.mark.postgres
+def test_an_export_from_the_source_is_the_embedded_stores_export(
+    pg_shop: Any, postgres_url: str, shop: Any, tmp_path: Path
+) -> None:
+    """The members stream from PostgreSQL into the workspace, where the checks, the
+    layout, the delta and the ledger are the embedded store's: the same files."""
+    from tests.test_source_mode import _embedded_store
+
+    root = tmp_path / "pg"
+    _source_workspace(root, postgres_url).close()
+    local = _embedded_store(tmp_path / "local", *shop)
+    with segmint.open(root) as ws, local:
+        ws.refresh_catalog()
+        for each in (ws, local):
+            each.add_segment("us-export", SEGMENTS["us"])
+            each.suppress(["c003"])
+        for delta in (False, True):
+            options: dict[str, Any] = {"as_of": AS_OF, "columns": ["age", "vip"], "delta": delta}
+            got = ws.export("us-export", "csv", tmp_path / f"pg-{delta}.csv", **options)
+            want = local.export("us-export", "csv", tmp_path / f"local-{delta}.csv", **options)
+            assert got.file.read_bytes() == want.file.read_bytes()
+            assert (got.members, got.exported, got.left_out) == (
+                want.members,
+                want.exported,
+                want.left_out,
+            )
+        assert got.members == 33 and (got.added, got.removed) == (0, 0)
+        assert [e["delta"] for e in ws.export_history()] == [False, True]

@@ -14,7 +14,6 @@ from typer.core import TyperGroup
 from segmint.cli.app import _open, app, instant, run
 from segmint.cli.formats import plural
 from segmint.cli.output import error, progress_for_stderr
-from segmint.cli.segment import AsOfOpt
 
 # The export command that `segmint export SEGMENT ...` runs (a hidden subcommand).
 EXPORT_COMMAND = "segment"
@@ -34,8 +33,10 @@ class _ExportGroup(TyperGroup):
 
 export_app = typer.Typer(
     cls=_ExportGroup,
-    help="Export a saved segment to a file or a platform: segmint export SEGMENT --to DEST "
-    "(docs/activation.md). Also: segmint export history.",
+    help="Export a saved segment to a file or a platform: segmint export SEGMENT --to "
+    "csv|parquet|jsonl|klaviyo|mailchimp|meta|google [--delta] [--as-of WHEN] [--columns A,B] "
+    "[--value TRAIT] [--out FILE] [--json] (segmint export SEGMENT --help for details; "
+    "docs/activation.md). Also: segmint export history.",
     no_args_is_help=True,
 )
 app.add_typer(export_app, name="export")
@@ -63,7 +64,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def export_segment(
     segment: Annotated[str, typer.Argument(help="The saved segment to export.")],
     to: Annotated[Destination, typer.Option("--to", help="Where to.", show_default=False)],
-    as_of: AsOfOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate the segment at this date (00:00 UTC) or instant with an offset "
+            "(default: its members at its last refresh).",
+            show_default=False,
+        ),
+    ] = None,
     delta: Annotated[
         bool,
         typer.Option(help="Only the adds and removes since this pair's last export."),

@@ -163,7 +163,6 @@ def export(
     ``as_of`` defaults to the segment's last successful refresh (the audience a refresh
     found), or now when it was never refreshed."""
     from segmint.console import SilentProgress
-    from segmint.engine.duckdb import DuckDBEngine
     from segmint.segments.query import parse_as_of
     from segmint.segments.refresh import fingerprint, retired_names
     from segmint.store import exports as store
@@ -181,39 +180,17 @@ def export(
     found = latest_ok_as_of(ctx.con).get(segment) if as_of is None else None
     when = parse_as_of(as_of if found is None else found)
     version = known_version(ctx.con, segment, fingerprint(rule))
-    progress.phase(f"selecting the members of {segment}")
-    evaluator.members_into(rule, when, plan.raw)
     con = ctx.con
-    engine = DuckDBEngine(con)
-    raw = _table(con, store.RAW)
-    engine.create_table(store.CHECKED, _checks(raw, to, ctx), temporary=True)
-    left_out = store.left_out(con)
-    checked = _table(con, store.CHECKED)
-    engine.create_table(
-        store.OUT, _layout(checked, plan, segment, value, ctx.config.activation), temporary=True
-    )
-    exported = store.fingerprint_rows(con, plan.columns, plan.removal)
-    members = exported + sum(left_out.values())
-    progress.phase(f"writing {out.name}")
-    removes_file = None
-    if delta:
-        added, removed = store.delta(con, segment, to)
-        if plan.separate_removes:
-            store.write_file(con, store.adds_query(plan.columns), extension(to), out)
-            removes_file = remove_path(out)
-            store.write_file(con, store.removes_query(plan.removal), extension(to), removes_file)
-        else:
-            query = store.changes_query(plan.columns, plan.removal, plan.change, plan.removal_cells)
-            store.write_file(con, query, extension(to), out)
-    else:
-        added, removed = exported, 0
-        store.write_file(con, store.full_query(plan.columns), extension(to), out)
-    kill_point("export:files-written")
-    with transaction(con, "export", "the export ledger"):
-        export_id = store.next_export_id(con)
-        store.record(
-            con,
-            {
+    try:
+        progress.phase(f"selecting the members of {segment}")
+        evaluator.members_into(rule, when, plan.raw)
+        left_out, exported = _lay_out(ctx, plan, segment, value)
+        progress.phase(f"writing {out.name}")
+        added, removed, removes_file = _write(con, plan, segment, out, delta, exported)
+        kill_point("export:files-written")
+        with transaction(con, "export", "the export ledger"):
+            export_id = store.next_export_id(con)
+            entry = {
                 "export_id": export_id,
                 "segment": segment,
                 "destination": to,
@@ -222,16 +199,18 @@ def export(
                 "version": version,
                 "fingerprint": fingerprint(rule),
                 "delta": delta,
-                "members": members,
+                "members": exported + sum(left_out.values()),
                 "exported": exported,
                 "added": added,
                 "removed": removed,
                 "left_out": left_out,
                 "file": str(out),
                 "remove_file": None if removes_file is None else str(removes_file),
-            },
-        )
-    progress.done()
+            }
+            store.record(con, entry)
+    finally:
+        store.drop_scratch(con)
+        progress.done()
     return ExportResult(
         export_id,
         segment,
@@ -239,7 +218,7 @@ def export(
         when,
         version,
         delta,
-        members,
+        exported + sum(left_out.values()),
         exported,
         added,
         removed,
@@ -249,6 +228,47 @@ def export(
         _warnings(to, exported),
         time.perf_counter() - started,
     )
+
+
+def _lay_out(
+    ctx: SegmentContext, plan: _Plan, segment: str, value: str | None
+) -> tuple[dict[str, int], int]:
+    """The staged members checked (``_export_checked``) and laid out with fingerprints
+    (``_export_rows``): who was left out, per reason, and how many rows there are."""
+    from segmint.engine.duckdb import DuckDBEngine
+    from segmint.store import exports as store
+
+    con = ctx.con
+    engine = DuckDBEngine(con)
+    raw = _table(con, store.RAW)
+    engine.create_table(store.CHECKED, _checks(raw, plan.destination, ctx), temporary=True)
+    left_out = store.left_out(con)
+    checked = _table(con, store.CHECKED)
+    layout = _layout(checked, plan, segment, value, ctx.config.activation)
+    engine.create_table(store.OUT, layout, temporary=True)
+    return left_out, store.fingerprint_rows(con, plan.columns, plan.removal)
+
+
+def _write(
+    con: Any, plan: _Plan, segment: str, out: Path, delta: bool, exported: int
+) -> tuple[int, int, Path | None]:
+    """The file (and for a Meta or Google delta the removals file): adds, removes and the
+    removals file."""
+    from segmint.store import exports as store
+
+    fmt = extension(plan.destination)
+    if not delta:
+        store.write_file(con, store.full_query(plan.columns), fmt, out)
+        return exported, 0, None
+    added, removed = store.delta(con, segment, plan.destination)
+    if not plan.separate_removes:
+        query = store.changes_query(plan.columns, plan.removal, plan.change, plan.removal_cells)
+        store.write_file(con, query, fmt, out)
+        return added, removed, None
+    store.write_file(con, store.adds_query(plan.columns), fmt, out)
+    removes_file = remove_path(out)
+    store.write_file(con, store.removes_query(plan.removal), fmt, removes_file)
+    return added, removed, removes_file
 
 
 def _warnings(to: str, exported: int) -> list[str]:

@@ -181,6 +181,12 @@ def write_file(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path)
         raise
 
 
+def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the export's scratch tables (they hold a copy of the audience)."""
+    for table in (RAW, CHECKED, OUT, ROWS, ADDS, REMOVES):
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
 def next_export_id(con: duckdb.DuckDBPyConnection) -> int:
     found = con.execute("SELECT coalesce(max(export_id), 0) + 1 FROM exports").fetchone()
     return int(found[0]) if found else 1

@@ -267,6 +267,26 @@ def test_an_unknown_trait_stops_the_refresh_before_it_writes(shop: Path, tmp_pat
         assert not db(ws).execute("SELECT * FROM segment_changes").fetchall()
 
 
+def test_a_source_mode_workspace_refuses_webhooks_before_it_reads_the_source(
+    tmp_path: Path,
+) -> None:
+    """Not yet delivered on a source: said at the refresh's start (this source cannot even
+    be reached)."""
+    from segmint.errors import BackendError
+
+    root = tmp_path / "ws"
+    segmint.init(root, source="postgresql://nobody@127.0.0.1:9/nowhere").close()
+    (root / "segments").mkdir(exist_ok=True)
+    (root / "segments" / "vip.yaml").write_text("name: vip\nrule: orders_count >= 3\n")
+    configure(root, "http://127.0.0.1:9/", new_secret())
+    with segmint.open(root) as ws, pytest.raises(BackendError) as raised:
+        ws.refresh(as_of=AS_OF)
+    assert str(raised.value) == (
+        "segmint.toml [[webhooks]]: webhook delivery is not supported on source-mode "
+        "workspaces (postgres) yet; remove the [[webhooks]] tables to refresh"
+    )
+
+
 def test_the_cli_commands(shop: Path, tmp_path: Path) -> None:
     import json
 

@@ -290,10 +290,13 @@ def deliver(
     started = time.perf_counter()
     progress = progress or SilentProgress()
     configured = {hook.endpoint: hook for hook in hooks}
-    ids = outbox.due_ids(con, list(configured), clock(), ignore_backoff)
-    if not ids:
+    due = outbox.due_ids(con, list(configured), clock(), ignore_backoff)
+    if not due:
         return DeliveryResult(seconds=time.perf_counter() - started)
-    run = _Run(con, configured, clock)
+    ids = [msg_id for msg_id, _ in due]
+    # Only the endpoints with something due need their secret now.
+    waiting = {endpoint for _, endpoint in due}
+    run = _Run(con, {k: v for k, v in configured.items() if k in waiting}, clock)
     progress.phase(f"delivering {len(ids):,} webhook messages", total=len(ids))
     try:
         run.send(ids, progress)

@@ -57,9 +57,9 @@ def plan_outbox(ctx: SegmentContext, as_of: datetime) -> Outbox | None:
     if ctx.source_state is not None:
         raise BackendError(
             "segmint.toml [[webhooks]]",
-            f"a source-mode workspace ({ctx.config.source.engine})",
-            "webhooks are not yet delivered for source-mode workspaces, so refreshing with "
-            "[[webhooks]] (remove them to refresh)",
+            f"source-mode workspaces ({ctx.config.source.engine}) yet; remove the "
+            "[[webhooks]] tables to refresh",
+            "webhook delivery",
         )
     evaluator = ctx.evaluator()
     attributes = evaluator.catalog.attributes

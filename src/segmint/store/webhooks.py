@@ -158,19 +158,19 @@ def _enqueue_sql(traits: tuple[str, ...]) -> str:
 
 def due_ids(
     con: duckdb.DuckDBPyConnection, endpoints: Sequence[str], now: datetime, ignore_backoff: bool
-) -> list[str]:
-    """The pending messages of the (configured) ``endpoints`` that are due at ``now``, in
+) -> list[tuple[str, str]]:
+    """The pending messages (id, endpoint) of the configured ``endpoints`` due at ``now``, in
     the order they were written; a disabled endpoint's wait. ``ignore_backoff`` takes
     every pending message whose Retry-After has passed, due or not."""
     rows = con.execute(
-        "SELECT msg_id FROM webhook_messages "
+        "SELECT msg_id, endpoint FROM webhook_messages "
         f"WHERE status = '{PENDING}' AND list_contains(?, endpoint) "
         "AND endpoint NOT IN (SELECT endpoint FROM webhook_endpoints WHERE disabled_at "
         "IS NOT NULL) AND (? OR next_at <= ?) AND (retry_after IS NULL OR retry_after <= ?) "
         "ORDER BY refresh_id, endpoint, segment, batch",
         [list(endpoints), ignore_backoff, now, now],
     ).fetchall()
-    return [msg_id for (msg_id,) in rows]
+    return [(msg_id, endpoint) for msg_id, endpoint in rows]
 
 
 def messages(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> list[DueMessage]:

@@ -20,6 +20,9 @@ from segmint.errors import ConfigError
 from tests.activation.receiver import Answer, Receiver, new_secret
 from tests.conftest import db, run_cli
 from tests.faults.harness import run
+from tests.test_source_refresh import pg_shop, shop
+
+__all__ = ["pg_shop", "shop"]  # fixtures of the PostgreSQL test
 
 CUSTOMERS = 30
 AS_OF = "2026-01-01T00:00:00Z"
@@ -57,7 +60,7 @@ def make_shop(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hooks_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_shop(tmp_path_factory.mktemp("webhooks") / "shop")
 
 
@@ -73,9 +76,9 @@ def configure(root: Path, url: str, secret: str, **keys: Any) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-def copy(shop: Path, tmp_path: Path) -> Path:
+def copy(hooks_shop: Path, tmp_path: Path) -> Path:
     target = tmp_path / "ws"
-    shutil.copytree(shop, target)
+    shutil.copytree(hooks_shop, target)
     return target
 
 
@@ -113,9 +116,9 @@ def only_same_id_duplicates(receiver: Receiver) -> None:
 
 
 def test_a_refresh_posts_every_change_signed_in_the_documented_shape(
-    shop: Path, tmp_path: Path
+    hooks_shop: Path, tmp_path: Path
 ) -> None:
-    root = copy(shop, tmp_path)
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     with Receiver(secret) as receiver:
         configure(root, receiver.url, secret, batch_size=4, traits=("email", "orders_count"))
@@ -147,8 +150,8 @@ def test_a_refresh_posts_every_change_signed_in_the_documented_shape(
             assert {row[1] for row in outbox(ws)} == {"delivered"}
 
 
-def test_only_the_wanted_segments_and_changes_are_sent(shop: Path, tmp_path: Path) -> None:
-    root = copy(shop, tmp_path)
+def test_only_the_wanted_segments_and_changes_are_sent(hooks_shop: Path, tmp_path: Path) -> None:
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     with Receiver(secret) as receiver:
         configure(root, receiver.url, secret, segments=("de",), changes=("exited",))
@@ -161,8 +164,10 @@ def test_only_the_wanted_segments_and_changes_are_sent(shop: Path, tmp_path: Pat
         }
 
 
-def test_500_429_and_a_timeout_are_retried_with_the_same_id(shop: Path, tmp_path: Path) -> None:
-    root = copy(shop, tmp_path)
+def test_500_429_and_a_timeout_are_retried_with_the_same_id(
+    hooks_shop: Path, tmp_path: Path
+) -> None:
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     script = [Answer(500), Answer(429, {"Retry-After": "3600"}), Answer(200, delay=1.5)]
     with Receiver(secret, script) as receiver:
@@ -194,8 +199,8 @@ def test_500_429_and_a_timeout_are_retried_with_the_same_id(shop: Path, tmp_path
         only_same_id_duplicates(receiver)
 
 
-def test_410_disables_the_endpoint_until_a_test_succeeds(shop: Path, tmp_path: Path) -> None:
-    root = copy(shop, tmp_path)
+def test_410_disables_the_endpoint_until_a_test_succeeds(hooks_shop: Path, tmp_path: Path) -> None:
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     with Receiver(secret) as receiver:
         receiver.default = Answer(410)
@@ -215,8 +220,8 @@ def test_410_disables_the_endpoint_until_a_test_succeeds(shop: Path, tmp_path: P
         assert receiver.received[0][1]["type"] == "segment.test"
 
 
-def test_a_message_failing_for_24_hours_is_failed(shop: Path, tmp_path: Path) -> None:
-    root = copy(shop, tmp_path)
+def test_a_message_failing_for_24_hours_is_failed(hooks_shop: Path, tmp_path: Path) -> None:
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     with Receiver(secret) as receiver:
         receiver.default = Answer(503)
@@ -239,9 +244,9 @@ def test_a_message_failing_for_24_hours_is_failed(shop: Path, tmp_path: Path) ->
 
 
 def test_an_unset_secret_env_does_not_undo_the_refresh(
-    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hooks_shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = copy(shop, tmp_path)
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     monkeypatch.delenv("SEGMINT_TEST_SECRET", raising=False)
     with Receiver(secret) as receiver:
@@ -258,8 +263,10 @@ def test_an_unset_secret_env_does_not_undo_the_refresh(
         assert len(receiver.changes()) == 10
 
 
-def test_an_unknown_trait_stops_the_refresh_before_it_writes(shop: Path, tmp_path: Path) -> None:
-    root = copy(shop, tmp_path)
+def test_an_unknown_trait_stops_the_refresh_before_it_writes(
+    hooks_shop: Path, tmp_path: Path
+) -> None:
+    root = copy(hooks_shop, tmp_path)
     configure(root, "http://127.0.0.1:9/", new_secret(), traits=("emial",))
     with segmint.open(root) as ws:
         with pytest.raises(ConfigError, match=r"crm: traits: unknown attribute or trait 'emial'"):
@@ -267,10 +274,8 @@ def test_an_unknown_trait_stops_the_refresh_before_it_writes(shop: Path, tmp_pat
         assert not db(ws).execute("SELECT * FROM segment_changes").fetchall()
 
 
-def test_a_source_mode_workspace_refuses_webhooks_before_it_reads_the_source(
-    tmp_path: Path,
-) -> None:
-    """Not yet delivered on a source: said at the refresh's start (this source cannot even
+def test_traits_on_a_source_are_refused_before_it_reads_the_source(tmp_path: Path) -> None:
+    """Not yet sent from a source: said at the refresh's start (this source cannot even
     be reached)."""
     from segmint.errors import BackendError
 
@@ -278,19 +283,46 @@ def test_a_source_mode_workspace_refuses_webhooks_before_it_reads_the_source(
     segmint.init(root, source="postgresql://nobody@127.0.0.1:9/nowhere").close()
     (root / "segments").mkdir(exist_ok=True)
     (root / "segments" / "vip.yaml").write_text("name: vip\nrule: orders_count >= 3\n")
-    configure(root, "http://127.0.0.1:9/", new_secret())
+    configure(root, "http://127.0.0.1:9/", new_secret(), traits=("email",))
     with segmint.open(root) as ws, pytest.raises(BackendError) as raised:
         ws.refresh(as_of=AS_OF)
     assert str(raised.value) == (
-        "segmint.toml [[webhooks]]: webhook delivery is not supported on source-mode "
-        "workspaces (postgres) yet; remove the [[webhooks]] tables to refresh"
+        "segmint.toml [[webhooks]] crm: traits: sending traits with webhooks is not supported "
+        "on source-mode workspaces (postgres) yet; leave traits out of this endpoint to refresh"
     )
 
 
-def test_the_cli_commands(shop: Path, tmp_path: Path) -> None:
+@pytest.mark.postgres
+def test_a_refresh_on_postgres_sends_the_changes_it_stored_there(
+    pg_shop: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    from tests.test_source_mode import AS_OF as SOURCE_AS_OF
+    from tests.test_source_mode import _source_workspace
+
+    root = tmp_path / "pg"
+    _source_workspace(root, postgres_url).close()
+    secret = new_secret()
+    with Receiver(secret) as receiver:
+        configure(root, receiver.url, secret, batch_size=7)
+        with segmint.open(root) as ws:
+            ws.refresh_catalog()
+            ws.add_segment("us", 'country = "US"')
+            ws.add_segment("recent", "days_since_last_seen <= 30")
+            result = ws.refresh(as_of=SOURCE_AS_OF)
+            stored = {
+                (name, row["customer_id"], row["change"])
+                for name in ("us", "recent")
+                for row in ws.history(name).to_pylist()
+            }
+        assert result.delivery is not None and result.delivery.changes == len(stored) > 0
+        assert receiver.changes() == Counter(stored)
+        only_same_id_duplicates(receiver)
+
+
+def test_the_cli_commands(hooks_shop: Path, tmp_path: Path) -> None:
     import json
 
-    root = copy(shop, tmp_path)
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     with Receiver(secret) as receiver:
         configure(root, receiver.url, secret, segments=("buyers",))
@@ -314,10 +346,12 @@ def test_the_cli_commands(shop: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("point", ["webhooks:posted", "webhooks:after-commit"])
-def test_a_delivery_killed_mid_batch_loses_nothing(shop: Path, tmp_path: Path, point: str) -> None:
+def test_a_delivery_killed_mid_batch_loses_nothing(
+    hooks_shop: Path, tmp_path: Path, point: str
+) -> None:
     """SIGKILL after a post and before its outcome is recorded (or after the first group
     of outcomes committed): the next run posts the rest, a duplicate has the same id."""
-    root = copy(shop, tmp_path)
+    root = copy(hooks_shop, tmp_path)
     secret = new_secret()
     with Receiver(secret) as receiver:
         configure(root, receiver.url, secret, batch_size=1)
@@ -347,9 +381,9 @@ def test_a_delivery_killed_mid_batch_loses_nothing(shop: Path, tmp_path: Path, p
     ids=["before-commit", "after-commit", "after-checkpoint", "log-first-bytes", "after-log"],
 )
 def test_a_killed_refresh_writes_membership_and_outbox_together(
-    shop: Path, tmp_path: Path, how: dict[str, Any]
+    hooks_shop: Path, tmp_path: Path, how: dict[str, Any]
 ) -> None:
-    root = copy(shop, tmp_path)
+    root = copy(hooks_shop, tmp_path)
     configure(root, "http://127.0.0.1:9/", new_secret(), batch_size=3)
     outcome = run(root, "refresh", "--as-of", AS_OF, timeout=60, **how)
     assert outcome.killed or outcome.returncode == 0, outcome.stderr

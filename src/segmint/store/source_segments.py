@@ -124,6 +124,15 @@ def write_refresh(
     }
 
 
+def refresh_changes(state: SourceState, refresh_id: int) -> pa.Table:
+    """The entries and exits of refresh ``refresh_id`` (``name``, ``customer_id``,
+    ``change``, ``refresh_id``), for the webhook outbox (store/webhooks.py)."""
+    changes = state.rows("segment_changes", [refresh_id])
+    return state.engine.to_arrow(
+        f"SELECT c.name, c.pid AS customer_id, c.change, c.v AS refresh_id FROM {changes} c"
+    )
+
+
 def _members_of(state: SourceState, pointers: Mapping[str, int]) -> str:
     """SQL a FROM clause reads: ``name`` and ``pid`` of each segment's members in the
     version ``pointers`` names for it (no rows without pointers)."""

@@ -23,6 +23,7 @@ from segmint.engine.sqltext import quote_ident, quote_str
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from segmint.engine.base import Params
     from segmint.engine.duckdb import DuckDBEngine
@@ -34,6 +35,8 @@ FAILED = "failed"
 # are computed for (the unbound table the segments layer compiles against).
 TRAITS_TABLE = "_wh_traits"
 PIDS_TABLE = "_wh_pids"
+# A source-mode refresh's changes, copied from the source into the workspace's session.
+STAGED_TABLE = "_wh_changes"
 
 
 @dataclass(frozen=True)
@@ -103,16 +106,18 @@ def enqueue(
     as_of_text: str,
     endpoints: Sequence[OutboxEndpoint],
     now: datetime,
+    staged: bool = False,
 ) -> int:
     """Write the messages of refresh ``refresh_id`` for each endpoint: its wanted changes
     of its wanted segments, ``batch_size`` to a message, each body one JSON document
     (docs/activation.md, "Webhooks"). Runs inside the refresh's transaction, after its
-    changes are stored; traits are read from :data:`TRAITS_TABLE` (compute_traits).
+    changes are stored; traits are read from :data:`TRAITS_TABLE` (compute_traits). With
+    ``staged`` the changes are those :func:`stage_changes` copied from a source.
     Returns how many messages were written."""
     written = 0
     for e in endpoints:
         inserted = con.execute(
-            _enqueue_sql(e.traits),
+            _enqueue_sql(e.traits, staged),
             [
                 refresh_id,
                 list(e.changes),
@@ -133,15 +138,33 @@ def enqueue(
     return written
 
 
-def _enqueue_sql(traits: tuple[str, ...]) -> str:
+def stage_changes(con: duckdb.DuckDBPyConnection, changes: pa.Table) -> None:
+    """Copy a source-mode refresh's entries and exits (``name``, ``customer_id``,
+    ``change``, ``refresh_id``, read from the source) into :data:`STAGED_TABLE`."""
+    con.register("_wh_source_changes", changes)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {STAGED_TABLE} AS SELECT name, "
+            "customer_id::VARCHAR AS customer_id, change, refresh_id::INTEGER AS refresh_id "
+            "FROM _wh_source_changes"
+        )
+    finally:
+        con.unregister("_wh_source_changes")
+
+
+def _enqueue_sql(traits: tuple[str, ...], staged: bool) -> str:
     trait_columns = "".join(f", t.{quote_ident(name)}" for name in traits)
     trait_join = f" LEFT JOIN {TRAITS_TABLE} t ON t.customer_id = p.customer_id" if traits else ""
     trait_pairs = "".join(f", {quote_str(name)}, {quote_ident(name)}" for name in traits)
+    changes = (
+        f"{STAGED_TABLE} c" if staged else "segment_changes c JOIN profiles p ON p.pid = c.pid"
+    )
+    customer = "c.customer_id" if staged else "p.customer_id"
     return (
         "INSERT INTO webhook_messages (msg_id, endpoint, segment, refresh_id, batch, as_of, "
         "changes, body, created_at, status, attempts, next_at) "
-        f"WITH picked AS (SELECT c.name AS segment, c.change, p.customer_id{trait_columns} "
-        f"FROM segment_changes c JOIN profiles p ON p.pid = c.pid{trait_join} "
+        f"WITH picked AS (SELECT c.name AS segment, c.change, {customer}{trait_columns} "
+        f"FROM {changes}{trait_join} "
         "WHERE c.refresh_id = ? AND list_contains(?, c.change) "
         "AND (? OR list_contains(?, c.name))), "
         "numbered AS (SELECT *, row_number() OVER (PARTITION BY segment "

@@ -1,16 +1,23 @@
 from __future__ import annotations
 
+import csv
+import json
+import re
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 import segmint
+from segmint.activation.audiences import GOOGLE_COLUMNS, META_COLUMNS
+from segmint.activation.exports import DESTINATIONS
+from segmint.cli.render import print_demo
 from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS
-from segmint.demo.tour import EXAMPLE_SEGMENTS, build_demo
+from segmint.demo.tour import EXAMPLE_SEGMENTS, DemoReport, build_demo
 from segmint.errors import WorkspaceError
 from segmint.segments.templates import TEMPLATES
 from tests.conftest import db
@@ -31,8 +38,13 @@ def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert (c.stats, c.revenue) != (a.stats, a.revenue)
 
 
-def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -> None:
-    report = build_demo(tmp_path / "shop", customers=800, seed=1, end=END)
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
+    """One demo shop, built once for the tests that only read it."""
+    return build_demo(tmp_path_factory.mktemp("demo") / "shop", customers=800, seed=1, end=END)
+
+
+def test_demo_goes_through_ingest_and_shows_rejects_and_merges(report: DemoReport) -> None:
     assert report.stats["customers"] == 800
     assert report.stats["merges"] > 0 and report.merged_example is not None
     rejected = {r.source: r.rejected for r in report.loads if r.rejected}
@@ -93,6 +105,71 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(tmp_path: Path) -
         assert found.saved_size == ws.count(rule, as_of=report.data_end) > 0
 
 
+def test_demo_customers_have_phones_postal_codes_and_ads_consent(report: DemoReport) -> None:
+    lines = (report.root / "data" / "customers.jsonl").read_text(encoding="utf-8").splitlines()
+    customers = [json.loads(line) for line in lines]
+    phones = [c["phone"] for c in customers if "phone" in c]
+    assert 0.5 < len(phones) / len(customers) < 0.7
+    assert any(p.startswith("+") for p in phones) and any(p.startswith("0") for p in phones)
+    assert any(re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", p) for p in phones)  # as in the US
+    assert 0.45 < sum(c["ads_consent"] for c in customers) / len(customers) < 0.65
+    assert all("country" in c for c in customers if "postal_code" in c)
+
+
+def test_demo_exports_one_segment_per_destination(report: DemoReport) -> None:
+    assert sorted({e["destination"] for e in report.exports}) == sorted(DESTINATIONS)
+    with segmint.open(report.root) as ws:
+        assert ws.export_history() == report.exports
+    for e in report.exports:
+        file = Path(e["file"])
+        assert file.parent == report.root / "exports"
+        assert e["as_of"] <= report.data_end and e["members"] >= e["exported"] > 0
+        rows = (
+            pq.read_metadata(file).num_rows
+            if file.suffix == ".parquet"
+            else len(file.read_text(encoding="utf-8").splitlines()) - (file.suffix == ".csv")
+        )
+        assert rows == (e["added"] if e["delta"] else e["exported"]) > 0
+    # A weekly sync: the pair went out a week before the last refresh, then its changes.
+    (delta,) = [e for e in report.exports if e["delta"]]
+    assert delta["as_of"] == report.data_end and delta["added"] + delta["removed"] > 0
+    assert Path(delta["remove_file"]).is_file()
+    # Ad audiences leave out those without ads consent and hash every identifier.
+    hashed = {"meta": [c for c in META_COLUMNS if c not in ("extern_id", "value")]}
+    hashed["google"] = ["Email", "Phone", "First Name", "Last Name"]
+    assert set(hashed["google"]) < set(GOOGLE_COLUMNS)
+    for e in report.exports:
+        if e["destination"] in hashed:
+            assert set(e["left_out"]) <= {"no ads consent", "no identifier to match"}
+            cells = _rows(Path(e["file"]))
+            for row in cells:
+                assert all(re.fullmatch("[0-9a-f]{64}|", row[c]) for c in hashed[e["destination"]])
+            assert any(row["phone" if e["destination"] == "meta" else "Phone"] for row in cells)
+    (klaviyo,) = [e for e in report.exports if e["destination"] == "klaviyo"]
+    phones = [r["Phone Number"] for r in _rows(Path(klaviyo["file"])) if r["Phone Number"]]
+    assert phones and all(re.fullmatch(r"\+[1-9]\d{7,14}", p) for p in phones)
+
+
+def test_demo_output_shows_the_export_ledger(
+    report: DemoReport, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per export
+    print_demo(report)
+    out = capsys.readouterr().out
+    assert "Exports" in out and "segmint export history" in out
+    assert "segmint export SEGMENT --to meta --delta" in out
+    for e in report.exports:
+        assert f"{e['segment']} -> {e['destination']}" in out
+    delta = next(e for e in report.exports if e["delta"])
+    assert f"delta +{delta['added']:,} -{delta['removed']:,}" in out
+    assert "exports/lapsed-buyers-google-delta.csv" in out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def test_demo_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     build_demo(tmp_path / "shop", customers=50, end=END)
     with pytest.raises(WorkspaceError, match="--force"):
@@ -128,6 +205,7 @@ def test_the_default_demo_command_finishes_in_under_a_minute(tmp_path: Path) -> 
     assert "Built-in templates" in done.stdout and "lifecycle thresholds" in done.stdout
     assert "Living segments" in done.stdout and "Review findings" in done.stdout
     assert "Clusters" in done.stdout and "saved as the rule segment" in done.stdout
+    assert "Exports" in done.stdout and "segmint export history" in done.stdout
     # Money in the base currency, the churn counts and the saved cluster said in words.
     assert "Revenue is in EUR, the base currency" in done.stdout
     assert "refunded or cancelled orders left out" in done.stdout

@@ -140,6 +140,52 @@ def _print_demo_clusters(console: Any, found: DemoClusters) -> None:
     )
 
 
+def _print_demo_exports(console: Any, report: DemoReport) -> None:
+    """The export ledger: one line per export, who was left out and why, and the file."""
+    import os
+
+    from rich.table import Table
+
+    from segmint.activation.exports import AUDIENCE_MINIMUM, PLATFORM
+
+    console.print(
+        "\n[bold]Exports[/bold]: one example segment per destination, as of its last refresh; "
+        "consent and the suppression list decide who goes. The ledger:"
+    )
+    table = Table("export", "audience", "left out", "file", box=None)
+    table.columns[3].overflow = "fold"
+    small = []
+    for e in report.exports:
+        audience = f"{e['exported']:,}"
+        if e["delta"]:
+            audience += f", delta +{e['added']:,} -{e['removed']:,}"
+        if e["exported"] < AUDIENCE_MINIMUM.get(e["destination"], 0):
+            small.append(e["destination"])
+        left = e["left_out"]
+        top = max(left, key=left.get) if left else None
+        gone = f"{sum(left.values()):,} ({top})" if top else "-"
+        file = os.path.relpath(e["file"], report.root)
+        table.add_row(f"{e['segment']} -> {e['destination']}", audience, gone, file)
+    console.print(table)
+    delta = next((e for e in report.exports if e["delta"]), None)
+    if delta is not None:
+        console.print(
+            f"{delta['segment']} went to {delta['destination']} a week before the last refresh, "
+            f"then as a delta: {plural(delta['added'], 'add')} in the file, "
+            f"{plural(delta['removed'], 'remove')} in its .remove file."
+        )
+    if small:
+        needs = " and ".join(
+            f"{PLATFORM[to]} at least {AUDIENCE_MINIMUM[to]:,}" for to in dict.fromkeys(small)
+        )
+        console.print(
+            f"[yellow]Too small for a platform[/yellow]: {needs} people; the platform may "
+            "refuse an audience this size (a real shop's is bigger)."
+        )
+    console.print("  segmint export SEGMENT --to meta --delta   # changes since the last export")
+    console.print("  segmint export history                     # the ledger")
+
+
 def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
     """The demo tour: what was loaded, what identity resolution did, where to go next."""
     from rich.console import Console
@@ -242,6 +288,8 @@ def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
             if kind != "too_many_active":
                 console.print(f"  {kind}: {message}")
                 break
+    if report.exports:
+        _print_demo_exports(console, report)
     if report.clusters is not None:
         _print_demo_clusters(console, report.clusters)
     console.print("\n[bold]Next[/bold]")

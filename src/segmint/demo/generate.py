@@ -9,8 +9,10 @@ clicks, app users who drift away, never-buyers, one-time and repeat buyers, and 
 bad rows that an ingest must reject (``BAD_EVENT_ROWS``, ``BAD_ORDER_ROWS``).
 
 Every value is drawn from one ``numpy.random.default_rng(seed)`` stream in a fixed order, so the
-same (customers, seed, end) gives byte-identical files for a given numpy version. All work is
-vectorised over rows; the only Python loops run over customers or campaigns.
+same (customers, seed, end) gives byte-identical files for a given numpy version. Customers' phone
+numbers, postal codes and ads consent come from a child stream spawned from it (``_draw_contact``),
+which leaves the parent's draws, and so every other value, as they were before those fields. All
+work is vectorised over rows; the only Python loops run over customers or campaigns.
 
 This module imports numpy at import time: front-ends should import it lazily.
 """
@@ -278,6 +280,70 @@ _COMMON_DOMAIN_WEIGHTS = (0.5, 0.14, 0.14, 0.12, 0.1)
 # NFKD leaves these letters whole, so they need an explicit ASCII spelling in email addresses.
 _ASCII_FOLD = str.maketrans({"ø": "o", "ß": "ss", "ł": "l", "æ": "ae", "đ": "d"})
 
+PHONE_SHARE = 0.60  # customers who gave a phone number
+INTERNATIONAL_PHONE_SHARE = 0.25  # of those, written with + and the calling code
+POSTAL_CODE_SHARE = 0.85  # of customers with a known country (a delivery address)
+ADS_CONSENT_SHARE = 0.55  # independent of email consent: a separate tick box
+ZIP4_SHARE = 0.10  # US postal codes written as ZIP+4
+# Per country: the calling code and mobile numbers as people write them at home. "#" is any
+# digit, "N" one of 2-9, "%" the area code of the customer's city; a leading 0 is the trunk
+# prefix, which the + form leaves out.
+_PHONES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "US": ("1", ("(%) N##-####", "%-N##-####", "%.N##.####")),
+    "GB": ("44", ("077## ######", "078## ######", "079########")),
+    "DE": ("49", ("0151 ########", "017# #######", "0160 #######")),
+    "FR": ("33", ("06 ## ## ## ##", "07 8# ## ## ##", "06########")),
+    "CA": ("1", ("(%) N##-####", "%-N##-####")),
+    "AU": ("61", ("04## ### ###", "04########")),
+    "NL": ("31", ("06 1#######", "06-2#######", "06 5#######")),
+    "ES": ("34", ("6## ## ## ##", "6########")),
+    "IT": ("39", ("3## ### ####", "3#########")),
+    "SE": ("46", ("070-### ## ##", "073-### ## ##", "076#######")),
+    "IE": ("353", ("087 ### ####", "086 ### ####", "085#######")),
+    "BE": ("32", ("047# ## ## ##", "049# ## ## ##")),
+    "CH": ("41", ("079 ### ## ##", "076 ### ## ##")),
+    "AT": ("43", ("0664 #######", "0676 #######")),
+    "PL": ("48", ("5## ### ###", "6## ### ###")),
+    "DK": ("45", ("N# ## ## ##",)),
+    "NO": ("47", ("4## ## ###", "9## ## ###")),
+    "PT": ("351", ("91# ### ###", "93# ### ###", "96# ### ###")),
+}
+_AREA_CODES = {
+    **{"New York": ("212", "646", "917"), "Los Angeles": ("213", "310", "323")},
+    **{"Chicago": ("312", "773"), "Houston": ("713", "832"), "Austin": ("512", "737")},
+    **{"Seattle": ("206",), "Miami": ("305", "786"), "Denver": ("303", "720")},
+    **{"Toronto": ("416", "647"), "Montréal": ("514", "438"), "Vancouver": ("604", "778")},
+    **{"Calgary": ("403", "587"), "Ottawa": ("613", "343")},
+}
+# Postal codes per city, in each country's format: "#" a digit, "A" a capital letter.
+_POSTAL_CODES = {
+    **{"New York": "100##", "Los Angeles": "900##", "Chicago": "606##", "Houston": "770##"},
+    **{"Austin": "787##", "Seattle": "981##", "Miami": "331##", "Denver": "802##"},
+    **{"London": "SW# #AA", "Manchester": "M## #AA", "Birmingham": "B## #AA"},
+    **{"Leeds": "LS# #AA", "Glasgow": "G## #AA", "Bristol": "BS# #AA"},
+    **{"Berlin": "10###", "München": "80###", "Hamburg": "20###", "Köln": "50###"},
+    **{"Frankfurt am Main": "60###", "Düsseldorf": "40###"},
+    **{"Paris": "750##", "Lyon": "6900#", "Marseille": "130##", "Toulouse": "310##"},
+    **{"Nantes": "440##", "Lille": "590##"},
+    **{"Toronto": "M#A #A#", "Montréal": "H#A #A#", "Vancouver": "V#A #A#"},
+    **{"Calgary": "T#A #A#", "Ottawa": "K#A #A#"},
+    **{"Sydney": "20##", "Melbourne": "30##", "Brisbane": "40##", "Perth": "60##"},
+    **{"Adelaide": "50##"},
+    **{"Amsterdam": "10## AA", "Rotterdam": "30## AA", "Utrecht": "35## AA"},
+    **{"Den Haag": "25## AA", "Eindhoven": "56## AA"},
+    **{"Madrid": "280##", "Barcelona": "080##", "Valencia": "460##", "Sevilla": "410##"},
+    **{"Málaga": "290##", "Roma": "001##", "Milano": "201##", "Napoli": "801##"},
+    **{"Torino": "101##", "Stockholm": "1## ##", "Göteborg": "41# ##", "Malmö": "21# ##"},
+    **{"Dublin": "D0# A##A", "Cork": "T12 A##A", "Galway": "H91 A##A"},
+    **{"Bruxelles": "10##", "Antwerpen": "20##", "Gent": "90##", "Liège": "40##"},
+    **{"Zürich": "80##", "Genève": "12##", "Basel": "40##", "Bern": "30##"},
+    **{"Wien": "1##0", "Graz": "80##", "Salzburg": "50##"},
+    **{"Warszawa": "0#-###", "Kraków": "3#-###", "Wrocław": "5#-###"},
+    **{"København": "1###", "Aarhus": "8###", "Odense": "5###"},
+    **{"Oslo": "0###", "Bergen": "5###", "Trondheim": "7###"},
+    **{"Lisboa": "1###-###", "Porto": "4###-###", "Braga": "47##-###"},
+}
+
 
 @dataclass(frozen=True)
 class ShopFiles:
@@ -324,6 +390,9 @@ class _People:
     fav_cat: IntArr
     email_consent: BoolArr
     sms_consent: BoolArr
+    phone: list[str | None]  # as the customer wrote it, national or international
+    postal_code: list[str | None]
+    ads_consent: BoolArr
     open_p: FloatArr
     click_p: FloatArr
 
@@ -483,6 +552,9 @@ def _make_people(rng: np.random.Generator, n: int, clock: _Clock) -> _People:
     first, last, gender, emails = _draw_names(rng, country)
     device_os, interests, fav_cat = _draw_tastes(rng, n)
     email_consent = rng.random(n) < 0.68
+    # A child stream: spawning does not advance ``rng``, so no other value changes.
+    extra = rng.spawn(1)[0]
+    phone, postal_code, ads_consent = _draw_contact(extra, country, known, city)
     return _People(
         ids=[f"C{i:06d}" for i in range(1, n + 1)],
         emails=emails,
@@ -502,6 +574,9 @@ def _make_people(rng: np.random.Generator, n: int, clock: _Clock) -> _People:
         fav_cat=fav_cat,
         email_consent=email_consent,
         sms_consent=rng.random(n) < np.where(email_consent, 0.38, 0.12),
+        phone=phone,
+        postal_code=postal_code,
+        ads_consent=ads_consent,
         open_p=rng.beta(2.0, 5.0, n),
         click_p=rng.beta(1.5, 7.0, n),
     )
@@ -590,6 +665,57 @@ def _draw_emails(
 def _email_word(name: str) -> str:
     folded = unicodedata.normalize("NFKD", name.lower().translate(_ASCII_FOLD))
     return re.sub(r"[^a-z0-9]", "", folded.encode("ascii", "ignore").decode("ascii"))
+
+
+def _draw_contact(
+    rng: np.random.Generator, country: IntArr, known: BoolArr, city: list[str]
+) -> tuple[list[str | None], list[str | None], BoolArr]:
+    """Phone numbers, postal codes and ads consent. A customer without a known country may
+    still give a national number, which no one can then turn into E.164: as in life."""
+    n = country.size
+    has_phone = rng.random(n) < PHONE_SHARE
+    international = rng.random(n) < INTERNATIONAL_PHONE_SHARE
+    style_u = rng.random(n)
+    has_postal = known & (rng.random(n) < POSTAL_CODE_SHARE)
+    zip4 = rng.random(n) < ZIP4_SHARE
+    phone_digits = rng.integers(0, 10, (n, 12)).tolist()
+    postal_digits = rng.integers(0, 10, (n, 12)).tolist()
+    letters = rng.integers(0, 26, (n, 4)).tolist()
+    phones: list[str | None] = []
+    postal: list[str | None] = []
+    for i, c in enumerate(country.tolist()):
+        code = _COUNTRIES[c].code
+        calling, forms = _PHONES[code]
+        form = forms[int(style_u[i] * len(forms))]
+        if "%" in form:  # the last digit, which no form uses, picks the area code
+            areas = _AREA_CODES[city[i]]
+            form = form.replace("%", areas[phone_digits[i][-1] % len(areas)])
+        number = _fill(form, phone_digits[i], letters[i])
+        if international[i]:
+            rest = re.sub(r"[-./]", " ", number.removeprefix("0").replace("(", "").replace(")", ""))
+            number = f"+{calling} {rest}"
+        phones.append(number if has_phone[i] else None)
+        found = _fill(_POSTAL_CODES[city[i]], postal_digits[i], letters[i])
+        if code == "US" and zip4[i]:
+            found += "-" + _fill("####", postal_digits[i][5:], letters[i])
+        postal.append(found if has_postal[i] else None)
+    return phones, postal, rng.random(n) < ADS_CONSENT_SHARE
+
+
+def _fill(template: str, digits: list[int], letters: list[int]) -> str:
+    """``template`` with "#" a digit, "N" a digit 2-9 and "A" a capital letter, in turn."""
+    out: list[str] = []
+    d, a = iter(digits), iter(letters)
+    for char in template:
+        if char == "#":
+            out.append(str(next(d)))
+        elif char == "N":
+            out.append(str(2 + next(d) % 8))
+        elif char == "A":
+            out.append(chr(ord("A") + next(a)))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _draw_tastes(
@@ -1198,15 +1324,20 @@ def _customer_record(
         "first_name": people.first[i],
         "last_name": people.last[i],
     }
+    if people.phone[i] is not None:
+        record["phone"] = people.phone[i]
     if people.country_known[i]:
         record["country"] = _COUNTRIES[people.country[i]].code
         record["city"] = people.city[i]
+    if people.postal_code[i] is not None:
+        record["postal_code"] = people.postal_code[i]
     if people.gender[i] != "":
         record["gender"] = people.gender[i]
     record["birth_date"] = birth
     record["created_at"] = created
     record["email_consent"] = bool(people.email_consent[i])
     record["sms_consent"] = bool(people.sms_consent[i])
+    record["ads_consent"] = bool(people.ads_consent[i])
     if people.device_os[i] is not None:
         record["device_os"] = people.device_os[i]
     record["interests"] = people.interests[i]

@@ -46,6 +46,7 @@ class DemoReport:
     refreshes: int = 0  # weekly refreshes of every saved segment up to data_end
     findings: list[tuple[str, list[str], str]] = field(default_factory=list)  # the review
     clusters: DemoClusters | None = None  # k-means at data_end, one cluster saved
+    exports: list[dict[str, Any]] = field(default_factory=list)  # the export ledger's rows
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,13 @@ def build_demo(
         segments = _example_segments(ws, shop.end)
         templates = _templates(ws, shop.end)
         refreshes = _history(ws, shop.end, progress)
+        exports = _exports(ws, shop.end, templates, progress)
         report = _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
         clusters = _clusters(ws, shop.end, progress)
         findings = [(f.kind, f.segments, f.message) for f in ws.review().findings]
-        return replace(report, refreshes=refreshes, findings=findings, clusters=clusters)
+        return replace(
+            report, refreshes=refreshes, findings=findings, clusters=clusters, exports=exports
+        )
 
 
 def _example_segments(ws: Workspace, as_of: datetime) -> list[tuple[str, str, str, int]]:
@@ -213,6 +217,52 @@ def _history(ws: Workspace, end: datetime, progress: Progress | None) -> int:
     for weeks in range(HISTORY_WEEKS, -1, -1):
         ws.refresh(as_of=end - timedelta(weeks=weeks), progress=progress)
     return HISTORY_WEEKS + 1
+
+
+# The tour's exports: one example segment per destination, each as of its last refresh.
+EXAMPLE_EXPORTS = (
+    ("big-spenders", "csv"),
+    ("shoe-browsers", "parquet"),
+    ("window-shoppers", "jsonl"),
+    ("cart-abandoners", "klaviyo"),
+    ("no-opens-180d", "mailchimp"),
+    ("repeat-buyers", "meta"),
+    ("lapsed-buyers", "google"),
+)
+# Exported a week before the last refresh, then only what changed since: a weekly sync.
+DELTA_EXPORT = ("lapsed-buyers", "google")
+
+
+def _exports(
+    ws: Workspace,
+    end: datetime,
+    templates: list[tuple[str, str, str, int | None]],
+    progress: Progress | None,
+) -> list[dict[str, Any]]:
+    """Export the example segments into the workspace's exports/ folder and return the
+    ledger. Meta gets the predicted CLV as its value column, for a value-based lookalike,
+    when the CLV models could be fitted (a tiny shop has too few repeat buyers), else the
+    revenue so far."""
+    from segmint.activation.exports import FILES, extension
+
+    folder = ws.root / "exports"
+    folder.mkdir(exist_ok=True)
+    fitted = all(size is not None for *_, size in templates)
+    value = "predicted_clv_365d" if fitted else "revenue_total"
+    last_week = end - timedelta(weeks=1)
+
+    def export(name: str, to: str, as_of: datetime, delta: bool = False) -> None:
+        # Named here, not by the wall clock as `segmint export` names them: two exports of
+        # a pair in the same second would share a file.
+        stem = name if to in FILES else f"{name}-{to}"
+        out = folder / f"{stem}{'-delta' if delta else ''}.{extension(to)}"
+        worth = value if to == "meta" else None
+        ws.export(name, to, out, as_of, delta, value=worth, progress=progress)
+
+    for name, to in EXAMPLE_EXPORTS:
+        export(name, to, last_week if (name, to) == DELTA_EXPORT else end)
+    export(*DELTA_EXPORT, end, delta=True)
+    return ws.export_history()
 
 
 def _clusters(ws: Workspace, end: datetime, progress: Progress | None) -> DemoClusters:

@@ -238,12 +238,16 @@ def retry_after(value: str | None, now: datetime) -> datetime | None:
     '2026-01-01T00:02:00+00:00'
     >>> retry_after("Thu, 01 Jan 2026 00:10:00 GMT", datetime(2026, 1, 1, tzinfo=UTC)).minute
     10
+    >>> retry_after("9" * 40, datetime(2026, 1, 1, tzinfo=UTC)).isoformat()
+    '2026-01-03T00:00:00+00:00'
     """
     if not value:
         return None
     text = value.strip()
     if text.isdigit():
-        return now + timedelta(seconds=int(text))
+        # A wait beyond the give-up time means the same as the give-up time (and a huge
+        # number must not overflow).
+        return now + min(timedelta(seconds=int(text[:12])), 2 * GIVE_UP)
     try:
         found = parsedate_to_datetime(text)
     except (TypeError, ValueError):

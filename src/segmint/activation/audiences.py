@@ -87,11 +87,11 @@ def _regions() -> tuple[tuple[str, str, str | None], ...]:
     return tuple(found)
 
 
-def calling_code(code: ir.StringValue) -> ir.StringValue:
+def calling_code(code: ir.StringValue, backend: Backend | None = None) -> ir.StringValue:
     """The calling code (``44``) of a normalised two-letter country (``gb``); NULL for an
-    unknown one. One CASE built from the phonenumbers metadata when the query is built."""
-    result: ir.StringValue = code.cases(*((r, c) for r, c, _ in _regions()), else_=_null())
-    return result
+    unknown one. A lookup in the phonenumbers metadata, built when the query is built (a
+    CASE, or a map where the engine looks one up faster: ``Backend.lookup``)."""
+    return (backend or BACKENDS["duckdb"]).lookup(code, {r: c for r, c, _ in _regions()})
 
 
 def _national(digits: ir.StringValue, code: ir.StringValue) -> ir.StringValue:
@@ -112,7 +112,9 @@ def _national(digits: ir.StringValue, code: ir.StringValue) -> ir.StringValue:
     return result
 
 
-def phone(value: ir.StringValue, country_value: ir.StringValue) -> ir.StringValue:
+def phone(
+    value: ir.StringValue, country_value: ir.StringValue, backend: Backend | None = None
+) -> ir.StringValue:
     """The E.164 digits without '+': a number written with '+' or ``00`` is international
     as written; any other is national, its trunk prefix dropped and the calling code of
     ``country_value`` (the profile's country, any case) put first. NULL without digits,
@@ -121,13 +123,17 @@ def phone(value: ir.StringValue, country_value: ir.StringValue) -> ir.StringValu
 
     raw = value.strip()
     digits = raw.re_replace("[^0-9]", "")
-    code = country(country_value)
+    # Only two-letter codes match a region, so the country is only trimmed and lower-cased
+    # here: the regular expression of ``country`` would be evaluated again for each of the
+    # CASE's branches (DuckDB writes ``CASE x WHEN a`` as ``CASE WHEN x = a``), hundreds
+    # of times a row.
+    code = country_value.strip().lower()
     international = raw.startswith("+") | digits.startswith("00")
     # After '+' or 00 comes a country code, which never starts with 0.
     e164 = ibis.ifelse(
         international,
         digits.re_replace("^0+", ""),
-        calling_code(code) + _nonempty(_national(digits, code)),
+        calling_code(code, backend) + _nonempty(_national(digits, code)),
     )
     # Too long becomes empty, then NULL: ``e164`` holds the CASE of every calling code,
     # written out again wherever it is referenced, so it is referenced once.
@@ -218,7 +224,7 @@ def meta_audience(
     return profiles.select(
         *keep,
         email=hashed(email(col(profiles, "email"))),
-        phone=hashed(phone(col(profiles, "phone"), col(profiles, "country"))),
+        phone=hashed(phone(col(profiles, "phone"), col(profiles, "country"), backend)),
         fn=hashed(name(col(profiles, "first_name"), backend)),
         ln=hashed(name(col(profiles, "last_name"), backend)),
         zip=hashed(meta_zip(col(profiles, "zip"), col(profiles, "country"))),
@@ -240,7 +246,7 @@ def google_audience(
     def hashed(value: ir.StringValue) -> ir.StringValue:
         return sha256(value, backend)
 
-    e164 = phone(col(profiles, "phone"), col(profiles, "country"))
+    e164 = phone(col(profiles, "phone"), col(profiles, "country"), backend)
     columns = {
         "Email": hashed(email(col(profiles, "email"))),
         "Phone": hashed("+" + e164),

@@ -411,7 +411,10 @@ def _checks(raw: ir.Table, to: str, ctx: SegmentContext) -> ir.Table:
     email = a.email(_text(raw, "email"))
     suppressed = raw.customer_id.cast("string").isin(ids) | email.isin(emails).fill_null(False)
     has_email = email.notnull()
-    has_phone = a.phone(_text(raw, "phone"), _text(raw, "country")).notnull()
+    # The phone in E.164 digits, once: the layout reads this column (the normalising
+    # expression is long, and repeated it costs seconds at 400k rows).
+    raw = raw.mutate(_e164=a.phone(_text(raw, "phone"), _text(raw, "country")))
+    has_phone = raw._e164.notnull()
     cases: list[tuple[ir.BooleanValue, str]] = [(suppressed, "suppressed")]
     if to == "mailchimp":
         cases += [
@@ -475,7 +478,7 @@ def _layout(
                 },
             )
         email_ok = email.notnull() & _consented(ok, consent.email_consent)
-        e164 = a.phone(_text(ok, "phone"), _text(ok, "country"))
+        e164 = ok._e164
         sms_ok = e164.notnull() & _consented(ok, consent.sms_consent)
         null = ibis.null().cast("string")
         return ok.select(
@@ -492,7 +495,9 @@ def _layout(
     renamed = ok.select(
         **key,
         customer_id=ok.customer_id.cast("string"),
-        **{mine: _text(ok, theirs) for theirs, mine in CONTACT.items()},
+        **{mine: _text(ok, theirs) for theirs, mine in CONTACT.items() if mine != "phone"},
+        # Already normalised: written with '+', the audience reads it as it is.
+        phone="+" + ok._e164,
         **({"_value": ok[value]} if value is not None else {}),
     )
     audience = a.meta_audience if to == "meta" else a.google_audience

@@ -63,6 +63,15 @@ class Backend:
         digest: ir.StringValue = value.hexdigest("sha256")
         return digest
 
+    def lookup(self, value: ir.StringValue, mapping: dict[str, str]) -> ir.StringValue:
+        """``mapping[value]`` (NULL for a value it lacks): one CASE, which every engine
+        compiles."""
+        import ibis
+
+        null = ibis.null().cast("string")
+        found: ir.StringValue = value.cases(*mapping.items(), else_=null)
+        return found
+
     def json_string(self, value: ir.JSONValue) -> ir.StringValue:
         return value.str
 
@@ -127,6 +136,16 @@ def _utc_if_naive(
 
 class DuckDBBackend(Backend):
     name = dialect = "duckdb"
+
+    def lookup(self, value: ir.StringValue, mapping: dict[str, str]) -> ir.StringValue:
+        # A MAP literal: DuckDB writes ``CASE x WHEN a ...`` as ``CASE WHEN x = a ...``, so a
+        # CASE of 245 calling codes compares every row 245 times, again wherever the
+        # expression is repeated (NULLIF repeats its argument); the map looks it up once
+        # (a 100k-row phone column: 0.9 s instead of 6.9 s).
+        import ibis
+
+        found: ir.StringValue = ibis.map(mapping).get(value)
+        return found
 
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         from segmint.engine.duckdb_functions import epoch_us

@@ -240,8 +240,8 @@ def _lay_out(
 
     con = ctx.con
     engine = DuckDBEngine(con)
-    raw = _table(con, store.RAW)
-    engine.create_table(store.CHECKED, _checks(raw, plan.destination, ctx), temporary=True)
+    normal = _normalise(con, _table(con, store.RAW), plan.destination)
+    engine.create_table(store.CHECKED, _checks(normal, plan.destination, ctx), temporary=True)
     left_out = store.left_out(con)
     checked = _table(con, store.CHECKED)
     layout = _layout(checked, plan, segment, value, ctx.config.activation)
@@ -397,54 +397,59 @@ def normal_email(text: str) -> str:
     return re.sub(r"\s", "", text).lower()
 
 
-def _checks(raw: ir.Table, to: str, ctx: SegmentContext) -> ir.Table:
-    """``raw`` with ``reason``: why the member is left out (NULL when exported). The first
-    that applies: suppressed, then the destination's consent and contact checks."""
-    import ibis
-
+def _normalise(con: Any, raw: ir.Table, to: str) -> ir.Table:
+    """The staged members with their identifiers normalised (activation/audiences.py),
+    in two stored steps for the platforms (``audiences.fields`` says why); for files,
+    only the email the suppression list is matched on."""
     from segmint.activation import audiences as a
+    from segmint.engine.duckdb import DuckDBEngine
+    from segmint.store.exports import NORM
+
+    if to in FILES:
+        return raw.mutate(n_email=a.email(_text(raw, "email")))
+    names = {field: column for column, field in CONTACT.items()}
+    DuckDBEngine(con).create_table(NORM, a.primitives(raw, names=names), temporary=True)
+    return a.fields(_table(con, NORM))
+
+
+def _checks(table: ir.Table, to: str, ctx: SegmentContext) -> ir.Table:
+    """``table`` (normalised) with ``reason``: why the member is left out (NULL when
+    exported). The first that applies: suppressed, then the destination's consent and
+    contact checks."""
+    import ibis
 
     consent = ctx.config.activation
     suppressions = ibis.table({"kind": "string", "value": "string"}, name="suppressions")
     emails = suppressions.filter(suppressions.kind == "email").value
     ids = suppressions.filter(suppressions.kind == "customer_id").value
-    email = a.email(_text(raw, "email"))
-    suppressed = raw.customer_id.cast("string").isin(ids) | email.isin(emails).fill_null(False)
-    has_email = email.notnull()
-    # The phone in E.164 digits, once: the layout reads this column (the normalising
-    # expression is long, and repeated it costs seconds at 400k rows).
-    raw = raw.mutate(_e164=a.phone(_text(raw, "phone"), _text(raw, "country")))
-    has_phone = raw._e164.notnull()
+    t = table
+    suppressed = t.customer_id.cast("string").isin(ids) | t.n_email.isin(emails).fill_null(False)
     cases: list[tuple[ir.BooleanValue, str]] = [(suppressed, "suppressed")]
-    if to == "mailchimp":
+    if to in FILES:
+        pass
+    elif to == "mailchimp":
         cases += [
-            (~has_email, "no email"),
-            (~_consented(raw, consent.email_consent), "no email consent"),
+            (t.n_email.isnull(), "no email"),
+            (~_consented(t, consent.email_consent), "no email consent"),
         ]
     elif to == "klaviyo":
-        email_ok = has_email & _consented(raw, consent.email_consent)
-        sms_ok = has_phone & _consented(raw, consent.sms_consent)
+        email_ok = t.n_email.notnull() & _consented(t, consent.email_consent)
+        sms_ok = t.n_e164.notnull() & _consented(t, consent.sms_consent)
         cases += [
-            (~has_email & ~has_phone, "no email or phone"),
+            (t.n_email.isnull() & t.n_e164.isnull(), "no email or phone"),
             (~email_ok & ~sms_ok, "no email or SMS consent"),
         ]
-    elif to in ADS:
-        names = (
-            a.name(_text(raw, "first_name")).notnull() & a.name(_text(raw, "last_name")).notnull()
-        )
+    else:
+        names = t.n_fn.notnull() & t.n_ln.notnull()
         if to == "google":
             # Google matches on an email, a phone, or a full name with country and zip.
-            place = (
-                a.country(_text(raw, "country")).notnull()
-                & a.zip_code(_text(raw, "postal_code")).notnull()
-            )
-            names = names & place
+            names = names & t.n_country.notnull() & t.n_zip.notnull()
         cases += [
-            (~_consented(raw, consent.ads_consent), "no ads consent"),
-            (~has_email & ~has_phone & ~names, "no identifier to match"),
+            (~_consented(t, consent.ads_consent), "no ads consent"),
+            (t.n_email.isnull() & t.n_e164.isnull() & ~names, "no identifier to match"),
         ]
     reason = ibis.cases(*cases, else_=ibis.null().cast("string"))
-    return raw.mutate(reason=reason)
+    return t.mutate(reason=reason)
 
 
 def _layout(
@@ -477,32 +482,25 @@ def _layout(
                     "Tags": ibis.literal(segment),
                 },
             )
-        email_ok = email.notnull() & _consented(ok, consent.email_consent)
-        e164 = ok._e164
-        sms_ok = e164.notnull() & _consented(ok, consent.sms_consent)
+        email_ok = ok.n_email.notnull() & _consented(ok, consent.email_consent)
+        sms_ok = ok.n_e164.notnull() & _consented(ok, consent.sms_consent)
         null = ibis.null().cast("string")
         return ok.select(
             **key,
             **{
                 "Email": ibis.ifelse(email_ok, email, null),
-                "Phone Number": ibis.ifelse(sms_ok, "+" + e164, null),
+                "Phone Number": ibis.ifelse(sms_ok, "+" + ok.n_e164, null),
                 "First Name": first,
                 "Last Name": last,
                 "Email Marketing Consent": ibis.ifelse(email_ok, "TRUE", "FALSE"),
                 "SMS Marketing Consent": ibis.ifelse(sms_ok, "TRUE", "FALSE"),
             },
         )
-    renamed = ok.select(
-        **key,
-        customer_id=ok.customer_id.cast("string"),
-        **{mine: _text(ok, theirs) for theirs, mine in CONTACT.items() if mine != "phone"},
-        # Already normalised: written with '+', the audience reads it as it is.
-        phone="+" + ok._e164,
-        **({"_value": ok[value]} if value is not None else {}),
-    )
-    audience = a.meta_audience if to == "meta" else a.google_audience
-    laid = audience(renamed, keep=[CUSTOMER, *(["_value"] if value is not None else [])])
-    if value is None:
-        return laid
-    worth = ibis.greatest(laid["_value"].cast("float64").fill_null(0.0), 0.0).round(2)
-    return laid.mutate(value=worth).drop("_value")
+    keep = [CUSTOMER]
+    if value is not None:
+        worth = ibis.greatest(ok[value].cast("float64").fill_null(0.0), 0.0).round(2)
+        ok = ok.mutate(value=worth)
+        keep.append("value")
+    ok = ok.mutate(**key)
+    layout = a.meta_layout if to == "meta" else a.google_layout
+    return layout(ok, keep=keep)

@@ -63,6 +63,11 @@ class Backend:
         digest: ir.StringValue = value.hexdigest("sha256")
         return digest
 
+    def strip_accents(self, value: ir.StringValue, accented: str, plain: str) -> ir.StringValue:
+        """``value`` with each letter of ``accented`` replaced by the letter of ``plain`` at
+        the same place (a TRANSLATE every engine has)."""
+        return value.translate(accented, plain)
+
     def lookup(self, value: ir.StringValue, mapping: dict[str, str]) -> ir.StringValue:
         """``mapping[value]`` (NULL for a value it lacks): one CASE, which every engine
         compiles."""
@@ -146,6 +151,15 @@ class DuckDBBackend(Backend):
 
         found: ir.StringValue = ibis.map(mapping).get(value)
         return found
+
+    def strip_accents(self, value: ir.StringValue, accented: str, plain: str) -> ir.StringValue:
+        # DuckDB's own, which drops every combining mark after decomposing: the same
+        # letters for the Latin ones ``accented`` lists, in one pass (a TRANSLATE of them
+        # takes 3 s on 400k cities).
+        from segmint.engine.duckdb_functions import strip_accents
+
+        stripped: ir.StringValue = strip_accents(value)
+        return stripped
 
     def epoch_us(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         from segmint.engine.duckdb_functions import epoch_us

@@ -2,8 +2,10 @@
 (store/schema.py ``exports``, ``export_sent``).
 
 An export (activation/exports.py) stages the segment's members with the columns it needs
-in ``_export_raw``, checks consent and suppression into ``_export_checked`` and lays the
-rows out for the destination in ``_export_out`` (Ibis expressions, run by the engine).
+in ``_export_raw``, normalises the identifiers (``_export_norm``: one step stored, see
+activation/audiences.py ``fields``), checks consent and suppression into
+``_export_checked`` and lays the rows out for the destination in ``_export_out`` (Ibis
+expressions, run by the engine).
 From there this module takes over with SQL that Ibis has no form for:
 
 - ``_export_rows``: each row with a fingerprint (the MD5 of all its cells as JSON) and its
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from segmint.engine.duckdb import DuckDBEngine
 
 RAW = "_export_raw"
+NORM = "_export_norm"
 CHECKED = "_export_checked"
 OUT = "_export_out"
 ROWS = "_export_rows"
@@ -65,7 +68,7 @@ def stage_stream(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader) -
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:
     """The Arrow schema of a scratch table."""
-    if table not in (RAW, CHECKED, OUT):
+    if table not in (RAW, NORM, CHECKED, OUT):
         raise ValueError(f"not an export table: {table!r}")
     schema: pa.Schema = con.execute(f"SELECT * FROM {table} LIMIT 0").arrow().schema
     return schema
@@ -183,7 +186,7 @@ def write_file(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path)
 
 def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the export's scratch tables (they hold a copy of the audience)."""
-    for table in (RAW, CHECKED, OUT, ROWS, ADDS, REMOVES):
+    for table in (RAW, NORM, CHECKED, OUT, ROWS, ADDS, REMOVES):
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 

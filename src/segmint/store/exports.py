@@ -8,8 +8,9 @@ activation/audiences.py ``fields``), checks consent and suppression into
 expressions, run by the engine).
 From there this module takes over with SQL that Ibis has no form for:
 
-- ``_export_rows``: each row with a fingerprint (the MD5 of all its cells as JSON) and its
-  removal form (the cells a destination needs to take the person out again, as JSON);
+- ``_export_rows``: each row with a fingerprint (the MD5 of all its cells as JSON, as a
+  128-bit number) and its removal form (the cells a destination needs to take the person
+  out again, as JSON; none where that is the customer id alone);
 - the delta against ``export_sent``, what the pair (segment, destination) was last sent:
   adds are rows whose customer or fingerprint is new, removes are sent rows whose customer
   left, or whose removal form changed (a new email must also take the old one out);
@@ -93,10 +94,16 @@ def fingerprint_rows(
 ) -> int:
     """``_export_rows``: ``_export_out`` with each row's fingerprint and removal form; the
     number of rows."""
+    # The removal form of a row keyed by its customer id alone is that id: not stored.
+    form = (
+        "NULL::VARCHAR"
+        if list(removal) == ["customer_id"]
+        else f"to_json({_struct(removal, 'o')})::VARCHAR"
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT o.*, "
-        f"md5(to_json({_struct(columns, 'o')})) AS _fp, "
-        f"to_json({_struct(removal, 'o')})::VARCHAR AS _removal FROM {OUT} o"
+        f"md5_number(to_json({_struct(columns, 'o')})::VARCHAR) AS _fp, "
+        f"{form} AS _removal FROM {OUT} o"
     )
     return _rows(con, ROWS)
 
@@ -120,14 +127,17 @@ def delta(con: duckdb.DuckDBPyConnection, segment: str, destination: str) -> tup
         f"CREATE OR REPLACE TEMP TABLE {REMOVES} AS SELECT s.customer_id, s.removal "
         "FROM export_sent s WHERE s.segment = ? AND s.destination = ? AND NOT EXISTS "
         f"(SELECT 1 FROM {ROWS} r WHERE r.{CUSTOMER} = s.customer_id "
-        "AND r._removal = s.removal)",
+        "AND r._removal IS NOT DISTINCT FROM s.removal)",
         pair,
     )
     return _rows(con, ADDS), _rows(con, REMOVES)
 
 
 def _removed(removal: Sequence[str]) -> str:
-    """The removal cells of ``_export_removes`` as columns."""
+    """The removal cells of ``_export_removes`` as columns (the customer id where that is
+    the whole form)."""
+    if list(removal) == ["customer_id"]:
+        return f"SELECT customer_id FROM {REMOVES}"
     shape = quote_str(json.dumps(dict.fromkeys(removal, "VARCHAR")))
     return f"SELECT unnest(from_json(removal, {shape})) FROM {REMOVES}"
 

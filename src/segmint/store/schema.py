@@ -200,8 +200,8 @@ ACTIVATION_DDL: Final = (
     segment VARCHAR NOT NULL,
     destination VARCHAR NOT NULL,
     customer_id VARCHAR NOT NULL,
-    fingerprint VARCHAR NOT NULL,
-    removal VARCHAR NOT NULL
+    fingerprint UHUGEINT NOT NULL,
+    removal VARCHAR
 )""",
     """CREATE TABLE webhook_messages (
     msg_id VARCHAR NOT NULL,

@@ -18,7 +18,7 @@ empty string, which would match nobody and say that the field was blank.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -233,43 +233,68 @@ NORMALISED = (
 )
 
 
+# What each normalised identifier is built from (the :func:`primitives` it needs).
+NEEDS = {
+    "n_email": ("n_email",),
+    "n_e164": ("n_phone", "n_digits", "n_code"),
+    "n_fn": ("n_fn",),
+    "n_ln": ("n_ln",),
+    "n_zip": ("n_zip_text",),
+    "n_meta_zip": ("n_zip_text", "n_code"),
+    "n_ct": ("n_ct",),
+    "n_st": ("n_st",),
+    "n_country": ("n_country",),
+}
+
+
 def primitives(
-    profiles: ir.Table, backend: Backend | None = None, names: dict[str, str] | None = None
+    profiles: ir.Table,
+    backend: Backend | None = None,
+    names: dict[str, str] | None = None,
+    wanted: Sequence[str] = NORMALISED,
 ) -> ir.Table:
     """``profiles`` with each identifier normalised on its own (the first of two steps of
-    :func:`normalised`); ``names`` maps a field (``zip``, ``state``, ...) to the column
-    that holds it where the names differ."""
+    :func:`normalised`), those that the ``wanted`` identifiers need; ``names`` maps a
+    field (``zip``, ``state``, ...) to the column that holds it where the names differ."""
     where = names or {}
 
     def col(field: str) -> ir.StringValue:
         return _column(profiles, where.get(field, field))
 
-    text = col("phone").strip()
-    return profiles.mutate(
-        n_email=email(col("email")),
-        n_phone=text,
-        n_digits=text.re_replace("[^0-9]", ""),
-        n_code=col("country").strip().lower(),
-        n_country=country(col("country")),
-        n_fn=name(col("first_name"), backend),
-        n_ln=name(col("last_name"), backend),
-        n_zip_text=_zip_text(col("zip")),
-        n_ct=roman(col("city"), backend),
-        n_st=roman(col("state"), backend),
-    )
+    def text() -> ir.StringValue:
+        return col("phone").strip()
+
+    build: dict[str, Callable[[], ir.Value]] = {
+        "n_email": lambda: email(col("email")),
+        "n_phone": text,
+        "n_digits": lambda: text().re_replace("[^0-9]", ""),
+        "n_code": lambda: col("country").strip().lower(),
+        "n_country": lambda: country(col("country")),
+        "n_fn": lambda: name(col("first_name"), backend),
+        "n_ln": lambda: name(col("last_name"), backend),
+        "n_zip_text": lambda: _zip_text(col("zip")),
+        "n_ct": lambda: roman(col("city"), backend),
+        "n_st": lambda: roman(col("state"), backend),
+    }
+    needed = dict.fromkeys(part for field in wanted for part in NEEDS[field])
+    return profiles.mutate(**{part: build[part]() for part in needed})
 
 
 def fields(table: ir.Table, backend: Backend | None = None) -> ir.Table:
     """The identifiers built from several of :func:`primitives`' columns: the phone in
-    E.164, the ZIP for each platform. Kept apart because DuckDB writes an expression out
-    again wherever it is referenced (in ``NULLIF``, in the branches of a CASE) and does
-    not share it: a whole phone expression over the raw columns costs seconds at 400k rows,
-    over stored primitives a fraction. An export stores each step in a table."""
-    return table.mutate(
-        n_e164=_e164(table.n_phone, table.n_digits, table.n_code, backend),
-        n_zip=_nonempty(table.n_zip_text),
-        n_meta_zip=_meta_zip(table.n_zip_text, table.n_code),
-    )
+    E.164, the ZIP for each platform (those whose parts ``table`` has). Kept apart because
+    DuckDB writes an expression out again wherever it is referenced (in ``NULLIF``, in the
+    branches of a CASE) and does not share it: a whole phone expression over the raw
+    columns costs seconds at 400k rows, over stored primitives a fraction. An export
+    stores each step in a table."""
+    t = table
+    built: dict[str, ir.Value] = {}
+    if "n_digits" in t.columns:
+        built["n_e164"] = _e164(t.n_phone, t.n_digits, t.n_code, backend)
+    if "n_zip_text" in t.columns:
+        built["n_zip"] = _nonempty(t.n_zip_text)
+        built["n_meta_zip"] = _meta_zip(t.n_zip_text, t.n_code)
+    return t.mutate(**built) if built else t
 
 
 def normalised(profiles: ir.Table, backend: Backend | None = None) -> ir.Table:

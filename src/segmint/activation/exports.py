@@ -69,6 +69,13 @@ KLAVIYO_COLUMNS = (
     "SMS Marketing Consent",
 )
 MAILCHIMP_COLUMNS = ("Email Address", "First Name", "Last Name", "Tags")
+# The normalised identifiers each platform reads (activation/audiences.py).
+NORMALISED_FOR = {
+    "mailchimp": ("n_email",),
+    "klaviyo": ("n_email", "n_e164"),
+    "meta": ("n_email", "n_e164", "n_fn", "n_ln", "n_meta_zip", "n_ct", "n_st", "n_country"),
+    "google": ("n_email", "n_e164", "n_fn", "n_ln", "n_zip", "n_country"),
+}
 # The column of a delta file that says "add" or "remove".
 CHANGE = "change"
 _TRUE = ("true", "t", "yes", "y", "1")
@@ -245,8 +252,12 @@ def _lay_out(
     left_out = store.left_out(con)
     checked = _table(con, store.CHECKED)
     layout = _layout(checked, plan, segment, value, ctx.config.activation)
-    engine.create_table(store.OUT, layout, temporary=True)
-    return left_out, store.fingerprint_rows(con, plan.columns, plan.removal)
+    if plan.destination in ADS:
+        # Stored first: the fingerprint and the removal form read the hashed cells again,
+        # and DuckDB would hash them again.
+        engine.create_table(store.OUT, layout, temporary=True)
+        return left_out, store.fingerprint_rows(con, plan.columns, plan.removal)
+    return left_out, store.fingerprint_rows(con, plan.columns, plan.removal, engine.sql(layout))
 
 
 def _write(
@@ -408,7 +419,8 @@ def _normalise(con: Any, raw: ir.Table, to: str) -> ir.Table:
     if to in FILES:
         return raw.mutate(n_email=a.email(_text(raw, "email")))
     names = {field: column for column, field in CONTACT.items()}
-    DuckDBEngine(con).create_table(NORM, a.primitives(raw, names=names), temporary=True)
+    staged = a.primitives(raw, names=names, wanted=NORMALISED_FOR[to])
+    DuckDBEngine(con).create_table(NORM, staged, temporary=True)
     return a.fields(_table(con, NORM))
 
 

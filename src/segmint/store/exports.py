@@ -90,10 +90,15 @@ def _struct(columns: Sequence[str], alias: str) -> str:
 
 
 def fingerprint_rows(
-    con: duckdb.DuckDBPyConnection, columns: Sequence[str], removal: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    columns: Sequence[str],
+    removal: Sequence[str],
+    layout: str | None = None,
 ) -> int:
-    """``_export_rows``: ``_export_out`` with each row's fingerprint and removal form; the
-    number of rows."""
+    """``_export_rows``: the laid-out rows (``_export_out``, or the query ``layout`` where
+    reading its cells twice costs nothing) with each row's fingerprint and removal form;
+    the number of rows."""
+    source = OUT if layout is None else f"({layout})"
     # The removal form of a row keyed by its customer id alone is that id: not stored.
     form = (
         "NULL::VARCHAR"
@@ -103,7 +108,7 @@ def fingerprint_rows(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT o.*, "
         f"md5_number(to_json({_struct(columns, 'o')})::VARCHAR) AS _fp, "
-        f"{form} AS _removal FROM {OUT} o"
+        f"{form} AS _removal FROM {source} o"
     )
     return _rows(con, ROWS)
 

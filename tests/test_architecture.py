@@ -150,7 +150,7 @@ _OWN_TABLES = re.compile(
     r"\b(INSERT INTO|UPDATE|DELETE FROM|ALTER TABLE|FROM|JOIN|USING)\s+(profiles|identities|"
     r"identity_merges|events|orders|rates|loads|meta|attributes|event_properties|"
     r"event_property_usage|event_names|segment_\w+|cluster_\w+|clv_\w+|schema_version|"
-    r"suppressions|exports|export_sent|webhook_\w+)\b"
+    r"suppressions|exports|export_sent|webhook_\w+|campaigns|campaign_\w+)\b"
 )
 
 

@@ -24,6 +24,7 @@ from segmint.store.db import DB_FILE, connect, release
 if TYPE_CHECKING:
     import duckdb
 
+    from segmint.activation.campaigns import Campaign
     from segmint.activation.exports import ExportResult
     from segmint.activation.webhooks import (
         DeliveredRefresh,
@@ -1223,6 +1224,76 @@ class Workspace:
         from segmint.activation.webhooks import send_test
 
         return send_test(self._db, self.config.webhooks, name)
+
+    # --- campaigns -------------------------------------------------------------------
+
+    def create_campaign(
+        self,
+        name: str,
+        segments: list[str],
+        goal: Any,
+        holdout: float | str = "10%",
+        window: int | str = "14d",
+        starts: datetime | str | None = None,
+    ) -> Campaign:
+        """Create a campaign on saved ``segments``: their members at ``starts`` (default
+        now) are frozen, and each is assigned to treatment or holdout (``holdout``: the
+        share held out) by a hash of the campaign and the customer; ``goal`` is a rule
+        over the events within ``window`` after the start (docs/campaigns.md).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> c = ws.create_campaign("spring", ["loyal"], "did order_completed", holdout="50%",
+        ...                        starts="2026-01-01")
+        >>> c.audience, c.treatment + c.held_out, c.window_days
+        (2, 2, 14)
+        """
+        from segmint.activation.campaigns import create
+
+        return create(self._context(), name, segments, holdout, goal, window, starts)
+
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign, oldest first, with its group sizes.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.campaigns()
+        []
+        """
+        from segmint.activation.campaigns import listed
+
+        return listed(self._context())
+
+    def campaign(self, name: str) -> Campaign:
+        """One campaign, with its group sizes per segment.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.create_campaign("spring", ["loyal"], "did order_completed", starts="2026-01-01")
+        >>> sum(ws.campaign("spring").by_segment["loyal"])
+        2
+        """
+        from segmint.activation.campaigns import get
+
+        return get(self._context(), name)
+
+    def campaign_members(self, name: str, output: str = "arrow") -> Any:
+        """Each member of campaign ``name``: customer_id, segment and group (treatment or
+        holdout), one row per segment the customer came from.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 3")
+        >>> _ = ws.create_campaign("spring", ["loyal"], "did order_completed", starts="2026-01-01")
+        >>> ws.campaign_members("spring").column("customer_id").to_pylist()
+        ['C3', 'C4']
+        """
+        from segmint.store.campaigns import members
+
+        self.campaign(name)
+        return _convert(members(self._db, name), output)
 
     def _refreshed(self) -> set[str]:
         from segmint.store.segment_history import refreshed_names

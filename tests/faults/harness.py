@@ -38,6 +38,7 @@ VOLATILE: dict[str, set[str]] = {
     "clv_fits": {"created_at"},
     "exports": {"exported_at"},
     "suppressions": {"added_at"},
+    "campaigns": {"created_at"},
 }
 
 Snapshot = dict[str, Any]

@@ -235,6 +235,15 @@ def test_a_killed_write_leaves_the_state_before_or_after(
     check_kills(base, tmp_path, args, path)
 
 
+def test_a_killed_campaign_creation_leaves_no_half_audience(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    base, _ = shop
+    args = ["campaign", "create", "spring", "--segment", "de", "--segment", "buyers"]
+    args += ["--goal", "did page_view", "--holdout", "20%", "--starts", "2026-01-01"]
+    check_kills(base, tmp_path, args, "campaign")
+
+
 def test_a_killed_suppression_leaves_the_list_before_or_after(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from segmint.cli import activation as _activation  # noqa: F401  (registers `export`, `suppress`)
+from segmint.cli import campaigns as _campaigns  # noqa: F401  (registers `campaign`)
 from segmint.cli import cluster as _cluster  # noqa: F401  (registers `cluster`)
 from segmint.cli import living as _living  # noqa: F401  (registers `refresh`, history, ...)
 from segmint.cli import segment as _segment  # noqa: F401  (registers `segment`)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -229,6 +229,27 @@ ACTIVATION_DDL: Final = (
 )""",
 )
 
+# Campaigns (activation/campaigns.py, store/campaigns.py): each campaign's settings and
+# its audience frozen at the start, every member with the segment it came from and the
+# group (treatment or holdout) a hash of the campaign and the customer assigned.
+CAMPAIGN_DDL: Final = (
+    """CREATE TABLE campaigns (
+    name VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    starts_at TIMESTAMPTZ NOT NULL,
+    window_days INTEGER NOT NULL,
+    holdout DOUBLE NOT NULL,
+    goal VARCHAR NOT NULL,
+    segments VARCHAR NOT NULL
+)""",
+    """CREATE TABLE campaign_members (
+    campaign VARCHAR NOT NULL,
+    segment VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    grp VARCHAR NOT NULL
+)""",
+)
+
 DDL: Final = (
     f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -286,7 +307,7 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
-    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL + ACTIVATION_DDL)
+    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL + ACTIVATION_DDL + CAMPAIGN_DDL)
     + ";\n"
 )
 
@@ -317,6 +338,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     ),
     # 5 -> 6: suppressions, the export ledger and the webhook outbox.
     5: ACTIVATION_DDL,
+    # 6 -> 7: campaigns and their frozen, assigned audiences.
+    6: CAMPAIGN_DDL,
 }
 
 

@@ -1,0 +1,99 @@
+"""Campaigns: ``campaign create|list|show``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from segmint.cli.app import _open, app, instant, run
+from segmint.cli.formats import plural
+
+campaign_app = typer.Typer(
+    help="Campaigns with holdouts on saved segments (docs/campaigns.md).", no_args_is_help=True
+)
+app.add_typer(campaign_app, name="campaign")
+
+
+@campaign_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="The campaign's name.")],
+    segment: Annotated[
+        list[str],
+        typer.Option(
+            "--segment", "-s", help="A saved segment (repeat for several).", show_default=False
+        ),
+    ],
+    goal: Annotated[
+        str, typer.Option(help="What counts as a response, e.g. 'did order_completed'.")
+    ],
+    holdout: Annotated[str, typer.Option(help="The share held out: 10% or 0.1.")] = "10%",
+    window: Annotated[str, typer.Option(help="How long after the start the goal counts.")] = "14d",
+    starts: Annotated[
+        str | None,
+        typer.Option(
+            help="When it starts: the audience is frozen then (default: now).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Freeze the segments' members and assign each to treatment or holdout."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.create_campaign(
+                name, segment, goal, holdout, window, instant(starts, "--starts")
+            )
+
+    _show(run(action))
+
+
+def _show(campaign: Any) -> None:
+    print(
+        f"campaign {campaign.name}: {plural(campaign.audience, 'customer')} frozen at "
+        f"{campaign.starts_at:%Y-%m-%d %H:%M} UTC, {campaign.treatment:,} treatment, "
+        f"{campaign.held_out:,} holdout ({campaign.holdout:.0%}); goal within "
+        f"{campaign.window_days} days: {campaign.to_dict()['goal']}"
+    )
+    for segment, (treated, held) in campaign.by_segment.items():
+        print(f"  {segment}: {treated:,} treatment, {held:,} holdout")
+
+
+@campaign_app.command("list")
+def list_campaigns(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every campaign with its group sizes."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.campaigns()
+
+    found = run(action)
+    if as_json:
+        print(json.dumps([c.to_dict() for c in found], indent=2))
+    elif not found:
+        print("no campaigns yet (segmint campaign create NAME --segment S --goal RULE)")
+    for campaign in [] if as_json else found:
+        _show(campaign)
+
+
+@campaign_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="The campaign.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON, with each customer's segment and group.")
+    ] = False,
+) -> None:
+    """One campaign: its settings and groups per segment."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            campaign = ws.campaign(name)
+            return campaign, (ws.campaign_members(name).to_pylist() if as_json else None)
+
+    campaign, members = run(action)
+    if as_json:
+        print(json.dumps({**campaign.to_dict(), "members": members}, indent=2))
+    else:
+        _show(campaign)

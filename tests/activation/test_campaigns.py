@@ -1,0 +1,183 @@
+"""Campaigns: the audience frozen at the start, the assignment recomputed here with
+hashlib (reproducible, stable, one group per customer) and tested for uniformity with a
+chi-square test, goals that must be event conditions, and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from scipy import stats
+
+import segmint
+from segmint.errors import ConflictError, NotFoundError, SegmintError
+from tests.conftest import run_cli
+
+STARTS = "2026-03-01T00:00:00Z"
+N = 20_000
+
+
+def u(campaign: str, customer_id: str) -> float:
+    digest = hashlib.sha256(f"{campaign}:{customer_id}".encode()).hexdigest()
+    return int(digest[:13], 16) / 16**13
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("campaigns") / "ws"
+    with segmint.init(root) as ws:
+        ids = [f"C{i:05d}" for i in range(N)]
+        ws.ingest(
+            "customers",
+            pa.table(
+                {
+                    "customer_id": ids,
+                    "country": ["US" if i % 2 else "DE" for i in range(N)],
+                    "tier": ["gold" if i % 3 == 0 else "basic" for i in range(N)],
+                    "created_at": ["2026-01-01T00:00:00Z"] * (N - 10)
+                    + ["2026-04-01T00:00:00Z"] * 10,
+                }
+            ),
+        )
+        ws.add_segment("us", 'country = "US"')
+        ws.add_segment("gold", 'tier = "gold"')
+        ws.ingest(
+            "events",
+            pa.table(
+                {
+                    "customer_id": ["C00001"],
+                    "event": ["order_completed"],
+                    "timestamp": ["2026-03-02T00:00:00Z"],
+                }
+            ),
+        )
+    return root
+
+
+def test_the_assignment_is_the_documented_hash_one_group_per_customer(shop: Path) -> None:
+    with segmint.open(shop) as ws:
+        campaign = ws.create_campaign(
+            "spring",
+            ["us", "gold"],
+            "did order_completed",
+            holdout="10%",
+            window="14d",
+            starts=STARTS,
+        )
+        rows = ws.campaign_members("spring").to_pylist()
+    us = {f"C{i:05d}" for i in range(N - 10) if i % 2}
+    gold = {f"C{i:05d}" for i in range(N - 10) if i % 3 == 0}
+    assert {r["customer_id"] for r in rows if r["segment"] == "us"} == us
+    assert {r["customer_id"] for r in rows if r["segment"] == "gold"} == gold
+    for row in rows:
+        expected = "holdout" if u("spring", row["customer_id"]) < 0.1 else "treatment"
+        assert row["group"] == expected, row
+    groups: dict[str, set[str]] = {}
+    for row in rows:
+        groups.setdefault(row["customer_id"], set()).add(row["group"])
+    assert all(len(g) == 1 for g in groups.values())
+    assert campaign.audience == len(us | gold) == campaign.treatment + campaign.held_out
+    both = us & gold
+    assert campaign.by_segment["us"][0] + campaign.by_segment["us"][1] == len(us)
+    assert len(both) > 0 and campaign.by_segment["gold"] == (
+        sum(u("spring", c) >= 0.1 for c in gold),
+        sum(u("spring", c) < 0.1 for c in gold),
+    )
+
+
+def test_the_split_is_uniform(shop: Path) -> None:
+    with segmint.open(shop) as ws:
+        ws.create_campaign(
+            "uniform", ["us", "gold"], "did order_completed", holdout=0.3, starts=STARTS
+        )
+        rows = ws.campaign_members("uniform").to_pylist()
+    people = {r["customer_id"]: r["group"] for r in rows}
+    held = sum(g == "holdout" for g in people.values())
+    assert (
+        stats.chisquare([held, len(people) - held], [0.3 * len(people), 0.7 * len(people)]).pvalue
+        > 0.001
+    )
+    deciles = [0] * 10
+    for customer in people:
+        deciles[int(u("uniform", customer) * 10)] += 1
+    assert stats.chisquare(deciles).pvalue > 0.001
+
+
+def test_the_audience_is_frozen_at_the_start(shop: Path) -> None:
+    with segmint.open(shop) as ws:
+        first = ws.create_campaign("frozen", ["gold"], "did order_completed", starts=STARTS)
+        before = ws.campaign_members("frozen").to_pylist()
+        # The last ten customers are created after the start: not in the audience.
+        assert first.audience == len({i for i in range(N - 10) if i % 3 == 0})
+        ws.ingest("customers", pa.table({"customer_id": ["C00000"], "tier": ["basic"]}))
+        assert ws.campaign_members("frozen").to_pylist() == before
+        ws.ingest("customers", pa.table({"customer_id": ["C00000"], "tier": ["gold"]}))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"goal": "did order_completed in last 7 days"}, "has a window of its own"),
+        ({"goal": 'country = "US"'}, "is not an event condition"),
+        ({"goal": "did no_such_event"}, "no_such_event"),
+        ({"holdout": "0%"}, "--holdout: must be more than 0"),
+        ({"holdout": "lots"}, "--holdout: expected a share"),
+        ({"window": "3 months"}, "--window: expected days"),
+        ({"starts": "2099-01-01"}, "cannot be in the future"),
+        ({"segments": ["uss"]}, "did you mean 'us'"),
+        ({"name": "Spring Sale"}, "campaign name"),
+    ],
+)
+def test_bad_campaigns_are_one_clear_error(
+    shop: Path, options: dict[str, object], message: str
+) -> None:
+    settings = {
+        "name": "bad",
+        "segments": ["us"],
+        "goal": "did order_completed",
+        "starts": STARTS,
+    } | options
+    with segmint.open(shop) as ws:
+        with pytest.raises(SegmintError, match=message):
+            ws.create_campaign(**settings)
+        assert "bad" not in [c.name for c in ws.campaigns()]
+
+
+def test_names_are_unique_and_unknown_ones_suggested(shop: Path) -> None:
+    with segmint.open(shop) as ws:
+        ws.create_campaign("once", ["us"], "did order_completed", starts=STARTS)
+        with pytest.raises(ConflictError, match="already exists"):
+            ws.create_campaign("once", ["us"], "did order_completed", starts=STARTS)
+        with pytest.raises(NotFoundError, match="did you mean 'once'"):
+            ws.campaign("onse")
+
+
+def test_the_cli_creates_lists_and_shows(shop: Path) -> None:
+    done = run_cli(
+        shop,
+        "campaign",
+        "create",
+        "cli",
+        "--segment",
+        "gold",
+        "--goal",
+        "did order_completed",
+        "--holdout",
+        "20%",
+        "--window",
+        "2w",
+        "--starts",
+        STARTS,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "campaign cli:" in done.stdout and "within 14 days" in done.stdout
+    listed = run_cli(shop, "campaign", "list", "--json")
+    assert "cli" in [c["name"] for c in json.loads(listed.stdout)]
+    shown = json.loads(run_cli(shop, "campaign", "show", "cli", "--json").stdout)
+    assert shown["holdout"] == 0.2 and len(shown["members"]) == shown["audience"]
+    assert {m["group"] for m in shown["members"]} == {"treatment", "holdout"}
+    bad = run_cli(shop, "campaign", "create", "x", "--segment", "gold", "--goal", "tier = 1")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr

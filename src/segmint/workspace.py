@@ -1094,20 +1094,26 @@ class Workspace:
         >>> result.exported, result.file.read_text().splitlines()
         (2, ['customer_id,orders_count', 'C3,3', 'C4,4'])
         """
-        from segmint.activation.exports import check_destination, export, extension
+        from segmint.activation.exports import check_destination, export
 
         check_destination(to)
         self.segments.path(segment)  # an unknown segment is an error with a suggestion
+        target = self._export_path(segment, to, out)
+        return export(self._context(), segment, to, target, as_of, delta, columns, value, progress)
+
+    def _export_path(self, name: str, to: str, out: str | os.PathLike[str] | None) -> Path:
+        """``out``, or a new file in the workspace's exports/ folder."""
+        from segmint.activation.exports import extension
+
         if out is None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             folder = self.root / "exports"
             folder.mkdir(exist_ok=True)
-            target = folder / f"{segment}-{to}-{stamp}.{extension(to)}"
-        else:
-            target = Path(out)
-            if not target.parent.is_dir():
-                raise ArgumentError(f"--out: no such folder: {target.parent}", "--out")
-        return export(self._context(), segment, to, target, as_of, delta, columns, value, progress)
+            return folder / f"{name}-{to}-{stamp}.{extension(to)}"
+        target = Path(out)
+        if not target.parent.is_dir():
+            raise ArgumentError(f"--out: no such folder: {target.parent}", "--out")
+        return target
 
     def export_history(self, segment: str | None = None) -> list[dict[str, Any]]:
         """The export ledger, oldest first: each export's time, as_of, definition version,
@@ -1278,6 +1284,37 @@ class Workspace:
         from segmint.activation.campaigns import get
 
         return get(self._context(), name)
+
+    @_own_store_only
+    def export_campaign(
+        self,
+        name: str,
+        to: str,
+        out: str | os.PathLike[str] | None = None,
+        delta: bool = False,
+        columns: list[str] | None = None,
+        value: str | None = None,
+        progress: Progress | None = None,
+    ) -> ExportResult:
+        """Export the treatment group of campaign ``name`` (never its holdout) to ``to``,
+        with consent and suppression as :meth:`export`; the ledger keeps it under
+        ``campaign:<name>``.
+
+        >>> import tempfile
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 2")
+        >>> c = ws.create_campaign("spring", ["loyal"], "did order_completed", starts="2026-01-01")
+        >>> result = ws.export_campaign("spring", "csv", tempfile.mkdtemp() + "/t.csv")
+        >>> result.members == c.treatment
+        True
+        """
+        from segmint.activation.exports import check_destination, export_campaign
+
+        check_destination(to)
+        self.campaign(name)
+        target = self._export_path(f"campaign-{name}", to, out)
+        return export_campaign(self._context(), name, to, target, delta, columns, value, progress)
 
     def campaign_members(self, name: str, output: str = "arrow") -> Any:
         """Each member of campaign ``name``: customer_id, segment and group (treatment or

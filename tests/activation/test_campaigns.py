@@ -181,3 +181,20 @@ def test_the_cli_creates_lists_and_shows(shop: Path) -> None:
     assert {m["group"] for m in shown["members"]} == {"treatment", "holdout"}
     bad = run_cli(shop, "campaign", "create", "x", "--segment", "gold", "--goal", "tier = 1")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+
+
+def test_an_export_sends_the_treatment_group_only(shop: Path, tmp_path: Path) -> None:
+    with segmint.open(shop) as ws:
+        ws.create_campaign("sends", ["us", "gold"], "did order_completed", starts=STARTS)
+        groups = {r["customer_id"]: r["group"] for r in ws.campaign_members("sends").to_pylist()}
+        result = ws.export_campaign("sends", "csv", tmp_path / "t.csv", columns=["tier"])
+        sent = [line.split(",")[0] for line in result.file.read_text().splitlines()[1:]]
+        assert sorted(sent) == sorted(c for c, g in groups.items() if g == "treatment")
+        assert result.segment == "campaign:sends"
+        again = ws.export_campaign("sends", "csv", tmp_path / "d.csv", delta=True, columns=["tier"])
+        assert (again.added, again.removed) == (0, 0)  # the audience is frozen
+        assert [e["segment"] for e in ws.export_history()][-2:] == ["campaign:sends"] * 2
+    done = run_cli(
+        shop, "campaign", "export", "sends", "--to", "jsonl", "--out", str(tmp_path / "j.jsonl")
+    )
+    assert done.returncode == 0 and "exported campaign:sends to jsonl" in done.stdout, done.stderr

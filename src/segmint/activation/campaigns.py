@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from segmint.errors import ArgumentError, ConflictError
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from segmint.rules.model import RuleNode
     from segmint.segments.context import SegmentContext
 
@@ -222,3 +224,15 @@ def get(ctx: SegmentContext, name: str) -> Campaign:
             f"no campaign {name!r}{suggest(name, found)} (see: segmint campaign list)"
         )
     return replace(found[name], by_segment=store.segment_counts(ctx.con, name))
+
+
+def treatment_members(name: str) -> ir.Table:
+    """The ``pid`` of each customer in the treatment group of campaign ``name`` (once,
+    whatever segments they came from), as an Ibis table."""
+    from segmint.engine.tables import campaign_members_table, people_table
+
+    members = campaign_members_table()
+    chosen = members.filter((members.campaign == name) & (members.grp == "treatment"))
+    people = people_table()
+    ids = chosen.select("customer_id").distinct()
+    return ids.join(people, "customer_id").select("pid")

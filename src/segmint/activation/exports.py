@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,42 +169,103 @@ def export(
 
     ``as_of`` defaults to the segment's last successful refresh (the audience a refresh
     found), or now when it was never refreshed."""
-    from segmint.console import SilentProgress
     from segmint.segments.query import parse_as_of
     from segmint.segments.refresh import fingerprint, retired_names
-    from segmint.store import exports as store
     from segmint.store.segments import known_version, latest_ok_as_of
-    from segmint.store.txn import kill_point, transaction
 
-    progress = progress or SilentProgress()
-    started = time.perf_counter()
     check_destination(to)
     rule = ctx.segments.rules()[segment]
     if segment in retired_names(ctx):
         raise ArgumentError(f"segment {segment!r} is retired; it is not exported", "segment")
-    evaluator = ctx.evaluator()
-    plan = _plan(ctx, evaluator.catalog.attributes, segment, to, columns, value)
     found = latest_ok_as_of(ctx.con).get(segment) if as_of is None else None
     when = parse_as_of(as_of if found is None else found)
     version = known_version(ctx.con, segment, fingerprint(rule))
+    evaluator = ctx.evaluator()
+
+    def stage(columns: list[str]) -> None:
+        evaluator.members_into(rule, when, columns)
+
+    audience = _Audience(segment, segment, when, version, fingerprint(rule), stage)
+    return _export(ctx, audience, to, out, delta, columns, value, progress)
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """Who an export writes: its name in the ledger, the tag of a Mailchimp list, the
+    as_of, the definition's version and fingerprint, and how its members are staged."""
+
+    key: str
+    tag: str
+    when: datetime
+    version: int | None
+    fingerprint: str
+    stage: Callable[[list[str]], None]
+
+
+def export_campaign(
+    ctx: SegmentContext,
+    campaign: str,
+    to: str,
+    out: Path,
+    delta: bool = False,
+    columns: Sequence[str] | None = None,
+    value: str | None = None,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Export the treatment group of ``campaign`` (never its holdout) to ``to``; its
+    ledger key is ``campaign:<name>``, its traits are as of the campaign's start."""
+    from segmint.activation.campaigns import get, treatment_members
+
+    check_destination(to)
+    found = get(ctx, campaign)
+    evaluator = ctx.evaluator()
+
+    def stage(columns: list[str]) -> None:
+        evaluator.table_members_into(treatment_members(campaign), found.starts_at, columns)
+
+    key = f"campaign:{campaign}"
+    audience = _Audience(key, campaign, found.starts_at, None, key, stage)
+    return _export(ctx, audience, to, out, delta, columns, value, progress)
+
+
+def _export(
+    ctx: SegmentContext,
+    audience: _Audience,
+    to: str,
+    out: Path,
+    delta: bool,
+    columns: Sequence[str] | None,
+    value: str | None,
+    progress: Progress | None,
+) -> ExportResult:
+    """The export itself, whoever the audience is (the module's docstring)."""
+    from segmint.console import SilentProgress
+    from segmint.store import exports as store
+    from segmint.store.txn import kill_point, transaction
+
+    progress = progress or SilentProgress()
+    started = time.perf_counter()
+    evaluator = ctx.evaluator()
+    key = audience.key
+    plan = _plan(ctx, evaluator.catalog.attributes, audience.tag, to, columns, value)
     con = ctx.con
     try:
-        progress.phase(f"selecting the members of {segment}")
-        evaluator.members_into(rule, when, plan.raw)
-        left_out, exported = _lay_out(ctx, plan, segment, value)
+        progress.phase(f"selecting the members of {key}")
+        audience.stage(plan.raw)
+        left_out, exported = _lay_out(ctx, plan, audience.tag, value)
         progress.phase(f"writing {out.name}")
-        added, removed, removes_file = _write(con, plan, segment, out, delta, exported)
+        added, removed, removes_file = _write(con, plan, key, out, delta, exported)
         kill_point("export:files-written")
         with transaction(con, "export", "the export ledger"):
             export_id = store.next_export_id(con)
             entry = {
                 "export_id": export_id,
-                "segment": segment,
+                "segment": key,
                 "destination": to,
                 "exported_at": datetime.now(UTC),
-                "as_of": when,
-                "version": version,
-                "fingerprint": fingerprint(rule),
+                "as_of": audience.when,
+                "version": audience.version,
+                "fingerprint": audience.fingerprint,
                 "delta": delta,
                 "members": exported + sum(left_out.values()),
                 "exported": exported,
@@ -220,10 +281,10 @@ def export(
         progress.done()
     return ExportResult(
         export_id,
-        segment,
+        key,
         to,
-        when,
-        version,
+        audience.when,
+        audience.version,
         delta,
         exported + sum(left_out.values()),
         exported,

@@ -99,10 +99,10 @@ def export_segment(
             progress = progress_for_stderr()
             return ws.export(segment, to.value, out, when, delta, wanted, value, progress)
 
-    _show_export(run(action), as_json)
+    show_export(run(action), as_json)
 
 
-def _show_export(result: Any, as_json: bool) -> None:
+def show_export(result: Any, as_json: bool) -> None:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if as_json:

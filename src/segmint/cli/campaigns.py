@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from segmint.cli.activation import Destination, show_export
 from segmint.cli.app import _open, app, instant, run
 from segmint.cli.formats import plural
+from segmint.cli.output import progress_for_stderr
 
 campaign_app = typer.Typer(
     help="Campaigns with holdouts on saved segments (docs/campaigns.md).", no_args_is_help=True
@@ -97,3 +100,32 @@ def show(
         print(json.dumps({**campaign.to_dict(), "members": members}, indent=2))
     else:
         _show(campaign)
+
+
+@campaign_app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="The campaign.")],
+    to: Annotated[Destination, typer.Option("--to", help="Where to.", show_default=False)],
+    delta: Annotated[
+        bool, typer.Option(help="Only the adds and removes since the last export.")
+    ] = False,
+    columns: Annotated[
+        str | None, typer.Option(help="csv/parquet/jsonl: attributes and traits.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: exports/).")
+    ] = None,
+    value: Annotated[
+        str | None, typer.Option(help="meta/google: a numeric trait as the value column.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Export the campaign's treatment group (never its holdout) to a destination."""
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+
+    def action() -> Any:
+        with _open() as ws:
+            progress = progress_for_stderr()
+            return ws.export_campaign(name, to.value, out, delta, wanted, value, progress)
+
+    show_export(run(action), as_json)

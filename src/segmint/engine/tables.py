@@ -42,6 +42,16 @@ def segment_members_table() -> ir.Table:
     return ibis.table({"name": "string", "pid": "int64"}, name="segment_members")
 
 
+def campaign_members_table() -> ir.Table:
+    """Campaigns' frozen audiences and their groups (activation/campaigns.py)."""
+    import ibis
+
+    return ibis.table(
+        {"campaign": "string", "segment": "string", "customer_id": "string", "grp": "string"},
+        name="campaign_members",
+    )
+
+
 def people_table() -> ir.Table:
     """The profile columns that decide who exists when (no attributes)."""
     import ibis

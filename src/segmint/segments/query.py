@@ -214,6 +214,25 @@ class Evaluator:
         sql, variables = self.template(tree, wanted, when)
         stage_query(self.engine, sql, self.clock_params(variables, when))
 
+    def table_members_into(
+        self, members: ir.Table, as_of: datetime | str | None, columns: list[str]
+    ) -> None:
+        """The customers of ``members`` (a table of ``pid`` of the workspace's own store,
+        a campaign's treatment group) with ``columns`` as at ``as_of`` into the scratch
+        table of exports, like :meth:`members_into`."""
+        from segmint.engine.clock import Clock
+        from segmint.rules.model import And
+        from segmint.store.exports import stage_query
+
+        when = parse_as_of(as_of)
+        self.prepare_traits(And.model_validate({"and": []}), ("customer_id", *columns), when)
+        clock = Clock(when)
+        clv = self.source_fit(when) if self.source is not None else None
+        if clv is None and when in self._fits:
+            clock.clv_table, clock.clv_fit = self._fits[when].table, self._fits[when].fit_id
+        expr = self.with_columns(members, list(columns), clock)
+        stage_query(self.engine, self.engine.sql(expr), {})
+
     def run_on_source(
         self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]
     ) -> pa.Table:

@@ -24,7 +24,7 @@ from segmint.store.db import DB_FILE, connect, release
 if TYPE_CHECKING:
     import duckdb
 
-    from segmint.activation.campaigns import Campaign
+    from segmint.activation.campaigns import Campaign, CampaignReport
     from segmint.activation.exports import ExportResult
     from segmint.activation.webhooks import (
         DeliveredRefresh,
@@ -1315,6 +1315,25 @@ class Workspace:
         self.campaign(name)
         target = self._export_path(f"campaign-{name}", to, out)
         return export_campaign(self._context(), name, to, target, delta, columns, value, progress)
+
+    @_own_store_only
+    def campaign_report(self, name: str) -> CampaignReport:
+        """The response of campaign ``name``, overall and per segment: conversion to its
+        goal and revenue per customer in treatment and holdout, the lift with 95 %
+        intervals, the p-value, the sample-ratio check, the minimum detectable effect and
+        a verdict (docs/campaigns.md).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 2")
+        >>> _ = ws.create_campaign("spring", ["loyal"], "did order_completed", starts="2026-01-01")
+        >>> report = ws.campaign_report("spring")
+        >>> report.overall.audience, report.overall.verdict
+        (3, 'too small to tell')
+        """
+        from segmint.activation.campaigns import report
+
+        return report(self._context(), name)
 
     def campaign_members(self, name: str, output: str = "arrow") -> Any:
         """Each member of campaign ``name``: customer_id, segment and group (treatment or

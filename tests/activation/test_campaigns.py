@@ -198,3 +198,93 @@ def test_an_export_sends_the_treatment_group_only(shop: Path, tmp_path: Path) ->
         shop, "campaign", "export", "sends", "--to", "jsonl", "--out", str(tmp_path / "j.jsonl")
     )
     assert done.returncode == 0 and "exported campaign:sends to jsonl" in done.stdout, done.stderr
+
+
+def test_the_report_counts_the_goal_within_the_window_only(tmp_path: Path) -> None:
+    """Responses built here: a quarter of the treatment customers buy within the window,
+    an eighth of the holdout ones; others buy before the start or
+    after the end, which must not count. The report's counts and revenue equal these,
+    and its figures those of quality/lift.py on them."""
+    from segmint.quality import lift
+
+    n = 4_000
+    ids = [f"C{i:05d}" for i in range(n)]
+    ws = segmint.init(tmp_path / "ws")
+    ws.ingest(
+        "customers",
+        pa.table(
+            {
+                "customer_id": ids,
+                "tier": ["gold" if i % 2 else "basic" for i in range(n)],
+                "created_at": ["2026-01-01T00:00:00Z"] * n,
+            }
+        ),
+    )
+    ws.add_segment("gold", 'tier = "gold"')
+    ws.add_segment("all", 'tier in ["gold", "basic"]')
+    # The goal's event must be known when the campaign is made (a typo is an error).
+    old_order = {"customer_id": ["C00003"], "event": ["order_completed"]}
+    ws.ingest("events", pa.table({**old_order, "timestamp": ["2026-01-15T00:00:00Z"]}))
+    ws.create_campaign(
+        "resp", ["gold", "all"], "did order_completed", holdout="30%", window="14d", starts=STARTS
+    )
+    group = {r["customer_id"]: r["group"] for r in ws.campaign_members("resp").to_pylist()}
+    events = {"customer_id": [], "event": [], "timestamp": [], "revenue": []}
+
+    def buy(customer: str, when: str, amount: float) -> None:
+        for key, value in zip(events, (customer, "order_completed", when, amount), strict=True):
+            events[key].append(value)
+
+    bought: dict[str, float] = {}
+    for i, customer in enumerate(ids):
+        step = 4 if group[customer] == "treatment" else 8
+        if (i // 2) % step == 0:  # i // 2: as often among gold (odd) as basic customers
+            amount = float(10 + i % 7)
+            buy(customer, "2026-03-05T12:00:00Z", amount)
+            bought[customer] = amount
+        elif i % 5 == 0:
+            buy(customer, "2026-02-27T12:00:00Z", 99.0)  # before the start
+        elif i % 5 == 1:
+            buy(customer, "2026-03-15T00:00:00Z", 99.0)  # at the end: outside
+    ws.ingest("events", pa.table(events))
+    report = ws.campaign_report("resp")
+    assert report.finished and report.as_of.isoformat() == "2026-03-15T00:00:00+00:00"
+
+    def expected(customers: list[str]) -> tuple[int, int, int, int, list[float], list[float]]:
+        treated = [c for c in customers if group[c] == "treatment"]
+        held = [c for c in customers if group[c] == "holdout"]
+        return (
+            len(treated),
+            sum(c in bought for c in treated),
+            len(held),
+            sum(c in bought for c in held),
+            [bought.get(c, 0.0) for c in treated],
+            [bought.get(c, 0.0) for c in held],
+        )
+
+    gold = [c for i, c in enumerate(ids) if i % 2]
+    for response, customers in [
+        (report.segments[0], gold),
+        (report.segments[1], ids),
+        (report.overall, ids),
+    ]:
+        t, tc, h, hc, t_money, h_money = expected(customers)
+        conv = response.conversion
+        assert (conv.treated, conv.treated_converted, conv.held, conv.held_converted) == (
+            t,
+            tc,
+            h,
+            hc,
+        )
+        assert conv == lift.conversion(t, tc, h, hc)
+        assert response.revenue == lift.revenue(t_money, h_money)
+        assert response.verdict == "measurable lift"  # 25 % against 12.5 %
+        assert not response.sample_ratio.mismatch
+    ws.close()
+    done = run_cli(tmp_path / "ws", "campaign", "report", "resp")
+    assert done.returncode == 0 and "verdict: measurable lift" in done.stdout, done.stderr
+    as_json = json.loads(run_cli(tmp_path / "ws", "campaign", "report", "resp", "--json").stdout)
+    assert (
+        as_json["overall"]["conversion"]["treated_converted"]
+        == report.overall.conversion.treated_converted
+    )

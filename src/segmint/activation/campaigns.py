@@ -6,6 +6,7 @@ the start, within the campaign's window.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from segmint.errors import ArgumentError, ConflictError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from segmint.quality.lift import ConversionLift, MeanLift, SampleRatio
     from segmint.rules.model import RuleNode
     from segmint.segments.context import SegmentContext
 
@@ -236,3 +238,123 @@ def treatment_members(name: str) -> ir.Table:
     people = people_table()
     ids = chosen.select("customer_id").distinct()
     return ids.join(people, "customer_id").select("pid")
+
+
+def goal_in_window(goal: dict[str, Any], start: datetime, end: datetime) -> dict[str, Any]:
+    """The goal (JSON form) with every event condition limited to ``start <= t < end``.
+
+    >>> from datetime import datetime, UTC
+    >>> goal_in_window({"event": "order_completed"}, datetime(2026, 3, 1, tzinfo=UTC),
+    ...                datetime(2026, 3, 15, tzinfo=UTC))["window"]
+    {'between': ['2026-03-01T00:00:00+00:00', '2026-03-15T00:00:00+00:00']}
+    """
+    if "event" in goal:
+        return {**goal, "window": {"between": [start.isoformat(), end.isoformat()]}}
+    if "not" in goal:
+        return {"not": goal_in_window(goal["not"], start, end)}
+    key = "and" if "and" in goal else "or"
+    return {key: [goal_in_window(child, start, end) for child in goal[key]]}
+
+
+@dataclass(frozen=True)
+class Response:
+    """One segment's (or the whole campaign's) response: the groups, conversion and
+    revenue per customer in each, and the figures of quality/lift.py."""
+
+    segment: str | None  # None: the whole campaign, each customer once
+    audience: int
+    conversion: ConversionLift
+    revenue: MeanLift
+    sample_ratio: SampleRatio
+    mde: float
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {
+            "segment": self.segment,
+            "audience": self.audience,
+            "conversion": asdict(self.conversion),
+            "revenue_per_customer": asdict(self.revenue),
+            "sample_ratio": asdict(self.sample_ratio),
+            "minimum_detectable_effect": None if math.isnan(self.mde) else self.mde,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """A campaign's response, overall and per segment, as of ``as_of`` (the end of its
+    window, or now while it runs)."""
+
+    campaign: Campaign
+    as_of: datetime
+    finished: bool
+    overall: Response
+    segments: list[Response]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign.to_dict(),
+            "as_of": self.as_of.isoformat(),
+            "finished": self.finished,
+            "overall": self.overall.to_dict(),
+            "segments": [r.to_dict() for r in self.segments],
+        }
+
+
+def report(ctx: SegmentContext, name: str) -> CampaignReport:
+    """The response of campaign ``name``: who reached the goal within the window after
+    the start, and the revenue of each member in it, per group."""
+    from datetime import timedelta
+
+    from segmint.store.campaigns import outcomes
+
+    campaign = get(ctx, name)
+    start = campaign.starts_at
+    end = start + timedelta(days=campaign.window_days)
+    now = datetime.now(UTC)
+    as_of = min(end, now)
+    evaluator = ctx.evaluator()
+    converted = evaluator.members(goal_in_window(campaign.goal, start, end), as_of)
+    table = outcomes(
+        ctx.con, name, converted.select(["customer_id"]), ctx.config.order_event, start, end
+    )
+    rows = table.to_pylist()
+    overall = _response(None, _once(rows), campaign.holdout)
+    per_segment = [
+        _response(s, [r for r in rows if r["segment"] == s], campaign.holdout)
+        for s in campaign.segments
+    ]
+    return CampaignReport(campaign, as_of, end <= now, overall, per_segment)
+
+
+def _once(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each customer once (a customer in two segments has one group and one outcome)."""
+    return list({r["customer_id"]: r for r in rows}.values())
+
+
+def _response(segment: str | None, rows: list[dict[str, Any]], holdout: float) -> Response:
+    from segmint.quality import lift
+
+    treated = [r for r in rows if r["grp"] == "treatment"]
+    held = [r for r in rows if r["grp"] == "holdout"]
+    conversion = lift.conversion(
+        len(treated),
+        sum(r["converted"] for r in treated),
+        len(held),
+        sum(r["converted"] for r in held),
+    )
+    money = lift.revenue([r["revenue"] for r in treated], [r["revenue"] for r in held])
+    base = conversion.held_rate if conversion.held_rate is not None else float("nan")
+    mde = lift.minimum_detectable_effect(len(treated), len(held), base)
+    return Response(
+        segment,
+        len(rows),
+        conversion,
+        money,
+        lift.sample_ratio(len(treated), len(held), holdout),
+        mde,
+        lift.verdict(conversion, mde),
+    )

@@ -12,6 +12,7 @@ from segmint.cli.activation import Destination, show_export
 from segmint.cli.app import _open, app, instant, run
 from segmint.cli.formats import plural
 from segmint.cli.output import progress_for_stderr
+from segmint.cli.render import print_report
 
 campaign_app = typer.Typer(
     help="Campaigns with holdouts on saved segments (docs/campaigns.md).", no_args_is_help=True
@@ -129,3 +130,21 @@ def export(
             return ws.export_campaign(name, to.value, out, delta, wanted, value, progress)
 
     show_export(run(action), as_json)
+
+
+@campaign_app.command("report")
+def report(
+    name: Annotated[str, typer.Argument(help="The campaign.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Lift per segment and overall, with 95 % intervals and a verdict."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.campaign_report(name)
+
+    found = run(action)
+    if as_json:
+        print(json.dumps(found.to_dict(), indent=2, default=str))
+    else:
+        print_report(found)

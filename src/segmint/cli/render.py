@@ -737,3 +737,58 @@ def overlap_json(sizes: dict[str, int], pairs: list[Any]) -> dict[str, Any]:
             {"a": o.a, "b": o.b, "both": o.both, "jaccard": round(o.jaccard, 6)} for o in pairs
         ],
     }
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+
+def _points(value: float | None) -> str:
+    """A difference of rates in percentage points."""
+    return "-" if value is None or value != value else f"{value * 100:+.1f} pts"
+
+
+def _interval(bounds: tuple[float, float] | None, percent: bool = True) -> str:
+    if bounds is None:
+        return ""
+    low, high = bounds
+    if percent:
+        return f" [{low * 100:+.1f}, {high * 100:+.1f}]"
+    return f" [{low:+,.2f}, {high:+,.2f}]"
+
+
+def print_report(report: Any) -> None:
+    """A campaign report (activation/campaigns.py ``CampaignReport``): one block per
+    segment and one for the whole campaign."""
+    c = report.campaign
+    state = "window over" if report.finished else "still running"
+    print(
+        f"campaign {c.name}: started {c.starts_at:%Y-%m-%d %H:%M} UTC, goal within "
+        f"{c.window_days} days ({state}; figures as of {report.as_of:%Y-%m-%d %H:%M} UTC): "
+        f"{c.to_dict()['goal']}"
+    )
+    for response in [*report.segments, report.overall]:
+        conv, money, srm = response.conversion, response.revenue, response.sample_ratio
+        title = response.segment or "all segments (each customer once)"
+        print(
+            f"\n{title}: {response.audience:,} customers, {conv.treated:,} treatment, "
+            f"{conv.held:,} holdout"
+        )
+        print(
+            f"  conversion: {_pct(conv.treated_rate)} treatment vs {_pct(conv.held_rate)} "
+            f"holdout; lift {_points(conv.absolute)}{_interval(conv.absolute_interval)} "
+            f"(relative {_pct(conv.relative, True)}), p = "
+            f"{'-' if conv.p_value is None else f'{conv.p_value:.3g}'}"
+        )
+        if money.absolute is not None:
+            print(
+                f"  revenue per customer: {money.treated_mean:,.2f} vs {money.held_mean:,.2f}; "
+                f"difference {money.absolute:+,.2f}{_interval(money.absolute_interval, False)}"
+            )
+        mde = _points(response.mde).removeprefix("+")
+        check = "MISMATCH" if srm.mismatch else "ok"
+        print(
+            f"  sample ratio: {check}; minimum detectable lift {mde}; verdict: {response.verdict}"
+        )

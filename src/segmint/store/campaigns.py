@@ -127,3 +127,37 @@ def members(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table:
 def starts(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
     found = con.execute("SELECT starts_at FROM campaigns WHERE name = ?", [name]).fetchone()
     return None if found is None else found[0]
+
+
+def outcomes(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    converted: pa.Table,
+    purchase_event: str,
+    start: datetime,
+    end: datetime,
+) -> pa.Table:
+    """Each member's response (segment, customer_id, grp, converted, revenue):
+    ``converted`` holds the customer ids whose goal held, revenue is the sum of the
+    ``purchase_event`` revenue of their profile from ``start`` (included) to ``end``
+    (excluded), 0 without purchases."""
+    con.register("_campaign_converted", converted)
+    try:
+        table: pa.Table = (
+            con.execute(
+                "WITH spent AS (SELECT p.customer_id, sum(e.revenue)::DOUBLE AS revenue "
+                "FROM events e JOIN profiles p USING (pid) WHERE e.event = ? AND e.ts >= ? "
+                "AND e.ts < ? GROUP BY p.customer_id) "
+                "SELECT m.segment, m.customer_id, m.grp, "
+                "m.customer_id IN (SELECT customer_id FROM _campaign_converted) AS converted, "
+                "coalesce(s.revenue, 0)::DOUBLE AS revenue FROM campaign_members m "
+                "LEFT JOIN spent s USING (customer_id) WHERE m.campaign = ? "
+                "ORDER BY m.segment, m.customer_id",
+                [purchase_event, start, end, name],
+            )
+            .arrow()
+            .read_all()
+        )
+    finally:
+        con.unregister("_campaign_converted")
+    return table

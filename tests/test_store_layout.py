@@ -73,7 +73,7 @@ SEGMENT_TABLES = (
 CLUSTER_TABLES = ("cluster_runs", "cluster_members")
 V5_TABLES = ("rates", "orders", "clv_fits", "clv_predictions")
 V6_TABLES = ("suppressions", "exports", "export_sent", "webhook_messages", "webhook_endpoints")
-V7_TABLES = ("campaigns", "campaign_members")
+V7_TABLES = ("campaigns", "campaign_members", "campaign_results")
 
 
 def test_a_newer_workspace_is_refused(tmp_path: Path) -> None:

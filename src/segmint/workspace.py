@@ -24,7 +24,7 @@ from segmint.store.db import DB_FILE, connect, release
 if TYPE_CHECKING:
     import duckdb
 
-    from segmint.activation.campaigns import Campaign, CampaignReport
+    from segmint.activation.campaigns import Campaign, CampaignReport, ImportedResults
     from segmint.activation.exports import ExportResult
     from segmint.activation.webhooks import (
         DeliveredRefresh,
@@ -1334,6 +1334,26 @@ class Workspace:
         from segmint.activation.campaigns import report
 
         return report(self._context(), name)
+
+    def import_campaign_results(self, name: str, path: str | os.PathLike[str]) -> ImportedResults:
+        """Per-customer outcomes (sent, opened, clicked, converted, revenue) of campaign
+        ``name``'s sends made elsewhere, from a CSV, Parquet or JSON Lines file; they
+        replace those imported before, and the report reads them instead of the goal.
+
+        >>> import tempfile, pathlib
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("loyal", "orders_count >= 2")
+        >>> _ = ws.create_campaign("spring", ["loyal"], "did order_completed", starts="2026-01-01")
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "results.csv"
+        >>> _ = f.write_text("customer_id,converted,revenue\\nC2,true,30\\nC9,true,5\\n")
+        >>> got = ws.import_campaign_results("spring", f)
+        >>> got.stored, got.refused
+        (1, {'not in the campaign': 1})
+        """
+        from segmint.activation.campaigns import import_results
+
+        return import_results(self._context(), name, str(path))
 
     def campaign_members(self, name: str, output: str = "arrow") -> Any:
         """Each member of campaign ``name``: customer_id, segment and group (treatment or

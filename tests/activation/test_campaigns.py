@@ -288,3 +288,51 @@ def test_the_report_counts_the_goal_within_the_window_only(tmp_path: Path) -> No
         as_json["overall"]["conversion"]["treated_converted"]
         == report.overall.conversion.treated_converted
     )
+
+
+def test_imported_results_replace_the_goal_and_bad_rows_are_refused(
+    shop: Path, tmp_path: Path
+) -> None:
+    with segmint.open(shop) as ws:
+        c = ws.create_campaign(
+            "elsewhere", ["gold"], "did order_completed", holdout="50%", starts=STARTS
+        )
+        members = ws.campaign_members("elsewhere").to_pylist()
+        treated = [m["customer_id"] for m in members if m["group"] == "treatment"]
+        held = [m["customer_id"] for m in members if m["group"] == "holdout"]
+        lines = ["customer_id,sent,opened,converted,revenue"]
+        lines += [
+            f"{cid},true,{'yes' if i % 2 else 'no'},{i % 3 == 0},{i % 5}"
+            for i, cid in enumerate(treated)
+        ]
+        lines += [f"{cid},,,{i % 6 == 0},0" for i, cid in enumerate(held) if i != 2]
+        lines += [
+            "C99999,true,true,true,1",
+            f"{treated[0]},true,true,true,1",
+            ",true,,,",
+            f"{held[1]}x,maybe,,,",
+            f"{held[2]},true,maybe,,",
+        ]
+        (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+        got = ws.import_campaign_results("elsewhere", tmp_path / "r.csv")
+        assert got.refused == {
+            "customer_id given twice": 2,
+            "not in the campaign": 2,
+            "no customer_id": 1,
+            "opened is not true or false": 1,
+        }
+        assert got.stored == len(treated) - 1 + len(held) - 1
+        report = ws.campaign_report("elsewhere")
+        assert report.source == "imported results"
+        conv = report.overall.conversion
+        expected_treated = sum(i % 3 == 0 for i in range(1, len(treated)))  # treated[0] refused
+        assert (conv.treated, conv.treated_converted) == (c.treatment, expected_treated)
+        # Imported again: the earlier rows are replaced.
+        (tmp_path / "r2.csv").write_text(f"customer_id,converted\n{treated[1]},true\n")
+        assert ws.import_campaign_results("elsewhere", tmp_path / "r2.csv").stored == 1
+        assert ws.campaign_report("elsewhere").overall.conversion.treated_converted == 1
+        (tmp_path / "bad.csv").write_text("customer_id,bought\nC1,true\n")
+        with pytest.raises(SegmintError, match="unknown column 'bought'"):
+            ws.import_campaign_results("elsewhere", tmp_path / "bad.csv")
+    done = run_cli(shop, "campaign", "import-results", "elsewhere", str(tmp_path / "r.csv"))
+    assert done.returncode == 0 and "refused, not in the campaign: 2" in done.stdout, done.stderr

@@ -244,6 +244,20 @@ def test_a_killed_campaign_creation_leaves_no_half_audience(
     check_kills(base, tmp_path, args, "campaign")
 
 
+def test_a_killed_results_import_leaves_the_results_before_or_after(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    base, _ = shop
+    with_campaign = copy_of(base, tmp_path / "with-campaign")
+    create = ["campaign", "create", "spring", "--segment", "de", "--goal", "did page_view"]
+    assert run(with_campaign, *create, "--starts", "2026-01-01").returncode == 0
+    results = tmp_path / "results.csv"
+    rows = [f"C{i},true,{i % 2 == 0},{i % 7}" for i in range(0, 40_000, 3)]
+    results.write_text("customer_id,sent,converted,revenue\n" + "\n".join(rows) + "\n")
+    args = ["campaign", "import-results", "spring", str(results)]
+    check_kills(with_campaign, tmp_path / "k", args, "campaign-results")
+
+
 def test_a_killed_suppression_leaves_the_list_before_or_after(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:

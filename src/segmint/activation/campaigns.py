@@ -15,13 +15,20 @@ from typing import TYPE_CHECKING, Any
 from segmint.errors import ArgumentError, ConflictError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import ibis.expr.types as ir
+    import pyarrow as pa
 
     from segmint.quality.lift import ConversionLift, MeanLift, SampleRatio
     from segmint.rules.model import RuleNode
     from segmint.segments.context import SegmentContext
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+GOAL = "goal"
+IMPORTED = "imported results"
+# The columns `campaign import-results` reads.
+RESULT_COLUMNS = ("customer_id", "sent", "opened", "clicked", "converted", "revenue")
 _WINDOW = re.compile(r"([1-9][0-9]{0,3})\s*(d|w)")
 MAX_WINDOW_DAYS = 3650
 
@@ -293,10 +300,14 @@ class CampaignReport:
     finished: bool
     overall: Response
     segments: list[Response]
+    # What the conversion and revenue come from: the goal evaluated on the store, or the
+    # outcomes imported with `campaign import-results`.
+    source: str = "goal"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "campaign": self.campaign.to_dict(),
+            "source": self.source,
             "as_of": self.as_of.isoformat(),
             "finished": self.finished,
             "overall": self.overall.to_dict(),
@@ -309,25 +320,30 @@ def report(ctx: SegmentContext, name: str) -> CampaignReport:
     the start, and the revenue of each member in it, per group."""
     from datetime import timedelta
 
-    from segmint.store.campaigns import outcomes
+    from segmint.store.campaigns import has_results, imported_outcomes, outcomes
 
     campaign = get(ctx, name)
     start = campaign.starts_at
     end = start + timedelta(days=campaign.window_days)
     now = datetime.now(UTC)
     as_of = min(end, now)
-    evaluator = ctx.evaluator()
-    converted = evaluator.members(goal_in_window(campaign.goal, start, end), as_of)
-    table = outcomes(
-        ctx.con, name, converted.select(["customer_id"]), ctx.config.order_event, start, end
-    )
+    if has_results(ctx.con, name):
+        table = imported_outcomes(ctx.con, name)
+        source = IMPORTED
+    else:
+        evaluator = ctx.evaluator()
+        converted = evaluator.members(goal_in_window(campaign.goal, start, end), as_of)
+        table = outcomes(
+            ctx.con, name, converted.select(["customer_id"]), ctx.config.order_event, start, end
+        )
+        source = GOAL
     rows = table.to_pylist()
     overall = _response(None, _once(rows), campaign.holdout)
     per_segment = [
         _response(s, [r for r in rows if r["segment"] == s], campaign.holdout)
         for s in campaign.segments
     ]
-    return CampaignReport(campaign, as_of, end <= now, overall, per_segment)
+    return CampaignReport(campaign, as_of, end <= now, overall, per_segment, source)
 
 
 def _once(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -358,3 +374,65 @@ def _response(segment: str | None, rows: list[dict[str, Any]], holdout: float) -
         mde,
         lift.verdict(conversion, mde),
     )
+
+
+@dataclass(frozen=True)
+class ImportedResults:
+    """What `campaign import-results` stored, and the rows it refused per reason."""
+
+    campaign: str
+    stored: int
+    refused: dict[str, int]
+
+
+def import_results(ctx: SegmentContext, name: str, path: str) -> ImportedResults:
+    """Per-customer outcomes of sends made elsewhere (CSV, Parquet or JSON Lines with
+    ``customer_id`` and any of sent, opened, clicked, converted, revenue), replacing those
+    imported before; the report then reads them instead of the goal. Rows naming no
+    customer, a customer outside the campaign, one given twice, or a value that is not
+    true/false or a non-negative amount are refused, counted per reason."""
+    from pathlib import Path
+
+    from segmint.store import campaigns as store
+    from segmint.store.txn import transaction
+
+    get(ctx, name)
+    table = _read_results(Path(path))
+    with transaction(ctx.con, "campaign-results", "the campaign's results"):
+        refused = store.check_results(ctx.con, name, table)
+        stored = store.store_results(ctx.con, name)
+    return ImportedResults(name, stored, refused)
+
+
+def _read_results(path: Path) -> pa.Table:
+    """The file as a table of text columns (values are checked in the store's query)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not path.is_file():
+        raise ArgumentError(f"no such file: {path}", "file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        elif suffix in (".jsonl", ".json", ".ndjson"):
+            import pyarrow.json as pj
+
+            table = pj.read_json(path)
+        else:
+            import pyarrow.csv as pcsv
+
+            table = pcsv.read_csv(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ArgumentError(f"cannot read {path}: {str(exc).splitlines()[0]}", "file") from None
+    unknown = [c for c in table.column_names if c not in RESULT_COLUMNS]
+    if unknown or "customer_id" not in table.column_names:
+        raise ArgumentError(
+            f"{path}: expected the columns customer_id and any of "
+            f"{', '.join(RESULT_COLUMNS[1:])}; "
+            + (f"unknown column {unknown[0]!r}" if unknown else "no customer_id column"),
+            "file",
+        )
+    return pa.table({c: pc.cast(table[c], pa.string()) for c in table.column_names})

@@ -148,3 +148,26 @@ def report(
         print(json.dumps(found.to_dict(), indent=2, default=str))
     else:
         print_report(found)
+
+
+@campaign_app.command("import-results")
+def import_results(
+    name: Annotated[str, typer.Argument(help="The campaign.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, Parquet or JSON Lines: customer_id, sent, opened, clicked, "
+            "converted, revenue."
+        ),
+    ],
+) -> None:
+    """Per-customer outcomes of sends made elsewhere; the report then reads them."""
+
+    def action() -> Any:
+        with _open() as ws:
+            return ws.import_campaign_results(name, file)
+
+    found = run(action)
+    print(f"{found.campaign}: stored {plural(found.stored, 'outcome')}")
+    for reason, count in found.refused.items():
+        print(f"  refused, {reason}: {count:,}")

@@ -769,6 +769,8 @@ def print_report(report: Any) -> None:
         f"{c.window_days} days ({state}; figures as of {report.as_of:%Y-%m-%d %H:%M} UTC): "
         f"{c.to_dict()['goal']}"
     )
+    if report.source != "goal":
+        print("responses from the imported results (segmint campaign import-results)")
     for response in [*report.segments, report.overall]:
         conv, money, srm = response.conversion, response.revenue, response.sample_ratio
         title = response.segment or "all segments (each customer once)"

@@ -161,3 +161,101 @@ def outcomes(
     finally:
         con.unregister("_campaign_converted")
     return table
+
+
+OUTCOMES = ("sent", "opened", "clicked", "converted")
+_TRUE = "('true', 't', 'yes', 'y', '1')"
+_FALSE = "('false', 'f', 'no', 'n', '0')"
+
+
+def check_results(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> dict[str, int]:
+    """Stage imported outcomes (``rows``: text columns ``customer_id`` and any of
+    ``OUTCOMES`` and ``revenue``) in ``_campaign_results`` with the reason each bad row is
+    refused, checked in one query: no customer id, a customer who is not in the
+    campaign, a customer given twice, a value that is not true/false or a non-negative
+    amount. The number of refused rows per reason."""
+    present = set(rows.column_names)
+
+    def flag(column: str) -> str:
+        if column not in present:
+            return "NULL::BOOLEAN"
+        text = f"lower(trim(r.{column}))"
+        return f"CASE WHEN {text} IN {_TRUE} THEN true WHEN {text} IN {_FALSE} THEN false END"
+
+    def bad_flag(column: str) -> str:
+        if column not in present:
+            return "false"
+        return f"(r.{column} IS NOT NULL AND trim(r.{column}) <> '' AND {flag(column)} IS NULL)"
+
+    revenue = "TRY_CAST(r.revenue AS DECIMAL(18, 4))" if "revenue" in present else "NULL"
+    bad_revenue = (
+        f"(r.revenue IS NOT NULL AND trim(r.revenue) <> '' AND "
+        f"({revenue} IS NULL OR {revenue} < 0))"
+        if "revenue" in present
+        else "false"
+    )
+    reasons = [
+        ("r.customer_id IS NULL OR trim(r.customer_id) = ''", "no customer_id"),
+        ("m.customer_id IS NULL", "not in the campaign"),
+        ("count(*) OVER (PARTITION BY trim(r.customer_id)) > 1", "customer_id given twice"),
+        *((bad_flag(c), f"{c} is not true or false") for c in OUTCOMES),
+        (bad_revenue, "revenue is not a non-negative amount"),
+    ]
+    reason = "CASE " + " ".join(f"WHEN {test} THEN '{why}'" for test, why in reasons) + " END"
+    con.register("_campaign_import", rows)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _campaign_results AS SELECT trim(r.customer_id) AS "
+            f"customer_id, {', '.join(f'{flag(c)} AS {c}' for c in OUTCOMES)}, "
+            f"{revenue} AS revenue, {reason} AS reason FROM _campaign_import r LEFT JOIN "
+            "(SELECT DISTINCT customer_id FROM campaign_members WHERE campaign = ?) m "
+            "ON m.customer_id = trim(r.customer_id)",
+            [name],
+        )
+    finally:
+        con.unregister("_campaign_import")
+    counts = con.execute(
+        "SELECT reason, count(*) FROM _campaign_results WHERE reason IS NOT NULL "
+        "GROUP BY reason ORDER BY count(*) DESC, reason"
+    ).fetchall()
+    return {str(why): int(n) for why, n in counts}
+
+
+def store_results(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Replace the campaign's imported outcomes with the good rows of
+    ``_campaign_results``; how many were stored."""
+    con.execute("DELETE FROM campaign_results WHERE campaign = ?", [name])
+    con.execute(
+        f"INSERT INTO campaign_results SELECT ?, customer_id, {', '.join(OUTCOMES)}, revenue "
+        "FROM _campaign_results WHERE reason IS NULL",
+        [name],
+    )
+    found = con.execute(
+        "SELECT count(*) FROM campaign_results WHERE campaign = ?", [name]
+    ).fetchone()
+    return int(found[0]) if found else 0
+
+
+def has_results(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute("SELECT 1 FROM campaign_results WHERE campaign = ? LIMIT 1", [name])
+    return found.fetchone() is not None
+
+
+def imported_outcomes(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table:
+    """Each member's response from the imported outcomes (segment, customer_id, grp,
+    converted, revenue, sent, opened, clicked): a member without a row did not convert
+    and spent nothing."""
+    table: pa.Table = (
+        con.execute(
+            "SELECT m.segment, m.customer_id, m.grp, coalesce(r.converted, false) AS converted, "
+            "coalesce(r.revenue, 0)::DOUBLE AS revenue, coalesce(r.sent, false) AS sent, "
+            "coalesce(r.opened, false) AS opened, coalesce(r.clicked, false) AS clicked "
+            "FROM campaign_members m LEFT JOIN campaign_results r "
+            "ON r.campaign = m.campaign AND r.customer_id = m.customer_id "
+            "WHERE m.campaign = ? ORDER BY m.segment, m.customer_id",
+            [name],
+        )
+        .arrow()
+        .read_all()
+    )
+    return table

@@ -231,7 +231,8 @@ ACTIVATION_DDL: Final = (
 
 # Campaigns (activation/campaigns.py, store/campaigns.py): each campaign's settings and
 # its audience frozen at the start, every member with the segment it came from and the
-# group (treatment or holdout) a hash of the campaign and the customer assigned.
+# group (treatment or holdout) a hash of the campaign and the customer assigned, and
+# per-customer outcomes imported for sends made elsewhere.
 CAMPAIGN_DDL: Final = (
     """CREATE TABLE campaigns (
     name VARCHAR NOT NULL,
@@ -247,6 +248,15 @@ CAMPAIGN_DDL: Final = (
     segment VARCHAR NOT NULL,
     customer_id VARCHAR NOT NULL,
     grp VARCHAR NOT NULL
+)""",
+    """CREATE TABLE campaign_results (
+    campaign VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    sent BOOLEAN,
+    opened BOOLEAN,
+    clicked BOOLEAN,
+    converted BOOLEAN,
+    revenue DECIMAL(18, 4)
 )""",
 )
 

@@ -1317,11 +1317,13 @@ class Workspace:
         return export_campaign(self._context(), name, to, target, delta, columns, value, progress)
 
     @_own_store_only
-    def campaign_report(self, name: str) -> CampaignReport:
+    def campaign_report(
+        self, name: str, plot: str | os.PathLike[str] | None = None
+    ) -> CampaignReport:
         """The response of campaign ``name``, overall and per segment: conversion to its
         goal and revenue per customer in treatment and holdout, the lift with 95 %
         intervals, the p-value, the sample-ratio check, the minimum detectable effect and
-        a verdict (docs/campaigns.md).
+        a verdict (docs/campaigns.md); ``plot``: a PNG chart of the lifts to write.
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()
@@ -1331,9 +1333,15 @@ class Workspace:
         >>> report.overall.audience, report.overall.verdict
         (3, 'too small to tell')
         """
-        from segmint.activation.campaigns import report
+        from segmint.activation.campaigns import plot_report, report
+        from segmint.quality.report import check_plot_path
 
-        return report(self._context(), name)
+        if plot is not None:
+            check_plot_path(plot)
+        found = report(self._context(), name)
+        if plot is not None:
+            plot_report(found, plot)
+        return found
 
     def import_campaign_results(self, name: str, path: str | os.PathLike[str]) -> ImportedResults:
         """Per-customer outcomes (sent, opened, clicked, converted, revenue) of campaign

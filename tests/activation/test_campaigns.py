@@ -281,8 +281,10 @@ def test_the_report_counts_the_goal_within_the_window_only(tmp_path: Path) -> No
         assert response.verdict == "measurable lift"  # 25 % against 12.5 %
         assert not response.sample_ratio.mismatch
     ws.close()
-    done = run_cli(tmp_path / "ws", "campaign", "report", "resp")
+    chart = tmp_path / "lift.png"
+    done = run_cli(tmp_path / "ws", "campaign", "report", "resp", "--plot", str(chart))
     assert done.returncode == 0 and "verdict: measurable lift" in done.stdout, done.stderr
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     as_json = json.loads(run_cli(tmp_path / "ws", "campaign", "report", "resp", "--json").stdout)
     assert (
         as_json["overall"]["conversion"]["treated_converted"]

@@ -436,3 +436,54 @@ def _read_results(path: Path) -> pa.Table:
             "file",
         )
     return pa.table({c: pc.cast(table[c], pa.string()) for c in table.column_names})
+
+
+def plot_report(found: CampaignReport, path: Any) -> None:
+    """The lift of each segment and of the whole campaign, in percentage points, with
+    its 95 % interval, as a PNG chart (matplotlib)."""
+    from segmint.errors import ArgumentError
+    from segmint.plotting import pyplot
+    from segmint.quality.report import check_plot_path
+
+    check_plot_path(path)
+    plt = pyplot("--plot")
+    rows = [*found.segments, found.overall]
+    labels = [r.segment or "all (each customer once)" for r in rows]
+    figure, axes = plt.subplots(figsize=(8, 1.2 + 0.6 * len(rows)))
+    colours = {"measurable lift": "tab:green", "no measurable response": "tab:grey"}
+    for y, response in enumerate(rows):
+        lift = response.conversion
+        if lift.absolute is None:
+            continue
+        low, high = lift.absolute_interval or (lift.absolute, lift.absolute)
+        colour = colours.get(response.verdict, "tab:orange")
+        axes.errorbar(
+            lift.absolute * 100,
+            y,
+            xerr=[[(lift.absolute - low) * 100], [(high - lift.absolute) * 100]],
+            fmt="o",
+            capsize=4,
+            color=colour,
+        )
+        axes.annotate(
+            response.verdict,
+            (high * 100, y),
+            xytext=(6, -3),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_yticks(range(len(rows)), labels)
+    axes.invert_yaxis()
+    axes.set_xlabel("lift in conversion, percentage points (95 % interval)")
+    axes.set_title(f"campaign {found.campaign.name}")
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    try:
+        figure.savefig(path, dpi=120)
+    except OSError as exc:
+        raise ArgumentError(
+            f"--plot: cannot write {path}: {exc.strerror or exc}", "--plot"
+        ) from None
+    finally:
+        plt.close(figure)

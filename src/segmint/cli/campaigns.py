@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -136,18 +137,24 @@ def export(
 def report(
     name: Annotated[str, typer.Argument(help="The campaign.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the lifts as a PNG chart.", show_default=False),
+    ] = None,
 ) -> None:
     """Lift per segment and overall, with 95 % intervals and a verdict."""
 
     def action() -> Any:
         with _open(read_only=True) as ws:
-            return ws.campaign_report(name)
+            return ws.campaign_report(name, plot)
 
     found = run(action)
     if as_json:
         print(json.dumps(found.to_dict(), indent=2, default=str))
     else:
         print_report(found)
+    if plot is not None:
+        print(f"wrote {plot}", file=sys.stderr)
 
 
 @campaign_app.command("import-results")

@@ -9,7 +9,7 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from segmint.store.db import DB_FILE, connect, release
 if TYPE_CHECKING:
     import duckdb
 
+    from segmint.activation.backtest import Backtest
     from segmint.activation.campaigns import Campaign, CampaignReport, ImportedResults
     from segmint.activation.exports import ExportResult
     from segmint.activation.webhooks import (
@@ -780,6 +781,34 @@ class Workspace:
         if plot is not None:
             plot_trend(report, plot)
         return report
+
+    def backtest(
+        self,
+        name: str,
+        at: Sequence[datetime | str] | datetime | str,
+        goal: Any,
+        window: int | str = "30d",
+    ) -> Backtest:
+        """Backtest saved segment ``name`` at each past instant of ``at``: its members
+        then against everyone else who existed then, and how many of each met ``goal`` (an
+        event condition, as a campaign's) within ``window`` after it, with the lift, its
+        95 % interval and a verdict (docs/campaigns.md, "Backtest a segment"). The segment
+        sees nothing after each as_of. It reads through the evaluator, so it runs on a
+        source-mode workspace too.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("recent", "did order_completed in last 90 days")
+        >>> found = ws.backtest("recent", ["2025-06-01"], "did order_completed", window="60d")
+        >>> p = found.points[0]
+        >>> p.members, p.members_converted, p.others, p.others_converted, p.complete
+        (3, 2, 1, 0, True)
+        >>> p.verdict
+        'too small to tell'
+        """
+        from segmint.activation.backtest import backtest
+
+        return backtest(self._context(), name, at, goal, window)
 
     def remove_segment(self, name: str) -> Path:
         """Delete a saved segment's file and return its path; refused while the rule of

@@ -794,3 +794,18 @@ def print_report(report: Any) -> None:
         print(
             f"  sample ratio: {check}; minimum detectable lift {mde}; verdict: {response.verdict}"
         )
+
+
+def print_backtest(found: Any) -> None:
+    """A segment's backtest (activation/backtest.py ``Backtest``): one line per as_of."""
+    print(f"segment {found.segment}: {found.rule}")
+    print(f"goal within {found.window_days} days after each date: {found.goal}")
+    for p in found.points:
+        conv = p.conversion
+        when = f"{p.as_of:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+        state = "" if p.complete else f" (window still open: to {p.evaluated_at:%Y-%m-%d})"
+        print(
+            f"{when}: {p.members:,} members, {_pct(conv.treated_rate)} converted vs "
+            f"{_pct(conv.held_rate)} of {p.others:,} others; lift {_points(conv.absolute)}"
+            f"{_interval(conv.absolute_interval)}; {p.verdict}{state}"
+        )

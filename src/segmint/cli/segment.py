@@ -1,4 +1,4 @@
-"""``segmint segment ...``: add, list, show, count, members, sql, remove, schema."""
+"""``segmint segment ...``: add, list, show, count, members, sql, remove, schema, backtest."""
 
 from __future__ import annotations
 
@@ -286,3 +286,35 @@ def schema() -> None:
     from segmint.segments.registry import json_schema
 
     print(json.dumps(json_schema(), indent=2))
+
+
+@segment_app.command("backtest")
+def backtest(
+    name: Annotated[str, typer.Argument(help="A saved segment's name.")],
+    at: Annotated[
+        list[str],
+        typer.Option("--at", help="A past date or instant to look back from (repeat for several)."),
+    ],
+    goal: Annotated[
+        str, typer.Option(help="What counts as a response, e.g. 'did order_completed'.")
+    ],
+    window: Annotated[str, typer.Option(help="How long after each date: 30d or 4w.")] = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Who was in the segment at each --at, and how many of them met the goal within the
+    window after, against everyone else then: rates, lift with its 95 % interval, verdict.
+
+    The segment sees nothing after each date (docs/campaigns.md, "Backtest a segment").
+    """
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.backtest(name, at, goal, window)
+
+    found = run(action)
+    if as_json:
+        print(json.dumps(found.to_dict(), indent=2, default=str))
+        return
+    from segmint.cli.render import print_backtest
+
+    print_backtest(found)

@@ -16,7 +16,7 @@ import segmint
 from segmint.activation.audiences import GOOGLE_COLUMNS, META_COLUMNS
 from segmint.activation.exports import DESTINATIONS
 from segmint.cli.render import print_demo
-from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS
+from segmint.demo.generate import BAD_EVENT_ROWS, BAD_ORDER_ROWS, CAMPAIGN, held_out
 from segmint.demo.tour import EXAMPLE_SEGMENTS, DemoReport, build_demo
 from segmint.errors import WorkspaceError
 from segmint.segments.templates import TEMPLATES
@@ -92,7 +92,13 @@ def test_demo_goes_through_ingest_and_shows_rejects_and_merges(report: DemoRepor
         assert db(ws).execute("SELECT count(*) FROM refreshes").fetchone() == (10,)
     kinds = {kind for kind, _, _ in report.findings}
     # No example segment is a template again (slowing-down was reactivation, Jaccard 1.00).
-    assert not [m for kind, _, m in report.findings if kind == "overlap" and "1.00" in m]
+    # The saved cluster is left out: k-means may find a group a template already names.
+    assert report.clusters is not None
+    assert not [
+        m
+        for kind, names, m in report.findings
+        if kind == "overlap" and "1.00" in m and report.clusters.saved not in names
+    ]
     assert "too_many_active" in kinds  # 32 saved segments: more than the 5-8 zone
     # The demo clusters everyone, and saves and refreshes the cluster with the best rule.
     found = report.clusters
@@ -163,6 +169,37 @@ def test_demo_output_shows_the_export_ledger(
     delta = next(e for e in report.exports if e["delta"])
     assert f"delta +{delta['added']:,} -{delta['removed']:,}" in out
     assert "exports/lapsed-buyers-google-delta.csv" in out
+
+
+def test_demo_runs_a_campaign_with_a_known_true_lift(
+    report: DemoReport, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = report.campaign
+    assert found is not None and found["finished"]
+    assert found["campaign"]["segments"] == [s.name for s in CAMPAIGN.segments]
+    moved, unmoved = CAMPAIGN.segments
+    assert moved.true_lift > 0 and unmoved.true_lift == 0
+    assert report.true_lifts == {moved.name: moved.true_lift, unmoved.name: 0.0}
+    by_segment = {r["segment"]: r for r in found["segments"]}
+    # Here (800 customers) the free plan's groups pass the hundred a verdict needs, and the
+    # paid plans' holdout does not: its interval is wide, but it holds 0.
+    lift = by_segment[moved.name]
+    low, high = lift["conversion"]["absolute_interval"]
+    assert lift["verdict"] == "measurable lift" and low <= moved.true_lift <= high
+    low, high = by_segment[unmoved.name]["conversion"]["absolute_interval"]
+    assert low <= 0 <= high
+    # The shop planted the lift in the groups the workspace drew: the hash is the same.
+    with segmint.open(report.root) as ws:
+        sql = "SELECT DISTINCT customer_id, grp FROM campaign_members WHERE campaign = ?"
+        rows = db(ws).execute(sql, [CAMPAIGN.name]).fetchall()
+    ids = [customer for customer, _ in rows]
+    held = held_out(CAMPAIGN.name, ids, CAMPAIGN.holdout).tolist()
+    assert held == [grp == "holdout" for _, grp in rows] and any(held) and not all(held)
+    monkeypatch.setenv("COLUMNS", "200")
+    print_demo(report)
+    out = capsys.readouterr().out
+    assert f"Campaign {CAMPAIGN.name}" in out and "measurable lift" in out
+    assert f"true lift of +10.0 pts in {moved.name} and none in {unmoved.name}" in out
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

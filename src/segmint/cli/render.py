@@ -186,6 +186,56 @@ def _print_demo_exports(console: Any, report: DemoReport) -> None:
     console.print("  segmint export history                     # the ledger")
 
 
+def _print_demo_campaign(console: Any, report: DemoReport) -> None:
+    """The demo's campaign: its setup, the lift per segment with its interval and verdict,
+    the true lifts the shop was generated with, and what the review makes of it."""
+    from rich.table import Table
+
+    found = report.campaign
+    assert found is not None
+    c = found["campaign"]
+    state = "window over" if found["finished"] else "still running"
+    console.print(
+        f"\n[bold]Campaign[/bold] {c['name']}: {c['audience']:,} customers of "
+        f"{' and '.join(c['segments'])} frozen at {c['starts_at'][:10]}, "
+        f"{percent(c['holdout'], 0)} held out by a hash of campaign and customer; goal "
+        f"{c['goal']} within {c['window_days']} days ({state})"
+    )
+    table = Table("segment", "treatment", "holdout", "converted", "lift (95 %)", "verdict")
+    table.box = None
+    for r in [*found["segments"], found["overall"]]:
+        conv = r["conversion"]
+        interval = conv["absolute_interval"]
+        table.add_row(
+            r["segment"] or "all (each customer once)",
+            f"{conv['treated']:,}",
+            f"{conv['held']:,}",
+            f"{_pct(conv['treated_rate'])} vs {_pct(conv['held_rate'])}",
+            _points(conv["absolute"]) + _interval(None if interval is None else tuple(interval)),
+            r["verdict"],
+        )
+    console.print(table)
+    truth = [
+        f"{_points(lift)} in {name}" if lift else f"none in {name}"
+        for name, lift in report.true_lifts.items()
+    ]
+    console.print(
+        f"The shop was generated with a true lift of {' and '.join(truth)}: each 95 % "
+        "interval should hold its segment's true lift (19 campaigns in 20)."
+    )
+    # The findings a campaign's response leads to (activation/evidence.py).
+    evidence = ("respond_identically", "unresponsive")
+    named = [f for f in report.findings if f[0] in evidence and set(f[1]) & set(c["segments"])]
+    for kind, _, message in named:
+        console.print(f"  review, {kind}: {message}")
+    if not named:
+        console.print(
+            "  review: no finding on these segments (a merge needs lifts that match; "
+            "retiring needs campaigns without lift in a row)"
+        )
+    console.print(f"  segmint campaign report {c['name']}   # the full report")
+
+
 def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
     """The demo tour: what was loaded, what identity resolution did, where to go next."""
     from rich.console import Console
@@ -292,6 +342,8 @@ def print_demo(report: DemoReport, currency: str = DEFAULT_CURRENCY) -> None:
         _print_demo_exports(console, report)
     if report.clusters is not None:
         _print_demo_clusters(console, report.clusters)
+    if report.campaign is not None:
+        _print_demo_campaign(console, report)
     console.print("\n[bold]Next[/bold]")
     console.print(f"  export SEGMINT_WORKSPACE={report.root}")
     if report.merged_example:

@@ -14,12 +14,18 @@ numbers, postal codes and ads consent come from a child stream spawned from it (
 which leaves the parent's draws, and so every other value, as they were before those fields. All
 work is vectorised over rows; the only Python loops run over customers or campaigns.
 
+The tour runs one campaign with a holdout on the shop (``CAMPAIGN``). The shop knows its groups,
+because the assignment is a hash of the campaign and the customer, and plants a known true lift
+in one segment and none in the other: the orders the campaign caused, drawn from a stream of
+their own and written at the end of ``orders.csv``.
+
 This module imports numpy at import time: front-ends should import it lazily.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import re
@@ -358,7 +364,55 @@ class ShopFiles:
     end: datetime  # tz-aware UTC instant the data ends at (exclusive)
     customers_count: int
     events_count: int  # rows in events.csv + app_events.jsonl
-    orders_count: int
+    orders_count: int  # rows in orders.csv, the campaign's orders included
+    campaign_orders: int = 0  # orders the campaign caused (CAMPAIGN), at the end of orders.csv
+
+
+@dataclass(frozen=True)
+class CampaignSegment:
+    """One segment of the demo's campaign: customers on some plans, and the true lift in
+    conversion the campaign has on them (a share: 0.1 is ten percentage points)."""
+
+    name: str
+    title: str
+    plans: tuple[str, ...]
+    true_lift: float
+
+    @property
+    def rule(self) -> str:
+        if len(self.plans) == 1:
+            return f'plan = "{self.plans[0]}"'
+        return "plan in [" + ", ".join(f'"{p}"' for p in self.plans) + "]"
+
+
+@dataclass(frozen=True)
+class DemoCampaign:
+    """The campaign the tour runs (demo/tour.py): its audience is frozen at the start,
+    ``days_before_end`` days before the data ends, and split by the hash of
+    store/campaigns.py; the goal is an order within ``window_days``."""
+
+    name: str
+    segments: tuple[CampaignSegment, ...]
+    holdout: float
+    window_days: int
+    days_before_end: int
+    goal: str = "did order_completed"
+
+
+# A discount email: it moves customers on the free plan, and not those on a paid plan, who
+# get member prices anyway. A quarter is held out so that the free plan's holdout reaches the
+# hundred customers a verdict needs (quality/lift.py MIN_PER_GROUP) in a shop of about 560
+# customers; in a smaller one the verdict is "too small to tell".
+CAMPAIGN = DemoCampaign(
+    name="discount-email",
+    segments=(
+        CampaignSegment("free-plan", "Customers on the free plan", ("free",), 0.10),
+        CampaignSegment("paid-plans", "Customers on a paid plan", ("plus", "pro"), 0.0),
+    ),
+    holdout=0.25,
+    window_days=14,
+    days_before_end=30,
+)
 
 
 @dataclass(frozen=True)
@@ -472,8 +526,15 @@ def generate_shop(
     rates = _make_rates(money_rng, clock)
     _write_rates(paths.rates, rates)
     _write_orders(paths.orders, paths.order_updates, rng, money_rng, orders, people, rates)
-    _write_lines(paths.customers, _customer_lines(rng, people, orders, clock))
-    return paths
+    lines, plans = _customer_lines(rng, people, orders, clock)
+    _write_lines(paths.customers, lines)
+    # The campaign's orders draw from their own stream and come last in orders.csv, so
+    # every other value and row stays as it was.
+    caused = _campaign_orders(np.random.default_rng([seed, 2]), people, plans, orders, clock)
+    _append_orders(paths.orders, caused, people, rates, first=paths.orders_count)
+    return replace(
+        paths, orders_count=paths.orders_count + caused.t.size, campaign_orders=caused.t.size
+    )
 
 
 def _resolve_end(end: datetime | None) -> datetime:
@@ -1284,7 +1345,8 @@ def _order_columns(
 
 def _customer_lines(
     rng: np.random.Generator, people: _People, orders: _Orders, clock: _Clock
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
+    """The lines of customers.jsonl, and each customer's plan."""
     n = people.n
     spent = np.bincount(
         orders.cust, weights=np.where(orders.refunded, 0, orders.cents), minlength=n
@@ -1298,13 +1360,14 @@ def _customer_lines(
     birth_text = np.datetime_as_string(birth.astype("datetime64[D]"), unit="D").tolist()
     created_text = (_iso(people.created_s, "s") + "Z").tolist()
     plans = _draw_plans(rng, people.activity)
-    return [
+    lines = [
         json.dumps(
             _customer_record(people, i, birth_text[i], created_text[i], plans[i], int(points[i])),
             ensure_ascii=False,
         )
         for i in range(n)
     ]
+    return lines, plans
 
 
 def _draw_plans(rng: np.random.Generator, activity: FloatArr) -> list[str]:
@@ -1344,3 +1407,73 @@ def _customer_record(
     record["plan"] = plan
     record["loyalty_points"] = points
     return record
+
+
+# --- the campaign's orders ----------------------------------------------------------------------
+
+
+def held_out(campaign: str, customer_ids: Sequence[str], share: float) -> BoolArr:
+    """Whether each customer is in the campaign's holdout: the assignment of
+    store/campaigns.py (its SQL hashes the same way), so the shop knows the groups the
+    workspace will draw."""
+    from segmint.store.campaigns import HASH_DIGITS, HASH_SCALE
+
+    u = [
+        int(hashlib.sha256(f"{campaign}:{c}".encode()).hexdigest()[:HASH_DIGITS], 16)
+        for c in customer_ids
+    ]
+    held: BoolArr = np.asarray(u, dtype=np.float64) < share * HASH_SCALE
+    return held
+
+
+def _campaign_orders(
+    rng: np.random.Generator, people: _People, plans: list[str], orders: _Orders, clock: _Clock
+) -> _Orders:
+    """Orders the campaign causes. In a segment with a true lift L, a treatment member
+    who orders in the window anyway is left as is, and each of the others orders once
+    with probability L / (1 - b), b the share of the segment's audience who order in the
+    window anyway: the treatment group then converts at b + L in expectation, the
+    holdout at b."""
+    start = clock.end_s - CAMPAIGN.days_before_end * DAY
+    end = start + CAMPAIGN.window_days * DAY
+    exists = people.created_s <= start  # the audience is who exists at the start
+    anyway = np.zeros(people.n, dtype=bool)
+    anyway[orders.cust[(orders.t >= start) & (orders.t < end)]] = True
+    treated = ~held_out(CAMPAIGN.name, people.ids, CAMPAIGN.holdout)
+    plan = np.asarray(plans, dtype=object)
+    buyers = np.zeros(people.n, dtype=bool)
+    for segment in CAMPAIGN.segments:
+        audience = exists & np.isin(plan, segment.plans)
+        u = rng.random(people.n)
+        if segment.true_lift > 0 and audience.any():
+            base = float(anyway[audience].mean())
+            chance = segment.true_lift / max(1 - base, segment.true_lift)
+            buyers |= audience & treated & ~anyway & (u < chance)
+    cust = np.flatnonzero(buyers).astype(np.int64)
+    # Most who respond do so in the first days after the email.
+    t = start + (rng.random(cust.size) ** 2 * (end - start)).astype(np.int64)
+    items = 1 + rng.poisson(0.9, cust.size)
+    aov = rng.lognormal(math.log(55.0), 0.45, cust.size)
+    cents = np.maximum(np.round(aov * (0.55 + 0.45 * items) * 100), 199).astype(np.int64)
+    order = np.argsort(t, kind="stable")
+    return _Orders(
+        t=t[order],
+        cust=cust[order],
+        cents=cents[order],
+        refunded=np.zeros(cust.size, dtype=bool),
+        category=people.fav_cat[cust][order],
+        items=items.astype(np.int64)[order],
+    )
+
+
+def _append_orders(path: Path, orders: _Orders, people: _People, rates: _Rates, first: int) -> None:
+    """Add completed ``orders`` at the end of orders.csv, numbered on from ``first``."""
+    currency = [_COUNTRIES[c].currency for c in people.country.tolist()]
+    local = _local_cents(orders, _lookup(currency, orders.cust), rates)
+    columns = _order_columns(orders, people, currency, local)
+    columns["status"] = np.full(local.size, "completed", dtype=object)
+    columns["refunded_amount"] = np.full(local.size, "", dtype=object)
+    ids = _numbered("O", first + local.size)[first:]
+    with path.open("a", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerows(zip(ids.tolist(), *(c.tolist() for c in columns.values()), strict=True))

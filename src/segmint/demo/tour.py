@@ -47,6 +47,10 @@ class DemoReport:
     findings: list[tuple[str, list[str], str]] = field(default_factory=list)  # the review
     clusters: DemoClusters | None = None  # k-means at data_end, one cluster saved
     exports: list[dict[str, Any]] = field(default_factory=list)  # the export ledger's rows
+    # The campaign on two segments (generate.py CAMPAIGN): its report (CampaignReport's
+    # to_dict()) and, per segment, the true lift in conversion the shop was generated with.
+    campaign: dict[str, Any] | None = None
+    true_lifts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def build_demo(
     """
     import time
 
-    from segmint.demo.generate import generate_shop
+    from segmint.demo.generate import CAMPAIGN, generate_shop
 
     directory = Path(directory)
 
@@ -173,14 +177,23 @@ def build_demo(
             ws.ingest("orders", shop.order_updates, progress=progress),
         ]
         segments = _example_segments(ws, shop.end)
+        _campaign_segments(ws)
         templates = _templates(ws, shop.end)
         refreshes = _history(ws, shop.end, progress)
         exports = _exports(ws, shop.end, templates, progress)
         report = _report(ws, shop.end, loads, segments, templates, time.perf_counter() - clock)
         clusters = _clusters(ws, shop.end, progress)
+        campaign = _campaign(ws, shop.end)
+        # After the campaign, so the review judges its segments on the response too.
         findings = [(f.kind, f.segments, f.message) for f in ws.review().findings]
         return replace(
-            report, refreshes=refreshes, findings=findings, clusters=clusters, exports=exports
+            report,
+            refreshes=refreshes,
+            findings=findings,
+            clusters=clusters,
+            exports=exports,
+            campaign=campaign,
+            true_lifts={s.name: s.true_lift for s in CAMPAIGN.segments},
         )
 
 
@@ -193,6 +206,31 @@ def _example_segments(ws: Workspace, as_of: datetime) -> list[tuple[str, str, st
     for name, title, _, text in EXAMPLE_SEGMENTS:
         sizes.append((name, title, text, evaluator.count(text, as_of)))
     return sizes
+
+
+def _campaign_segments(ws: Workspace) -> None:
+    """Save the segments of the demo's campaign, customers by plan, so that they are
+    refreshed with the others."""
+    from segmint.demo.generate import CAMPAIGN
+
+    for segment in CAMPAIGN.segments:
+        ws.add_segment(segment.name, segment.rule, title=segment.title, campaign=CAMPAIGN.name)
+
+
+def _campaign(ws: Workspace, end: datetime) -> dict[str, Any]:
+    """Run the campaign the shop was generated with (its start is in the past and its
+    window over, so its report is final) and return the report."""
+    from segmint.demo.generate import CAMPAIGN
+
+    ws.create_campaign(
+        CAMPAIGN.name,
+        [s.name for s in CAMPAIGN.segments],
+        CAMPAIGN.goal,
+        holdout=CAMPAIGN.holdout,
+        window=CAMPAIGN.window_days,
+        starts=end - timedelta(days=CAMPAIGN.days_before_end),
+    )
+    return ws.campaign_report(CAMPAIGN.name).to_dict()
 
 
 def _templates(ws: Workspace, as_of: datetime) -> list[tuple[str, str, str, int | None]]:

@@ -169,6 +169,19 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class CampaignsConfig:
+    """The review's findings from campaign reports (docs/campaigns.md, "Merge and retire on
+    evidence")."""
+
+    # Two segments respond identically when the 90 % interval of the difference of their
+    # lifts lies within +- this (absolute: 0.05 is five percentage points of lift).
+    equivalence_margin: float = 0.05
+    # A segment with no measurable response in its last this many finished campaigns is
+    # unresponsive.
+    unresponsive_cycles: int = 2
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """Where a source-mode workspace reads customers and events (docs/sources.md): an
     empty ``engine`` is the embedded store, filled by ``segmint ingest``."""
@@ -298,6 +311,7 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     activation: ActivationConfig = field(default_factory=ActivationConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
 
     @property
@@ -473,6 +487,15 @@ email_consent = "email_consent"
 sms_consent = "sms_consent"
 ads_consent = "ads_consent"
 
+[campaigns]
+# The review's findings from finished campaigns (docs/campaigns.md). Two segments of one
+# campaign respond identically (merge one into the other) when the 90 % interval of the
+# difference of their lifts lies within +- equivalence_margin (0.05: five percentage
+# points); a segment whose last unresponsive_cycles campaigns all showed no measurable
+# response is unresponsive (redefine or retire it).
+equivalence_margin = 0.05
+unresponsive_cycles = 2
+
 # Webhooks on segment entry and exit, one [[webhooks]] table per endpoint (none by
 # default). Each refresh writes the changes to an outbox with the membership, and they
 # are posted in batches signed with the Standard Webhooks scheme (docs/activation.md).
@@ -534,6 +557,7 @@ def _load_config(path: Path) -> Config:
         quality=_check_quality(path, _section(path, raw, "quality", QualityConfig)),
         source=source,
         activation=_section(path, raw, "activation", ActivationConfig),
+        campaigns=_check_campaigns(path, _section(path, raw, "campaigns", CampaignsConfig)),
         webhooks=webhooks,
     )
 
@@ -709,6 +733,19 @@ def _check_quality(path: Path, c: QualityConfig) -> QualityConfig:
     for key, value in shares.items():
         if not 0 <= value <= 1:
             raise ConfigError(f"{path}: [quality] {key}: must be between 0 and 1, got {value}")
+    return c
+
+
+def _check_campaigns(path: Path, c: CampaignsConfig) -> CampaignsConfig:
+    if not 0 < c.equivalence_margin < 1:
+        raise ConfigError(
+            f"{path}: [campaigns] equivalence_margin: must be between 0 and 1 (a share of "
+            f"customers: 0.05 is five percentage points), got {c.equivalence_margin}"
+        )
+    if c.unresponsive_cycles < 1:
+        raise ConfigError(
+            f"{path}: [campaigns] unresponsive_cycles: must be >= 1, got {c.unresponsive_cycles}"
+        )
     return c
 
 

@@ -1038,7 +1038,10 @@ class Workspace:
         return _convert(context.members().changes(name, start), output)
 
     def review(self) -> Review:
-        """The quarterly review of the active segments (checks and findings).
+        """The quarterly review of the active segments (checks and findings), with the
+        findings of finished campaigns after the others: segments that respond
+        identically, and unresponsive ones (docs/campaigns.md). A source-mode workspace
+        has no campaign findings: campaign reports read the workspace's own store.
 
         >>> from segmint.demo.sample import sample_workspace
         >>> ws = sample_workspace()
@@ -1047,9 +1050,16 @@ class Workspace:
         >>> [s["name"] for s in ws.review().to_json()["segments"]]
         ['loyal']
         """
+        from dataclasses import replace
+
+        from segmint.activation.evidence import campaign_findings
         from segmint.quality.checks import review
 
-        return review(self._context())
+        context = self._context()
+        found = review(context)
+        if self.config.source.enabled:
+            return found
+        return replace(found, findings=found.findings + campaign_findings(context))
 
     def quality(self, names: list[str] | None = None) -> list[SegmentQuality]:
         """Quality checks of the active segments (or ``names``) at their last refresh.

@@ -16,7 +16,8 @@ Checks (``check``, ``ok``, ``value``, ``threshold``):
   other comparisons of dates with fixed values) = 0, so the segment means the same thing
   next month;
 - ``fresh``: days since the last refresh <= max_refresh_age_days;
-- ``campaign``: the ``campaign`` field is set (linked to a campaign).
+- ``campaign``: the ``campaign`` field is set, or the segment has been in a campaign of
+  ``segmint campaign create`` (value: the field, else the latest such campaign).
 
 The review turns the checks into ranked findings (``FINDING_ORDER``): a workspace without
 contact details is one ``no_contact_data`` finding; ``too_many_active`` names only the
@@ -153,12 +154,14 @@ def assess(ctx: SegmentContext, names: list[str] | None = None) -> list[SegmentQ
             if other in active and o.jaccard > largest.get(me, (-1.0, None))[0]:
                 largest[me] = (o.jaccard, other)
     customers: dict[datetime, int] = {}
+    campaigned = _campaigned(ctx)
     now = datetime.now(UTC)
     out = []
     for name in chosen:
         try:
             definition = ctx.segments.get(name)
             title, campaign, rule = definition.title, definition.campaign, definition.rule
+            linked = campaign or campaigned.get(name)
         except SegmintError as exc:
             out.append(SegmentQuality(name, None, None, None, None, None, "failed", str(exc)))
             continue
@@ -167,7 +170,7 @@ def assess(ctx: SegmentContext, names: list[str] | None = None) -> list[SegmentQ
             status = "failed" if run is not None and run["status"] == "failed" else "never"
             error = None if run is None else run["error"]
             checks = [Check("fresh", False, None, config.max_refresh_age_days)]
-            checks.append(Check("campaign", campaign is not None, campaign, None))
+            checks.append(Check("campaign", linked is not None, linked, None))
             out.append(
                 SegmentQuality(name, title, campaign, None, None, None, status, error, checks)
             )
@@ -207,7 +210,7 @@ def assess(ctx: SegmentContext, names: list[str] | None = None) -> list[SegmentQ
         age = (now - run["refreshed_at"]).total_seconds() / 86400
         max_age = config.max_refresh_age_days
         checks.append(Check("fresh", age <= max_age, round(age, 2), max_age))
-        checks.append(Check("campaign", campaign is not None, campaign, None))
+        checks.append(Check("campaign", linked is not None, linked, None))
         status = "failed" if run["status"] == "failed" else "ok"  # retired: its last state
         out.append(
             SegmentQuality(name, title, campaign, size, total, as_of, status, run["error"], checks)
@@ -240,6 +243,19 @@ def _last_runs(ctx: SegmentContext) -> dict[str, dict[str, Any]]:
             "changed": changed,
             "refreshed_at": None if run is None else run["at"],
         }
+    return out
+
+
+def _campaigned(ctx: SegmentContext) -> dict[str, str]:
+    """Per segment that has been in a stored campaign: the latest one's name (by start).
+
+    One notion of "linked to a campaign" for the ``campaign`` check and the review's
+    ``no_campaign`` finding: a campaign named in the file, or one actually run on it."""
+    from segmint.store.campaigns import listed
+
+    out = {}
+    for entry in sorted(listed(ctx.con), key=lambda e: (e["starts_at"], e["name"])):
+        out.update(dict.fromkeys(entry["segments"], entry["name"]))
     return out
 
 

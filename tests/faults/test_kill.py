@@ -140,7 +140,13 @@ def check_kills(
         target = copy_of(base, work / "killed")
         outcome = run(target, *args, **how)  # type: ignore[arg-type]
         inside += outcome.killed and 0 < outcome.wal_at_kill < done.wal_max
-        state = snapshot(target)
+        try:
+            state = snapshot(target)
+        except Exception as exc:  # the workspace did not open: say which kill did that
+            raise AssertionError(
+                f"{' '.join(args)} killed at {label} (log {outcome.wal_at_kill:,} of "
+                f"{done.wal_max:,} bytes): {exc}"
+            ) from exc
         assert state == before or snapshot(target, volatile=False) == after, (
             f"{' '.join(args)} killed at {label} (log {outcome.wal_at_kill:,} of "
             f"{done.wal_max:,} bytes): neither the state before nor after\n"

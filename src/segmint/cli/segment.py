@@ -301,10 +301,10 @@ def backtest(
     window: Annotated[str, typer.Option(help="How long after each date: 30d or 4w.")] = "30d",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Who was in the segment at each --at, and how many of them met the goal within the
-    window after, against everyone else then: rates, lift with its 95 % interval, verdict.
+    """Members at past dates against everyone else: who met the goal in the window after.
 
-    The segment sees nothing after each date (docs/campaigns.md, "Backtest a segment").
+    Rates, lift with its 95 % interval and a verdict per date; the segment sees nothing
+    after each date (docs/campaigns.md, "Backtest a segment").
     """
 
     def action() -> Any:

@@ -146,6 +146,19 @@ def test_bad_campaigns_are_one_clear_error(
         assert "bad" not in [c.name for c in ws.campaigns()]
 
 
+def test_a_segment_without_members_is_an_empty_part_of_the_audience(shop: Path) -> None:
+    with segmint.open(shop) as ws:
+        ws.add_segment("nobody", 'tier = "platinum"')
+        campaign = ws.create_campaign(
+            "sparse", ["nobody", "gold"], "did order_completed", starts=STARTS
+        )
+        assert campaign.by_segment.get("nobody", (0, 0)) == (0, 0)
+        assert campaign.audience == sum(campaign.by_segment["gold"])
+        report = ws.campaign_report("sparse")
+        assert [r.segment for r in report.segments] == ["nobody", "gold"]
+        assert report.segments[0].verdict == "too small to tell"
+
+
 def test_names_are_unique_and_unknown_ones_suggested(shop: Path) -> None:
     with segmint.open(shop) as ws:
         ws.create_campaign("once", ["us"], "did order_completed", starts=STARTS)

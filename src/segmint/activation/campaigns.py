@@ -197,7 +197,8 @@ def create(
     parts = []
     for segment in chosen:
         ids = evaluator.members(rules[segment], when).column("customer_id")
-        parts.append(pa.table({"segment": pa.array([segment] * len(ids)), "customer_id": ids}))
+        segment_column = pa.array([segment] * len(ids), pa.string())
+        parts.append(pa.table({"segment": segment_column, "customer_id": ids.cast(pa.string())}))
     audience = pa.concat_tables(parts)
     settings = {
         "name": name,

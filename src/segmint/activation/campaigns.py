@@ -338,40 +338,79 @@ def report(ctx: SegmentContext, name: str) -> CampaignReport:
             ctx.con, name, converted.select(["customer_id"]), ctx.config.order_event, start, end
         )
         source = GOAL
-    rows = table.to_pylist()
-    overall = _response(None, _once(rows), campaign.holdout)
+    columns = _Outcomes.of(table)
+    overall = _response(None, columns.once(), campaign.holdout)
     per_segment = [
-        _response(s, [r for r in rows if r["segment"] == s], campaign.holdout)
+        _response(s, columns.where(columns.segment == s), campaign.holdout)
         for s in campaign.segments
     ]
     return CampaignReport(campaign, as_of, end <= now, overall, per_segment, source)
 
 
-def _once(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each customer once (a customer in two segments has one group and one outcome)."""
-    return list({r["customer_id"]: r for r in rows}.values())
+@dataclass(frozen=True)
+class _Outcomes:
+    """Members' outcomes as NumPy columns (a row per member and segment): the report
+    splits them by segment and group with masks, not a Python loop per member."""
+
+    segment: Any
+    customer_id: Any
+    treated: Any  # bool: in the treatment group
+    converted: Any
+    revenue: Any
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _Outcomes:
+        import numpy as np
+
+        def column(name: str) -> Any:
+            return table.column(name).to_numpy(zero_copy_only=False)
+
+        return cls(
+            column("segment"),
+            column("customer_id"),
+            column("grp") == "treatment",
+            column("converted").astype(bool),
+            np.asarray(column("revenue"), dtype=float),
+        )
+
+    def where(self, mask: Any) -> _Outcomes:
+        return _Outcomes(
+            self.segment[mask],
+            self.customer_id[mask],
+            self.treated[mask],
+            self.converted[mask],
+            self.revenue[mask],
+        )
+
+    def once(self) -> _Outcomes:
+        """Each customer once (a customer in two segments has one group and one
+        outcome)."""
+        import numpy as np
+
+        _, first = np.unique(self.customer_id, return_index=True)
+        return self.where(np.sort(first))
 
 
-def _response(segment: str | None, rows: list[dict[str, Any]], holdout: float) -> Response:
+def _response(segment: str | None, rows: _Outcomes, holdout: float) -> Response:
     from segmint.quality import lift
 
-    treated = [r for r in rows if r["grp"] == "treatment"]
-    held = [r for r in rows if r["grp"] == "holdout"]
+    treated, held = rows.treated, ~rows.treated
+    n_treated, n_held = int(treated.sum()), int(held.sum())
     conversion = lift.conversion(
-        len(treated),
-        sum(r["converted"] for r in treated),
-        len(held),
-        sum(r["converted"] for r in held),
+        n_treated,
+        int(rows.converted[treated].sum()),
+        n_held,
+        int(rows.converted[held].sum()),
     )
-    money = lift.revenue([r["revenue"] for r in treated], [r["revenue"] for r in held])
+    money = lift.revenue(rows.revenue[treated].tolist(), rows.revenue[held].tolist())
     base = conversion.held_rate if conversion.held_rate is not None else float("nan")
-    mde = lift.minimum_detectable_effect(len(treated), len(held), base)
+    mde = lift.minimum_detectable_effect(n_treated, n_held, base)
     return Response(
         segment,
-        len(rows),
+        len(rows.customer_id),
         conversion,
         money,
-        lift.sample_ratio(len(treated), len(held), holdout),
+        lift.sample_ratio(n_treated, n_held, holdout),
         mde,
         lift.verdict(conversion, mde),
     )

@@ -38,6 +38,27 @@ HOW_TO_INSTALL_SPARK = (
 )
 
 
+def drop(engine: Any, *statements: str, tries: int = 5) -> None:
+    """Run teardown ``DROP ... CASCADE`` statements on a PostgreSQL engine. A workspace's
+    session that just closed may still be dropping its temporary views on the server,
+    which depend on the tables being dropped; the two can deadlock, and PostgreSQL then
+    aborts one of them. The aborted statement is run again (autocommit: nothing else is
+    lost)."""
+    import time
+
+    import psycopg
+
+    for statement in statements:
+        for attempt in range(tries):
+            try:
+                engine.run(statement)
+                break
+            except psycopg.errors.DeadlockDetected:
+                if attempt == tries - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+
 def _opted_out(what: str) -> None:
     if os.environ.get("SEGMINT_NO_ENGINES") == "1":
         pytest.skip(f"SEGMINT_NO_ENGINES=1: {what} tests skipped")

@@ -21,6 +21,7 @@ import pytest
 
 import segmint
 from tests.conftest import db, write_jsonl
+from tests.engines import drop
 from tests.test_source_mode import AS_OF, _arrow, _purchases_are, _source_workspace
 
 EARLIER = AS_OF - timedelta(days=120)
@@ -138,8 +139,8 @@ def drop_when_alone(engine: Any, tables: list[str], schema: str) -> None:
             break
         time.sleep(0.05)
     for table in tables:
-        engine.run(f"DROP TABLE IF EXISTS {table} CASCADE")
-    engine.run(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        drop(engine, f"DROP TABLE IF EXISTS {table} CASCADE")
+    drop(engine, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     engine.con.close()
 
 

@@ -25,6 +25,7 @@ from segmint.cli import app
 from segmint.errors import ModelError, WorkspaceError
 from segmint.store.activity import committed_activity
 from tests.conftest import db, write_jsonl
+from tests.engines import drop
 from tests.faults.harness import run
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -353,7 +354,7 @@ def _drop(engine: Any, *tables: str) -> None:
     # CASCADE: the workspace's session has ended, but the server may still be removing its
     # temporary views, which depend on these tables, when the test drops them.
     for table in tables:
-        engine.run(f"DROP TABLE IF EXISTS {table} CASCADE")
+        drop(engine, f"DROP TABLE IF EXISTS {table} CASCADE")
     engine.con.close()
 
 

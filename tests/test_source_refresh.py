@@ -16,6 +16,7 @@ import pytest
 
 import segmint
 from segmint.store.txn import KILL_AT_ENV
+from tests.engines import drop
 from tests.test_source_mode import AS_OF, _arrow, _source_workspace, embedded, shop
 
 __all__ = ["embedded", "shop"]  # fixtures shared with tests/test_source_mode.py
@@ -99,8 +100,8 @@ def pg_shop(postgres_url: str, shop: Any) -> Iterator[Any]:
     engine.run("ALTER TABLE shop_events ALTER COLUMN props TYPE jsonb USING props::jsonb")
     yield engine
     for table in ("shop_customers", "shop_events"):
-        engine.run(f"DROP TABLE IF EXISTS {table} CASCADE")
-    engine.run("DROP SCHEMA IF EXISTS segmint CASCADE")
+        drop(engine, f"DROP TABLE IF EXISTS {table} CASCADE")
+    drop(engine, "DROP SCHEMA IF EXISTS segmint CASCADE")
     engine.con.close()
 
 

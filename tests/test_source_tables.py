@@ -16,6 +16,7 @@ import pytest
 
 import segmint
 from tests.conftest import write_csv
+from tests.engines import drop
 from tests.test_source_mode import (
     AS_OF,
     RULES,
@@ -86,11 +87,11 @@ def _engine(kind: str, request: pytest.FixtureRequest) -> Any:
 def _drop_all(engine: Any, tables: list[str]) -> None:
     for table in tables:
         if engine.name == "postgres":
-            engine.run(f"DROP TABLE IF EXISTS {table} CASCADE")
+            drop(engine, f"DROP TABLE IF EXISTS {table} CASCADE")
         else:
             engine.drop_table(table)
     if engine.name == "postgres":
-        engine.run("DROP SCHEMA IF EXISTS segmint CASCADE")
+        drop(engine, "DROP SCHEMA IF EXISTS segmint CASCADE")
         engine.con.close()
 
 

@@ -30,6 +30,7 @@ from segmint.errors import NotFoundError
 from segmint.rules.coerce import as_rule
 from segmint.rules.text import to_text
 from tests.conftest import write_jsonl
+from tests.engines import drop
 from tests.faults.harness import run as run_cli
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -244,8 +245,8 @@ def test_clusters_on_postgres_are_the_embedded_stores(
             _check_same_run(ws, embedded)
             _check_every_customer_once(ws)
     finally:
-        engine.run('DROP SCHEMA IF EXISTS "segmint" CASCADE')
-        engine.run("DROP TABLE IF EXISTS clu_customers, clu_events CASCADE")
+        drop(engine, 'DROP SCHEMA IF EXISTS "segmint" CASCADE')
+        drop(engine, "DROP TABLE IF EXISTS clu_customers, clu_events CASCADE")
         engine.con.close()
 
 
@@ -300,6 +301,6 @@ def test_a_run_killed_before_its_local_commit_leaves_no_run_and_its_version_unre
             assert counted.column("n").to_pylist() == [c.size for c in run.clusters]
             assert json.dumps(ws.cluster_runs()[0]["features"]) == json.dumps(FEATURES)
     finally:
-        engine.run('DROP SCHEMA IF EXISTS "segmint" CASCADE')
-        engine.run("DROP TABLE IF EXISTS clu_customers, clu_events CASCADE")
+        drop(engine, 'DROP SCHEMA IF EXISTS "segmint" CASCADE')
+        drop(engine, "DROP TABLE IF EXISTS clu_customers, clu_events CASCADE")
         engine.con.close()

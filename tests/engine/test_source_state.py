@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from segmint.store.source_state import SourceState
+from tests.engines import drop
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -27,7 +28,7 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SourceStat
         pg = connect(request.getfixturevalue("postgres_url"))
         schema = f"s{abs(hash(str(tmp_path))) % 10**8}"
         yield SourceState(pg, schema, "")
-        pg.run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop(pg, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         pg.con.close()
     else:
         from segmint.engine.spark import SparkEngine

@@ -18,6 +18,7 @@ import pytest
 
 import segmint
 from tests.conftest import db
+from tests.engines import drop
 from tests.faults.harness import Snapshot, run, snapshot
 
 pytestmark = pytest.mark.slow
@@ -408,6 +409,6 @@ def test_a_killed_catalog_refresh_leaves_the_catalog_before_or_after(
         toml.write_text(text, encoding="utf-8")
         check_kills(base, tmp_path / "work", ["catalog", "refresh"], "catalog")
     finally:
-        engine.run("DROP TABLE IF EXISTS kill_customers CASCADE")
-        engine.run("DROP TABLE IF EXISTS kill_events CASCADE")
+        drop(engine, "DROP TABLE IF EXISTS kill_customers CASCADE")
+        drop(engine, "DROP TABLE IF EXISTS kill_events CASCADE")
         engine.con.close()

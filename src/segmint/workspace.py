@@ -1151,6 +1151,10 @@ class Workspace:
             folder.mkdir(exist_ok=True)
             return folder / f"{name}-{to}-{stamp}.{extension(to)}"
         target = Path(out)
+        if target.is_dir():
+            raise ArgumentError(
+                f"--out: {target} is a folder; give a file name such as {name}.csv", "--out"
+            )
         if not target.parent.is_dir():
             raise ArgumentError(f"--out: no such folder: {target.parent}", "--out")
         return target

@@ -391,6 +391,7 @@ def test_the_cli_exports_reports_and_lists_the_ledger(
     for args, message in [
         (("export", "cor", "--to", "csv"), "did you mean 'core'"),
         (("export", "core", "--to", "csv", "--out", "/no/such/dir/x.csv"), "no such folder"),
+        (("export", "core", "--to", "csv", "--out", str(tmp_path)), "is a folder"),
         (("suppress", "add"), "give emails or customer ids"),
     ]:
         done = run_cli(root, *args)

@@ -194,8 +194,13 @@ def write_file(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         sync_folder(path.parent)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            # The file system refused (permissions, a read-only folder): the user's to fix.
+            from segmint.errors import ArgumentError
+
+            raise ArgumentError(f"cannot write {path}: {exc.strerror or exc}", "--out") from None
         raise
 
 

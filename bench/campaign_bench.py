@@ -8,10 +8,10 @@ three attribute segments as ``cbench-*`` files and, in one process, three rounds
 
 1. ``ws.create_campaign`` on the three segments (audience frozen at START, 10 % holdout)
    against a hand-written ``CREATE TABLE ... AS`` of the same members with the same
-   SHA-256 assignment;
+   SHA-256 assignment, stored in the workspace file as segmint stores its own;
 2. ``ws.campaign_report`` (goal ``did order_completed`` in the 14 days after START)
    against a hand-written query of the same conversion counts and revenue sums per
-   segment and group;
+   segment and group (the figures behind the report's rates and revenue per customer);
 3. ``ws.backtest`` of one segment at four dates (goal in the 30 days after each) against
    hand-written queries of the same members, population and converters.
 
@@ -67,7 +67,7 @@ def _clean(ws: segmint.Workspace) -> None:
     for table in ("campaign_members", "campaign_results"):
         con.execute(f"DELETE FROM {table} WHERE campaign LIKE '{PREFIX}%'")
     con.execute(f"DELETE FROM campaigns WHERE name LIKE '{PREFIX}%'")
-    con.execute("DROP TABLE IF EXISTS _hand_campaign")
+    con.execute("DROP TABLE IF EXISTS bench_hand_campaign")
     for name, (rule, _) in SEGMENTS.items():
         ws.add_segment(name, rule, replace=True)
 
@@ -80,27 +80,29 @@ def hand_create(ws: segmint.Workspace) -> int:
         for name, (_, sql) in SEGMENTS.items()
     )
     ws._db.execute(
-        "CREATE OR REPLACE TEMP TABLE _hand_campaign AS SELECT segment, customer_id, "
+        "CREATE OR REPLACE TABLE bench_hand_campaign AS SELECT segment, customer_id, "
         "CASE WHEN ('0x' || left(sha256('hand:' || customer_id), 13))::UBIGINT "
         f"< {HOLDOUT} * {16**13} THEN 'holdout' ELSE 'treatment' END AS grp FROM ({parts})",
         [START] * (2 * len(SEGMENTS)),
     )
-    found = ws._db.execute("SELECT count(DISTINCT customer_id) FROM _hand_campaign").fetchone()
+    found = ws._db.execute("SELECT count(DISTINCT customer_id) FROM bench_hand_campaign").fetchone()
     return int(found[0]) if found else 0
 
 
-def hand_report(ws: segmint.Workspace, name: str) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (segment, group): members and converters of ``did order_completed`` in the
-    window, written by hand over the campaign's stored members."""
+def hand_report(ws: segmint.Workspace, name: str) -> dict[tuple[str, str], tuple[int, int, float]]:
+    """Per (segment, group): members, converters of ``did order_completed`` in the window
+    and their revenue in it, written by hand over the campaign's stored members."""
     end = START + timedelta(days=WINDOW_DAYS)
     rows = ws._db.execute(
-        "WITH buyers AS (SELECT DISTINCT p.customer_id FROM events e JOIN profiles p "
-        "USING (pid) WHERE e.event = 'order_completed' AND e.ts >= ? AND e.ts < ?) "
-        "SELECT m.segment, m.grp, count(*), count(b.customer_id) FROM campaign_members m "
+        "WITH buyers AS (SELECT p.customer_id, sum(e.revenue) AS revenue FROM events e "
+        "JOIN profiles p USING (pid) WHERE e.event = 'order_completed' AND e.ts >= ? "
+        "AND e.ts < ? GROUP BY p.customer_id) "
+        "SELECT m.segment, m.grp, count(*), count(b.customer_id), "
+        "coalesce(sum(b.revenue), 0)::DOUBLE FROM campaign_members m "
         "LEFT JOIN buyers b USING (customer_id) WHERE m.campaign = ? GROUP BY ALL",
         [START, end, name],
     ).fetchall()
-    return {(s, g): (int(n), int(c)) for s, g, n, c in rows}
+    return {(s, g): (int(n), int(c), float(r)) for s, g, n, c, r in rows}
 
 
 def hand_backtest(ws: segmint.Workspace, sql: str) -> list[tuple[int, int, int, int]]:
@@ -152,12 +154,18 @@ def main(argv: list[str] | None = None) -> None:
             seconds, report = _timed(lambda name=name: ws.campaign_report(name))
             hand_seconds, counts = _timed(lambda name=name: hand_report(ws, name))
             for response in report.segments:
-                c = response.conversion
+                c, money = response.conversion, response.revenue
                 mine = (c.treated, c.treated_converted, c.held, c.held_converted)
-                treated = counts.get((response.segment, "treatment"), (0, 0))
-                held = counts.get((response.segment, "holdout"), (0, 0))
-                if mine != (*treated, *held):
+                treated = counts.get((response.segment, "treatment"), (0, 0, 0.0))
+                held = counts.get((response.segment, "holdout"), (0, 0, 0.0))
+                if mine != (*treated[:2], *held[:2]):
                     raise SystemExit(f"{response.segment}: {mine} != {treated} {held}")
+                for group, mean, size in (
+                    (treated, money.treated_mean, money.treated),
+                    (held, money.held_mean, money.held),
+                ):
+                    if size and abs((mean or 0.0) * size - group[2]) > 1e-6 * max(1, group[2]):
+                        raise SystemExit(f"{response.segment}: revenue {mean} x {size} != {group}")
             times["report"]["segmint"].append(seconds)
             times["report"]["hand"].append(hand_seconds)
             seconds, backtest = _timed(

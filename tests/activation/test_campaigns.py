@@ -290,9 +290,22 @@ def test_the_report_counts_the_goal_within_the_window_only(tmp_path: Path) -> No
             hc,
         )
         assert conv == lift.conversion(t, tc, h, hc)
-        assert response.revenue == lift.revenue(t_money, h_money)
+        # The report passes each distinct revenue once with its count: the same figures,
+        # summed in another order.
+        money, want = response.revenue, lift.revenue(t_money, h_money)
+        assert (money.treated, money.held) == (want.treated, want.held)
+        for got, expected_value in [
+            (money.treated_mean, want.treated_mean),
+            (money.held_mean, want.held_mean),
+            (money.p_value, want.p_value),
+            *zip(money.absolute_interval or (), want.absolute_interval or (), strict=True),
+        ]:
+            assert got == pytest.approx(expected_value, rel=1e-9)
+        assert want.absolute_interval is not None
         assert response.verdict == "measurable lift"  # 25 % against 12.5 %
         assert not response.sample_ratio.mismatch
+    # The report counts the groups with the outcomes: the sizes the campaign has stored.
+    assert report.campaign == ws.campaign("resp")
     ws.close()
     chart = tmp_path / "lift.png"
     done = run_cli(tmp_path / "ws", "campaign", "report", "resp", "--plot", str(chart))

@@ -159,6 +159,28 @@ def test_revenue_with_mostly_zeros() -> None:
     assert (lower, upper) == pytest.approx(tuple(welch.confidence_interval()))
 
 
+def test_revenue_from_counted_values_equals_one_value_per_customer() -> None:
+    """The report passes each distinct revenue with how many customers had it (all the
+    zeros as one value): the figures are those of the expanded lists, by scipy."""
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        values = [np.round(rng.lognormal(2, 1, size=rng.integers(1, 30)), 2) for _ in "ab"]
+        zeros = rng.integers(0, 400, size=2)
+        counted = [np.concatenate([[0.0], v]) for v in values]
+        counts = [
+            np.concatenate([[z], np.ones(len(v))]) for z, v in zip(zeros, values, strict=True)
+        ]
+        lift = revenue(counted[0], counted[1], treated_counts=counts[0], held_counts=counts[1])
+        expanded = [np.repeat(c, n.astype(int)) for c, n in zip(counted, counts, strict=True)]
+        assert (lift.treated, lift.held) == (len(expanded[0]), len(expanded[1]))
+        welch = stats.ttest_ind(expanded[0], expanded[1], equal_var=False)
+        assert lift.absolute_interval == pytest.approx(tuple(welch.confidence_interval()))
+        assert lift.p_value == pytest.approx(welch.pvalue)
+        assert lift.treated_mean == pytest.approx(expanded[0].mean())
+    with pytest.raises(ArgumentError, match="count"):
+        revenue([1.0, 2.0], [1.0], treated_counts=[1.0])
+
+
 def test_revenue_without_enough_to_compare() -> None:
     assert revenue([], [1.0, 2.0]).absolute is None
     one = revenue([5.0], [1.0, 2.0])

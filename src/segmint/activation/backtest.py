@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from segmint.segments.context import SegmentContext
     from segmint.segments.query import Evaluator
 
-# Each as_of is three queries; beyond two years of monthly dates a backtest is a batch job
+# Each as_of is two statements; beyond two years of monthly dates a backtest is a batch job
 # rather than a question, and one command should answer in seconds.
 MAX_DATES = 24
 # Everyone in the population at an as_of: the empty ``and`` is true (docs/rules.md).
@@ -167,31 +167,51 @@ def _point(
 ) -> BacktestPoint:
     from segmint.activation.campaigns import goal_in_window
     from segmint.quality import lift
+    from segmint.store.campaigns import backtest_counts
 
     until = as_of + timedelta(days=days)
     evaluated_at = min(until, datetime.now(UTC))
-    members = _ids(evaluator.members(rule, as_of))
-    population = _ids(evaluator.members(EVERYONE, as_of))
     # The goal is evaluated at the window's end, so it sees the events of the window; who
-    # it counts is limited to the segment and the population at as_of below.
-    converted = _ids(evaluator.members(goal_in_window(goal, as_of, until), evaluated_at))
-    members_converted = _count_in(members, converted)
-    # Members are part of the population (a rule selects within it, docs/rules.md).
-    others = len(population) - len(members)
-    others_converted = _count_in(population, converted) - members_converted
-    conversion = lift.conversion(len(members), members_converted, others, others_converted)
+    # it counts is limited to the segment and the population at as_of, evaluated at as_of
+    # in the statement that counts.
+    at_end = goal_in_window(goal, as_of, until), evaluated_at
+    if evaluator.source is None:
+        members_sql, params = evaluator.member_set(rule, as_of, "pid")
+        population_sql, more = evaluator.member_set(EVERYONE, as_of, "pid")
+        # The goal is at another instant in the same statement: its own variables.
+        converted_sql, at_end_params = evaluator.member_set(*at_end, "pid", prefix="goal_")
+        found = backtest_counts(
+            evaluator.engine,
+            converted_sql,
+            members_sql,
+            population_sql,
+            {**params, **more, **at_end_params},
+        )
+    else:
+        found = _source_counts(evaluator, rule, at_end, as_of)
+    members, members_converted, others, others_converted = found
+    conversion = lift.conversion(members, members_converted, others, others_converted)
     base = conversion.held_rate if conversion.held_rate is not None else math.nan
-    mde = lift.minimum_detectable_effect(len(members), others, base)
+    mde = lift.minimum_detectable_effect(members, others, base)
     return BacktestPoint(as_of, until, evaluated_at, conversion, mde, lift.verdict(conversion, mde))
 
 
-def _ids(table: pa.Table) -> pa.Array:
-    return table.column("customer_id").combine_chunks()
-
-
-def _count_in(ids: pa.Array, chosen: pa.Array) -> int:
-    """How many of ``ids`` are in ``chosen`` (customer ids are unique in each)."""
+def _source_counts(
+    evaluator: Evaluator, rule: Any, at_end: tuple[dict[str, Any], datetime], as_of: datetime
+) -> tuple[int, int, int, int]:
+    """:func:`segmint.store.campaigns.backtest_counts` on a source engine: the three
+    member lists come over as Arrow and are counted here."""
     import pyarrow.compute as pc
 
-    found = pc.sum(pc.is_in(ids, value_set=chosen)).as_py()
-    return int(found or 0)
+    def ids(rule: Any, when: datetime) -> pa.Array:
+        return evaluator.members(rule, when).column("customer_id").combine_chunks()
+
+    def count_in(chosen: pa.Array, among: pa.Array) -> int:
+        return int(pc.sum(pc.is_in(chosen, value_set=among)).as_py() or 0)
+
+    members, population = ids(rule, as_of), ids(EVERYONE, as_of)
+    converted = ids(*at_end)
+    members_converted = count_in(members, converted)
+    # Members are part of the population (a rule selects within it, docs/rules.md).
+    others_converted = count_in(population, converted) - members_converted
+    return len(members), members_converted, len(population) - len(members), others_converted

@@ -159,8 +159,6 @@ def create(
 ) -> Campaign:
     """Create campaign ``name``: the members of ``segments`` at ``starts`` (default now),
     frozen and assigned to treatment or holdout."""
-    import pyarrow as pa
-
     from segmint.segments.query import parse_as_of
     from segmint.segments.refresh import retired_names
     from segmint.store import campaigns as store
@@ -194,12 +192,17 @@ def create(
             raise ArgumentError(f"segment {segment!r} is retired", "--segment")
     if store.exists(ctx.con, name):
         raise ConflictError(f"campaign {name!r} already exists; pick another name")
-    parts = []
+    # On the workspace's own store each segment's rule runs inside the statement that
+    # assigns its members; a source engine's members come over as Arrow first.
+    parts: list[tuple[str, str | pa.Table]] = []
+    params: dict[str, object] = {}
     for segment in chosen:
-        ids = evaluator.members(rules[segment], when).column("customer_id")
-        segment_column = pa.array([segment] * len(ids), pa.string())
-        parts.append(pa.table({"segment": segment_column, "customer_id": ids.cast(pa.string())}))
-    audience = pa.concat_tables(parts)
+        if evaluator.source is None:
+            sql, found = evaluator.member_set(rules[segment], when)
+            params.update(found)
+            parts.append((segment, sql))
+        else:
+            parts.append((segment, evaluator.members(rules[segment], when)))
     settings = {
         "name": name,
         "created_at": datetime.now(UTC),
@@ -210,7 +213,7 @@ def create(
         "segments": chosen,
     }
     with transaction(ctx.con, "campaign", "the campaign"):
-        store.create(ctx.con, settings, audience)
+        store.create(evaluator.engine, settings, parts, params)
     return get(ctx, name)
 
 
@@ -220,20 +223,27 @@ def listed(ctx: SegmentContext) -> list[Campaign]:
     return [Campaign(**entry) for entry in store.listed(ctx.con)]
 
 
-def get(ctx: SegmentContext, name: str) -> Campaign:
-    """One campaign, with its group sizes per segment."""
+def get(ctx: SegmentContext, name: str, sizes: bool = True) -> Campaign:
+    """One campaign, with its group sizes overall and per segment (without ``sizes``,
+    zero: the report counts them with the outcomes)."""
     from dataclasses import replace
 
     from segmint.errors import NotFoundError
     from segmint.hints import suggest
     from segmint.store import campaigns as store
 
-    found = {c.name: c for c in listed(ctx)}
-    if name not in found:
+    found = store.listed(ctx.con, name, sizes)
+    if not found:
         raise NotFoundError(
-            f"no campaign {name!r}{suggest(name, found)} (see: segmint campaign list)"
+            f"no campaign {name!r}{suggest(name, store.names(ctx.con))} "
+            "(see: segmint campaign list)"
         )
-    return replace(found[name], by_segment=store.segment_counts(ctx.con, name))
+    campaign = Campaign(**found[0])
+    if not sizes:
+        return campaign
+    counts = store.segment_counts(ctx.con, name)
+    by_segment = {s: counts.get(s, (0, 0)) for s in campaign.segments}
+    return replace(campaign, by_segment=by_segment)
 
 
 def treatment_members(name: str) -> ir.Table:
@@ -319,44 +329,53 @@ class CampaignReport:
 def report(ctx: SegmentContext, name: str) -> CampaignReport:
     """The response of campaign ``name``: who reached the goal within the window after
     the start, and the revenue of each member in it, per group."""
+    from dataclasses import replace
     from datetime import timedelta
 
-    from segmint.store.campaigns import has_results, imported_outcomes, outcomes
+    from segmint.store.campaigns import has_results, outcome_counts
 
-    campaign = get(ctx, name)
+    # The group sizes come with the outcomes below.
+    campaign = get(ctx, name, sizes=False)
     start = campaign.starts_at
     end = start + timedelta(days=campaign.window_days)
     now = datetime.now(UTC)
     as_of = min(end, now)
+    evaluator = ctx.evaluator()
     if has_results(ctx.con, name):
-        table = imported_outcomes(ctx.con, name)
+        goal = None
         source = IMPORTED
     else:
-        evaluator = ctx.evaluator()
-        converted = evaluator.members(goal_in_window(campaign.goal, start, end), as_of)
-        table = outcomes(
-            ctx.con, name, converted.select(["customer_id"]), ctx.config.order_event, start, end
-        )
+        window_goal = goal_in_window(campaign.goal, start, end)
+        goal = evaluator.member_set(window_goal, as_of)
         source = GOAL
-    columns = _Outcomes.of(table)
-    overall = _response(None, columns.once(), campaign.holdout)
+    counts = outcome_counts(evaluator.engine, name, goal, ctx.config.order_event, start, end)
+    columns = _Outcomes.of(counts)
+    overall = _response(None, columns.where(columns.overall), campaign.holdout)
     per_segment = [
         _response(s, columns.where(columns.segment == s), campaign.holdout)
         for s in campaign.segments
     ]
+    campaign = replace(
+        campaign,
+        audience=overall.audience,
+        treatment=overall.conversion.treated,
+        held_out=overall.conversion.held,
+        by_segment={str(r.segment): (r.conversion.treated, r.conversion.held) for r in per_segment},
+    )
     return CampaignReport(campaign, as_of, end <= now, overall, per_segment, source)
 
 
 @dataclass(frozen=True)
 class _Outcomes:
-    """Members' outcomes as NumPy columns (a row per member and segment): the report
-    splits them by segment and group with masks, not a Python loop per member."""
+    """How many members had each outcome (store/campaigns.py ``outcome_counts``) as
+    NumPy columns: the report splits them by segment and group with masks."""
 
     segment: Any
-    customer_id: Any
-    treated: Any  # bool: in the treatment group
+    overall: Any  # bool: a row of the whole campaign (each customer once)
+    treated: Any  # bool: of the treatment group
     converted: Any
     revenue: Any
+    customers: Any
 
     @classmethod
     def of(cls, table: pa.Table) -> _Outcomes:
@@ -367,47 +386,44 @@ class _Outcomes:
 
         return cls(
             column("segment"),
-            column("customer_id"),
+            table.column("segment").is_null().to_numpy(zero_copy_only=False),
             column("grp") == "treatment",
             column("converted").astype(bool),
             np.asarray(column("revenue"), dtype=float),
+            np.asarray(column("customers"), dtype=np.int64),
         )
 
     def where(self, mask: Any) -> _Outcomes:
         return _Outcomes(
             self.segment[mask],
-            self.customer_id[mask],
+            self.overall[mask],
             self.treated[mask],
             self.converted[mask],
             self.revenue[mask],
+            self.customers[mask],
         )
-
-    def once(self) -> _Outcomes:
-        """Each customer once (a customer in two segments has one group and one
-        outcome)."""
-        import numpy as np
-
-        _, first = np.unique(self.customer_id, return_index=True)
-        return self.where(np.sort(first))
 
 
 def _response(segment: str | None, rows: _Outcomes, holdout: float) -> Response:
     from segmint.quality import lift
 
     treated, held = rows.treated, ~rows.treated
-    n_treated, n_held = int(treated.sum()), int(held.sum())
+    n = rows.customers
+    n_treated, n_held = int(n[treated].sum()), int(n[held].sum())
     conversion = lift.conversion(
         n_treated,
-        int(rows.converted[treated].sum()),
+        int(n[treated & rows.converted].sum()),
         n_held,
-        int(rows.converted[held].sum()),
+        int(n[held & rows.converted].sum()),
     )
-    money = lift.revenue(rows.revenue[treated].tolist(), rows.revenue[held].tolist())
+    money = lift.revenue(
+        rows.revenue[treated], rows.revenue[held], treated_counts=n[treated], held_counts=n[held]
+    )
     base = conversion.held_rate if conversion.held_rate is not None else float("nan")
     mde = lift.minimum_detectable_effect(n_treated, n_held, base)
     return Response(
         segment,
-        len(rows.customer_id),
+        n_treated + n_held,
         conversion,
         money,
         lift.sample_ratio(n_treated, n_held, holdout),

@@ -51,6 +51,9 @@ class Clock:
     # literal; in variable mode the id is the DuckDB variable CLV_FIT_VARIABLE.
     clv_table: str = "clv_predictions"
     clv_fit: int | None = None
+    # What the variables' names start with: a statement that reads two instants (a
+    # backtest's as_of and the end of its window) gives the second another prefix.
+    prefix: str = "segmint_"
 
     def clv_fit_id(self) -> ir.IntegerValue:
         """The id of the CLV fit at as_of, for the rows of ``clv_table`` to read."""
@@ -70,7 +73,7 @@ class Clock:
             return instant(self.as_of - days * DAY)
         from segmint.engine.duckdb_functions import getvariable
 
-        name = f"segmint_as_of_minus_{days}d"
+        name = f"{self.prefix}as_of_minus_{days}d"
         self.variables[name] = days
         return getvariable(name)
 

@@ -185,13 +185,19 @@ def _p_value(converted1: int, n1: int, converted0: int, n0: int) -> tuple[float,
 
 
 def revenue(
-    treated_values: Sequence[float], held_values: Sequence[float], alpha: float = 0.05
+    treated_values: Sequence[float],
+    held_values: Sequence[float],
+    alpha: float = 0.05,
+    treated_counts: Sequence[float] | None = None,
+    held_counts: Sequence[float] | None = None,
 ) -> MeanLift:
     """Revenue per customer in each group and its difference with Welch's interval.
 
     Pass one value per customer of the group, zero for those who bought nothing, so the
-    mean is revenue per customer and not per buyer. Welch's t interval does not assume
-    the groups' variances are equal (a campaign changes who buys and how much).
+    mean is revenue per customer and not per buyer; or each distinct value once with
+    ``*_counts``, how many customers had it (the campaign report passes the zeros of
+    everyone who bought nothing as one value). Welch's t interval does not assume the
+    groups' variances are equal (a campaign changes who buys and how much).
 
     >>> lift = revenue([0, 0, 0, 40, 60, 0], [0, 0, 30, 0, 0])
     >>> round(lift.treated_mean, 2), lift.held_mean, round(lift.absolute, 2)
@@ -200,27 +206,43 @@ def revenue(
     1.778
     >>> tuple(round(x, 1) for x in lift.absolute_interval), round(lift.p_value, 3)
     ((-18.2, 39.5), 0.416)
+    >>> same = revenue([0, 40, 60], [0, 30], treated_counts=[4, 1, 1], held_counts=[4, 1])
+    >>> tuple(round(x, 1) for x in same.absolute_interval), round(same.p_value, 3)
+    ((-18.2, 39.5), 0.416)
     """
     import numpy as np
 
     _check_alpha(alpha)
-    a = np.asarray(treated_values, dtype=float)
-    b = np.asarray(held_values, dtype=float)
-    for name, values in (("treated_values", a), ("held_values", b)):
-        if values.ndim != 1 or not np.isfinite(values).all():
+    groups = []
+    for name, values, counts in (
+        ("treated_values", treated_values, treated_counts),
+        ("held_values", held_values, held_counts),
+    ):
+        x = np.asarray(values, dtype=float)
+        n = np.ones_like(x) if counts is None else np.asarray(counts, dtype=float)
+        if x.ndim != 1 or not np.isfinite(x).all():
             raise ArgumentError(f"{name}: must be one finite number per customer", name)
-    mean_a = float(a.mean()) if a.size else None
-    mean_b = float(b.mean()) if b.size else None
-    lift = MeanLift(a.size, b.size, alpha, mean_a, mean_b)
+        if n.shape != x.shape or (n < 0).any() or not np.isfinite(n).all():
+            raise ArgumentError(f"{name}: needs one customer count (>= 0) per value", name)
+        groups.append((x, n))
+    (a, wa), (b, wb) = groups
+    size_a, size_b = int(wa.sum()), int(wb.sum())
+    mean_a = float(np.average(a, weights=wa)) if size_a else None
+    mean_b = float(np.average(b, weights=wb)) if size_b else None
+    lift = MeanLift(size_a, size_b, alpha, mean_a, mean_b)
     if mean_a is None or mean_b is None:
         return lift
     relative = mean_a / mean_b - 1 if mean_b != 0 else None
     lift = replace(lift, absolute=mean_a - mean_b, relative=relative)
-    if min(a.size, b.size) < 2 or (a.var() == 0 and b.var() == 0):
-        return lift  # no variance to measure the difference against
+    if min(size_a, size_b) < 2:
+        return lift
     from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-    compare = CompareMeans(DescrStatsW(a), DescrStatsW(b))
+    # Frequency weights: DescrStatsW counts a value of weight k as k customers.
+    first, second = DescrStatsW(a, weights=wa), DescrStatsW(b, weights=wb)
+    if first.var == 0 and second.var == 0:
+        return lift  # no variance to measure the difference against
+    compare = CompareMeans(first, second)
     lower, upper = compare.tconfint_diff(alpha=alpha, usevar="unequal")
     p_value = compare.ttest_ind(usevar="unequal")[1]
     return replace(lift, absolute_interval=(float(lower), float(upper)), p_value=float(p_value))

@@ -705,10 +705,10 @@ def compile_many_template(
 
 
 def compile_template(
-    rule: RuleNode, catalog: Catalog, clv_table: str = "clv_predictions"
+    rule: RuleNode, catalog: Catalog, clv_table: str = "clv_predictions", prefix: str = "segmint_"
 ) -> tuple[ir.Table, dict[str, int]]:
     """The members of ``rule`` on DuckDB for any as_of: the expression, and the variables
-    to set before running it (as :func:`compile_many_template`)."""
-    clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
+    to set before running it (as :func:`compile_many_template`), named with ``prefix``."""
+    clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table, prefix=prefix)
     expr = Compiler(catalog, clock, BACKENDS["duckdb"]).members(rule)
     return expr, clock.variables

@@ -131,6 +131,10 @@ def _instant_from_text(text: str, what: str) -> datetime:
     return parsed
 
 
+# The key columns of :meth:`Evaluator.member_set`.
+SET_KEYS = ("customer_id", "pid")
+
+
 class Evaluator:
     """Rules on one workspace connection, with its catalog and saved segments."""
 
@@ -208,11 +212,7 @@ class Evaluator:
             query = self.source_query(rule, as_of, wanted)
             stage_stream(self.con, _reader(self.source.batches(query)))
             return
-        when = parse_as_of(as_of)
-        tree = self.prepare(rule)
-        self.prepare_traits(tree, wanted, when)
-        sql, variables = self.template(tree, wanted, when)
-        stage_query(self.engine, sql, self.clock_params(variables, when))
+        stage_query(self.engine, *self.query(rule, as_of, wanted))
 
     def table_members_into(
         self, members: ir.Table, as_of: datetime | str | None, columns: list[str]
@@ -295,11 +295,46 @@ class Evaluator:
         variables set here), so it is compiled once per rule and catalog and reused: Ibis
         takes 15-70 ms to compile a rule, as long as DuckDB takes to run a small one.
         """
+        return self.engine.execute(*self.query(rule, as_of, columns))
+
+    def query(
+        self, rule: Any, as_of: datetime | str | None, columns: tuple[str, ...]
+    ) -> tuple[str, dict[str, object]]:
+        """The DuckDB SQL of :meth:`run` and its parameters, for a statement that uses the
+        members in a larger one (staging an export)."""
         when = parse_as_of(as_of)
         tree = self.prepare(rule)
         self.prepare_traits(tree, columns, when)
         sql, variables = self.template(tree, columns, when)
-        return self.engine.execute(sql, self.clock_params(variables, when))
+        return sql, self.clock_params(variables, when)
+
+    def member_set(
+        self,
+        rule: Any,
+        as_of: datetime | str | None,
+        key: str = "customer_id",
+        prefix: str = "segmint_",
+    ) -> tuple[str, dict[str, object]]:
+        """The DuckDB SQL of the members' ``key`` (``customer_id``, or the store's own
+        ``pid``), in no order, and its parameters: for a statement that counts or joins
+        the members as a set (a campaign's audience, a backtest), where sorting them as
+        :meth:`members` does would be wasted. Rules at another as_of in the same
+        statement take another variable ``prefix`` (engine/clock.py)."""
+        from segmint.engine.clock import CLV_FIT_VARIABLE
+
+        if key not in SET_KEYS:
+            raise ValueError(f"member_set: key is one of {SET_KEYS}, got {key!r}")
+        when = parse_as_of(as_of)
+        tree = self.prepare(rule)
+        self.prepare_traits(tree, (), when)
+        sql, variables = self.template(tree, (key,), when, ordered=False, prefix=prefix)
+        params = self.clock_params(variables, when)
+        if prefix != "segmint_":
+            # The CLV fit has one variable: only the default prefix may read it.
+            if CLV_FIT_VARIABLE in sql:
+                raise ValueError("member_set: a rule on CLV traits takes the default prefix")
+            del params[CLV_FIT_VARIABLE]
+        return sql, params
 
     def prepare_traits(self, tree: RuleNode, columns: tuple[str, ...], when: datetime) -> None:
         """Find (or fit and store) the CLV fit at ``when`` if the rule or the columns use
@@ -365,8 +400,15 @@ class Evaluator:
         return STORED_TABLE if found is None else found.table
 
     def template(
-        self, tree: RuleNode, columns: tuple[str, ...], when: datetime | None = None
+        self,
+        tree: RuleNode,
+        columns: tuple[str, ...],
+        when: datetime | None = None,
+        ordered: bool = True,
+        prefix: str = "segmint_",
     ) -> tuple[str, dict[str, int]]:
+        """The SQL of a rule's count (no ``columns``) or members with ``columns``, ordered
+        by ``customer_id``; with ``ordered`` false, one key column (SET_KEYS) in no order."""
         from segmint.engine.clock import Clock
         from segmint.rules.compile import compile_template, inline_segments
 
@@ -374,14 +416,24 @@ class Evaluator:
         clv_table = self.clv_table(when)
 
         def build() -> tuple[Any, dict[str, int]]:
-            members, variables = compile_template(inlined, self.catalog, clv_table)
+            members, variables = compile_template(inlined, self.catalog, clv_table, prefix)
             if not columns:
                 return members.count(), variables
+            if not ordered:
+                (key,) = columns
+                return members.select(key), variables
             clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
             expr = self.with_columns(members, list(columns[1:]), clock)
             return expr, {**variables, **clock.variables}
 
-        key = (inlined.model_dump_json(by_alias=True), self.fingerprint(), columns, clv_table)
+        key = (
+            inlined.model_dump_json(by_alias=True),
+            self.fingerprint(),
+            columns,
+            clv_table,
+            ordered,
+            prefix,
+        )
         return _cached(key, build)
 
     def many_template(

@@ -1,9 +1,9 @@
 """Campaigns and their frozen audiences (store/schema.py ``campaigns``,
 ``campaign_members``).
 
-Parameterized SQL: the audience arrives as an Arrow table of (segment, customer_id) and
-is assigned in one INSERT ... SELECT, because the assignment is a hash DuckDB computes
-for every member at once:
+Parameterized SQL: the audience (each segment's rule, or its members from a source
+engine as Arrow) is evaluated and assigned in one INSERT ... SELECT, because the
+assignment is a hash DuckDB computes for every member at once:
 
     u = the first 13 hex digits of SHA-256("<campaign>:<customer_id>") / 16^13
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from segmint.engine.duckdb import DuckDBEngine
+
 HASH_DIGITS = 13
 HASH_SCALE = 16**HASH_DIGITS
 GROUPS = ("treatment", "holdout")
@@ -35,12 +37,16 @@ def exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def create(
-    con: duckdb.DuckDBPyConnection,
+    engine: DuckDBEngine,
     settings: dict[str, Any],
-    audience: pa.Table,
+    parts: list[tuple[str, str | pa.Table]],
+    params: dict[str, object],
 ) -> None:
-    """Store campaign ``settings`` (the columns of ``campaigns``) and its ``audience``
-    (segment, customer_id), each member assigned to a group."""
+    """Store campaign ``settings`` (the columns of ``campaigns``) and its audience, each
+    member assigned to a group, in one statement. ``parts`` holds each segment's members
+    (a ``customer_id`` column): the SQL of its rule (with ``params``, evaluated in the
+    same statement) or, from a source engine, an Arrow table of them."""
+    con = engine.con
     name = settings["name"]
     con.execute(
         "INSERT INTO campaigns (name, created_at, starts_at, window_days, holdout, goal, "
@@ -55,28 +61,63 @@ def create(
             json.dumps(settings["segments"]),
         ],
     )
-    con.register("_campaign_audience", audience)
+    values: dict[str, object] = {
+        **params,
+        "campaign_name": name,
+        "campaign_holdout": settings["holdout"],
+    }
+    selects = []
+    registered = []
     try:
-        con.execute(
-            "INSERT INTO campaign_members SELECT DISTINCT ?, segment, customer_id, "
-            f"CASE WHEN ('0x' || left(sha256(? || ':' || customer_id), {HASH_DIGITS}))"
-            f"::UBIGINT < ? * {HASH_SCALE} THEN 'holdout' ELSE 'treatment' END "
-            "FROM _campaign_audience",
-            [name, name, settings["holdout"]],
+        for i, (segment, members) in enumerate(parts):
+            values[f"campaign_segment_{i}"] = segment
+            if isinstance(members, str):
+                source = f"({members})"
+            else:
+                source = f"_campaign_part_{i}"
+                con.register(source, members)
+                registered.append(source)
+            selects.append(
+                f"SELECT getvariable('campaign_segment_{i}') AS segment, "
+                f"customer_id::VARCHAR AS customer_id FROM {source}"
+            )
+        engine.execute(
+            "INSERT INTO campaign_members SELECT DISTINCT getvariable('campaign_name'), "
+            "segment, customer_id, CASE WHEN ('0x' || left(sha256(getvariable("
+            f"'campaign_name') || ':' || customer_id), {HASH_DIGITS}))::UBIGINT "
+            f"< getvariable('campaign_holdout') * {HASH_SCALE} THEN 'holdout' "
+            f"ELSE 'treatment' END FROM ({' UNION ALL '.join(selects)})",
+            values,
         )
     finally:
-        con.unregister("_campaign_audience")
+        for source in registered:
+            con.unregister(source)
 
 
-def listed(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Every campaign with its group sizes (each customer once), oldest first."""
+def names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        str(row[0]) for row in con.execute("SELECT name FROM campaigns ORDER BY name").fetchall()
+    ]
+
+
+def listed(
+    con: duckdb.DuckDBPyConnection, name: str | None = None, sizes: bool = True
+) -> list[dict[str, Any]]:
+    """Every campaign (or only campaign ``name``) with its group sizes (each customer
+    once; zero without ``sizes``, for a caller that counts them itself), oldest first."""
+    # A customer has one group, so each (customer, group) once counts each customer once.
+    chosen = "" if name is None else " WHERE campaign = $name"
+    counted = chosen if sizes else " WHERE false"
     rows = con.execute(
+        "WITH people AS (SELECT DISTINCT campaign, customer_id, grp FROM campaign_members"
+        f"{counted}), sizes AS (SELECT campaign, count(*) AS audience, "
+        "count(*) FILTER (WHERE grp = 'treatment') AS treatment, "
+        "count(*) FILTER (WHERE grp = 'holdout') AS held_out FROM people GROUP BY campaign) "
         "SELECT c.name, c.created_at, c.starts_at, c.window_days, c.holdout, c.goal, "
-        "c.segments, count(DISTINCT m.customer_id), "
-        "count(DISTINCT m.customer_id) FILTER (WHERE m.grp = 'treatment'), "
-        "count(DISTINCT m.customer_id) FILTER (WHERE m.grp = 'holdout') "
-        "FROM campaigns c LEFT JOIN campaign_members m ON m.campaign = c.name "
-        "GROUP BY ALL ORDER BY c.created_at, c.name"
+        "c.segments, coalesce(s.audience, 0), coalesce(s.treatment, 0), "
+        "coalesce(s.held_out, 0) FROM campaigns c LEFT JOIN sizes s ON s.campaign = c.name"
+        f"{chosen.replace('campaign', 'c.name')} ORDER BY c.created_at, c.name",
+        {} if name is None else {"name": name},
     ).fetchall()
     keys = (
         "name",
@@ -129,37 +170,59 @@ def starts(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
     return None if found is None else found[0]
 
 
-def outcomes(
-    con: duckdb.DuckDBPyConnection,
+def outcome_counts(
+    engine: DuckDBEngine,
     name: str,
-    converted: pa.Table,
+    goal: tuple[str, dict[str, object]] | None,
     purchase_event: str,
     start: datetime,
     end: datetime,
 ) -> pa.Table:
-    """Each member's response (segment, customer_id, grp, converted, revenue):
-    ``converted`` holds the customer ids whose goal held, revenue is the sum of the
-    ``purchase_event`` revenue of their profile from ``start`` (included) to ``end``
-    (excluded), 0 without purchases."""
-    con.register("_campaign_converted", converted)
-    try:
-        table: pa.Table = (
-            con.execute(
-                "WITH spent AS (SELECT p.customer_id, sum(e.revenue)::DOUBLE AS revenue "
-                "FROM events e JOIN profiles p USING (pid) WHERE e.event = ? AND e.ts >= ? "
-                "AND e.ts < ? GROUP BY p.customer_id) "
-                "SELECT m.segment, m.customer_id, m.grp, "
-                "m.customer_id IN (SELECT customer_id FROM _campaign_converted) AS converted, "
-                "coalesce(s.revenue, 0)::DOUBLE AS revenue FROM campaign_members m "
-                "LEFT JOIN spent s USING (customer_id) WHERE m.campaign = ? "
-                "ORDER BY m.segment, m.customer_id",
-                [purchase_event, start, end, name],
-            )
-            .arrow()
-            .read_all()
+    """How many members of campaign ``name`` had each outcome, in one statement: a row
+    per (segment, grp, converted, revenue) with ``customers``, then the same with
+    ``segment`` NULL for the whole campaign, where each customer counts once.
+
+    With ``goal`` (the SQL of the goal's members, customer_id, and its parameters) a
+    member converted when the goal holds for them, and their revenue is the sum of their
+    profile's ``purchase_event`` revenue from ``start`` (included) to ``end`` (excluded);
+    without it both come from the imported outcomes (a member without a row did not
+    convert and spent nothing). Everyone who spent nothing shares one row, so the result
+    has about a row per buyer, not per member."""
+    if goal is None:
+        outcome = (
+            "SELECT m.segment, m.customer_id, m.grp, coalesce(r.converted, false) AS converted, "
+            "coalesce(r.revenue, 0)::DOUBLE AS revenue FROM campaign_members m "
+            "LEFT JOIN campaign_results r ON r.campaign = m.campaign "
+            "AND r.customer_id = m.customer_id WHERE m.campaign = getvariable('campaign_name')"
         )
-    finally:
-        con.unregister("_campaign_converted")
+        params: dict[str, object] = {}
+    else:
+        sql, params = goal
+        outcome = (
+            f"WITH converted AS ({sql}), spent AS (SELECT p.customer_id, "
+            "sum(e.revenue)::DOUBLE AS revenue FROM events e JOIN profiles p USING (pid) "
+            "WHERE e.event = getvariable('campaign_purchase') "
+            "AND e.ts >= getvariable('campaign_start') AND e.ts < getvariable('campaign_end') "
+            "GROUP BY p.customer_id) "
+            "SELECT m.segment, m.customer_id, m.grp, "
+            "m.customer_id IN (SELECT customer_id::VARCHAR FROM converted) AS converted, "
+            "coalesce(s.revenue, 0)::DOUBLE AS revenue FROM campaign_members m "
+            "LEFT JOIN spent s USING (customer_id) WHERE m.campaign = getvariable('campaign_name')"
+        )
+    table: pa.Table = engine.to_arrow(
+        f"WITH outcome AS ({outcome}) "
+        "SELECT segment, grp, converted, revenue, count(*) AS customers FROM outcome "
+        "GROUP BY ALL UNION ALL "
+        "SELECT NULL, grp, converted, revenue, count(*) FROM (SELECT DISTINCT customer_id, "
+        "grp, converted, revenue FROM outcome) GROUP BY ALL",
+        {
+            **params,
+            "campaign_name": name,
+            "campaign_purchase": purchase_event,
+            "campaign_start": start,
+            "campaign_end": end,
+        },
+    )
     return table
 
 
@@ -241,21 +304,26 @@ def has_results(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return found.fetchone() is not None
 
 
-def imported_outcomes(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table:
-    """Each member's response from the imported outcomes (segment, customer_id, grp,
-    converted, revenue, sent, opened, clicked): a member without a row did not convert
-    and spent nothing."""
-    table: pa.Table = (
-        con.execute(
-            "SELECT m.segment, m.customer_id, m.grp, coalesce(r.converted, false) AS converted, "
-            "coalesce(r.revenue, 0)::DOUBLE AS revenue, coalesce(r.sent, false) AS sent, "
-            "coalesce(r.opened, false) AS opened, coalesce(r.clicked, false) AS clicked "
-            "FROM campaign_members m LEFT JOIN campaign_results r "
-            "ON r.campaign = m.campaign AND r.customer_id = m.customer_id "
-            "WHERE m.campaign = ? ORDER BY m.segment, m.customer_id",
-            [name],
-        )
-        .arrow()
-        .read_all()
-    )
-    return table
+def backtest_counts(
+    engine: DuckDBEngine,
+    converted: str,
+    members: str,
+    population: str,
+    params: dict[str, object],
+) -> tuple[int, int, int, int]:
+    """A backtest's counts at one as_of, in one statement: members, members converted,
+    others (the rest of the population), others converted. ``members``, ``population``
+    and ``converted`` are the SQL of the segment's, everyone's and the goal's ``pid``
+    (the goal's at the end of the window, with variables of its own), ``params`` the
+    variables of all three."""
+    found = engine.execute(
+        f"WITH converted AS ({converted}) "
+        "SELECT count(m.pid), count(m.pid) FILTER (WHERE c.pid IS NOT NULL), "
+        "count(*) - count(m.pid), count(c.pid) FILTER (WHERE m.pid IS NULL) "
+        f"FROM ({population}) p LEFT JOIN ({members}) m USING (pid) "
+        "LEFT JOIN converted c USING (pid)",
+        params,
+    ).fetchone()
+    assert found is not None
+    n, n_converted, rest, rest_converted = (int(v) for v in found)
+    return n, n_converted, rest, rest_converted

@@ -1,4 +1,5 @@
-"""Loading customers: validation, typed custom attributes, upsert, email identities."""
+"""Loading customers: validation, typed custom attributes, upsert, email and anonymous id
+identities."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ _COUNTRY_CHECK = (
 )
 
 
+# Columns that identify the customer and are stored as identities, not attributes.
+_IDENTIFIER_COLUMNS = ("customer_id", "anonymous_id")
+
+
 def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
     """Stage, validate and upsert customers; returns counts for the load summary."""
     cid = source.column("customer_id")
@@ -44,11 +49,18 @@ def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
         )
     require_scalar_column(source.label, cid, "customer_id")
     require_scalar_column(source.label, source.column("email"), "email")
+    anon = source.column("anonymous_id")
+    require_scalar_column(source.label, anon, "anonymous_id")
     targets = _targets(ctx, source)
     selects = [f"{cid.clean()} AS s_customer_id"]
+    if anon is not None:
+        # An identifier, not an attribute: trimmed, and an empty cell is missing, as in
+        # an events file.
+        selects.append(f"{anon.clean()} AS s_anonymous_id")
     checks: list[Check] = [missing_check(cid, "customer_id")]
     checks += json_text_checks(cid, "customer_id", integers=True)
     checks += json_text_checks(source.column("email"), "email", integers=False)
+    checks += json_text_checks(anon, "anonymous_id", integers=True)
     for i, (col, target) in enumerate(targets):
         value = cast_expr(col, target.logical, ctx.config.ingest.money_scale)
         if target.name == "country":
@@ -61,7 +73,9 @@ def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
     create_stage(ctx, source, selects, checks)
     ctx.progress.phase("updating profiles")
     created, updated = _upsert(ctx, targets)
-    merges = _tie_emails(ctx, targets)
+    # Anonymous ids first, then emails: the order of an events load (events.py _resolve).
+    merges = _tie_anonymous_ids(ctx) if anon is not None else 0
+    merges += _tie_emails(ctx, targets)
     parsed, rejected = ctx.con.execute(
         "SELECT count(*), count(_reason) FROM _stage"
     ).fetchone() or (0, 0)
@@ -76,7 +90,7 @@ def load_customers(ctx: LoadContext, source: Source) -> dict[str, int]:
 
 def _targets(ctx: LoadContext, source: Source) -> list[tuple[SourceColumn, Target]]:
     catalog = attribute_catalog(ctx)
-    others = [c for c in source.columns if c.name != "customer_id"]
+    others = [c for c in source.columns if c.name not in _IDENTIFIER_COLUMNS]
     custom = [c for c in others if c.name not in BUILTIN_ATTRIBUTES]
     computed = [c.name for c in custom if c.name in ctx.reserved]
     if computed:
@@ -135,4 +149,17 @@ def _tie_emails(ctx: LoadContext, targets: list[tuple[SourceColumn, Target]]) ->
         "email",
         f"SELECT lower(trim(s_v{index})) AS value, s_customer_id AS customer_id, _record AS rank "
         f"FROM _stage WHERE _reason IS NULL AND s_v{index} IS NOT NULL",
+    )
+
+
+def _tie_anonymous_ids(ctx: LoadContext) -> int:
+    """Tie each row's anonymous id to its customer, as an events row carrying both does (an
+    identify or alias call): an anonymous profile holding the id merges into the customer's,
+    an id already tied to another known customer stays with it. The first row wins when a
+    file ties one id to several customers."""
+    return apply_ties(
+        ctx,
+        "anonymous_id",
+        "SELECT s_anonymous_id AS value, s_customer_id AS customer_id, _record AS rank "
+        "FROM _stage WHERE _reason IS NULL AND s_anonymous_id IS NOT NULL",
     )

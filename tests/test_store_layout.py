@@ -42,9 +42,9 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Pa
     ws.ingest("events", write_csv(files / "e.csv", EVENTS))
     # What version 1 did not have: the event names catalog, the segment state (v3) and
     # the cluster runs (v4), rates, orders and stored CLV predictions (v5), the
-    # suppressions, export ledger and webhook outbox (v6), campaigns (v7).
+    # suppressions, export ledger and webhook outbox (v6), campaigns (v7), API keys (v8).
     db(ws).execute("DROP TABLE event_names")
-    for table in (*SEGMENT_TABLES, *CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES):
+    for table in (*SEGMENT_TABLES, *CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES, *V8_TABLES):
         db(ws).execute(f"DROP TABLE {table}")
     db(ws).execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     ws.close()
@@ -53,8 +53,8 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Pa
             ("app_open",),
             ("page_view",),
         ]
-        assert rows(again, "SELECT value FROM meta WHERE key = 'schema_version'") == [("7",)]
-        for table in (*CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES):
+        assert rows(again, "SELECT value FROM meta WHERE key = 'schema_version'") == [("8",)]
+        for table in (*CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES, *V8_TABLES):
             assert rows(again, f"SELECT count(*) FROM {table}") == [(0,)]
         assert again.count("did app_open", as_of="2026-03-10T00:00:00Z") == 2
         again.add_segment("openers", "did app_open")
@@ -74,6 +74,7 @@ CLUSTER_TABLES = ("cluster_runs", "cluster_members")
 V5_TABLES = ("rates", "orders", "clv_fits", "clv_predictions")
 V6_TABLES = ("suppressions", "exports", "export_sent", "webhook_messages", "webhook_endpoints")
 V7_TABLES = ("campaigns", "campaign_members", "campaign_results")
+V8_TABLES = ("api_keys",)
 
 
 def test_a_newer_workspace_is_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from segmint.activation.backtest import Backtest
     from segmint.activation.campaigns import Campaign, CampaignReport, ImportedResults
     from segmint.activation.exports import ExportResult
+    from segmint.activation.keys import ApiKey
     from segmint.activation.webhooks import (
         DeliveredRefresh,
         DeliveryResult,
@@ -1223,6 +1224,65 @@ class Workspace:
         from segmint.store.suppressions import listed
 
         return listed(self._db)
+
+    # --- API keys ---------------------------------------------------------------------
+
+    def create_key(self, name: str, scope: str = "write") -> ApiKey:
+        """Make an API key for the HTTP server (docs/server.md, "API keys"): ``scope`` is
+        read, write or admin. Only its hash is stored, so the returned ``key`` is the one
+        chance to see the secret.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> made = ws.create_key("tracker", scope="write")
+        >>> made.key.startswith("sk_"), made.prefix == made.key[:10]
+        (True, True)
+        """
+        from segmint.activation.keys import create
+
+        return create(self._db, name, scope)
+
+    def keys(self) -> list[ApiKey]:
+        """Every API key, revoked ones too, oldest first; the secrets are not there.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.create_key("dashboard", scope="read")
+        >>> [(k.name, k.scope, k.key) for k in ws.keys()]
+        [('dashboard', 'read', None)]
+        """
+        from segmint.activation.keys import listed
+
+        return listed(self._db)
+
+    def revoke_key(self, name: str) -> None:
+        """Revoke the active API key ``name``: it stops working and stays listed.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.create_key("tracker")
+        >>> ws.revoke_key("tracker")
+        >>> ws.revoke_key("tracker")
+        Traceback (most recent call last):
+        ...
+        segmint.errors.NotFoundError: no active API key 'tracker' (see: segmint keys list)
+        """
+        from segmint.activation.keys import revoke
+
+        revoke(self._db, name)
+
+    def key_scope(self, key: str) -> str | None:
+        """The scope of an active API key, or None for a revoked or unknown one.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> made = ws.create_key("admin", scope="admin")
+        >>> ws.key_scope(made.key), ws.key_scope("sk_guess")
+        ('admin', None)
+        """
+        from segmint.activation.keys import scope_of
+
+        return scope_of(self._db, key)
 
     # --- webhooks ---------------------------------------------------------------------
 

@@ -265,6 +265,15 @@ def test_a_killed_results_import_leaves_the_results_before_or_after(
     check_kills(with_campaign, tmp_path / "k", args, "campaign-results")
 
 
+def test_a_killed_key_creation_leaves_the_key_whole_or_absent(
+    shop: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    """A key is random, so the "after" state leaves out its hash, prefix and time
+    (harness.VOLATILE): the key's row is there with its name and scope, or not at all."""
+    base, _ = shop
+    check_kills(base, tmp_path, ["keys", "create", "tracker", "--scope", "admin"], "keys")
+
+
 def test_a_killed_suppression_leaves_the_list_before_or_after(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import sys
 from segmint.cli import activation as _activation  # noqa: F401  (registers `export`, `suppress`)
 from segmint.cli import campaigns as _campaigns  # noqa: F401  (registers `campaign`)
 from segmint.cli import cluster as _cluster  # noqa: F401  (registers `cluster`)
+from segmint.cli import keys as _keys  # noqa: F401  (registers `keys`)
 from segmint.cli import living as _living  # noqa: F401  (registers `refresh`, history, ...)
 from segmint.cli import segment as _segment  # noqa: F401  (registers `segment`)
 from segmint.cli import traits as _traits  # noqa: F401  (registers `traits`, `models`)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -260,6 +260,19 @@ CAMPAIGN_DDL: Final = (
 )""",
 )
 
+# API keys of the HTTP server (activation/keys.py, store/keys.py): only each key's SHA-256
+# and a display prefix are kept; a revoked key keeps its row, with when it was revoked.
+KEYS_DDL: Final = (
+    """CREATE TABLE api_keys (
+    name VARCHAR NOT NULL,
+    scope VARCHAR NOT NULL,
+    key_hash VARCHAR NOT NULL,
+    prefix VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    revoked_at TIMESTAMPTZ
+)""",
+)
+
 DDL: Final = (
     f"""
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -317,7 +330,9 @@ CREATE TABLE loads (
     rejects_file VARCHAR
 );
 """
-    + ";\n".join(SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL + ACTIVATION_DDL + CAMPAIGN_DDL)
+    + ";\n".join(
+        SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL + ACTIVATION_DDL + CAMPAIGN_DDL + KEYS_DDL
+    )
     + ";\n"
 )
 
@@ -350,6 +365,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     5: ACTIVATION_DDL,
     # 6 -> 7: campaigns and their frozen, assigned audiences.
     6: CAMPAIGN_DDL,
+    # 7 -> 8: API keys of the HTTP server.
+    7: KEYS_DDL,
 }
 
 

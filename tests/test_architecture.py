@@ -29,8 +29,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("workspace",),
     ("demo",),
     ("__init__",),
-    ("cli", "__main__"),
+    # The server is a front end the CLI starts (`segmint serve`).
     ("server",),
+    ("cli", "__main__"),
 )
 
 
@@ -150,7 +151,7 @@ _OWN_TABLES = re.compile(
     r"\b(INSERT INTO|UPDATE|DELETE FROM|ALTER TABLE|FROM|JOIN|USING)\s+(profiles|identities|"
     r"identity_merges|events|orders|rates|loads|meta|attributes|event_properties|"
     r"event_property_usage|event_names|segment_\w+|cluster_\w+|clv_\w+|schema_version|"
-    r"suppressions|exports|export_sent|webhook_\w+|campaigns|campaign_\w+)\b"
+    r"suppressions|exports|export_sent|webhook_\w+|campaigns|campaign_\w+|api_keys)\b"
 )
 
 

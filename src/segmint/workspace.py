@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from segmint.engine.base import Engine
     from segmint.identity.view import CustomerView
     from segmint.ingest.load import LoadResult
+    from segmint.ingest.tracking import TrackingResult
     from segmint.quality.checks import Overlap, Review, SegmentQuality
     from segmint.quality.report import SegmentReport
     from segmint.segments.context import SegmentContext
@@ -337,6 +338,34 @@ class Workspace:
                 if hint is None:
                     raise
                 raise IngestError(f"{exc}; {hint}") from exc
+
+    def ingest_messages(self, messages: list[dict[str, Any]]) -> TrackingResult:
+        """Load Segment tracking messages (identify, track, page, screen, group, alias)
+        through the file path: what ``segmint serve`` does with each micro-batch
+        (ingest/messages.py says what each call becomes).
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> done = ws.ingest_messages([
+        ...     {"type": "identify", "messageId": "m1", "userId": "C1",
+        ...      "traits": {"email": "a@example.com", "plan": "pro"}},
+        ...     {"type": "track", "messageId": "m2", "userId": "C1",
+        ...      "event": "signed_up", "timestamp": "2026-03-01T10:00:00Z"},
+        ... ])
+        >>> done.accepted, done.rejected
+        (2, 0)
+        """
+        from segmint.ingest.tracking import load_messages
+        from segmint.traits.definitions import TRAIT_TYPES
+
+        if self.config.source.enabled:
+            raise WorkspaceError(
+                "this workspace reads its data from a [source] engine; tracking messages "
+                "are loaded into a workspace's own store"
+            )
+        return load_messages(
+            self._db, self.config, self.root, messages, reserved=frozenset(TRAIT_TYPES)
+        )
 
     @_own_store_only
     def customer(

@@ -10,6 +10,7 @@ from segmint.cli import cluster as _cluster  # noqa: F401  (registers `cluster`)
 from segmint.cli import keys as _keys  # noqa: F401  (registers `keys`)
 from segmint.cli import living as _living  # noqa: F401  (registers `refresh`, history, ...)
 from segmint.cli import segment as _segment  # noqa: F401  (registers `segment`)
+from segmint.cli import serve as _serve  # noqa: F401  (registers `serve`)
 from segmint.cli import traits as _traits  # noqa: F401  (registers `traits`, `models`)
 from segmint.cli import webhooks as _webhooks  # noqa: F401  (registers `webhooks`)
 from segmint.cli.app import app

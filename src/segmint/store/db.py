@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 DB_FILE = "segmint.duckdb"
 LOCK_FILE = "segmint.lock"
+# The note a running ``segmint serve`` leaves in its workspace (server/app.py): its pid and
+# URL, for the message of a command that finds the workspace taken.
+SERVER_NOTE = "server.json"
 # Present while a write transaction is between its start and its checkpoint.
 MARKER_FILE = "segmint.duckdb.commit"
 
@@ -137,7 +140,13 @@ def _lock(fd: int, path: Path, exclusive: bool) -> None:
             readers = True
         except BlockingIOError:
             readers = False
-        if readers:
+        server = serving(path.parent, holder)
+        if server is not None:
+            message = (
+                f"a segmint server (process {holder}) owns this workspace and serves it at "
+                f"{server}: use its HTTP API ({server}/docs), or stop it first"
+            )
+        elif readers:
             message = (
                 f"{path} is open for reading by another process (a notebook or a command "
                 "that reads); close it, then write"
@@ -153,6 +162,21 @@ def _lock(fd: int, path: Path, exclusive: bool) -> None:
         # The writer's pid, for the message above (the lock itself is the flock).
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+
+
+def serving(folder: Path, holder: str) -> str | None:
+    """The URL of the ``segmint serve`` process ``holder`` that holds the workspace in
+    ``folder`` (its note, ``SERVER_NOTE``), or None when it is no server."""
+    import json
+
+    try:
+        note = json.loads((folder / SERVER_NOTE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict) or str(note.get("pid")) != holder.strip():
+        return None
+    url = note.get("url")
+    return url if isinstance(url, str) else None
 
 
 def _let_go(path: Path) -> None:

@@ -1,0 +1,1 @@
+"""``segmint serve``: the HTTP server on a workspace (docs/server.md)."""

@@ -1,0 +1,75 @@
+"""The FastAPI application of ``segmint serve`` (docs/server.md).
+
+The server owns its workspace: it holds the write lock for as long as it runs, so no
+other process can write to the file, and everything goes through this process. Inside
+it, one lock (``store_lock``) orders the work on the store: the applier's micro-batches
+and the API's reads and writes take turns. Acknowledging a tracking message never waits
+for that lock: it only waits for the journal's sync (server/pipeline.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from segmint.server.state import Denied, ServerSettings, ServerState
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The application on the workspace of ``settings.root``; the workspace is opened
+    when the server starts and closed when it stops."""
+    from segmint import __version__
+    from segmint.server import tracking
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ServerState(settings)
+        app.state.segmint = state
+        state.start()
+        try:
+            yield
+        finally:
+            state.stop()
+
+    app = FastAPI(
+        title="segmint",
+        version=__version__,
+        description="Customer segmentation on your own data: the tracking API, "
+        "segments and customers over HTTP (docs/server.md).",
+        lifespan=lifespan,
+    )
+    app.include_router(tracking.router)
+
+    @app.exception_handler(Denied)
+    async def denied(request: Any, exc: Denied) -> JSONResponse:
+        code = "unauthorized" if exc.status == 401 else "forbidden"
+        headers = {"WWW-Authenticate": 'Basic realm="segmint"'} if exc.status == 401 else None
+        return JSONResponse(
+            {"code": code, "error": code, "message": exc.message}, exc.status, headers=headers
+        )
+
+    @app.get("/healthz", tags=["server"], summary="Whether the server is up (no key needed)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/status", tags=["server"], summary="The tracking pipeline's counters")
+    async def status(request: Request) -> dict[str, Any]:
+        state: ServerState = app.state.segmint
+        state.require(bearer_or_basic(request), "read")
+        return state.status()
+
+    return app
+
+
+def bearer_or_basic(request: Any) -> str | None:
+    """The API key of a request: ``Authorization: Bearer KEY`` or HTTP Basic user."""
+    from segmint.server.tracking import write_key
+
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return str(header[7:].strip()) or None
+    return write_key(request, None)

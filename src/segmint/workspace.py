@@ -23,6 +23,7 @@ from segmint.store.db import DB_FILE, connect, release
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from segmint.activation.backtest import Backtest
     from segmint.activation.campaigns import Campaign, CampaignReport, ImportedResults
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from segmint.quality.checks import Overlap, Review, SegmentQuality
     from segmint.quality.report import SegmentReport
     from segmint.segments.context import SegmentContext
+    from segmint.segments.live import LiveResult
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry, SegmentDefinition
     from segmint.segments.templates import TemplateSize
@@ -724,8 +726,10 @@ class Workspace:
         description: str | None = None,
         campaign: str | None = None,
         replace: bool = False,
+        live: bool = False,
     ) -> SegmentDefinition:
-        """Check and save a segment as ``segments/NAME.yaml``.
+        """Check and save a segment as ``segments/NAME.yaml``; a ``live`` one is also
+        re-evaluated by ``segmint serve`` as tracking messages arrive (docs/server.md).
 
         >>> import tempfile, segmint
         >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
@@ -740,6 +744,7 @@ class Workspace:
                 "title": title,
                 "description": description,
                 "campaign": campaign,
+                "live": live,
                 "rule": rule if isinstance(rule, str) else _rule_json(rule),
             },
             "segment",
@@ -896,6 +901,91 @@ class Workspace:
         from segmint.segments.templates import count_templates
 
         return count_templates(self.evaluator(), parse_as_of(as_of))
+
+    @_own_store_only
+    def live_segments(self, unrefreshed: bool = False) -> list[str]:
+        """The saved segments marked ``live`` (not retired); with ``unrefreshed`` only
+        those never refreshed, which a live update cannot compare with yet.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.add_segment("fr", 'country = "FR"', live=True)
+        >>> ws.live_segments(), ws.live_segments(unrefreshed=True)
+        (['fr'], ['fr'])
+        """
+        from segmint.segments import live
+
+        ctx = self._context()
+        names = live.live_names(ctx)
+        return live.unrefreshed(ctx, names) if unrefreshed else names
+
+    @_own_store_only
+    def update_live(
+        self,
+        customer_ids: list[str],
+        anonymous_ids: list[str],
+        load_ids: list[int],
+        as_of: datetime | None = None,
+    ) -> LiveResult:
+        """Re-evaluate the live segments for the profiles of these ids and those the
+        loads ``load_ids`` merged (what ``segmint serve`` does after each micro-batch;
+        segments/live.py), recording entries, exits and webhook messages.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> first = [{"type": "identify", "userId": "C1", "traits": {"plan": "pro"}}]
+        >>> _ = ws.ingest_messages(first)
+        >>> _ = ws.add_segment("pros", 'plan = "pro"', live=True)
+        >>> _ = ws.refresh(["pros"])
+        >>> done = ws.ingest_messages(
+        ...     [{"type": "identify", "userId": "C2", "traits": {"plan": "pro"}}])
+        >>> ws.update_live(["C2"], [], [r.load_id for r in done.loads]).changes
+        1
+        """
+        from segmint.segments.live import update
+
+        return update(self._context(), customer_ids, anonymous_ids, load_ids, as_of)
+
+    @_own_store_only
+    def memberships(self, after: int | None = None) -> pa.Table:
+        """The stored members of every saved segment, (pid, name); with ``after``, the
+        entries and exits of the refreshes after that refresh id instead, (refresh_id,
+        name, pid, change), oldest first: what the server's look-up index is built from
+        and kept current with.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.ingest_messages([{"type": "identify", "userId": "C1", "traits": {"vip": True}}])
+        >>> _ = ws.add_segment("vips", "vip = true")
+        >>> refresh_id = ws.refresh().refresh_id
+        >>> ws.memberships().column("name").to_pylist()
+        ['vips']
+        >>> ws.memberships(after=refresh_id).num_rows
+        0
+        """
+        from segmint.store import segments as store
+
+        if after is None:
+            return store.memberships(self._db)
+        return store.changes_after(self._db, after)
+
+    @_own_store_only
+    def profile_keys(
+        self, customer_ids: list[str] | None = None, anonymous_ids: list[str] | None = None
+    ) -> pa.Table:
+        """The ids each profile is looked up by, (kind, value, pid): everyone's, or only
+        those of the profiles of the given customer and anonymous ids.
+
+        >>> import tempfile, segmint
+        >>> ws = segmint.init(tempfile.mkdtemp() + "/shop")
+        >>> _ = ws.ingest_messages([{"type": "identify", "userId": "C1", "anonymousId": "a1",
+        ...                          "traits": {"email": "c1@example.com"}}])
+        >>> sorted(ws.profile_keys(["C1"]).column("kind").to_pylist())
+        ['anonymous_id', 'customer_id', 'email']
+        """
+        from segmint.store.segments import profile_keys
+
+        return profile_keys(self._db, customer_ids, anonymous_ids)
 
     def refresh(
         self,

@@ -94,6 +94,9 @@ def add(
         str | None, typer.Option(help="The campaign it is for.", show_default=False)
     ] = None,
     replace: Annotated[bool, typer.Option(help="Overwrite a segment of that name.")] = False,
+    live: Annotated[
+        bool, typer.Option(help="Re-evaluate it as tracking messages arrive (segmint serve).")
+    ] = False,
 ) -> None:
     """Check a segment against the workspace and save it as segments/NAME.yaml."""
 
@@ -106,8 +109,9 @@ def add(
                 return ws.save_segment(read_file(path), replace=replace)
             assert rule is not None and name is not None
             return ws.add_segment(
-                name, rule, title=title, description=description, campaign=campaign, replace=replace
-            )
+                name, rule, title=title, description=description, campaign=campaign,
+                replace=replace, live=live,
+            )  # fmt: skip
 
     definition = run(action)
     from segmint.rules.text import to_text

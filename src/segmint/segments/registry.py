@@ -13,7 +13,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
 from segmint.errors import ConflictError, NotFoundError, RuleError, StoreFullError
 from segmint.hints import suggest
@@ -32,7 +40,8 @@ MAX_FILE_DEPTH = 100
 
 
 class SegmentDefinition(BaseModel):
-    """A saved segment: ``name`` (a slug), ``title``, ``description``, ``campaign``, ``rule``.
+    """A saved segment: ``name`` (a slug), ``title``, ``description``, ``campaign``,
+    ``live``, ``rule``.
 
     >>> SegmentDefinition(name="vip", rule="lifetime_value > 1000").rule
     Attribute(attr='lifetime_value', op='gt', value=1000)
@@ -44,6 +53,9 @@ class SegmentDefinition(BaseModel):
     title: StrictStr | None = None
     description: StrictStr | None = None
     campaign: StrictStr | None = None
+    # Re-evaluated by ``segmint serve`` for the customers each batch of tracking messages
+    # touches, besides scheduled refreshes (docs/server.md, "Live segments").
+    live: StrictBool = False
     rule: Rule
 
     @field_validator("name")
@@ -75,6 +87,8 @@ class SegmentDefinition(BaseModel):
         for key in ("title", "description", "campaign"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
+        if self.live:
+            data["live"] = True
         data["rule"] = self.rule.to_json()
         return data
 

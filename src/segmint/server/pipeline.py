@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from segmint.store.journal import Journal, Position
@@ -49,8 +49,8 @@ class PipelineStats:
     last_batch_seconds: float = 0.0
     last_error: str | None = None
     errors: int = 0
-    # When each applied batch's messages were acknowledged (oldest), for latency figures.
-    latencies: list[float] = field(default_factory=list)
+    # Errors of the work after a batch (the live update), which does not stop loading.
+    follow_up_errors: int = 0
 
 
 class Pipeline:
@@ -62,7 +62,7 @@ class Pipeline:
         journal: Journal,
         store_lock: threading.Lock,
         settings: PipelineSettings | None = None,
-        after_apply: Callable[[TrackingResult], None] | None = None,
+        after_apply: Callable[[list[dict[str, Any]], TrackingResult], None] | None = None,
     ) -> None:
         self.ws = ws
         self.journal = journal
@@ -165,15 +165,22 @@ class Pipeline:
                 self._stop.wait(1.0)
 
     def apply(self, lines: list[bytes], end: Position) -> TrackingResult:
-        """Load one micro-batch and move the applied position past it."""
+        """Load one micro-batch, run what follows it (live segments, the look-up index),
+        and move the applied position past it. What follows cannot stop the loading: its
+        errors are counted and logged, and the batch counts as applied."""
         messages: list[dict[str, Any]] = [json.loads(line) for line in lines]
         clock = time.perf_counter()
         with self.store_lock:
             result = self.ws.ingest_messages(messages)
+            if self.after_apply is not None:
+                try:
+                    self.after_apply(messages, result)
+                except Exception as exc:  # logged and counted; the next batch tries again
+                    self.stats.follow_up_errors += 1
+                    self.stats.last_error = f"after the batch: {type(exc).__name__}: {exc}"
+                    log.exception("live update after a batch failed")
         self.journal.mark_applied(end)
         self.stats.applied += len(messages)
         self.stats.batches += 1
         self.stats.last_batch_seconds = time.perf_counter() - clock
-        if self.after_apply is not None:
-            self.after_apply(result)
         return result

@@ -15,7 +15,6 @@ is full; ``Retry-After`` says when to try again; retried).
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 import zlib
@@ -26,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from segmint.ingest.messages import TYPES
+from segmint.server.state import write_key
 
 if TYPE_CHECKING:
     from segmint.server.state import ServerState
@@ -47,20 +47,6 @@ class TrackingError(Exception):
         return JSONResponse(
             {"code": self.code, "message": self.message}, self.status, headers=headers
         )
-
-
-def write_key(request: Request, body: dict[str, Any] | None) -> str | None:
-    """The write key: the HTTP Basic user, else the body's ``writeKey``."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return decoded.split(":", 1)[0] or None
-    if body is not None and isinstance(body.get("writeKey"), str):
-        return str(body["writeKey"])
-    return None
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:

@@ -299,23 +299,29 @@ class MemberChanges:
 
 
 def store_members(
-    con: duckdb.DuckDBPyConnection, columns: dict[str, str], as_of: datetime, refresh_id: int
+    con: duckdb.DuckDBPyConnection,
+    columns: dict[str, str],
+    as_of: datetime,
+    refresh_id: int,
+    touched: bool = False,
 ) -> dict[str, MemberChanges]:
     """Diff the evaluated segments (``columns``: segment -> its column of ``_eval``) with
     their stored members: record the entries and exits of refresh ``refresh_id`` and
-    apply them to the stored members."""
+    apply them to the stored members. With ``touched`` (a live update, segments/live.py)
+    ``_eval`` holds only the profiles of ``_touched`` and only their membership is
+    compared; the sizes are then those of the whole stored segments."""
     names_sql = _names(columns)
     union = " UNION ALL ".join(
         f"SELECT {quote_str(n)} AS name, pid FROM _eval WHERE {_column(c)}"
         for n, c in columns.items()
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}")
-    first = (
+    first = not touched and (
         con.execute(f"SELECT 1 FROM segment_members WHERE name IN ({names_sql}) LIMIT 1").fetchone()
         is None
     )
     # On a first refresh of these segments nothing is stored: every member enters.
-    entered, exited = ("_new", None) if first else _diff(con, names_sql)
+    entered, exited = ("_new", None) if first else _diff(con, names_sql, touched)
     for source, change in ((entered, "entered"), (exited, "exited")):
         if source is not None:
             con.execute(
@@ -328,16 +334,17 @@ def store_members(
             "WHERE m.name = x.name AND m.pid = x.pid"
         )
     con.execute(f"INSERT INTO segment_members SELECT name, pid FROM {entered}")
-    return _changes(con, names_sql, refresh_id)
+    return _changes(con, names_sql, refresh_id, touched)
 
 
-def _diff(con: duckdb.DuckDBPyConnection, names_sql: str) -> tuple[str, str]:
+def _diff(con: duckdb.DuckDBPyConnection, names_sql: str, touched: bool) -> tuple[str, str]:
     """``_entered`` and ``_exited``: one full join of the new members with the stored ones
-    gives both directions."""
+    (of the ``_touched`` profiles only, with ``touched``) gives both directions."""
+    within = " AND pid IN (SELECT pid FROM _touched)" if touched else ""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _diff AS SELECT coalesce(n.name, m.name) AS name, "
         "coalesce(n.pid, m.pid) AS pid, m.pid IS NULL AS entered FROM _new n FULL JOIN "
-        f"(SELECT name, pid FROM segment_members WHERE name IN ({names_sql})) m "
+        f"(SELECT name, pid FROM segment_members WHERE name IN ({names_sql}){within}) m "
         "ON n.name = m.name AND n.pid = m.pid WHERE n.pid IS NULL OR m.pid IS NULL"
     )
     for table, test in (("_entered", "entered"), ("_exited", "NOT entered")):
@@ -348,17 +355,20 @@ def _diff(con: duckdb.DuckDBPyConnection, names_sql: str) -> tuple[str, str]:
 
 
 def _changes(
-    con: duckdb.DuckDBPyConnection, names_sql: str, refresh_id: int
+    con: duckdb.DuckDBPyConnection, names_sql: str, refresh_id: int, touched: bool = False
 ) -> dict[str, MemberChanges]:
     moved = (
         "SELECT name, count(*) FILTER (WHERE change = 'entered') AS e, "
         "count(*) FILTER (WHERE change = 'exited') AS x FROM segment_changes "
         f"WHERE refresh_id = ? AND name IN ({names_sql}) GROUP BY name"
     )
+    members = (
+        f"(SELECT name FROM segment_members WHERE name IN ({names_sql}))" if touched else "_new"
+    )
     rows = con.execute(
         "SELECT k.name, coalesce(n.size, 0), coalesce(c.e, 0), coalesce(c.x, 0) FROM "
         f"(SELECT unnest([{names_sql}]) AS name) k "
-        "LEFT JOIN (SELECT name, count(*) AS size FROM _new GROUP BY name) n "
+        f"LEFT JOIN (SELECT name, count(*) AS size FROM {members} GROUP BY name) n "
         f"USING (name) LEFT JOIN ({moved}) c USING (name)",
         [refresh_id],
     ).fetchall()
@@ -435,3 +445,92 @@ def record_refresh(
             for r in runs
         ],
     )
+
+
+def mark_touched(
+    con: duckdb.DuckDBPyConnection,
+    customer_ids: list[str],
+    anonymous_ids: list[str],
+    load_ids: list[int],
+) -> int:
+    """``_touched``: the profiles a batch of tracking messages changed (a live update,
+    segments/live.py): those of its customer ids and anonymous ids now, and both sides
+    of the merges its loads made (a merged-away profile leaves its segments). How many."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _touched AS "
+        "SELECT pid FROM profiles WHERE customer_id IN (SELECT unnest($customers)) UNION "
+        "SELECT pid FROM identities WHERE kind = 'anonymous_id' "
+        "AND value IN (SELECT unnest($anonymous)) UNION "
+        "SELECT merged_pid FROM identity_merges WHERE load_id IN (SELECT unnest($loads)) UNION "
+        "SELECT into_pid FROM identity_merges WHERE load_id IN (SELECT unnest($loads))",
+        {
+            "customers": customer_ids or [""],
+            "anonymous": anonymous_ids or [""],
+            "loads": load_ids or [-1],
+        },
+    )
+    found = con.execute("SELECT count(*) FROM _touched").fetchone()
+    return int(found[0]) if found else 0
+
+
+def only_touched(sql: str) -> str:
+    """An evaluation query (pid and one boolean per segment) kept to ``_touched``."""
+    return f"SELECT * FROM ({sql}) WHERE pid IN (SELECT pid FROM _touched)"
+
+
+def memberships(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Every stored member: (pid, name), by pid (the server's look-up index)."""
+    table: pa.Table = (
+        con.execute("SELECT pid, name FROM segment_members ORDER BY pid, name").arrow().read_all()
+    )
+    return table
+
+
+def changes_after(con: duckdb.DuckDBPyConnection, refresh_id: int) -> pa.Table:
+    """The entries and exits of refreshes after ``refresh_id``: (refresh_id, name, pid,
+    change), oldest first (the look-up index catches up with them)."""
+    table: pa.Table = (
+        con.execute(
+            "SELECT refresh_id, name, pid, change FROM segment_changes WHERE refresh_id > ? "
+            "ORDER BY refresh_id, change DESC",
+            [refresh_id],
+        )
+        .arrow()
+        .read_all()
+    )
+    return table
+
+
+def last_refresh_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT coalesce(max(refresh_id), 0) FROM segment_changes").fetchone()
+    return int(row[0]) if row else 0
+
+
+def profile_keys(
+    con: duckdb.DuckDBPyConnection,
+    customer_ids: list[str] | None = None,
+    anonymous_ids: list[str] | None = None,
+) -> pa.Table:
+    """The ids a profile is looked up by: (kind, value, pid) with kind ``customer_id``,
+    ``email`` or ``anonymous_id``; everyone's, or only the profiles of the given ids."""
+    if customer_ids is None and anonymous_ids is None:
+        chosen = "true"
+        params: dict[str, Any] = {}
+    else:
+        chosen = (
+            "pid IN (SELECT pid FROM profiles WHERE customer_id IN (SELECT unnest($c)) UNION "
+            "SELECT pid FROM identities WHERE kind = 'anonymous_id' "
+            "AND value IN (SELECT unnest($a)))"
+        )
+        params = {"c": customer_ids or [""], "a": anonymous_ids or [""]}
+    table: pa.Table = (
+        con.execute(
+            "SELECT 'customer_id' AS kind, customer_id AS value, pid FROM profiles "
+            f"WHERE customer_id IS NOT NULL AND {chosen} UNION ALL "
+            f"SELECT kind, value, pid FROM identities WHERE {chosen}",
+            params,
+        )
+        .arrow()
+        .read_all()
+    )
+    return table

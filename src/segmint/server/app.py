@@ -16,14 +16,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from segmint.server.state import Denied, ServerSettings, ServerState
+from segmint.server.state import Denied, ServerSettings, ServerState, bearer_or_basic
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The application on the workspace of ``settings.root``; the workspace is opened
     when the server starts and closed when it stops."""
     from segmint import __version__
-    from segmint.server import rest, tracking
+    from segmint.server import lookup, rest, tracking
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +43,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(tracking.router)
+    app.include_router(lookup.router)
     app.include_router(rest.router)
     for error, handler in rest.ERROR_HANDLERS.items():
         app.add_exception_handler(error, handler)
@@ -66,13 +67,3 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return state.status()
 
     return app
-
-
-def bearer_or_basic(request: Any) -> str | None:
-    """The API key of a request: ``Authorization: Bearer KEY`` or HTTP Basic user."""
-    from segmint.server.tracking import write_key
-
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return str(header[7:].strip()) or None
-    return write_key(request, None)

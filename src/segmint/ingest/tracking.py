@@ -59,8 +59,12 @@ def load_messages(
 ) -> TrackingResult:
     """Load ``messages`` (as the server accepted them) into the workspace at ``root``."""
     result = TrackingResult(len(messages))
+    now = datetime.now(UTC)
+    # The server stamps each message when it arrives; messages given here directly
+    # arrive now (a message without a timestamp happened when it arrived).
+    messages = [m if "receivedAt" in m else {**m, "receivedAt": now.isoformat()} for m in messages]
     rows = to_rows(messages)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     try:
         result.loads.extend(_load_rows(con, config, root, rows, stamp, reserved))
     except IngestError:

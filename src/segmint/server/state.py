@@ -117,11 +117,15 @@ class ServerState:
         if update.refresh_id:
             self.index.catch_up(self.ws)
             self.live.changes += update.changes
-            arrived = [_instant(m.get("receivedAt")) for m in messages]
-            first = min((a for a in arrived if a is not None), default=None)
-            if first is not None:
-                lag = (datetime.now(UTC) - first).total_seconds()
-                self.live.latencies = [*self.live.latencies[-9_999:], lag]
+            # From each message's arrival to the change being recorded (all the batch's
+            # messages count: which of them moved someone is not kept apart).
+            recorded = datetime.now(UTC)
+            lags = [
+                (recorded - at).total_seconds()
+                for at in (_instant(m.get("receivedAt")) for m in messages)
+                if at is not None
+            ]
+            self.live.latencies = [*self.live.latencies, *lags][-10_000:]
             if update.messages:
                 self.ws.deliver_webhooks()
 
@@ -186,6 +190,7 @@ class ServerState:
             "live_updates": self.live.updates,
             "live_changes": self.live.changes,
             "sweeps": self.live.sweeps,
+            "live_latency": _percentiles(self.live.latencies),
         }
 
 
@@ -222,3 +227,14 @@ def bearer_or_basic(request: Any) -> str | None:
     if header.lower().startswith("bearer "):
         return str(header[7:].strip()) or None
     return write_key(request, None)
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p95 and p99 of ``values`` (seconds) in milliseconds; empty without values."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {
+        f"p{q}_ms": ordered[min(len(ordered) - 1, len(ordered) * q // 100)] * 1000
+        for q in (50, 95, 99)
+    } | {"n": float(len(ordered))}

@@ -33,7 +33,11 @@ class LookupIndex:
         self._customer: dict[int, str] = {}
         self._segments: dict[int, tuple[str, ...]] = {}
         self._last_refresh = 0
-        self._traits: dict[str, dict[str, Any]] = {}
+        # Everyone's traits as the sweep computed them (Arrow, read a row at a time: a
+        # million Python dicts would hold the interpreter for seconds) and each
+        # customer's row in it.
+        self._traits: pa.Table | None = None
+        self._trait_rows: dict[str, int] = {}
         self._traits_as_of: str | None = None
         # Readers take no lock (a dict read sees the old or the new value); writers, the
         # server's threads, take this one.
@@ -55,7 +59,12 @@ class LookupIndex:
         return self._customer.get(pid)
 
     def traits(self, customer_id: str) -> dict[str, Any] | None:
-        return self._traits.get(customer_id)
+        table, row = self._traits, self._trait_rows.get(customer_id)
+        if table is None or row is None:
+            return None
+        found: dict[str, Any] = table.slice(row, 1).to_pylist()[0]
+        found.pop("customer_id", None)
+        return found
 
     @property
     def traits_as_of(self) -> str | None:
@@ -110,10 +119,10 @@ class LookupIndex:
         return int(changes.num_rows)
 
     def load_traits(self, table: pa.Table, as_of: str) -> None:
-        rows = table.to_pylist()
-        by_customer = {str(row.pop("customer_id")): row for row in rows}
+        ids = table.column("customer_id").to_pylist()
+        rows = dict(zip(ids, range(len(ids)), strict=True))
         with self._write:
-            self._traits = by_customer
+            self._traits, self._trait_rows = table, rows
             self._traits_as_of = as_of
 
     def _add_keys(self, keys: pa.Table) -> None:

@@ -14,6 +14,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     log_level: str = "warning",
+    sweep_minutes: float = 5.0,
 ) -> None:
     """Serve the workspace until interrupted (Ctrl-C or SIGTERM stop it cleanly: what
     was acknowledged is applied, or applied at the next start).
@@ -34,6 +35,6 @@ def serve(
                 file=sys.stderr,
             )
     url = f"http://{host}:{port}"
-    app = create_app(ServerSettings(root=root, url=url))
+    app = create_app(ServerSettings(root=root, url=url, sweep_minutes=sweep_minutes))
     print(f"segmint serving {root} at {url} (API docs: {url}/docs)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -398,6 +398,25 @@ class Workspace:
         return dataclasses.replace(view, traits=values, as_of=when)
 
     @_own_store_only
+    def search_customers(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Known customers whose id or email starts with ``text``, or whose name contains
+        it (case-insensitive): customer_id, email, names, country and last event, by
+        customer_id, at most ``limit`` (1 to 1,000).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> [c["customer_id"] for c in ws.search_customers("c")]
+        ['C1', 'C2', 'C3', 'C4']
+        """
+        from segmint.store.profiles import search
+
+        if not text.strip():
+            raise ArgumentError("search: give some text to look for", "text")
+        if not 1 <= limit <= 1000:
+            raise ArgumentError(f"--limit: between 1 and 1,000, got {limit}", "--limit")
+        return search(self._db, text.strip(), limit)
+
+    @_own_store_only
     def stats(self) -> dict[str, int]:
         """Counts of profiles, known customers, events, merges, loads and rejected rows.
 

@@ -239,6 +239,24 @@ def catalog_refresh() -> None:
     print(", ".join(f"{n:,} {what}" for what, n in found.items()) + " in the source")
 
 
+@customer_app.command("search")
+def customer_search(
+    text: Annotated[str, typer.Argument(help="Start of an id or email, or part of a name.")],
+    limit: Annotated[int, typer.Option(help="At most this many (1 to 1,000).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find customers by the start of their id or email, or part of their name."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.search_customers(text, limit)
+
+    found = run(action)
+    from segmint.cli.render import print_customer_matches
+
+    print_customer_matches(found, as_json)
+
+
 @customer_app.command("show")
 def customer_show(
     key: Annotated[str, typer.Argument(help="Customer id, email or anonymous id.")],

@@ -861,3 +861,19 @@ def print_backtest(found: Any) -> None:
             f"{_pct(conv.held_rate)} of {p.others:,} others; lift {_points(conv.absolute)}"
             f"{_interval(conv.absolute_interval)}; {p.verdict}{state}"
         )
+
+
+def print_customer_matches(found: list[dict[str, Any]], as_json: bool) -> None:
+    """The customers a search found: JSON, or one line each."""
+    if as_json:
+        import json
+
+        print(json.dumps(found, indent=2, default=str))
+        return
+    if not found:
+        print("no customer matches")
+        return
+    for c in found:
+        name = " ".join(str(c[k]) for k in ("first_name", "last_name") if c.get(k))
+        parts = [str(c["customer_id"]), c.get("email") or "", name, c.get("country") or ""]
+        print("  ".join(p for p in parts if p))

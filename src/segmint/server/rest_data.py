@@ -30,6 +30,19 @@ router = APIRouter()
 
 
 @router.get(
+    "/customers",
+    tags=["customers"],
+    summary="Customers whose id or email starts with q, or whose name contains it",
+)
+async def search_customers(
+    state: Reading,
+    q: Annotated[str, Query(min_length=1, description="Text to look for")],
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many")] = 20,
+) -> Any:
+    return jsonable(await call(state, lambda ws: ws.search_customers(q, limit)))
+
+
+@router.get(
     "/customers/{key}",
     tags=["customers"],
     summary="The single customer view of a customer id, an email or an anonymous id",

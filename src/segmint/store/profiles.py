@@ -9,7 +9,7 @@ into a pandas frame, so their dtypes are DuckDB's as before.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from segmint.engine.sqltext import quote_ident
 from segmint.store.loads import LoadInProgress
@@ -96,3 +96,18 @@ def set_attributes(ctx: LoadInProgress, table: str, columns: Sequence[str]) -> N
         f"FROM {quote_ident(table)} c WHERE p.customer_id = c.customer_id",
         [ctx.started_at],
     )
+
+
+def search(con: duckdb.DuckDBPyConnection, text: str, limit: int) -> list[dict[str, Any]]:
+    """Known customers whose id or email starts with ``text``, or whose first or last
+    name contains it (case-insensitive), by customer_id; at most ``limit``."""
+    cursor = con.execute(
+        "SELECT customer_id, email, first_name, last_name, country, last_event_at "
+        "FROM profiles WHERE customer_id IS NOT NULL AND ("
+        "starts_with(lower(customer_id), $t) OR starts_with(lower(email), $t) "
+        "OR contains(lower(concat_ws(' ', first_name, last_name)), $t)) "
+        "ORDER BY customer_id LIMIT $n",
+        {"t": text.lower(), "n": limit},
+    )
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

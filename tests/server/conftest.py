@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -96,11 +97,10 @@ def start_server(root: Path, keys: dict[str, str], timeout: float = 60) -> Serve
     raise AssertionError(f"server did not start: {log.read_text()}")
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Server]:
-    """A fresh workspace with a read, a write and an admin key, served."""
-    root = tmp_path / "ws"
-    segmint.init(root).close()
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[Server]:
+    """The workspace at ``root`` with a read, a write and an admin key, served until the
+    block ends (killed then if a test did not stop it)."""
     server = start_server(root, make_keys(root))
     try:
         yield server
@@ -108,3 +108,12 @@ def served(tmp_path: Path) -> Iterator[Server]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Server]:
+    """A fresh workspace, served."""
+    root = tmp_path / "ws"
+    segmint.init(root).close()
+    with serving(root) as server:
+        yield server

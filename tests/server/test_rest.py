@@ -19,7 +19,7 @@ import pytest
 from fastapi.encoders import jsonable_encoder
 
 import segmint
-from tests.server.conftest import Server, make_keys, start_server
+from tests.server.conftest import Server, serving
 
 AS_OF = "2026-01-01"
 
@@ -81,13 +81,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
     with segmint.init(root) as ws:
         _load(ws)
         expected = _expected(ws)
-    server = start_server(root, make_keys(root))
-    try:
+    with serving(root) as server:
         yield server, expected
-    finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
 
 
 @pytest.fixture
@@ -96,13 +91,8 @@ def fresh(tmp_path: Path) -> Iterator[Server]:
     root = tmp_path / "ws"
     with segmint.init(root) as ws:
         _load(ws)
-    server = start_server(root, make_keys(root))
-    try:
+    with serving(root) as server:
         yield server
-    finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
 
 
 def _get(server: Server, path: str, scope: str = "read", **params: Any) -> Any:

@@ -253,3 +253,20 @@ def test_a_command_on_a_served_workspace_says_a_server_owns_it(served: Server) -
     assert done.returncode == 2
     assert f"serves it at {served.url}" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_source_workspace_is_served_but_refuses_tracking(tmp_path: Path) -> None:
+    """Its data lives on the source engine: a message taken could never be loaded, so it
+    is refused before the journal, and the server still starts and answers."""
+    from tests.server.conftest import serving
+
+    root = tmp_path / "ws"
+    # No PostgreSQL is needed: nothing here reaches the source.
+    segmint.init(root, source="postgresql://u@127.0.0.1:1/db").close()
+    with serving(root) as server, server.client() as http:
+        refused = http.post("/v1/track", json={"userId": "U1", "event": "x"})
+        assert refused.status_code == 400 and refused.json()["code"] == "not_supported"
+        assert server.status()["acknowledged"] == 0
+    assert not list((root / "journal").glob("*.jsonl")) or all(
+        p.stat().st_size == 0 for p in (root / "journal").glob("*.jsonl")
+    )

@@ -16,18 +16,16 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/v1/profiles", tags=["look-ups"])
 
 
-def _state(request: Request) -> ServerState:
+def _profile(request: Request, key: str) -> tuple[ServerState, int] | JSONResponse:
+    """The server's state and the profile of ``key`` for a read key, or the 404."""
     state: ServerState = request.app.state.segmint
-    return state
-
-
-def _found(state: ServerState, key: str) -> int | JSONResponse:
+    state.require(bearer_or_basic(request), "read")
     pid = state.index.find(key)
     if pid is None:
         return JSONResponse(
             {"error": "not_found", "message": f"no profile {key!r}", "location": "id"}, 404
         )
-    return pid
+    return state, pid
 
 
 @router.get(
@@ -37,11 +35,10 @@ def _found(state: ServerState, key: str) -> int | JSONResponse:
 )
 async def profile_segments(request: Request, key: str) -> Any:
     """``key`` is a customer id, ``email:ADDRESS`` or ``anonymous:ID``."""
-    state = _state(request)
-    state.require(bearer_or_basic(request), "read")
-    pid = _found(state, key)
-    if isinstance(pid, JSONResponse):
-        return pid
+    found = _profile(request, key)
+    if isinstance(found, JSONResponse):
+        return found
+    state, pid = found
     index = state.index
     return {"customer_id": index.customer_id(pid), "segments": list(index.segments(pid))}
 
@@ -56,11 +53,10 @@ async def profile_traits(
     key: str,
     fields: str | None = Query(None, description="Comma-separated trait names (default all)."),
 ) -> Any:
-    state = _state(request)
-    state.require(bearer_or_basic(request), "read")
-    pid = _found(state, key)
-    if isinstance(pid, JSONResponse):
-        return pid
+    profile = _profile(request, key)
+    if isinstance(profile, JSONResponse):
+        return profile
+    state, pid = profile
     index = state.index
     customer = index.customer_id(pid)
     found = index.traits(customer) if customer is not None else None

@@ -142,7 +142,7 @@ class ServerState:
 
     def _sweep_loop(self) -> None:
         minutes = self.settings.sweep_minutes
-        if minutes <= 0:
+        if minutes <= 0 or not self.own_store:
             return
         while not self._stop.is_set():
             try:
@@ -153,7 +153,16 @@ class ServerState:
                 logging.getLogger("segmint.server").exception("the sweep failed")
             self._stop.wait(minutes * 60)
 
+    @property
+    def own_store(self) -> bool:
+        """Whether the workspace keeps its data itself (not on a [source] engine): only
+        then does it take tracking messages, live segments and look-ups."""
+        return not self.ws.config.source.enabled
+
     def start(self) -> None:
+        if not self.own_store:
+            self.pipeline.start()
+            return
         with self.store_lock:
             # A live update compares with the stored membership: refresh first the live
             # segments that never were.

@@ -116,6 +116,14 @@ async def take(request: Request, kind: str | None) -> JSONResponse:
         body = await read_json(request, BATCH_BYTES if kind is None else MESSAGE_BYTES)
         key = write_key(request, body)
         state.require(key, "write")
+        if not state.own_store:
+            # Refused before the journal: a message taken could never be loaded.
+            raise TrackingError(
+                400,
+                "not_supported",
+                "this workspace reads its data from a [source] engine; tracking messages "
+                "load into a workspace's own store",
+            )
         if state.pipeline.overloaded():
             raise TrackingError(
                 429, "too_many_requests", "the server is behind on loading; retry shortly"

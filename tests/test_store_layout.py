@@ -53,7 +53,7 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Pa
             ("app_open",),
             ("page_view",),
         ]
-        assert rows(again, "SELECT value FROM meta WHERE key = 'schema_version'") == [("8",)]
+        assert rows(again, "SELECT value FROM meta WHERE key = 'schema_version'") == [("9",)]
         for table in (*CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES, *V8_TABLES):
             assert rows(again, f"SELECT count(*) FROM {table}") == [(0,)]
         assert again.count("did app_open", as_of="2026-03-10T00:00:00Z") == 2

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from segmint.quality.checks import Overlap, Review, SegmentQuality
     from segmint.quality.report import SegmentReport
     from segmint.segments.context import SegmentContext
+    from segmint.segments.incremental import Mode as RefreshMode
     from segmint.segments.live import LiveResult
     from segmint.segments.query import Evaluator
     from segmint.segments.registry import Registry, SegmentDefinition
@@ -1012,6 +1013,7 @@ class Workspace:
         as_of: datetime | str | None = None,
         progress: Progress | None = None,
         deliver: bool = True,
+        full: bool = False,
     ) -> DeliveredRefresh:
         """Evaluate saved segments (default: every active one) at ``as_of`` and record who
         entered and exited; a failing segment is marked failed, the others go on. The
@@ -1029,10 +1031,33 @@ class Workspace:
         from segmint.activation.webhooks import deliver_after, with_delivery
         from segmint.segments.refresh import refresh
 
-        result = refresh(self._context(), names, as_of, progress)
+        result = refresh(self._context(), names, as_of, progress, full)
         if not deliver or not self.config.webhooks:
             return with_delivery(result, None)
         return with_delivery(result, deliver_after(self._db, self.config.webhooks, progress))
+
+    def explain_refresh(
+        self,
+        names: list[str] | None = None,
+        as_of: datetime | str | None = None,
+        full: bool = False,
+    ) -> list[RefreshMode]:
+        """How :meth:`refresh` would evaluate each segment at ``as_of``: ``incremental``
+        (only the customers whose measures or profile changed) or ``full``, with the
+        reason; nothing is computed or stored.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> _ = ws.add_segment("buyers", "did order_completed in last 30 days")
+        >>> [(m.name, m.mode) for m in ws.explain_refresh(as_of="2026-01-01")]
+        [('buyers', 'full')]
+        >>> _ = ws.refresh(as_of="2026-01-01")
+        >>> [(m.name, m.mode) for m in ws.explain_refresh(as_of="2026-01-02")]
+        [('buyers', 'incremental')]
+        """
+        from segmint.segments.refresh import explain
+
+        return explain(self._context(), names, as_of, full)
 
     # --- clusters ---------------------------------------------------------------------
 

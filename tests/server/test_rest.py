@@ -304,3 +304,18 @@ def test_openapi_holds(shop: tuple[Server, dict[str, Any]]) -> None:
             case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS)
 
         check()
+
+
+def test_refresh_in_full_and_the_refresh_plan(fresh: Server) -> None:
+    with fresh.client("write") as http:
+        made = http.post("/v1/segments", json={"name": "buyers", "rule": "did order_completed"})
+        first = http.post("/v1/refresh", json={"as_of": "2026-01-02"})
+        plan = http.get("/v1/refresh/plan", params={"as_of": "2026-01-03"})
+        forced = http.post("/v1/refresh", json={"as_of": "2026-01-03", "full": True})
+    assert made.status_code == 201 and first.status_code == 200, first.text
+    modes = {m["name"]: m for m in plan.json()}
+    assert modes["buyers"]["mode"] == "incremental" and modes["buyers"]["reason"] is None
+    assert modes["loyal"]["mode"] == "full" and "trait" in modes["loyal"]["reason"]
+    runs = {r["name"]: r for r in forced.json()["runs"]}
+    assert runs["buyers"]["mode"] == "full"
+    assert runs["buyers"]["reason"] == "a full refresh was asked for"

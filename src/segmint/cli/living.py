@@ -41,20 +41,51 @@ def refresh(
     to: Annotated[
         str | None, typer.Option("--to", help="Last date of --backfill.", show_default=False)
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Evaluate every segment for everyone from the events (default: "
+            "incrementally where the rules allow it).",
+        ),
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Say how each segment would be refreshed (incremental or full, and why) "
+            "without refreshing.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate saved segments and record every entry and exit."""
     wanted = list(names or [])
+    if explain:
+        _explain(wanted, as_of, full)
+        return
     if backfill:
-        raise typer.Exit(_backfill(wanted, from_, to, every))
+        raise typer.Exit(_backfill(wanted, from_, to, every, full))
     if every is None:
-        raise typer.Exit(1 if _refresh_once(wanted, as_of) else 0)
+        raise typer.Exit(1 if _refresh_once(wanted, as_of, full=full) else 0)
     if as_of is not None:
         error("--every refreshes at the current time; it cannot be combined with --as-of")
         raise typer.Exit(2)
     _schedule(wanted, every)
 
 
-def _backfill(names: list[str], from_: str | None, to: str | None, every: str | None) -> int:
+def _explain(names: list[str], as_of: str | None, full: bool) -> None:
+    from segmint.cli.render import print_refresh_plan
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.explain_refresh(names or None, instant(as_of), full)
+
+    print_refresh_plan(run(action))
+
+
+def _backfill(
+    names: list[str], from_: str | None, to: str | None, every: str | None, full: bool
+) -> int:
     """One refresh at each date from ``from_`` to ``to``; the exit code."""
     import segmint
     from segmint.errors import ArgumentError
@@ -66,7 +97,7 @@ def _backfill(names: list[str], from_: str | None, to: str | None, every: str | 
 
     failed = False
     for when in run(plan):
-        failed |= _refresh_once(names, when.isoformat())
+        failed |= _refresh_once(names, when.isoformat(), full=full)
     return 1 if failed else 0
 
 
@@ -108,7 +139,9 @@ class _Busy(Exception):
     """A scheduled refresh found the workspace locked by another process."""
 
 
-def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) -> bool:
+def _refresh_once(
+    names: list[str], as_of: str | None, scheduled: bool = False, full: bool = False
+) -> bool:
     """One refresh with its report; True when a segment failed. A scheduled refresh
     stopped by Ctrl-C was rolled back, or kept when the stop came during its commit; one
     that finds the workspace locked raises :class:`_Busy`."""
@@ -117,7 +150,7 @@ def _refresh_once(names: list[str], as_of: str | None, scheduled: bool = False) 
     def action() -> Any:
         with _open() as ws:
             when = instant(as_of)
-            result = ws.refresh(names or None, when, progress_for_stderr())
+            result = ws.refresh(names or None, when, progress_for_stderr(), full=full)
             return result, bool(result.runs or ws.segments.files())
 
     def tick() -> Any:

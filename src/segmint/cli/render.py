@@ -367,17 +367,40 @@ def print_refresh(result: Any) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    table = Table("segment", "size", "entered", "exited", "status", box=None)
+    table = Table("segment", "size", "entered", "exited", "status", "mode", box=None)
     for r in result.runs:
         if r.status == "ok":
-            table.add_row(r.name, f"{r.size:,}", f"+{r.entered:,}", f"-{r.exited:,}", "ok")
+            table.add_row(
+                r.name, f"{r.size:,}", f"+{r.entered:,}", f"-{r.exited:,}", "ok", r.mode or ""
+            )
         else:
-            table.add_row(r.name, "-", "-", "-", "[red]failed[/red]")
+            table.add_row(r.name, "-", "-", "-", "[red]failed[/red]", "")
     console.print(table)
     failed = len(result.failed)
+    incremental = sum(r.mode == "incremental" for r in result.runs)
     console.print(
         f"refreshed {plural(len(result.runs) - failed, 'segment')} at {instant(result.as_of)} "
-        f"in {seconds(result.seconds)}" + (f"; {failed:,} failed" if failed else "")
+        f"in {seconds(result.seconds)}"
+        + (f"; {incremental:,} incrementally" if incremental else "")
+        + (f"; {failed:,} failed" if failed else "")
+    )
+
+
+def print_refresh_plan(modes: list[Any]) -> None:
+    """``refresh --explain``: how each segment would be refreshed, and why not
+    incrementally."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("segment", "mode", "why", box=None)
+    for m in modes:
+        table.add_row(m.name, m.mode, m.reason or "")
+    console.print(table, soft_wrap=True)
+    incremental = sum(m.mode == "incremental" for m in modes)
+    console.print(
+        f"{incremental:,} of {plural(len(modes), 'segment')} would be refreshed incrementally "
+        "(only the customers whose measures or profile changed)"
     )
 
 

@@ -5,6 +5,7 @@ The store (store/schema.py) creates them; every engine runs expressions on these
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from segmint.engine.dialects import IBIS_TYPES
@@ -52,6 +53,37 @@ def campaign_members_table() -> ir.Table:
     )
 
 
+# Per-customer measures of an event condition ("leaf") kept between refreshes
+# (store/measures.py, rules/increments.py): one table per leaf, a row per customer.
+MEASURE_COLUMNS = {
+    "pid": "int64",
+    "n": "int64",
+    "n2": "int64",
+    "s": "float64",
+    "r": "decimal(38, 4)",
+    "lo": "float64",
+    "hi": "float64",
+    "first_ts": "timestamp('UTC')",
+    "last_ts": "timestamp('UTC')",
+}
+
+
+def measures_table(leaf: str) -> ir.Table:
+    """The kept measures of the leaf whose key is ``leaf`` (a hex digest)."""
+    import ibis
+
+    if not re.fullmatch(r"[0-9a-f]{20}", leaf):
+        raise ValueError(f"not a leaf key: {leaf!r}")
+    return ibis.table(MEASURE_COLUMNS, name=f"segment_measures_{leaf}")
+
+
+def touched_table() -> ir.Table:
+    """The profiles a refresh or live update re-evaluates (``_touched``, store/segments.py)."""
+    import ibis
+
+    return ibis.table({"pid": "int64"}, name="_touched")
+
+
 def people_table() -> ir.Table:
     """The profile columns that decide who exists when (no attributes)."""
     import ibis
@@ -60,11 +92,14 @@ def people_table() -> ir.Table:
 
 
 def events_table(
-    property_columns: dict[str, str] | None = None, event_day: bool = False
+    property_columns: dict[str, str] | None = None,
+    event_day: bool = False,
+    load_id: bool = False,
 ) -> ir.Table:
     """The events table; ``property_columns`` (column -> logical type) are properties kept
     as typed columns beside the JSON (a source's typed columns, docs/sources.md), and
-    ``event_day`` the date a source's events are partitioned by."""
+    ``event_day`` the date a source's events are partitioned by; with ``load_id``, the
+    load that stored each row (the own store only: incremental refresh reads it)."""
     import ibis
 
     schema = {
@@ -74,6 +109,8 @@ def events_table(
         "revenue": "decimal(18, 4)",
         "properties": "json",
     }
+    if load_id:
+        schema["load_id"] = "int32"
     for column, kind in (property_columns or {}).items():
         schema[column] = IBIS_TYPES[kind]
     if event_day:

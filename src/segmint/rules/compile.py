@@ -39,6 +39,7 @@ from segmint.engine.tables import (
     population,
     profiles_table,
     segment_members_table,
+    touched_table,
 )
 from segmint.errors import BackendError
 from segmint.rules.catalog import REVENUE, Catalog
@@ -338,10 +339,22 @@ def holds_for_zero(op: str, value: int | tuple[int, int]) -> bool:
 class Compiler:
     """Compiles one tree at one ``as_of`` for one backend."""
 
-    def __init__(self, catalog: Catalog, clock: Clock, backend: Backend) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        clock: Clock,
+        backend: Backend,
+        state: dict[Any, str] | None = None,
+        only_touched: bool = False,
+    ) -> None:
         self.catalog = catalog
         self.clock = clock
         self.backend = backend
+        # Incremental refresh (rules/increments.py): the event conditions' measures are
+        # read from the kept ones (leaf -> its key) instead of the events, and with
+        # ``only_touched`` only the profiles of ``_touched`` are evaluated.
+        self.state = state
+        self.only_touched = only_touched
         self.measures = Measures(clock, backend, catalog)
         self.tables: dict[str, ir.Table] = {}
         self.stored_segments = False
@@ -411,12 +424,19 @@ class Compiler:
         stored = sorted({i.column for i in used if not i.trait})
         traits = [i.column for i in used if i.trait]
         people = population(profiles_table(self.catalog.stored_columns()), self.clock)
+        if self.only_touched:
+            people = people.filter(people.pid.isin(touched_table().pid))
         if traits:
             from segmint.traits.expressions import with_traits
 
             people = with_traits(people, traits, self.clock, self.catalog.traits, self.backend)
         people = people.select(*dict.fromkeys(["pid", "customer_id", *stored, *traits]))
-        self.tables = measure_tables(self.measures)
+        if self.state is None:
+            self.tables = measure_tables(self.measures)
+        else:
+            from segmint.rules.increments import state_tables
+
+            self.tables = state_tables(self.measures, self.state, self.only_touched)
         if self.joined and self.measures.names:
             people = people.left_join(self.hits(), "pid").drop("pid_right")
         return people, [self.compile(rule, people) for rule in rules]
@@ -702,6 +722,17 @@ def compile_many_template(
     clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
     expr = Compiler(catalog, clock, BACKENDS["duckdb"]).many(rules)
     return expr, clock.variables
+
+
+def compile_state_template(
+    rules: list[RuleNode], catalog: Catalog, keys: dict[Any, str], only_touched: bool
+) -> tuple[ir.Table, dict[str, int]]:
+    """:func:`compile_many_template` with every event condition read from the kept
+    measures (``keys``: condition -> its leaf key, rules/increments.py), for everyone or
+    only the profiles of ``_touched``. The rules read no traits."""
+    clock = Clock(datetime.now(UTC), use_variables=True)
+    compiler = Compiler(catalog, clock, BACKENDS["duckdb"], keys, only_touched)
+    return compiler.many(rules), clock.variables
 
 
 def compile_template(

@@ -125,7 +125,7 @@ class _LivePlan(_Plan):
     def checked(self, names: list[str], sql: str) -> str:
         return store.only_touched(sql)
 
-    def store(self, names: list[str], refresh_id: int) -> None:
+    def store(self, names: list[str], refresh_id: int, touched: bool = True) -> None:
         done = [n for n in names if n in self.columns]
         if not done:
             return

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from segmint.engine.base import Engine
     from segmint.engine.clock import Clock
+    from segmint.rules.increments import LeafSpec
     from segmint.store.source_state import SourceState
     from segmint.traits.expressions import TraitSettings
     from segmint.traits.models import ClvFit
@@ -452,6 +453,43 @@ class Evaluator:
             clv_table,
         )
         return _cached(key, lambda: compile_many_template(rules, self.catalog, clv_table))
+
+    def state_template(
+        self, rules: list[RuleNode], keys: dict[Any, str], only_touched: bool
+    ) -> tuple[str, dict[str, int]]:
+        """:meth:`many_template` reading the event conditions from the kept measures of
+        incremental refresh (rules/increments.py), for everyone or only ``_touched``."""
+        from segmint.rules.compile import compile_state_template
+
+        key = (
+            "state",
+            tuple(rule.model_dump_json(by_alias=True) for rule in rules),
+            tuple(sorted(keys.values())),
+            only_touched,
+            self.fingerprint(),
+        )
+        return _cached(key, lambda: compile_state_template(rules, self.catalog, keys, only_touched))
+
+    def leaf_group_template(self, specs: list[LeafSpec]) -> tuple[str, dict[str, int]]:
+        """The SQL of several kept leaves on one event computed afresh in one scan, for any
+        as_of (rules/increments.py ``rebuild_group_template``)."""
+        from segmint.rules.increments import rebuild_group_template
+
+        key = ("leaves", tuple(s.key for s in specs), self.fingerprint())
+        return _cached(key, lambda: rebuild_group_template(specs, self.catalog))
+
+    def leaf_template(self, spec: LeafSpec, slice_count: int) -> tuple[str, dict[str, int]]:
+        """The SQL of the change of a kept leaf's measures from an earlier base, for any
+        as_of (rules/increments.py ``delta_template``): the variables of both as_ofs (the
+        earlier one's start with ``BEFORE_PREFIX``)."""
+        from segmint.rules.increments import delta_template
+
+        def build() -> tuple[Any, dict[str, int]]:
+            expr, at, before = delta_template(spec, self.catalog, slice_count)
+            return expr, {**at, **before}
+
+        key = ("leaf", spec.key, slice_count, self.fingerprint())
+        return _cached(key, build)
 
     def clock_params(self, variables: dict[str, int], when: datetime) -> dict[str, object]:
         """The parameters of a compiled template at ``when``: each instant relative to

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segmint.errors import NotFoundError, QueryError, RuleError, SegmintError
+from segmint.segments.incremental import EVENTS, STATE, TOUCHED, Increment, Mode
 from segmint.store import segments as store
 from segmint.store.txn import transaction
 
@@ -50,6 +51,10 @@ class SegmentRun:
     exited: int | None = None
     version: int | None = None
     error: str | None = None
+    # How it was evaluated (segments/incremental.py): "incremental" or "full", and why
+    # not incrementally.
+    mode: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,11 +88,38 @@ def refresh(
     names: list[str] | None = None,
     as_of: datetime | str | None = None,
     progress: Progress | None = None,
+    full: bool = False,
 ) -> RefreshResult:
-    """Refresh the named saved segments (default: every active one) at ``as_of``.
+    """Refresh the named saved segments (default: every active one) at ``as_of``,
+    incrementally where the rules allow it (segments/incremental.py; ``full`` evaluates
+    every segment for everyone).
 
     With no active segment there is nothing to do: the result has no runs and
-    ``refresh_id`` 0, and nothing is stored."""
+    ``refresh_id`` 0, and nothing is stored.
+
+    Segments read from the kept measures are evaluated inside the transaction (the
+    measures move with the membership); if that query fails when it runs, the refresh is
+    rolled back and run again with every segment evaluated from the events, where a
+    failing segment fails alone."""
+    try:
+        return _refresh(ctx, names, as_of, progress, full, events_only=False)
+    except _KeptFailed as failed:
+        reason = f"its evaluation from the kept measures failed ({failed}); evaluated in full"
+        return _refresh(ctx, names, as_of, progress, full, events_only=reason)
+
+
+class _KeptFailed(Exception):
+    """The evaluation of segments from the kept measures failed when it ran."""
+
+
+def _refresh(
+    ctx: SegmentContext,
+    names: list[str] | None,
+    as_of: datetime | str | None,
+    progress: Progress | None,
+    full: bool,
+    events_only: str | bool,
+) -> RefreshResult:
     from segmint.console import SilentProgress
     from segmint.segments.query import parse_as_of
 
@@ -123,30 +155,113 @@ def refresh(
     )
     plan.check(progress)
     levels = plan.levels()
+    inc = _increment(ctx, plan, when, full, progress, events_only, every=not names)
     if levels:
-        # The first level (every segment without references to this run) is evaluated
-        # before the transaction: a failing query aborts a DuckDB transaction, and out of
-        # one the segments can be run alone so that only the culprit fails.
+        # The first level's segments evaluated from the events (every segment without
+        # references to this run) are evaluated before the transaction: a failing query
+        # aborts a DuckDB transaction, and out of one the segments can be run alone so
+        # that only the culprit fails.
         progress.phase(f"refreshing {len(levels[0])} segments")
-        plan.evaluate(levels[0], isolate=True)
+        plan.evaluate(inc.names(EVENTS, levels[0]), isolate=True)
     con = ctx.con
     try:
         with transaction(con, "refresh", "the refresh"):
             refresh_id = store.next_refresh_id(con)
+            inc.apply(refresh_id)
             for level, members in enumerate(levels):
                 if level:
                     progress.phase(f"refreshing {len(members)} segments (level {level + 1})")
-                    plan.evaluate(members, isolate=False)
-                plan.store(members, refresh_id)
+                    plan.evaluate(inc.names(EVENTS, members), isolate=False)
+                plan.store(inc.names(EVENTS, members), refresh_id)
+                for path in (STATE, TOUCHED):
+                    group = inc.names(path, members)
+                    if group:
+                        plan.evaluate_kept(group, inc.keys, only_touched=path == TOUCHED)
+                        plan.store(group, refresh_id, touched=path == TOUCHED)
             plan.finish(refresh_id)
             messages = outbox.write(refresh_id) if outbox is not None else 0
             seconds = time.perf_counter() - started
-            runs = [plan.runs[n] for n in chosen]
+            runs = [_with_mode(plan.runs[n], inc) for n in chosen]
+            inc.record(refresh_id, {r.name for r in runs if r.status == "ok"})
             store.record_refresh(con, refresh_id, when, started_at, seconds, runs)
         plan.committed()
     finally:
         progress.done()
     return RefreshResult(refresh_id, when, seconds, runs, messages)
+
+
+def _increment(
+    ctx: SegmentContext,
+    plan: _Plan,
+    when: datetime,
+    full: bool,
+    progress: Progress,
+    events_only: str | bool,
+    every: bool,
+) -> Increment:
+    """Decide each segment's mode and stage the kept measures (before the transaction).
+    If the measures cannot be computed, every segment is evaluated from the events."""
+    import duckdb
+
+    inc = Increment(plan, when, full, source=ctx.source_state is not None, every=every)
+    inc.decide()
+    if events_only:
+        inc.fall_back(str(events_only))
+        return inc
+    if inc.rebuilt or inc.updated:
+        progress.phase(
+            f"updating the measures of {len(inc.updated)} conditions, computing "
+            f"{len(inc.rebuilt)} afresh"
+        )
+        try:
+            inc.stage()
+        except duckdb.Error as exc:
+            inc.fall_back(f"its kept measures could not be computed: {str(exc).splitlines()[0]}")
+    return inc
+
+
+def explain(
+    ctx: SegmentContext,
+    names: list[str] | None = None,
+    as_of: datetime | str | None = None,
+    full: bool = False,
+) -> list[Mode]:
+    """How a refresh at ``as_of`` would evaluate each segment, and why not incrementally
+    (``refresh --explain``); nothing is computed or stored."""
+    from segmint.console import SilentProgress
+    from segmint.segments.query import parse_as_of
+
+    when = parse_as_of(as_of)
+    files = ctx.segments.files()
+    retired = retired_names(ctx)
+    if names:
+        for n in names:
+            if n not in files:
+                ctx.segments.path(n)  # raises with a suggestion
+        chosen = list(dict.fromkeys(names))
+    else:
+        chosen = [n for n in files if n not in retired]
+    plan = _Plan(ctx.evaluator(), ctx.segments, chosen, retired, when)
+    plan.check(SilentProgress())
+    inc = Increment(plan, when, full, source=ctx.source_state is not None)
+    modes = inc.decide()
+    out = []
+    for name in chosen:
+        if name in modes:
+            out.append(modes[name])
+        else:
+            run = plan.runs.get(name)
+            out.append(Mode(name, "fails", run.error if run else None))
+    return out
+
+
+def _with_mode(run: SegmentRun, inc: Increment) -> SegmentRun:
+    from dataclasses import replace
+
+    mode = inc.modes.get(run.name)
+    if mode is None or run.status != "ok":
+        return run
+    return replace(run, mode=mode.mode, reason=mode.reason)
 
 
 class _Plan:
@@ -256,6 +371,8 @@ class _Plan:
         ``isolate``; inside a transaction the failure ends the refresh instead)."""
         import duckdb
 
+        if not names:
+            return
         try:
             self._run_query(names)
             self.columns = {name: f"s{i}" for i, name in enumerate(names)}
@@ -287,6 +404,24 @@ class _Plan:
         params = self.evaluator.clock_params(variables, self.as_of)
         store.evaluate_into(self.evaluator.engine, into, self.checked(names, sql), params)
 
+    def evaluate_kept(self, names: list[str], keys: dict[Any, str], only_touched: bool) -> None:
+        """Evaluate ``names`` from the kept measures of incremental refresh (for everyone,
+        or the profiles of ``_touched``), inside the refresh's transaction."""
+        from segmint.rules.compile import inline_segments
+
+        catalog = self.evaluator.catalog
+        stored = frozenset(self.runs_ok())
+        rules = [inline_segments(self.trees[n], catalog, keep=stored) for n in names]
+        import duckdb
+
+        sql, variables = self.evaluator.state_template(rules, keys, only_touched)
+        params = self.evaluator.clock_params(variables, self.as_of)
+        try:
+            store.evaluate_into(self.evaluator.engine, "_eval", self.checked(names, sql), params)
+        except duckdb.Error as exc:
+            raise _KeptFailed(str(exc).splitlines()[0]) from None
+        self.columns = {name: f"s{i}" for i, name in enumerate(names)}
+
     def checked(self, names: list[str], sql: str) -> str:
         """The SQL to run for ``names`` (a seam for tests that make one segment's query
         fail at run time)."""
@@ -295,14 +430,15 @@ class _Plan:
     def runs_ok(self) -> list[str]:
         return [n for n, r in self.runs.items() if r.status == "ok"]
 
-    def store(self, names: list[str], refresh_id: int) -> None:
-        """Diff the level's results with the stored members: record entries and exits,
-        apply them, and note each segment's run and definition version."""
+    def store(self, names: list[str], refresh_id: int, touched: bool = False) -> None:
+        """Diff the level's results with the stored members (of the ``_touched`` profiles
+        only, with ``touched``): record entries and exits, apply them, and note each
+        segment's run and definition version."""
         done = [n for n in names if n in self.columns]
         if not done:
             return
         columns = {n: self.columns[n] for n in done}
-        counts = store.store_members(self.con, columns, self.as_of, refresh_id)
+        counts = store.store_members(self.con, columns, self.as_of, refresh_id, touched)
         for name in done:
             moved = counts[name]
             version = self.version(name, refresh_id)
@@ -377,7 +513,7 @@ class _SourcePlan(_Plan):
         clv = self.evaluator.source_fit(self.as_of)
         return compile_many(rules, catalog, self.as_of, self.state.engine.name, clv)
 
-    def store(self, names: list[str], refresh_id: int) -> None:
+    def store(self, names: list[str], refresh_id: int, touched: bool = False) -> None:
         from segmint.store.source_segments import gather_level, show_new_members
 
         done = {n: self.results[n] for n in names if n in self.results}

@@ -47,6 +47,11 @@ class NewSegment(SegmentBody):
 class Refresh(BaseModel):
     names: list[str] | None = Field(None, description="Segments (default: every active one)")
     as_of: str | None = None
+    full: bool = Field(
+        False,
+        description="Evaluate every segment for everyone (default: incrementally where the "
+        "rules allow it)",
+    )
 
 
 class Templates(BaseModel):
@@ -200,7 +205,22 @@ async def retire_segment(state: Writing, name: Name) -> Any:
 @router.post("/refresh", summary="Evaluate saved segments and record who entered and exited")
 async def refresh(state: Writing, body: Annotated[Refresh | None, Body()] = None) -> Any:
     asked = body or Refresh.model_validate({})
-    return jsonable(await call(state, lambda ws: ws.refresh(asked.names or None, asked.as_of)))
+    return jsonable(
+        await call(state, lambda ws: ws.refresh(asked.names or None, asked.as_of, full=asked.full))
+    )
+
+
+@router.get(
+    "/refresh/plan",
+    summary="How a refresh would evaluate each segment (incremental or full) and why",
+)
+async def refresh_plan(
+    state: Reading,
+    names: Annotated[list[str] | None, Query(description="Segments (default: active)")] = None,
+    as_of: str | None = None,
+    full: bool = False,
+) -> Any:
+    return jsonable(await call(state, lambda ws: ws.explain_refresh(names or None, as_of, full)))
 
 
 @router.get("/overlap", summary="Shared members and Jaccard overlap, from the last refresh")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 8
+SCHEMA_VERSION: Final = 9
 
 # Logical types of attributes and properties, and how each is stored in DuckDB.
 STORAGE_TYPES: Final[dict[str, str]] = {
@@ -260,6 +260,28 @@ CAMPAIGN_DDL: Final = (
 )""",
 )
 
+# Incremental refresh (rules/increments.py, store/measures.py): the as_of and the last
+# load the kept measures of each event condition ("leaf") stand at (the measures
+# themselves are one table per leaf, segment_measures_<key>, made by store/measures.py);
+# and per segment and refresh, what its stored membership was computed from (its basis)
+# and how (mode: full or incremental).
+MEASURES_DDL: Final = (
+    """CREATE TABLE segment_measure_bases (
+    leaf VARCHAR NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    load_id INTEGER NOT NULL,
+    refresh_id INTEGER NOT NULL
+)""",
+    """CREATE TABLE segment_bases (
+    refresh_id INTEGER NOT NULL,
+    name VARCHAR NOT NULL,
+    basis VARCHAR NOT NULL,
+    as_of TIMESTAMPTZ NOT NULL,
+    load_id INTEGER NOT NULL,
+    mode VARCHAR NOT NULL
+)""",
+)
+
 # API keys of the HTTP server (activation/keys.py, store/keys.py): only each key's SHA-256
 # and a display prefix are kept; a revoked key keeps its row, with when it was revoked.
 KEYS_DDL: Final = (
@@ -331,7 +353,14 @@ CREATE TABLE loads (
 );
 """
     + ";\n".join(
-        SEGMENT_DDL + CLUSTER_DDL + ORDERS_DDL + CLV_DDL + ACTIVATION_DDL + CAMPAIGN_DDL + KEYS_DDL
+        SEGMENT_DDL
+        + CLUSTER_DDL
+        + ORDERS_DDL
+        + CLV_DDL
+        + ACTIVATION_DDL
+        + CAMPAIGN_DDL
+        + KEYS_DDL
+        + MEASURES_DDL
     )
     + ";\n"
 )
@@ -367,6 +396,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     6: CAMPAIGN_DDL,
     # 7 -> 8: API keys of the HTTP server.
     7: KEYS_DDL,
+    # 8 -> 9: kept measures and bases of incremental refresh.
+    8: MEASURES_DDL,
 }
 
 

@@ -225,7 +225,10 @@ def test_the_rejects_of_a_load_killed_before_their_rename_are_kept(
 @pytest.mark.parametrize(
     ("args", "path"),
     [
+        # Incremental for "viewers" and "de": the kept measures' changes are written in
+        # the refresh's transaction; --full writes them afresh.
         (["refresh", "--as-of", AS_OF], "refresh"),
+        (["refresh", "--full", "--as-of", AS_OF], "refresh"),
         (["optimize"], "optimize"),
         (["cluster", "--k", "3", "--as-of", AS_OF, "--sample", "5000"], "cluster"),
         (["segment", "retire", "de"], "retire"),
@@ -233,7 +236,7 @@ def test_the_rejects_of_a_load_killed_before_their_rename_are_kept(
         # predictions are all empty, written all the same).
         (["segment", "sql", "--rule", "p_alive > 0.5", "--as-of", AS_OF], "clv"),
     ],
-    ids=["refresh", "optimize", "cluster", "retire", "clv"],
+    ids=["refresh", "refresh-full", "optimize", "cluster", "retire", "clv"],
 )
 def test_a_killed_write_leaves_the_state_before_or_after(
     shop: tuple[Path, dict[str, Path]], tmp_path: Path, args: list[str], path: str

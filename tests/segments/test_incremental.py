@@ -270,3 +270,18 @@ def test_measures_no_segment_uses_are_dropped(shop: segmint.Workspace) -> None:
     after = set(_leaf_tables(ws))
     assert len(after) == 2 and after < before
     assert rows(ws, "SELECT count(*) FROM segment_measure_bases") == [(2,)]
+
+
+def test_a_segment_on_attributes_only_follows_profile_updates(tmp_path: Path) -> None:
+    ws = segmint.init(tmp_path / "ws")
+    people = tmp_path / "customers.csv"
+    people.write_text("customer_id,plan\nC1,pro\nC2,free\nC3,free\n")
+    ws.ingest("customers", people)
+    ws.add_segment("pros", 'plan = "pro"')
+    ws.refresh(as_of=START)
+    people.write_text("customer_id,plan\nC2,pro\nC4,pro\n")
+    ws.ingest("customers", people)
+    result = ws.refresh(as_of=START + timedelta(days=1)).runs[0]
+    assert result.mode == "incremental", result.reason
+    assert (result.entered, result.exited) == (2, 0)
+    assert _stored(ws, "pros") == {"C1", "C2", "C4"}

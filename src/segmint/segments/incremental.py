@@ -114,6 +114,10 @@ class Increment:
                 specs.setdefault(key, leaf_spec(node, catalog, key))
         self._split_leaves(specs)
         kept = store.segment_bases(self.con)
+        if not specs and not self.full:
+            # Segments on attributes only: their changes are the profiles' since their base.
+            known = {(b.as_of, b.load_id) for n, b in kept.items() if n in trees}
+            self.since = max((k for k in known if k[0] <= self.as_of), default=None)
         for name, tree in trees.items():
             self.bases[name] = basis(tree, catalog)
             reason = self._why_full(name, tree, kept.get(name))
@@ -219,18 +223,17 @@ class Increment:
 
         if self.every and not self.source:
             store.drop_unused(self.con, {*self.rebuilt, *self.updated})
-        if not self.rebuilt and not self.updated:
-            return 0
-        merges = store.merges_since(self.con, self.since[1]) if self.since else []
-        store.apply(
-            self.con,
-            self.staged,
-            list(self.updated),
-            merges,
-            self.as_of,
-            self.load,
-            refresh_id,
-        )
+        if self.rebuilt or self.updated:
+            merges = store.merges_since(self.con, self.since[1]) if self.since else []
+            store.apply(
+                self.con,
+                self.staged,
+                list(self.updated),
+                merges,
+                self.as_of,
+                self.load,
+                refresh_id,
+            )
         if self.since is None or not any(m.path == TOUCHED for m in self.modes.values()):
             return 0
         before, last_load = self.since

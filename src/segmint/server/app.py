@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from segmint.server.state import Denied, ServerSettings, ServerState, bearer_or_basic
 
@@ -56,6 +57,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             {"code": code, "error": code, "message": exc.message}, exc.status, headers=headers
         )
 
+    _mount_ui(app)
+
     @app.get("/healthz", tags=["server"], summary="Whether the server is up (no key needed)")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -67,3 +70,29 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return state.status()
 
     return app
+
+
+# The web UI (docs/ui.md): built from ui/ by Vite into the package, served as files. The
+# page itself holds no data and needs no key; everything it shows comes from the API with
+# the key the user gives it.
+UI = Path(__file__).parent / "ui"
+_UI_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _mount_ui(app: FastAPI) -> None:
+    from fastapi.staticfiles import StaticFiles
+
+    index = UI / "index.html"
+    if not index.is_file():
+        return  # a checkout whose UI was never built: the API alone
+
+    app.mount("/assets", StaticFiles(directory=UI / "assets"), name="ui-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def ui_page() -> FileResponse:
+        return FileResponse(index, headers=_UI_HEADERS)

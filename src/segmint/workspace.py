@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from segmint.ingest.tracking import TrackingResult
     from segmint.quality.checks import Overlap, Review, SegmentQuality
     from segmint.quality.report import SegmentReport
+    from segmint.rules.catalog import CatalogView
     from segmint.segments.context import SegmentContext
     from segmint.segments.incremental import Mode as RefreshMode
     from segmint.segments.live import LiveResult
@@ -687,6 +688,63 @@ class Workspace:
         True
         """
         return not self.evaluator().unstored_fit(rule, as_of)
+
+    def catalog(self) -> CatalogView:
+        """The names and types a rule may use: attributes and traits, event names, and
+        event properties with the events they were seen on (``segmint catalog show``,
+        ``GET /v1/catalog``).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> view = sample_workspace().catalog()
+        >>> "order_completed" in view.events, {"name": "country", "type": "string",
+        ...     "trait": False} in view.attributes
+        (True, True)
+        """
+        from segmint.rules.catalog import catalog_view
+
+        return catalog_view(self.evaluator().catalog)
+
+    def known_values(self, name: str, limit: int = 20) -> list[tuple[Any, int]]:
+        """The most common values of a text attribute (among known customers) or a text
+        event property (in a sample of about 200,000 events), with their counts, most
+        common first: the suggestions of a rule editor. Other types have none.
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> ws = sample_workspace()
+        >>> ws.known_values("currency"), ws.known_values("total")
+        ([('EUR', 10)], [])
+        """
+        from segmint.hints import suggest
+        from segmint.store.profiles import top_property_values, top_values
+
+        if not 1 <= limit <= 1000:
+            raise ArgumentError(f"limit must be between 1 and 1000, not {limit}", "limit")
+        if self.config.source.enabled:
+            raise WorkspaceError("known values are read from the own store, not a [source]")
+        catalog = self.evaluator().catalog
+        info = catalog.attributes.get(name)
+        if info is not None:
+            ok = info.type == "string" and not info.trait
+            return top_values(self._db, info.column, limit) if ok else []
+        if name in catalog.properties:
+            ok = catalog.properties[name] == "string"
+            return top_property_values(self._db, name, limit) if ok else []
+        known = [*catalog.attributes, *catalog.properties]
+        raise NotFoundError(f"no attribute or event property {name!r}{suggest(name, known)}")
+
+    def check_rule(self, rule: Any) -> dict[str, Any]:
+        """A rule (text, JSON or tree) checked against this workspace, in both forms:
+        ``{"rule": canonical JSON, "text": canonical text}``; an invalid rule raises a
+        :class:`RuleError` naming the node (what a rule editor syncs its two views with).
+
+        >>> from segmint.demo.sample import sample_workspace
+        >>> sample_workspace().check_rule({"attr": "country", "op": "in", "value": ["US"]})
+        {'rule': {'attr': 'country', 'op': 'in', 'value': ['US']}, 'text': 'country in ["US"]'}
+        """
+        from segmint.rules.text import to_text
+
+        tree = self.evaluator().prepare(rule)
+        return {"rule": tree.to_json(), "text": to_text(tree)}
 
     def count(self, rule: Any, as_of: datetime | str | None = None) -> int:
         """How many customers ``rule`` (a tree, a dict or text) selects at ``as_of``.

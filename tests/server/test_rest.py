@@ -70,6 +70,9 @@ def _expected(ws: Any) -> dict[str, Any]:
             "by_email": ws.customer("c2@example.com", 10, AS_OF).to_dict(),
             "by_anonymous": ws.customer("anon-1", 10, AS_OF).to_dict(),
             "traits": ws.traits(AS_OF, names=["orders_count"]).to_pylist(),
+            "catalog": ws.catalog().to_json(),
+            "countries": ws.known_values("country", 2),
+            "checked": ws.check_rule('country = "US" and orders_count >= 2'),
         }
     )
 
@@ -119,6 +122,24 @@ def test_segment_reads_answer_what_the_facade_answers(shop: tuple[Server, dict[s
     assert _get(server, "/v1/review") == expected["review"]
     templates = _get(server, "/v1/templates", sizes="true", as_of=AS_OF)
     assert {t["name"]: t["size"] for t in templates} == expected["templates"]
+
+
+def test_the_rule_editor_routes(shop: tuple[Server, dict[str, Any]]) -> None:
+    server, expected = shop
+    assert _get(server, "/v1/catalog") == expected["catalog"]
+    values = _get(server, "/v1/catalog/values", name="country", limit="2")["values"]
+    assert [[v["value"], v["count"]] for v in values] == expected["countries"]
+    assert values[0] == {"value": "US", "count": 2}
+    text = 'country = "US" and orders_count >= 2'
+    assert _get(server, "/v1/rules/check", rule=text) == expected["checked"]
+    as_json = json.dumps(expected["checked"]["rule"])
+    assert _get(server, "/v1/rules/check", rule=as_json)["text"] == expected["checked"]["text"]
+    with server.client("read") as http:
+        bad = http.get("/v1/rules/check", params={"rule": 'countri = "US"'})
+        unknown = http.get("/v1/catalog/values", params={"name": "nope"})
+    assert bad.status_code == 400 and bad.json()["location"] == "rule.attr"
+    assert "country" in bad.json()["message"]
+    assert unknown.status_code == 404
 
 
 def test_members_paged_and_streamed(shop: tuple[Server, dict[str, Any]]) -> None:

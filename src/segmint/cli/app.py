@@ -239,6 +239,36 @@ def catalog_refresh() -> None:
     print(", ".join(f"{n:,} {what}" for what, n in found.items()) + " in the source")
 
 
+@catalog_app.command("show")
+def catalog_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The attributes and traits, event names and properties a rule may use."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.catalog()
+
+    from segmint.cli.render import print_catalog
+
+    print_catalog(run(action), as_json)
+
+
+@catalog_app.command("values")
+def catalog_values(
+    name: Annotated[str, typer.Argument(help="A text attribute or event property.")],
+    limit: Annotated[int, typer.Option(help="At most this many (1 to 1,000).")] = 20,
+) -> None:
+    """The most common values of a text attribute or event property, with counts."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.known_values(name, limit)
+
+    for value, n in run(action):
+        print(f"{n}\t{value}")
+
+
 @customer_app.command("search")
 def customer_search(
     text: Annotated[str, typer.Argument(help="Start of an id or email, or part of a name.")],

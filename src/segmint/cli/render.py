@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from segmint.cli.formats import (
@@ -900,3 +901,23 @@ def print_customer_matches(found: list[dict[str, Any]], as_json: bool) -> None:
         name = " ".join(str(c[k]) for k in ("first_name", "last_name") if c.get(k))
         parts = [str(c["customer_id"]), c.get("email") or "", name, c.get("country") or ""]
         print("  ".join(p for p in parts if p))
+
+
+def print_catalog(view: Any, as_json: bool) -> None:
+    """``catalog show``: the attributes, events and properties a rule may use."""
+    if as_json:
+        print(json.dumps(view.to_json(), indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("attribute", "type", "kind", box=None)
+    for a in view.attributes:
+        table.add_row(a["name"], a["type"], "trait" if a["trait"] else "stored")
+    console.print(table)
+    console.print(f"events: {', '.join(view.events) or '(none loaded)'}", soft_wrap=True)
+    props = Table("property", "type", "seen on", box=None)
+    for p in view.properties:
+        props.add_row(p["name"], p["type"], ", ".join(p["events"]))
+    console.print(props)

@@ -200,6 +200,23 @@ def count(
     print(run(action))
 
 
+@segment_app.command("check")
+def check(
+    name: NameArg = None,
+    rule: RuleOpt = None,
+    rule_file: RuleFileOpt = None,
+) -> None:
+    """Check a rule against the workspace; print its text form and its JSON."""
+
+    def action() -> Any:
+        with _open(read_only=True) as ws:
+            return ws.check_rule(_pick_rule(ws, name, rule, rule_file))
+
+    checked = run(action)
+    print(checked["text"])
+    print(json.dumps(checked["rule"]))
+
+
 @segment_app.command("members")
 def members(
     name: NameArg = None,

@@ -95,3 +95,49 @@ def read_catalog(
         rows.property_columns,
         rows.event_day,
     )
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    """The names a rule may use, for people and front ends (``segmint catalog show``,
+    ``GET /v1/catalog``, the UI's builder): attributes and traits with their types, event
+    names, and properties with their types and the events they were seen on."""
+
+    attributes: list[dict[str, object]]
+    events: list[str]
+    properties: list[dict[str, object]]
+
+    def to_json(self) -> dict[str, object]:
+        return {"attributes": self.attributes, "events": self.events, "properties": self.properties}
+
+
+def catalog_view(catalog: Catalog) -> CatalogView:
+    """The :class:`CatalogView` of a catalog, every list by name.
+
+    >>> view = catalog_view(Catalog({"country": AttributeInfo("country", "string")},
+    ...     frozenset({"app_open"}), {"os": "string"}, {"app_open": frozenset({"os"})}))
+    >>> view.attributes
+    [{'name': 'country', 'type': 'string', 'trait': False}]
+    >>> view.events, [p["name"] for p in view.properties], view.properties[0]["events"]
+    (['app_open'], ['os', 'revenue'], ['app_open'])
+    """
+    seen: dict[str, set[str]] = {}
+    for event, used in catalog.usage.items():
+        for prop in used:
+            seen.setdefault(prop, set()).add(event)
+    props = {**catalog.properties, REVENUE: "float"}
+    return CatalogView(
+        [
+            {"name": name, "type": info.type, "trait": info.trait}
+            for name, info in sorted(catalog.attributes.items())
+        ],
+        sorted(catalog.events),
+        [
+            {
+                "name": name,
+                "type": kind,
+                "events": sorted(catalog.events if name == REVENUE else seen.get(name, ())),
+            }
+            for name, kind in sorted(props.items())
+        ],
+    )

@@ -344,14 +344,14 @@ class Compiler:
         catalog: Catalog,
         clock: Clock,
         backend: Backend,
-        state: dict[Any, str] | None = None,
+        state: Callable[[Measures], dict[str, ir.Table]] | None = None,
         only_touched: bool = False,
     ) -> None:
         self.catalog = catalog
         self.clock = clock
         self.backend = backend
-        # Incremental refresh (rules/increments.py): the event conditions' measures are
-        # read from the kept ones (leaf -> its key) instead of the events, and with
+        # Incremental refresh (rules/increments.py): ``state`` gives the event conditions'
+        # measure tables from the kept measures instead of the events, and with
         # ``only_touched`` only the profiles of ``_touched`` are evaluated.
         self.state = state
         self.only_touched = only_touched
@@ -434,9 +434,7 @@ class Compiler:
         if self.state is None:
             self.tables = measure_tables(self.measures)
         else:
-            from segmint.rules.increments import state_tables
-
-            self.tables = state_tables(self.measures, self.state, self.only_touched)
+            self.tables = self.state(self.measures)
         if self.joined and self.measures.names:
             people = people.left_join(self.hits(), "pid").drop("pid_right")
         return people, [self.compile(rule, people) for rule in rules]
@@ -722,17 +720,6 @@ def compile_many_template(
     clock = Clock(datetime.now(UTC), use_variables=True, clv_table=clv_table)
     expr = Compiler(catalog, clock, BACKENDS["duckdb"]).many(rules)
     return expr, clock.variables
-
-
-def compile_state_template(
-    rules: list[RuleNode], catalog: Catalog, keys: dict[Any, str], only_touched: bool
-) -> tuple[ir.Table, dict[str, int]]:
-    """:func:`compile_many_template` with every event condition read from the kept
-    measures (``keys``: condition -> its leaf key, rules/increments.py), for everyone or
-    only the profiles of ``_touched``. The rules read no traits."""
-    clock = Clock(datetime.now(UTC), use_variables=True)
-    compiler = Compiler(catalog, clock, BACKENDS["duckdb"], keys, only_touched)
-    return compiler.many(rules), clock.variables
 
 
 def compile_template(

@@ -458,3 +458,22 @@ def state_tables(
         table = rows.select("pid", **columns)
         tables.update(dict.fromkeys(names.values(), table))
     return tables
+
+
+def compile_state_template(
+    rules: list[RuleNode], catalog: Catalog, keys: dict[Any, str], only_touched: bool
+) -> tuple[ir.Table, dict[str, int]]:
+    """:func:`segmint.rules.compile.compile_many_template` with every event condition read
+    from the kept measures (``keys``: condition -> its leaf key), for everyone or only
+    the profiles of ``_touched``. The rules read no traits."""
+    from segmint.rules.compile import Compiler
+
+    clock = Clock(datetime.now(UTC), use_variables=True)
+    compiler = Compiler(
+        catalog,
+        clock,
+        BACKENDS["duckdb"],
+        lambda measures: state_tables(measures, keys, only_touched),
+        only_touched,
+    )
+    return compiler.many(rules), clock.variables

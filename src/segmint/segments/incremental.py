@@ -22,20 +22,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from segmint.store import measures as store
 
 if TYPE_CHECKING:
     from segmint.rules.increments import LeafSpec
     from segmint.rules.model import RuleNode
-    from segmint.segments.refresh import _Plan
+    from segmint.segments.query import Evaluator
 
 INCREMENTAL = "incremental"
 FULL = "full"
 # How a segment is evaluated: from the events, from the kept measures for everyone, or
 # from them for the touched customers only.
 EVENTS, STATE, TOUCHED = "events", "state", "touched"
+
+
+class Plan(Protocol):
+    """What :class:`Increment` reads of a refresh's plan (segments/refresh.py ``_Plan``)."""
+
+    con: Any
+    evaluator: Evaluator
+    chosen: list[str]
+    trees: dict[str, RuleNode]
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ class Increment:
     stages the kept measures before the refresh's transaction (:meth:`stage`), and
     applies them and marks the customers to re-evaluate inside it (:meth:`apply`)."""
 
-    plan: _Plan
+    plan: Plan
     as_of: datetime
     full: bool = False
     source: bool = False

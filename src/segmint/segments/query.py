@@ -459,7 +459,7 @@ class Evaluator:
     ) -> tuple[str, dict[str, int]]:
         """:meth:`many_template` reading the event conditions from the kept measures of
         incremental refresh (rules/increments.py), for everyone or only ``_touched``."""
-        from segmint.rules.compile import compile_state_template
+        from segmint.rules.increments import compile_state_template
 
         key = (
             "state",

@@ -223,6 +223,32 @@ async def refresh_plan(
     return jsonable(await call(state, lambda ws: ws.explain_refresh(names or None, as_of, full)))
 
 
+@router.get("/catalog", summary="The attributes, traits, events and properties a rule may use")
+async def catalog(state: Reading) -> Any:
+    return (await call(state, lambda ws: ws.catalog())).to_json()
+
+
+@router.get(
+    "/catalog/values",
+    summary="The most common values of a text attribute or event property",
+)
+async def known_values(
+    state: Reading,
+    name: Annotated[str, Query(description="A text attribute or event property")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> Any:
+    found = await call(state, lambda ws: ws.known_values(name, limit))
+    return {"name": name, "values": [{"value": v, "count": n} for v, n in found]}
+
+
+@router.get("/rules/check", summary="Check a rule; its canonical JSON and text forms")
+async def check_rule(
+    state: Reading,
+    rule: Annotated[str, Query(description="The rule: text, or its JSON form")],
+) -> Any:
+    return await call(state, lambda ws: ws.check_rule(_rule(rule)))
+
+
 @router.get("/overlap", summary="Shared members and Jaccard overlap, from the last refresh")
 async def overlap(
     state: Reading,

@@ -111,3 +111,33 @@ def search(con: duckdb.DuckDBPyConnection, text: str, limit: int) -> list[dict[s
     )
     names = [d[0] for d in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def top_values(con: duckdb.DuckDBPyConnection, column: str, limit: int) -> list[tuple[Any, int]]:
+    """The most common values of a stored attribute column among known customers, with how
+    many have each (the builder's suggestions), most common first."""
+    rows = con.execute(
+        f"SELECT v, count(*) AS n FROM (SELECT {quote_ident(column)} AS v FROM profiles "
+        "WHERE customer_id IS NOT NULL) WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v "
+        "LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [(v, int(n)) for v, n in rows]
+
+
+def top_property_values(
+    con: duckdb.DuckDBPyConnection, prop: str, limit: int, sample: int = 200_000
+) -> list[tuple[Any, int]]:
+    """The most common values of an event property (as text) in a sample of about
+    ``sample`` events (whole row groups, so a large table is read in part), with how many
+    sampled events have each, most common first."""
+    total = con.execute("SELECT count(*) FROM events").fetchone()
+    rows_now = int(total[0]) if total else 0
+    percent = 100.0 if rows_now <= sample else max(0.01, 100.0 * sample / rows_now)
+    rows = con.execute(
+        "SELECT v, count(*) AS n FROM (SELECT json_extract_string(properties, ?) AS v "
+        f"FROM events TABLESAMPLE {percent:.4f}% (system)) WHERE v IS NOT NULL "
+        "GROUP BY v ORDER BY n DESC, v LIMIT ?",
+        [f"$.{prop}", limit],
+    ).fetchall()
+    return [(v, int(n)) for v, n in rows]

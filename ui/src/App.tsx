@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { forgetKey, storedKey } from "./api";
 import { KeyForm } from "./pages/KeyForm";
+import { Builder } from "./pages/Builder";
 import { Segments } from "./pages/Segments";
 
 // Pages are addressed by the URL's fragment (#/segments), so the server serves one
@@ -29,6 +30,9 @@ export function App() {
           <a href="#/segments" aria-current={route.startsWith("/segments") ? "page" : undefined}>
             Segments
           </a>
+          <a href="#/new" aria-current={route === "/new" ? "page" : undefined}>
+            New segment
+          </a>
         </nav>
         <button
           type="button"
@@ -41,7 +45,9 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{route.startsWith("/segments") ? <Segments /> : <p>Unknown page.</p>}</main>
+      <main>
+        {route.startsWith("/segments") ? <Segments /> : route === "/new" ? <Builder /> : <p>Unknown page.</p>}
+      </main>
     </>
   );
 }

@@ -42,9 +42,11 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Pa
     ws.ingest("events", write_csv(files / "e.csv", EVENTS))
     # What version 1 did not have: the event names catalog, the segment state (v3) and
     # the cluster runs (v4), rates, orders and stored CLV predictions (v5), the
-    # suppressions, export ledger and webhook outbox (v6), campaigns (v7), API keys (v8).
+    # suppressions, export ledger and webhook outbox (v6), campaigns (v7), API keys (v8),
+    # the bases of incremental refresh (v9).
     db(ws).execute("DROP TABLE event_names")
-    for table in (*SEGMENT_TABLES, *CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES, *V8_TABLES):
+    older = (*SEGMENT_TABLES, *CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES, *V8_TABLES)
+    for table in (*older, *V9_TABLES):
         db(ws).execute(f"DROP TABLE {table}")
     db(ws).execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     ws.close()
@@ -56,11 +58,17 @@ def test_a_version_1_workspace_is_upgraded_when_opened(tmp_path: Path, files: Pa
         assert rows(again, "SELECT value FROM meta WHERE key = 'schema_version'") == [("9",)]
         for table in (*CLUSTER_TABLES, *V5_TABLES, *V6_TABLES, *V7_TABLES, *V8_TABLES):
             assert rows(again, f"SELECT count(*) FROM {table}") == [(0,)]
+        for table in V9_TABLES:
+            assert rows(again, f"SELECT count(*) FROM {table}") == [(0,)]
         assert again.count("did app_open", as_of="2026-03-10T00:00:00Z") == 2
         again.add_segment("openers", "did app_open")
         assert again.refresh(as_of="2026-03-10T00:00:00Z").runs[0].size == 2
+        # The upgraded workspace refreshes incrementally from then on.
+        later = again.refresh(as_of="2026-03-11T00:00:00Z").runs[0]
+        assert (later.size, later.mode) == (2, "incremental")
 
 
+V9_TABLES = ("segment_measure_bases", "segment_bases")
 SEGMENT_TABLES = (
     "segment_versions",
     "segment_state",

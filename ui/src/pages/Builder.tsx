@@ -9,7 +9,7 @@ interface Checked {
 }
 type Problem = { location: string | null; message: string } | null;
 
-const DEBOUNCE_MS = 250;
+const DEBOUNCE_MS = 150;
 
 /** The segment builder: the visual tree and the text form kept in step through the API's
  * check (`GET /v1/rules/check`), a live count (`GET /v1/count`), a preview of members

@@ -16,6 +16,7 @@ import pytest
 
 import segmint
 from tests.conftest import rows
+from tests.segments.test_live import _stored
 
 KEPT = {
     "recent-buyers": "did order_completed in last 3 days",
@@ -77,15 +78,6 @@ def _batch(rng: random.Random, day: datetime, n: int, start: int) -> list[dict[s
         msg["messageId"] = f"m{start + i}"
         out.append(msg)
     return out
-
-
-def _stored(ws: segmint.Workspace, name: str) -> set[str]:
-    found = rows(
-        ws,
-        "SELECT p.customer_id FROM segment_members m JOIN profiles p USING (pid) WHERE m.name = ?",
-        [name],
-    )
-    return {r[0] for r in found}
 
 
 def _leaf_tables(ws: segmint.Workspace) -> list[str]:

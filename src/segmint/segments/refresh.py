@@ -127,15 +127,7 @@ def _refresh(
     when = parse_as_of(as_of)
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    files = ctx.segments.files()
-    retired = retired_names(ctx)
-    if names:
-        unknown = [n for n in names if n not in files]
-        if unknown:
-            ctx.segments.path(unknown[0])  # raises with a suggestion
-        chosen = list(dict.fromkeys(names))
-    else:
-        chosen = [n for n in files if n not in retired]
+    chosen, retired = _chosen(ctx, names)
     if not chosen:
         # No saved (or active) segments: nothing to evaluate, and nothing is recorded.
         return RefreshResult(0, when, time.perf_counter() - started)
@@ -190,6 +182,19 @@ def _refresh(
     return RefreshResult(refresh_id, when, seconds, runs, messages)
 
 
+def _chosen(ctx: SegmentContext, names: list[str] | None) -> tuple[list[str], set[str]]:
+    """The segments a refresh takes (the named ones, each once, or every active one) and
+    the retired ones; an unknown name raises with a suggestion."""
+    files = ctx.segments.files()
+    retired = retired_names(ctx)
+    if not names:
+        return [n for n in files if n not in retired], retired
+    unknown = [n for n in names if n not in files]
+    if unknown:
+        ctx.segments.path(unknown[0])  # raises with a suggestion
+    return list(dict.fromkeys(names)), retired
+
+
 def _increment(
     ctx: SegmentContext,
     plan: _Plan,
@@ -232,15 +237,7 @@ def explain(
     from segmint.segments.query import parse_as_of
 
     when = parse_as_of(as_of)
-    files = ctx.segments.files()
-    retired = retired_names(ctx)
-    if names:
-        for n in names:
-            if n not in files:
-                ctx.segments.path(n)  # raises with a suggestion
-        chosen = list(dict.fromkeys(names))
-    else:
-        chosen = [n for n in files if n not in retired]
+    chosen, retired = _chosen(ctx, names)
     plan = _Plan(ctx.evaluator(), ctx.segments, chosen, retired, when)
     plan.check(SilentProgress())
     inc = Increment(plan, when, full, source=ctx.source_state is not None)

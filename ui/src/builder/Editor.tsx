@@ -145,7 +145,7 @@ function AttributeEditor({ node, catalog, onChange }: EditorProps) {
         onChange={(a) => {
           const t = catalog.attributes.find((x) => x.name === a)?.type ?? "string";
           const op = (OPS_BY_TYPE[t] ?? ["eq"])[0];
-          onChange({ attr: a, op, value: takesValue(op) ? "" : null, ...(takesValue(op) ? {} : {}) });
+          onChange(takesValue(op) ? { attr: a, op, value: "" } : { attr: a, op });
         }}
       />
       <Comparison
